@@ -1,0 +1,123 @@
+"""The composition root: the application, node store, blob folder and views on one backend."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from adapters.settings import Settings
+from adapters.storage.blobs import BlobFolder
+from adapters.storage.nodes import PostgresNodeStore, SQLiteNodeStore
+from adapters.views import backends as v
+from adapters.views.store import ViewStore
+from application.datasets import Datasets
+
+VIEW_NAMES = ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index")
+_SQLITE_VIEWS: dict[str, type[Any]] = {
+    "snapshot_list": v.SQLiteSnapshotListView, "task_log": v.SQLiteTaskLogView,
+    "dataset_list": v.SQLiteDatasetListView, "audit_history": v.SQLiteAuditHistoryView,
+    "media_index": v.SQLiteMediaIndexView,
+}
+_POSTGRES_VIEWS: dict[str, type[Any]] = {
+    "snapshot_list": v.PostgresSnapshotListView, "task_log": v.PostgresTaskLogView,
+    "dataset_list": v.PostgresDatasetListView, "audit_history": v.PostgresAuditHistoryView,
+    "media_index": v.PostgresMediaIndexView,
+}
+_MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    app: Datasets
+    nodes: SQLiteNodeStore | PostgresNodeStore
+    blobs: BlobFolder
+    views: dict[str, ViewStore]
+    _datastores: list[Any] = field(default_factory=list)
+
+    def migrate(self) -> None:
+        """Create every table that does not exist yet (safe from several processes)."""
+        with self._migration_lock():
+            self.app.recorder.create_table()  # type: ignore[attr-defined]
+            if self.app.snapshots is not None:
+                self.app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
+            self.nodes.create_table()
+            for view in self.views.values():
+                view.create_table()  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Any:
+        if not self.settings.uses_postgres:
+            yield
+            return
+        pg = self.settings.postgres()
+        with psycopg.connect(dbname=pg["dbname"], host=pg["host"], port=pg["port"],
+                             user=pg["user"], password=pg["password"], autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{pg["schema"]}"') \
+                if pg["schema"] != "public" else None
+            conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+    def close(self) -> None:
+        self.app.close()
+        for datastore in self._datastores:
+            datastore.close()
+
+
+def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    blobs = BlobFolder(settings.data_dir / "blobs")
+    if settings.uses_postgres:
+        backend = _postgres(settings, blobs)
+    else:
+        backend = _sqlite(settings, blobs)
+    if migrate:
+        backend.migrate()
+    return backend
+
+
+def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
+    data = settings.data_dir.resolve()
+    (data / "views").mkdir(exist_ok=True)
+    nodes_store = SQLiteDatastore(str(data / "content.sqlite"), pool_size=4, max_overflow=16)
+    nodes = SQLiteNodeStore(nodes_store)
+    app = Datasets(nodes=nodes, env={
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(data / "events.sqlite"),
+        "CREATE_TABLE": "n",
+    })
+    stores = [nodes_store]
+    views: dict[str, ViewStore] = {}
+    for name, cls in _SQLITE_VIEWS.items():
+        store = SQLiteDatastore(str(data / "views" / f"{name}.sqlite"), pool_size=4,
+                                max_overflow=16)
+        stores.append(store)
+        views[name] = cls(store)
+    return Backend(settings, app, nodes, blobs, views, stores)
+
+
+def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
+    pg = settings.postgres()
+    datastore = PostgresDatastore(
+        pg["dbname"], pg["host"], pg["port"], pg["user"], pg["password"], schema=pg["schema"],
+        pool_size=4, max_overflow=12, pre_ping=True,
+    )
+    nodes = PostgresNodeStore(datastore)
+    app = Datasets(nodes=nodes, env={
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": pg["dbname"], "POSTGRES_HOST": pg["host"],
+        "POSTGRES_PORT": pg["port"], "POSTGRES_USER": pg["user"],
+        "POSTGRES_PASSWORD": pg["password"], "POSTGRES_SCHEMA": pg["schema"],
+        "POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "16",
+        "POSTGRES_PRE_PING": "y", "CREATE_TABLE": "n",
+    })
+    views = {name: cls(datastore) for name, cls in _POSTGRES_VIEWS.items()}
+    return Backend(settings, app, nodes, blobs, views, [datastore])

@@ -1,0 +1,112 @@
+"""Assembles a running snapset: backend, projections, worker, and which of them run here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.backend import VIEW_NAMES, Backend, open_backend
+from adapters.media_probe import PillowProbe
+from adapters.projector import Positions, Projector, ProjectorThread, Signal
+from adapters.settings import Settings
+from adapters.staging import StagingFolder
+from adapters.views.task_log import TaskLogView
+from application.operations.base import Operation
+from application.operations.ingest import Ingest, MediaAddition
+from application.worker import Worker, WorkerThread
+from projections.audit_history import AuditHistoryProjection
+from projections.dataset_list import DatasetListProjection
+from projections.media_index import MediaIndexProjection
+from projections.snapshot_list import SnapshotListProjection
+from projections.task_log import TaskLogProjection
+
+log = logging.getLogger(__name__)
+
+
+class TaskLogQueue:
+    """The workers' queue is the task log's open tasks."""
+
+    def __init__(self, view: TaskLogView) -> None:
+        self._view = view
+
+    def claimable(self, limit: int) -> list[tuple[UUID, str]]:
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+        return [(UUID(d), t) for d, t in self._view.claimable(now, limit)]
+
+
+def projections_for(backend: Backend) -> dict[str, Any]:
+    return {
+        "snapshot_list": SnapshotListProjection(),
+        "task_log": TaskLogProjection(),
+        "dataset_list": DatasetListProjection(),
+        "audit_history": AuditHistoryProjection(),
+        "media_index": MediaIndexProjection(backend.app.tree),
+    }
+
+
+def operations_for(backend: Backend, staging: StagingFolder) -> dict[str, Operation]:
+    settings = backend.settings
+    blobs, probe = backend.blobs, PillowProbe()
+    operations: list[Operation] = [
+        Ingest(blobs, probe, staging, settings.import_root),
+        MediaAddition(blobs, probe, staging, settings.import_root),
+    ]
+    return {operation.task_type: operation for operation in operations}
+
+
+@dataclass
+class Runtime:
+    backend: Backend
+    staging: StagingFolder
+    projectors: dict[str, Projector]
+    positions: Positions
+    worker: Worker
+    saved: Signal
+    projected: Signal
+    _threads: list[Any] = field(default_factory=list)
+
+    @property
+    def app(self) -> Any:
+        return self.backend.app
+
+    def start(self, *, projections: bool, worker: bool, only: tuple[str, ...] = ()) -> None:
+        if projections:
+            chosen = [p for name, p in self.projectors.items() if not only or name in only]
+            self._threads.append(ProjectorThread(chosen, self.saved, self.projected))
+        if worker:
+            self._threads.append(WorkerThread(self.worker, self.projected))
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for thread in reversed(self._threads):
+            thread.stop()
+        self._threads.clear()
+
+    def close(self) -> None:
+        self.stop()
+        self.backend.close()
+
+    def catch_up(self) -> None:
+        """Bring every view up to date now (tests and tools; servers use the thread)."""
+        for projector in self.projectors.values():
+            projector.catch_up()
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    backend = open_backend(settings, migrate=migrate)
+    staging = StagingFolder(settings.data_dir / "staging")
+    projections = projections_for(backend)
+    projectors = {name: Projector(backend.app, projections[name], backend.views[name])
+                  for name in VIEW_NAMES}
+    saved, projected = Signal(), Signal()
+    backend.app.on_saved = saved.pulse
+    positions = Positions(list(backend.views.values()), projected)
+    task_view = backend.views["task_log"]
+    assert isinstance(task_view, TaskLogView)
+    worker = Worker(backend.app, TaskLogQueue(task_view), operations_for(backend, staging),
+                    lease_seconds=settings.lease_seconds)
+    return Runtime(backend, staging, projectors, positions, worker, saved, projected)

@@ -1,0 +1,165 @@
+"""Read-model storage on SQLite and PostgreSQL with one SQL text for both.
+
+A view is a library ``TrackingRecorder`` (so the library's recorder contract applies to it)
+whose rows and tracking position are written in one transaction: exactly-once, resumable,
+rebuildable. View SQL is written with ``?`` placeholders and ``{t}`` before each table name;
+the backend turns those into its own placeholders and table names (SQLite: one file per view;
+PostgreSQL: ``schema.snapset_<name>`` tables and a tracking table per view).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+Row = dict[str, Any]
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+
+
+class Sql:
+    """Runs view SQL on one cursor, translated for its backend."""
+
+    def __init__(self, cursor: Any, prefix: str, placeholder: str) -> None:
+        self._cursor = cursor
+        self._prefix = prefix
+        self._placeholder = placeholder
+
+    def text(self, statement: str) -> str:
+        statement = statement.replace("{t}", self._prefix)
+        return statement.replace("?", self._placeholder) if self._placeholder != "?" \
+            else statement
+
+    def run(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self.text(statement), _plain(params))
+
+    def many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(self.text(statement), [_plain(r) for r in rows])
+
+    def all(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._cursor.execute(self.text(statement), _plain(params))
+        return [dict(row) for row in self._cursor.fetchall()]
+
+    def one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+    def value(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(statement, params)
+        return None if row is None else next(iter(row.values()))
+
+
+def _plain(params: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(str(p) if isinstance(p, UUID) else p for p in params)
+
+
+class ViewStore:
+    """What every view has, whatever the backend: its DDL, a writer, queries, transactions."""
+
+    view_name: ClassVar[str]
+    ddl: ClassVar[list[str]]
+    application_name = "snapset"
+
+    def _open(self, *, commit: bool) -> Any:
+        raise NotImplementedError
+
+    def _sql(self, cursor: Any) -> Sql:
+        raise NotImplementedError
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        raise NotImplementedError
+
+    def writer(self, sql: Sql) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self, tracking: Tracking) -> Iterator[Any]:
+        """A writer whose rows commit together with ``tracking``, or not at all."""
+        with self._open(commit=True) as cursor:
+            yield self.writer(self._sql(cursor))
+            self._track(cursor, tracking)
+
+    @contextmanager
+    def reading(self) -> Iterator[Sql]:
+        with self._open(commit=False) as cursor:
+            yield self._sql(cursor)
+
+    def position(self) -> int:
+        max_id: int | None = self.max_tracking_id(self.application_name)  # type: ignore[attr-defined]
+        return max_id or 0
+
+    def clear(self) -> None:
+        """Drop every row and the tracking position: the view starts again from event 0."""
+        with self._open(commit=True) as cursor:
+            sql = self._sql(cursor)
+            for table in self.tables():
+                sql.run(f"DELETE FROM {{t}}{table}")
+            self._clear_tracking(sql)
+
+    def _clear_tracking(self, sql: Sql) -> None:
+        raise NotImplementedError
+
+    def tables(self) -> list[str]:
+        return [re.findall(r"\{t\}(\w+)", s)[0] for s in self.ddl if s.startswith("CREATE TABLE")]
+
+
+class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        SQLiteTrackingRecorder.__init__(self, datastore)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(),
+                *(s.replace("{t}", "").replace("{i}", "") for s in self.ddl)]
+
+    @contextmanager
+    def _open(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _sql(self, cursor: Any) -> Sql:
+        return Sql(cursor, "", "?")
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def _clear_tracking(self, sql: Sql) -> None:
+        sql.run("DELETE FROM tracking WHERE application_name = ?", (self.application_name,))
+
+
+class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        schema = datastore.schema
+        if not _IDENTIFIER.match(schema):
+            raise ValueError(f"unsupported PostgreSQL schema name {schema!r}")
+        self._prefix = f'"{schema}".snapset_{self.view_name}_'
+        PostgresTrackingRecorder.__init__(
+            self, datastore, tracking_table_name=f"snapset_{self.view_name}_tracking"
+        )
+        self.sql_create_statements.extend(
+            SQL(s.replace("{t}", self._prefix)  # type: ignore[arg-type]
+                .replace("{i}", f"snapset_{self.view_name}_").replace("BLOB", "BYTEA"))
+            for s in self.ddl
+        )
+
+    @contextmanager
+    def _open(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _sql(self, cursor: Any) -> Sql:
+        return Sql(cursor, self._prefix, "%s")
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def _clear_tracking(self, sql: Sql) -> None:
+        schema = self.datastore.schema
+        sql.run(f'DELETE FROM "{schema}".{self.tracking_table_name}')

@@ -1,0 +1,300 @@
+"""The Datasets application: every command on datasets, their checkpoints and their tasks.
+
+Commands load a dataset, let it decide, save, and return ids and the position of their last
+event (for read-your-writes). Conflicting saves are re-decided on a fresh load, never
+blindly re-applied; commands on one dataset are serialised inside a process by a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from application.actor import SYSTEM_EMAIL, Actor
+from application.users import UsersMixin
+from domain.content_tree import ContentTree, NodeStore
+from domain.dataset import Dataset, check_may_write, may_see
+from domain.errors import Conflict, DatasetNotFound
+from domain.ids import NAMESPACE, dataset_id_for_clone
+from domain.tasks import CLONE, CREATION
+
+T = TypeVar("T")
+_ATTEMPTS = 8
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Locks:
+    """One lock per aggregate id, created on first use."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[UUID, threading.Lock] = {}
+
+    def __call__(self, aggregate_id: UUID) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(aggregate_id, threading.Lock())
+
+
+class Datasets(UsersMixin, Application[UUID]):
+    name = "snapset"
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Dataset: 100}
+
+    def __init__(self, *, nodes: NodeStore, env: dict[str, str] | None = None) -> None:
+        super().__init__(env=env)
+        self.tree = ContentTree(nodes)
+        self._locks = _Locks()
+        self.on_saved: Callable[[], None] | None = None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        recordings = super().save(*objs, **kwargs)
+        if self.on_saved is not None:
+            self.on_saved()
+        return recordings
+
+    # Queries.
+
+    def get_dataset(self, actor: Actor, dataset_id: UUID) -> Dataset:
+        """The dataset as the actor may see it; DatasetNotFound when they have no role."""
+        dataset = self._load(dataset_id)
+        if not may_see(dataset, actor.user_id, is_admin=actor.is_admin):
+            raise DatasetNotFound(dataset_id)
+        return dataset
+
+    def position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # Dataset commands.
+
+    def create_dataset(
+        self, actor: Actor, name: str, description: str = "", *, snapshot_support: bool = True,
+        source: dict[str, Any] | None = None, dataset_id: UUID | None = None,
+    ) -> tuple[UUID, int]:
+        """Create a dataset (and its creation task when it has a source); idempotent by id."""
+        dataset = Dataset(
+            id=dataset_id or uuid4(), name=name, description=description, owner_id=actor.user_id, owner_email=actor.email,
+            source_type=(source or {}).get("source", "empty"), snapshot_support=snapshot_support,
+            source_dataset_id=None, at=now(),
+        )
+        if source is not None:
+            dataset.start_ingest(str(creation_task_id(dataset.id)), CREATION, actor.email, source,
+                                 now())
+        try:
+            return dataset.id, self._save(dataset)
+        except IntegrityError:
+            existing = self.get_dataset(actor, dataset.id)
+            return existing.id, self.position()
+
+    def share_dataset(self, actor: Actor, dataset_id: UUID, user_email: str, role: str) -> int:
+        user = self.get_user_by_email(user_email)
+
+        def decide(dataset: Dataset) -> None:
+            check_may_write(dataset, actor.user_id, is_admin=actor.is_admin, need="owner")
+            dataset.share(str(user.id), user.email, role, actor.email)
+
+        return self._change(actor, dataset_id, decide)[1]
+
+    # Checkpoint ("snapshot") commands.
+
+    def create_snapshot(
+        self, actor: Actor, dataset_id: UUID, name: str = "", description: str = "",
+        snapshot_id: UUID | None = None,
+    ) -> tuple[UUID, int]:
+        checkpoint_id = snapshot_id or uuid4()
+        self._change(actor, dataset_id, lambda d: d.create_checkpoint(
+            str(checkpoint_id), name, description, actor.email, now()))
+        return checkpoint_id, self.position()
+
+    def update_snapshot(
+        self, actor: Actor, dataset_id: UUID, snapshot_id: UUID,
+        name: str | None, description: str | None,
+    ) -> int:
+        return self._change(actor, dataset_id, lambda d: d.update_checkpoint(
+            str(snapshot_id), name, description, actor.email))[1]
+
+    def delete_snapshot(self, actor: Actor, dataset_id: UUID, snapshot_id: UUID) -> int:
+        return self._change(actor, dataset_id, lambda d: d.delete_checkpoint(
+            str(snapshot_id), actor.email))[1]
+
+    def restore_snapshot(
+        self, actor: Actor, dataset_id: UUID, snapshot_id: str, task_id: UUID | None = None
+    ) -> tuple[UUID, int]:
+        """Start restoring a checkpoint id or ``current``; returns the task id."""
+        task = task_id or uuid4()
+        self._change(actor, dataset_id, lambda d: d.start_restore(
+            str(task), snapshot_id, actor.email, now()))
+        return task, self.position()
+
+    def clone_snapshot(
+        self, actor: Actor, dataset_id: UUID, snapshot_id: UUID, task_id: UUID | None = None
+    ) -> tuple[UUID, UUID, int]:
+        """Start cloning a checkpoint into a new dataset; returns (task id, new dataset id)."""
+        task = str(task_id or uuid4())
+        clone_id = dataset_id_for_clone(task)
+
+        def decide(source: Dataset) -> list[Aggregate]:
+            record = source.request_clone(task, str(snapshot_id), clone_id, actor.email)
+            if self._exists(clone_id):
+                return []
+            clone = _new_clone(source, record, actor, clone_id)
+            clone.start_clone(task, record, actor.email, now())
+            return [clone]
+
+        self._change(actor, dataset_id, decide)
+        return UUID(task), clone_id, self.position()
+
+    # Task commands.
+
+    def abort_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
+        return self._change(actor, dataset_id, lambda d: d.abort_task(str(task_id),
+                                                                       actor.email))[1]
+
+    def retry_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
+        return self._change(actor, dataset_id, lambda d: d.retry_task(str(task_id), now(),
+                                                                       actor.email))[1]
+
+    def start_operation(
+        self, actor: Actor, dataset_id: UUID, task_type: str, params: dict[str, Any],
+        task_id: UUID | None = None,
+    ) -> tuple[UUID, int]:
+        task = task_id or uuid4()
+        self._change(actor, dataset_id, lambda d: d.start_operation(
+            str(task), task_type, actor.email, params, now()))
+        return task, self.position()
+
+    def edit_items(
+        self, actor: Actor, dataset_id: UUID, edit: Callable[[Dataset], dict[str, Any]],
+        summary: str,
+    ) -> int:
+        """Apply a small synchronous content edit; ``edit`` maps the dataset to tree changes."""
+
+        def decide(dataset: Dataset) -> None:
+            root = self.tree.update(dataset.content_root, edit(dataset))
+            counts = self.tree.counts(root)
+            dataset.edit_content(root, counts.images, counts.videos, summary, actor.email)
+
+        return self._change(actor, dataset_id, decide)[1]
+
+    # The worker's side of a task. Each publishes its result with one event.
+
+    def claim_task(self, dataset_id: UUID, task_id: str, worker: str, lease: float) -> Dataset:
+        return self._system(dataset_id, lambda d: (d.claim_task(
+            task_id, worker, now() + timedelta(seconds=lease), now()), d)[1])
+
+    def report_progress(
+        self, dataset_id: UUID, task_id: str, worker: str, progress: int, message: str,
+        lease: float,
+    ) -> None:
+        self._system(dataset_id, lambda d: d.report_progress(
+            task_id, worker, progress, message, now() + timedelta(seconds=lease)))
+
+    def complete_operation(
+        self, dataset_id: UUID, task_id: str, worker: str, root: str, status: str,
+        *, clustered: bool | None = None, message: str = "",
+    ) -> None:
+        counts = self.tree.counts(root)
+
+        def decide(dataset: Dataset) -> None:
+            task = dataset.task(task_id)
+            dataset.complete_operation(task_id, worker, root, counts.images, counts.videos,
+                                       status, task["created_by"], now(), clustered=clustered,
+                                       message=message)
+
+        self._system(dataset_id, decide)
+
+    def complete_restore(self, dataset_id: UUID, task_id: str, worker: str) -> None:
+        self._system(dataset_id, lambda d: d.complete_restore(task_id, worker))
+
+    def complete_clone(self, dataset_id: UUID, task_id: str, worker: str) -> None:
+        def decide(clone: Dataset) -> list[Aggregate]:
+            clone.complete_clone(task_id, worker, clone.task(task_id)["created_by"], now())
+            return self._finish_clone_on_source(clone, task_id)
+
+        self._system(dataset_id, decide)
+
+    def fail_task(self, dataset_id: UUID, task_id: str, worker: str, error: str) -> None:
+        def decide(dataset: Dataset) -> list[Aggregate]:
+            is_clone = dataset.task(task_id)["task_type"] == CLONE
+            dataset.fail_task(task_id, worker, error)
+            return self._finish_clone_on_source(dataset, task_id) if is_clone else []
+
+        self._system(dataset_id, decide)
+
+    def _finish_clone_on_source(self, clone: Dataset, task_id: str) -> list[Aggregate]:
+        if clone.source_dataset_id is None:
+            return []
+        source = self._load(clone.source_dataset_id)
+        source.finish_clone(task_id, SYSTEM_EMAIL)
+        return [source]
+
+    # Plumbing.
+
+    def _load(self, dataset_id: UUID) -> Dataset:
+        try:
+            dataset = self.repository.get(dataset_id)
+        except AggregateNotFoundError:
+            raise DatasetNotFound(dataset_id) from None
+        if not isinstance(dataset, Dataset):
+            raise DatasetNotFound(dataset_id)
+        return dataset
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _change(
+        self, actor: Actor, dataset_id: UUID, decide: Callable[[Dataset], T]
+    ) -> tuple[T, int]:
+        """Check the actor may see and edit the dataset, then decide and save it."""
+
+        def checked(dataset: Dataset) -> T:
+            if not may_see(dataset, actor.user_id, is_admin=actor.is_admin):
+                raise DatasetNotFound(dataset_id)
+            check_may_write(dataset, actor.user_id, is_admin=actor.is_admin)
+            return decide(dataset)
+
+        return self._retrying(dataset_id, checked)
+
+    def _system(self, dataset_id: UUID, decide: Callable[[Dataset], T]) -> T:
+        return self._retrying(dataset_id, decide)[0]
+
+    def _retrying(self, dataset_id: UUID, decide: Callable[[Dataset], T]) -> tuple[T, int]:
+        """Load, decide, save; on a conflicting save, reload and decide again.
+
+        ``decide`` may return a list of other aggregates to save in the same transaction.
+        """
+        with self._locks(dataset_id):
+            for _ in range(_ATTEMPTS):
+                dataset = self._load(dataset_id)
+                result = decide(dataset)
+                extra = [a for a in result if isinstance(a, Aggregate)] \
+                    if isinstance(result, list) else []
+                try:
+                    return result, self._save(dataset, *extra)
+                except IntegrityError:
+                    continue
+        raise Conflict(f"Dataset {dataset_id} is being changed by others; try again.")
+
+    def _save(self, *aggregates: Aggregate) -> int:
+        recordings = self.save(*aggregates)
+        return recordings[-1].notification.id if recordings else self.position()
+
+
+def creation_task_id(dataset_id: UUID) -> UUID:
+    return uuid5(NAMESPACE, f"creation-task:{dataset_id}")
+
+
+def _new_clone(source: Dataset, record: dict[str, Any], actor: Actor, clone_id: UUID) -> Dataset:
+    return Dataset(
+        id=clone_id, name=f"{source.name} (cloned)", description=source.description,
+        owner_id=actor.user_id, owner_email=actor.email, source_type="clone",
+        snapshot_support=True, source_dataset_id=source.id, at=now(),
+    )

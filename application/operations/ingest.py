@@ -1,0 +1,181 @@
+"""Ingest media files: the creation task (DATASET_CREATION) and media addition (MEDIA_ADDITION).
+
+Sources are a staged upload folder or a folder under the import root; zips inside are read
+member by member with limits (no absolute paths, no ``..``, no links, bounded count, size
+and compression ratio). Each file becomes one media record with a deterministic id (uuid5 of
+the task and its path), so a task re-run after a crash builds the very same tree.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+from uuid import uuid5
+
+from application.operations.base import Outcome, OperationFailed, TaskContext
+from application.ports import BlobStore, Staging, iter_files
+from domain.content_tree import Record
+from domain.ids import NAMESPACE
+from domain.status import Status
+from domain.tasks import CREATION, MEDIA_ADDITION
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+MAX_ZIP_MEMBERS = 100_000
+MAX_ZIP_BYTES = 8 << 30
+MAX_ZIP_RATIO = 200
+_SAMPLE_ERRORS = 10
+
+
+class UnsupportedMedia(Exception):
+    """A file that is not a readable image or video."""
+
+
+class MediaProbe(Protocol):
+    def image_size(self, path: Path) -> tuple[int, int]:
+        """(width, height) of a readable image, else UnsupportedMedia."""
+        ...
+
+
+@dataclass
+class _Report:
+    images: int = 0
+    videos: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+
+    def error(self, name: str, why: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < _SAMPLE_ERRORS:
+            self.errors.append(f"{name}: {why}")
+
+    def message(self) -> str:
+        text = f"Ingested {self.images + self.videos} media ({self.images} images, " \
+               f"{self.videos} videos)."
+        if self.error_count:
+            text += f" Skipped {self.error_count} files: " + "; ".join(self.errors)
+        return text
+
+
+class Ingest:
+    """Shared by creation and media addition; they differ in where the result goes."""
+
+    task_type = CREATION
+
+    def __init__(self, blobs: BlobStore, probe: MediaProbe, staging: Staging,
+                 import_root: Path | None) -> None:
+        self._blobs = blobs
+        self._probe = probe
+        self._staging = staging
+        self._import_root = import_root
+
+    def run(self, context: TaskContext) -> Outcome:
+        source = self._source_folder(context.params)
+        report = _Report()
+        records: dict[str, Record | None] = {}
+        files = list(iter_files(source))
+        last_report = time.monotonic()
+        for number, path in enumerate(files, 1):
+            relative = path.relative_to(source).as_posix()
+            if path.suffix.lower() == ".zip":
+                self._ingest_zip(context, path, relative, records, report)
+            else:
+                self._ingest_file(context, path, relative, records, report)
+            if time.monotonic() - last_report > 1.0:
+                context.progress(int(90 * number / len(files)),
+                                 f"Read {number} of {len(files)} files.")
+                last_report = time.monotonic()
+        if not records:
+            detail = report.message() if report.error_count else "The source has no files."
+            raise OperationFailed(f"No supported images or videos were found. {detail}")
+        root = context.tree.update(context.content_root, records)
+        task_id = context.task_id
+        cleanup = [lambda: self._staging.remove(task_id)] \
+            if context.params.get("source") == "upload" else []
+        return Outcome(root=root, status=self._status_after(context), message=report.message(),
+                       cleanup=cleanup)
+
+    def _status_after(self, context: TaskContext) -> str:
+        return Status.READY.value
+
+    def _source_folder(self, params: dict[str, Any]) -> Path:
+        if params.get("source") == "upload":
+            return self._staging.folder(str(params["task_id"]))
+        if params.get("source") == "path":
+            path = Path(str(params["path"]))
+            if self._import_root is None or not path.resolve().is_relative_to(
+                    self._import_root.resolve()):
+                raise OperationFailed("The source folder is outside the import root.")
+            if not path.is_dir():
+                raise OperationFailed(f"The source folder {params['path']} does not exist.")
+            return path
+        raise OperationFailed("The task has no media source.")
+
+    def _ingest_file(self, context: TaskContext, path: Path, name: str,
+                     records: dict[str, Record | None], report: _Report) -> None:
+        suffix = path.suffix.lower()
+        record: Record = {"kind": "", "file_name": name, "metadata": {}, "tags": [],
+                          "labels": [], "enrichment": {}, "cluster_id": None}
+        try:
+            if suffix in IMAGE_SUFFIXES:
+                width, height = self._probe.image_size(path)
+                record.update(kind="image", width=width, height=height)
+                report.images += 1
+            elif suffix in VIDEO_SUFFIXES:
+                record.update(kind="video", width=None, height=None)
+                report.videos += 1
+            else:
+                raise UnsupportedMedia(f"unsupported file type {suffix or '(none)'}")
+        except UnsupportedMedia as error:
+            report.error(name, str(error))
+            return
+        sha256, size = self._blobs.put_file(path)
+        record.update(blob=sha256, size=size)
+        media_id = str(uuid5(NAMESPACE, f"media:{context.task_id}:{name}"))
+        record["media_id"] = media_id
+        records[media_id] = record
+
+    def _ingest_zip(self, context: TaskContext, path: Path, name: str,
+                    records: dict[str, Record | None], report: _Report) -> None:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = _safe_members(archive, path.stat().st_size)
+                with tempfile.TemporaryDirectory(prefix="snapset-zip-") as tmp:
+                    for member in members:
+                        target = Path(tmp) / f"member{Path(member.filename).suffix}"
+                        with archive.open(member) as src, target.open("wb") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+                        self._ingest_file(context, target, f"{name}/{member.filename}",
+                                          records, report)
+        except (zipfile.BadZipFile, UnsupportedMedia, OSError) as error:
+            report.error(name, f"unreadable zip archive ({error})")
+
+
+def _safe_members(archive: zipfile.ZipFile, archive_size: int) -> list[zipfile.ZipInfo]:
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise UnsupportedMedia(f"it has more than {MAX_ZIP_MEMBERS} files")
+    total = sum(m.file_size for m in members)
+    if total > MAX_ZIP_BYTES or total > MAX_ZIP_RATIO * max(archive_size, 1) + (1 << 20):
+        raise UnsupportedMedia("it expands to too much data (a zip bomb?)")
+    safe = []
+    for member in members:
+        posix = PurePosixPath(member.filename.replace("\\", "/"))
+        if posix.is_absolute() or ".." in posix.parts:
+            raise UnsupportedMedia(f"member {member.filename!r} escapes the archive")
+        if (member.external_attr >> 16) & 0o170000 == 0o120000:
+            raise UnsupportedMedia(f"member {member.filename!r} is a symbolic link")
+        safe.append(member)
+    return safe
+
+
+class MediaAddition(Ingest):
+    task_type = MEDIA_ADDITION
+
+    def _status_after(self, context: TaskContext) -> str:
+        return Status.PARTIAL_INDEX.value if context.clustered else Status.READY.value

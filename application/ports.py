@@ -1,0 +1,50 @@
+"""What the application needs from the outside, as protocols the adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import IO, Protocol
+from uuid import UUID
+
+
+class BlobStore(Protocol):
+    """Content-addressed media bytes: each blob is stored once under its sha256."""
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        """Store a file's bytes; return (sha256 hex, size in bytes)."""
+        ...
+
+    def open(self, sha256: str) -> AbstractContextManager[IO[bytes]]: ...
+
+    def path(self, sha256: str) -> Path: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+
+class TaskQueue(Protocol):
+    """The tasks a worker may claim now: not final, and unclaimed or with an expired lease."""
+
+    def claimable(self, limit: int) -> list[tuple[UUID, str]]: ...
+
+
+class PositionWaiter(Protocol):
+    """Read-your-writes: block until every read model has processed ``position``."""
+
+    def wait(self, position: int | None, timeout: float) -> bool: ...
+
+
+class Staging(Protocol):
+    """Folders where uploaded files wait for their task; they survive a process restart."""
+
+    def folder(self, task_id: str) -> Path: ...
+
+    def remove(self, task_id: str) -> None: ...
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Regular files below ``root`` in a stable order, never following links."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            yield path

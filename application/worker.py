@@ -1,0 +1,154 @@
+"""The task worker: claims open tasks with a lease, runs them, publishes each result once.
+
+A worker killed at any point loses nothing: the task stays open in the log, its lease runs
+out, and another worker claims it. Finishing is guarded on the dataset (the task must still
+be held by this worker), so a task completes exactly once even if two workers ran it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Protocol
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import PersistenceError
+
+from application.datasets import Datasets
+from application.operations.base import Operation, OperationFailed, TaskContext
+from application.ports import TaskQueue
+from domain.content_tree import NodeMissing
+from domain.dataset import Dataset
+from domain.errors import Conflict, DomainError, NotFound
+from domain.tasks import CLONE, RESTORE
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker took the task over; this one must stop without publishing."""
+
+
+class Worker:
+    def __init__(self, app: Datasets, queue: TaskQueue, operations: Mapping[str, Operation], *,
+                 lease_seconds: float = 30.0, worker_id: str | None = None) -> None:
+        self.app = app
+        self.queue = queue
+        self.operations = operations
+        self.lease = lease_seconds
+        self.worker_id = worker_id or f"worker-{uuid4().hex[:8]}"
+
+    def run_once(self, limit: int = 8) -> int:
+        """Claim and run what is claimable now; returns how many tasks it finished."""
+        done = 0
+        for dataset_id, task_id in self.queue.claimable(limit):
+            done += self.run_task(UUID(str(dataset_id)), task_id)
+        return done
+
+    def run_task(self, dataset_id: UUID, task_id: str) -> bool:
+        try:
+            dataset = self.app.claim_task(dataset_id, task_id, self.worker_id, self.lease)
+        except (Conflict, NotFound):
+            return False  # finished, or leased by another worker meanwhile
+        task = dataset.task(task_id)
+        try:
+            if task["task_type"] == RESTORE:
+                self._check_content(task["params"]["snapshot_id"], dataset.checkpoints)
+                self.app.complete_restore(dataset_id, task_id, self.worker_id)
+            elif task["task_type"] == CLONE:
+                self.app.tree.counts(task["params"]["root"])
+                self.app.complete_clone(dataset_id, task_id, self.worker_id)
+            else:
+                self._run_operation(dataset_id, task_id, dataset)
+        except LeaseLost:
+            return False
+        except (OperationFailed, NodeMissing, DomainError) as error:
+            self._fail(dataset_id, task_id, _describe(error))
+        except PersistenceError:
+            raise  # the database is unwell: leave the task to its lease and retry later
+        except Exception as error:  # a defect: record it on the task rather than loop on it
+            log.exception("task %s failed unexpectedly", task_id)
+            self._fail(dataset_id, task_id, f"Internal error ({type(error).__name__}).")
+        return True
+
+    def _run_operation(self, dataset_id: UUID, task_id: str, dataset: Dataset) -> None:
+        task = dataset.task(task_id)
+        operation = self.operations.get(task["task_type"])
+        if operation is None:
+            raise OperationFailed(f"No worker can run {task['task_type']} tasks.")
+        context = TaskContext(
+            dataset_id=str(dataset_id), dataset_name=dataset.name,
+            content_root=dataset.content_root, clustered=dataset.clustered, task=task,
+            tree=self.app.tree, progress=self._progress(dataset_id, task_id),
+        )
+        outcome = operation.run(context)
+        try:
+            self.app.complete_operation(dataset_id, task_id, self.worker_id, outcome.root,
+                                        outcome.status, clustered=outcome.clustered,
+                                        message=outcome.message)
+        except Conflict as error:
+            raise LeaseLost(str(error)) from None
+        for cleanup in outcome.cleanup:
+            cleanup()
+
+    def _progress(self, dataset_id: UUID, task_id: str) -> Callable[[int, str], None]:
+        def report(progress: int, message: str) -> None:
+            try:
+                self.app.report_progress(dataset_id, task_id, self.worker_id, progress,
+                                         message, self.lease)
+            except Conflict as error:
+                raise LeaseLost(str(error)) from None
+
+        return report
+
+    def _check_content(self, checkpoint_id: str, checkpoints: dict[str, dict[str, object]]) -> None:
+        root = checkpoints[checkpoint_id]["root"]
+        self.app.tree.counts(str(root))  # the root node must exist: it is all a restore needs
+
+    def _fail(self, dataset_id: UUID, task_id: str, error: str) -> None:
+        try:
+            self.app.fail_task(dataset_id, task_id, self.worker_id, error)
+        except Conflict:
+            pass  # no longer ours: whoever holds it now finishes it
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, NodeMissing):
+        return "The snapshot's content is missing from the content store."
+    if isinstance(error, DomainError):
+        return error.detail
+    return str(error) or type(error).__name__
+
+
+class Wakeable(Protocol):
+    def wait(self, timeout: float) -> None: ...
+
+
+class WorkerThread:
+    """Runs a worker until stopped; wakes early when ``wake`` is pulsed."""
+
+    def __init__(self, worker: Worker, wake: Wakeable, *, poll_seconds: float = 0.05) -> None:
+        self._worker = worker
+        self._wake = wake
+        self._poll = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="snapset-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self._worker.run_once()
+            except PersistenceError:
+                log.exception("worker step failed; retrying")
+                self._stop.wait(1.0)
+                continue
+            if not done:
+                self._wake.wait(self._poll)

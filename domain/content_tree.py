@@ -1,0 +1,358 @@
+"""A persistent, canonical, content-addressed map from media ids to media records.
+
+The tree is a hash trie: a key is routed by the hex digits of ``sha256(key)``. The node at
+a routing prefix is a *leaf* holding its items when at most ``leaf_capacity`` keys share
+that prefix, and otherwise an *interior* node with one child per next hex digit. The shape
+is a function of the key set alone, so the same content always gives the same root hash,
+whatever the order of the edits that produced it.
+
+Nodes are immutable and stored once under the sha256 of their canonical JSON bytes:
+- a change to k items writes O(k log n) new nodes of bounded size, the rest is shared;
+- ``diff`` skips subtrees whose hashes are equal, so it costs O(changes);
+- nodes are written before anything refers to them, so a half-built tree is invisible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Record = dict[str, Any]
+
+LEAF_CAPACITY = 64
+_DIGITS = "0123456789abcdef"
+
+
+class NodeStore(Protocol):
+    """Where nodes live: a table keyed by node hash. Writes are idempotent."""
+
+    def get_many(self, hashes: Iterable[str]) -> dict[str, bytes]: ...
+
+    def put_many(self, nodes: Mapping[str, bytes]) -> None: ...
+
+
+class NodeMissing(LookupError):
+    """A node referred to by a tree is not in the store."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    items: int = 0
+    images: int = 0
+    videos: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.items + other.items, self.images + other.images, self.videos + other.videos
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: Record | None
+    new: Record | None
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    items: tuple[tuple[str, Record], ...]
+
+
+@dataclass(frozen=True)
+class _Child:
+    digit: str
+    hash: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class _Interior:
+    children: tuple[_Child, ...]
+
+
+_Node = _Leaf | _Interior
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _route(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _count_record(record: Record) -> Counts:
+    kind = record.get("kind")
+    return Counts(1, int(kind == "image"), int(kind == "video"))
+
+
+def _encode(node: _Node) -> bytes:
+    if isinstance(node, _Leaf):
+        return canonical_bytes({"t": "L", "i": [[k, r] for k, r in node.items]})
+    return canonical_bytes(
+        {
+            "t": "I",
+            "c": [
+                [c.digit, c.hash, c.counts.items, c.counts.images, c.counts.videos]
+                for c in node.children
+            ],
+        }
+    )
+
+
+def _decode(body: bytes) -> _Node:
+    data = json.loads(body)
+    if data["t"] == "L":
+        return _Leaf(tuple((k, r) for k, r in data["i"]))
+    return _Interior(tuple(_Child(d, h, Counts(n, i, v)) for d, h, n, i, v in data["c"]))
+
+
+EMPTY_ROOT = hashlib.sha256(_encode(_Leaf(()))).hexdigest()
+
+
+class ContentTree:
+    """Reads and writes trees in a ``NodeStore``. Thread-safe; decoded nodes are cached."""
+
+    def __init__(
+        self, store: NodeStore, *, leaf_capacity: int = LEAF_CAPACITY, cache_size: int = 20_000
+    ) -> None:
+        self._store = store
+        self._capacity = leaf_capacity
+        self._cache: OrderedDict[str, _Node] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # Reading.
+
+    def get(self, root: str, key: str) -> Record | None:
+        route, node, depth = _route(key), self._load(root), 0
+        while isinstance(node, _Interior):
+            child = next((c for c in node.children if c.digit == route[depth]), None)
+            if child is None:
+                return None
+            node, depth = self._load(child.hash), depth + 1
+        return dict(node.items).get(key)
+
+    def items(self, root: str) -> Iterator[tuple[str, Record]]:
+        node = self._load(root)
+        if isinstance(node, _Leaf):
+            yield from node.items
+            return
+        for child in node.children:
+            yield from self.items(child.hash)
+
+    def counts(self, root: str) -> Counts:
+        node = self._load(root)
+        if isinstance(node, _Leaf):
+            return sum((_count_record(r) for _, r in node.items), Counts())
+        return sum((c.counts for c in node.children), Counts())
+
+    def leaves(self, root: str) -> Iterator[str]:
+        """The hashes of the non-empty leaves below ``root``."""
+        node = self._load(root)
+        if isinstance(node, _Leaf):
+            if node.items:
+                yield root
+            return
+        for child in node.children:
+            yield from self.leaves(child.hash)
+
+    def leaf_items(self, leaf: str) -> tuple[tuple[str, Record], ...]:
+        node = self._load(leaf)
+        if not isinstance(node, _Leaf):
+            raise ValueError(f"node {leaf} is not a leaf")
+        return node.items
+
+    def nodes(self, root: str) -> Iterator[str]:
+        """Every node hash reachable from ``root``, itself included."""
+        yield root
+        node = self._load(root)
+        if isinstance(node, _Interior):
+            for child in node.children:
+                yield from self.nodes(child.hash)
+
+    def diff(self, old: str, new: str) -> Iterator[Change]:
+        """The items that differ between two trees, visiting only unequal subtrees."""
+        if old == new:
+            return
+        a, b = self._load(old), self._load(new)
+        if isinstance(a, _Interior) and isinstance(b, _Interior):
+            a_children = {c.digit: c.hash for c in a.children}
+            b_children = {c.digit: c.hash for c in b.children}
+            for digit in _DIGITS:
+                yield from self.diff(
+                    a_children.get(digit, EMPTY_ROOT), b_children.get(digit, EMPTY_ROOT)
+                )
+            return
+        before, after = dict(self.items(old)), dict(self.items(new))
+        for key in sorted(before.keys() | after.keys()):
+            if before.get(key) != after.get(key):
+                yield Change(key, before.get(key), after.get(key))
+
+    def diff_leaves(self, old: str, new: str) -> tuple[set[str], set[str]]:
+        """(leaves only in ``new``, leaves only in ``old``), visiting only unequal subtrees."""
+        added: set[str] = set()
+        removed: set[str] = set()
+        self._diff_leaves(old, new, added, removed)
+        return added - removed, removed - added
+
+    def _diff_leaves(self, old: str, new: str, added: set[str], removed: set[str]) -> None:
+        if old == new:
+            return
+        a, b = self._load(old), self._load(new)
+        if isinstance(a, _Interior) and isinstance(b, _Interior):
+            a_children = {c.digit: c.hash for c in a.children}
+            b_children = {c.digit: c.hash for c in b.children}
+            for digit in _DIGITS:
+                self._diff_leaves(
+                    a_children.get(digit, EMPTY_ROOT),
+                    b_children.get(digit, EMPTY_ROOT),
+                    added,
+                    removed,
+                )
+            return
+        removed.update(self.leaves(old))
+        added.update(self.leaves(new))
+
+    # Writing.
+
+    def build(self, items: Iterable[tuple[str, Record]]) -> str:
+        """Write a tree holding ``items`` and return its root hash."""
+        return self.update(EMPTY_ROOT, {key: record for key, record in items})
+
+    def update(self, root: str, changes: Mapping[str, Record | None]) -> str:
+        """Apply ``changes`` (``None`` removes a key) and return the new root hash.
+
+        New nodes are written before the root is returned, so the caller can publish it.
+        """
+        if not changes:
+            return root
+        routed = {key: (_route(key), record) for key, record in changes.items()}
+        pending: dict[str, bytes] = {}
+        new_root, _ = self._update(root, 0, routed, pending)
+        if pending:
+            self._store.put_many(pending)
+        return new_root
+
+    def _update(
+        self,
+        node_hash: str,
+        depth: int,
+        changes: dict[str, tuple[str, Record | None]],
+        pending: dict[str, bytes],
+    ) -> tuple[str, Counts]:
+        node = self._load(node_hash)
+        if isinstance(node, _Leaf):
+            items = dict(node.items)
+            for key, (_, record) in changes.items():
+                if record is None:
+                    items.pop(key, None)
+                else:
+                    items[key] = record
+            return self._build({k: (_route(k), r) for k, r in items.items()}, depth, pending)
+        children = {c.digit: (c.hash, c.counts) for c in node.children}
+        for digit, group in _group(changes, depth).items():
+            child_hash = children[digit][0] if digit in children else EMPTY_ROOT
+            new_hash, new_counts = self._update(child_hash, depth + 1, group, pending)
+            if new_counts.items:
+                children[digit] = (new_hash, new_counts)
+            else:
+                children.pop(digit, None)
+        total = sum((counts for _, counts in children.values()), Counts())
+        if total.items <= self._capacity:
+            collected: dict[str, tuple[str, Record]] = {}
+            for child_hash, _ in children.values():
+                for key, record in self._items_with_pending(child_hash, pending):
+                    collected[key] = (_route(key), record)
+            return self._build(collected, depth, pending)
+        interior = _Interior(tuple(_Child(d, h, c) for d, (h, c) in sorted(children.items())))
+        return self._write(interior, pending), total
+
+    def _build(
+        self,
+        items: dict[str, tuple[str, Record]],
+        depth: int,
+        pending: dict[str, bytes],
+    ) -> tuple[str, Counts]:
+        if len(items) <= self._capacity:
+            leaf = _Leaf(tuple((k, items[k][1]) for k in sorted(items)))
+            counts = sum((_count_record(r) for _, r in leaf.items), Counts())
+            return self._write(leaf, pending), counts
+        children = []
+        for digit, group in sorted(_group(items, depth).items()):
+            child_hash, child_counts = self._build(group, depth + 1, pending)
+            children.append(_Child(digit, child_hash, child_counts))
+        total = sum((c.counts for c in children), Counts())
+        return self._write(_Interior(tuple(children)), pending), total
+
+    def _items_with_pending(
+        self, node_hash: str, pending: dict[str, bytes]
+    ) -> Iterator[tuple[str, Record]]:
+        node = _decode(pending[node_hash]) if node_hash in pending else self._load(node_hash)
+        if isinstance(node, _Leaf):
+            yield from node.items
+            return
+        for child in node.children:
+            yield from self._items_with_pending(child.hash, pending)
+
+    def _write(self, node: _Node, pending: dict[str, bytes]) -> str:
+        body = _encode(node)
+        node_hash = hashlib.sha256(body).hexdigest()
+        if node_hash != EMPTY_ROOT:
+            pending[node_hash] = body
+            self._remember(node_hash, node)
+        return node_hash
+
+    # Node cache.
+
+    def _load(self, node_hash: str) -> _Node:
+        with self._lock:
+            cached = self._cache.get(node_hash)
+            if cached is not None:
+                self._cache.move_to_end(node_hash)
+                return cached
+        if node_hash == EMPTY_ROOT:
+            return _Leaf(())
+        body = self._store.get_many([node_hash]).get(node_hash)
+        if body is None:
+            raise NodeMissing(node_hash)
+        node = _decode(body)
+        self._remember(node_hash, node)
+        return node
+
+    def _remember(self, node_hash: str, node: _Node) -> None:
+        with self._lock:
+            self._cache[node_hash] = node
+            self._cache.move_to_end(node_hash)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+
+def _group(
+    items: dict[str, tuple[str, Record | None]] | dict[str, tuple[str, Record]], depth: int
+) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    for key, value in items.items():
+        groups.setdefault(value[0][depth], {})[key] = value
+    return groups
+
+
+def reachable(tree: ContentTree, roots: Iterable[str]) -> set[str]:
+    """Mark phase of garbage collection: every node reachable from ``roots``."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node_hash = stack.pop()
+        if node_hash in seen:
+            continue
+        seen.add(node_hash)
+        node = tree._load(node_hash)
+        if isinstance(node, _Interior):
+            stack.extend(c.hash for c in node.children)
+    return seen
