@@ -57,5 +57,9 @@ class UsersMixin:
             raise UserNotFound(email) from None
         return self.get_user(index.user_id)
 
-    def has_users(self) -> bool:
-        return bool(self.repository.recorder.max_notification_id())
+    def has_user(self, email: str) -> bool:
+        try:
+            self.get_user_by_email(email)
+        except UserNotFound:
+            return False
+        return True

@@ -86,6 +86,7 @@ class Dataset(Aggregate):
         self.active_task: TaskState | None = None
         self.finished_tasks: dict[str, str] = {}
         self.pending_clones: dict[str, str] = {}
+        self.clones: dict[str, str] = {}
         self.failed_task: TaskState | None = None
         self.clustered = False  # whether an index of clusters exists (re-index sets it)
 
@@ -365,7 +366,7 @@ class Dataset(Aggregate):
         """Record on the source that a clone of a checkpoint starts; returns its record."""
         self._require_snapshots()
         record = self.live_checkpoint(checkpoint_id)
-        if task_id in self.pending_clones:
+        if task_id in self.clones:
             return record
         self._require(Operation.CLONE)
         self._clone_requested(
@@ -378,6 +379,7 @@ class Dataset(Aggregate):
         self, task_id: str, checkpoint_id: str, new_dataset_id: UUID, by: str
     ) -> None:
         self.pending_clones[task_id] = checkpoint_id
+        self.clones[task_id] = checkpoint_id
 
     def finish_clone(self, task_id: str, by: str) -> None:
         if task_id in self.pending_clones:

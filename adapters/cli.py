@@ -1,0 +1,200 @@
+"""The ``snapset`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from adapters.backend import VIEW_NAMES, open_backend
+from adapters.settings import Settings
+
+FIRST_ADMIN_EMAIL = "admin@snapset.local"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        import_root=Path(args.import_root) if getattr(args, "import_root", None) else None,
+    )
+    result: int = args.run(args, settings)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snapset", description="Versioned visual datasets.")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--data-dir", help="data directory (default: $SNAPSET_DATA_DIR or "
+                                            "./snapset-data)")
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", _serve, "Run the HTTP API (embedded: with projections and a "
+                                     "worker, the default on SQLite).")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--import-root", help="the only folder tree source_path may name")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--embedded", action="store_true", default=None,
+                      help="also run projections and a worker in this process")
+    mode.add_argument("--api-only", action="store_true", help="serve the API only")
+    worker = command("worker", _worker, "Run a task worker.")
+    worker.add_argument("--import-root")
+    project = command("project", _project, "Run projections (all, or the ones named).")
+    project.add_argument("views", nargs="*", choices=[*VIEW_NAMES, []], metavar="VIEW")
+    command("migrate", _migrate, "Create the database tables that do not exist yet.")
+    rebuild = command("rebuild", _rebuild, "Replay every event into fresh read models.")
+    rebuild.add_argument("views", nargs="*", metavar="VIEW")
+    gc = command("gc", _gc, "Remove content-tree nodes no live version reaches.")
+    gc.add_argument("--grace-seconds", type=float, default=3600.0)
+    users = command("users", lambda a, s: 2, "Manage users.")
+    user_commands = users.add_subparsers(required=True, metavar="ACTION")
+    add = user_commands.add_parser("add", help="Create a user; prints its key and secret.")
+    add.add_argument("--data-dir")
+    add.add_argument("email")
+    add.add_argument("--role", default="user", choices=["user", "admin"])
+    add.add_argument("--json", action="store_true", help="print exactly the key and secret")
+    add.set_defaults(run=_users_add)
+    token = command("token", _token, "Print a JWT for curl users.")
+    token.add_argument("--api-key", required=True)
+    token.add_argument("--api-secret", required=True)
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from adapters.http.app import create_app
+    from adapters.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    if not runtime.app.has_user(FIRST_ADMIN_EMAIL):
+        api_key, api_secret = runtime.app.register_user(FIRST_ADMIN_EMAIL, "admin")
+        print(f"Created the first admin user {FIRST_ADMIN_EMAIL}. Keep these; the secret is "
+              f"shown only now:\n  api_key:    {api_key}\n  api_secret: {api_secret}\n"
+              f"Get a token with: snapset token --api-key {api_key} --api-secret {api_secret}",
+              flush=True)
+    embedded = not args.api_only and (args.embedded or not settings.uses_postgres)
+    app = create_app(runtime, settings, run_projections=embedded, run_worker=embedded)
+    where = "PostgreSQL" if settings.uses_postgres else f"SQLite in {settings.data_dir}"
+    print(f"snapset serving on http://{args.host}:{args.port} ({where}; "
+          f"{'embedded projections and worker' if embedded else 'API only'})", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                    access_log=False, timeout_graceful_shutdown=5)
+    finally:
+        runtime.close()
+    return 0
+
+
+def _run_until_signalled(args: argparse.Namespace, settings: Settings, *, projections: bool,
+                         worker: bool, only: tuple[str, ...] = ()) -> int:
+    from adapters.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start(projections=projections, worker=worker, only=only)
+    print(f"snapset {'worker' if worker else 'projector'} running", flush=True)
+    stop.wait()
+    runtime.close()
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    return _run_until_signalled(args, settings, projections=False, worker=True)
+
+
+def _project(args: argparse.Namespace, settings: Settings) -> int:
+    return _run_until_signalled(args, settings, projections=True, worker=False,
+                                only=tuple(args.views))
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    open_backend(settings, migrate=True).close()
+    print("Tables are up to date.")
+    return 0
+
+
+def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from adapters.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    names = args.views or list(VIEW_NAMES)
+    unknown = sorted(set(names) - set(VIEW_NAMES))
+    if unknown:
+        print(f"Unknown view {unknown[0]!r}; views are: {', '.join(VIEW_NAMES)}",
+              file=sys.stderr)
+        return 2
+    for name in names:
+        projector = runtime.projectors[name]
+        projector.batch_size = 2000
+        started = time.monotonic()
+        projector.view.clear()
+        events = projector.catch_up()
+        seconds = time.monotonic() - started
+        print(f"{name}: {events} events in {seconds:.2f} s "
+              f"({events / max(seconds, 1e-9):.0f} events/s)")
+    runtime.close()
+    return 0
+
+
+def _gc(args: argparse.Namespace, settings: Settings) -> int:
+    from application.garbage import collect_garbage
+
+    backend = open_backend(settings)
+    removed = collect_garbage(backend.app, backend.nodes, grace_seconds=args.grace_seconds)
+    print(f"Removed {removed} unreachable nodes.")
+    backend.close()
+    return 0
+
+
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.errors import DomainError
+
+    backend = open_backend(settings)
+    try:
+        api_key, api_secret = backend.app.register_user(args.email, args.role)
+    except DomainError as error:
+        print(error.detail, file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    if args.json:
+        print(json.dumps({"api_key": api_key, "api_secret": api_secret}))
+    else:
+        print(f"Created {args.role} {args.email}. The secret is shown only now:\n"
+              f"  api_key:    {api_key}\n  api_secret: {api_secret}")
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.http.auth import make_token
+
+    if args.ttl <= 0:
+        print("--ttl must be a positive number of seconds", file=sys.stderr)
+        return 2
+    print(make_token(args.api_key, args.api_secret, args.ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.http.auth import Credentials, TokenVerifier
+from adapters.http.endpoint import Registry, routes
+from adapters.http.limits import BodyLimit
+from adapters.http.openapi import openapi
+from adapters.http.problems import HANDLERS
+from adapters.http.routes import datasets, snapshots, system, tasks
+from adapters.http.routes.system import docs_page, openapi_response
+from adapters.http.services import Services
+from adapters.runtime import Runtime
+from adapters.settings import Settings
+from application.actor import Actor
+
+VERSION = "0.1.0"
+
+
+def registry() -> Registry:
+    merged = Registry()
+    for module in (system, datasets, snapshots, tasks):
+        merged.endpoints.extend(module.registry.endpoints)
+    return merged
+
+
+def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = False,
+               run_worker: bool = False) -> Any:
+    app_service = runtime.backend.app
+
+    def lookup(api_key: str) -> Credentials | None:
+        user = app_service.get_user_by_api_key(api_key)
+        if user is None:
+            return None
+        return Credentials(str(user.id), user.email, user.api_secret, user.is_admin)
+
+    verifier = TokenVerifier(lookup, settings.max_token_ttl)
+    services = Services(runtime, settings, verifier)
+
+    def authenticate(request: Request) -> Actor:
+        return verifier.actor(request.headers.get("authorization"))
+
+    declared = registry()
+    spec = openapi(declared, title="snapset", version=VERSION)
+
+    async def openapi_json(request: Request) -> Response:
+        return openapi_response(spec)
+
+    async def docs(request: Request) -> Response:
+        return docs_page()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.start(projections=run_projections, worker=run_worker)
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    starlette = Starlette(
+        routes=[*routes(declared, services, authenticate),
+                Route("/openapi.json", openapi_json), Route("/docs", docs)],
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    starlette.state.services = services
+    return BodyLimit(starlette, json_limit=settings.max_body_bytes,
+                     upload_limit=settings.max_upload_bytes)

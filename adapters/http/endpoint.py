@@ -1,0 +1,151 @@
+"""Endpoints declared once: routing, input validation, threadpool dispatch and OpenAPI.
+
+A handler is a plain ``def`` taking a ``Call``. The async shell around it reads and validates
+the body (with a size limit) and the query, authenticates, then runs the handler in the
+threadpool. The same declarations generate ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.http.problems import BadInput, PayloadTooLarge
+from application.actor import Actor
+
+Handler = Callable[["Call"], Any]
+
+
+@dataclass
+class Call:
+    request: Request
+    actor: Actor
+    path: dict[str, str]
+    body: Any = None
+    query: Any = None
+    form: FormData | None = None
+    services: Any = None
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    multipart: bool = False
+    public: bool = False
+    tags: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def add(self, method: str, path: str, summary: str, **options: Any) -> Callable[[Handler],
+                                                                                    Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(method, path, handler, summary, **options))
+            return handler
+
+        return register
+
+
+def routes(registry: Registry, services: Any,
+           authenticate: Callable[[Request], Actor]) -> list[Route]:
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for endpoint in registry.endpoints:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+    return [Route(path, _dispatcher(methods, services, authenticate), methods=list(methods))
+            for path, methods in by_path.items()]
+
+
+def _dispatcher(methods: dict[str, Endpoint], services: Any,
+                authenticate: Callable[[Request], Actor]) -> Callable[[Request], Any]:
+    async def dispatch(request: Request) -> Response:
+        endpoint = methods[request.method if request.method != "HEAD" else "GET"]
+        actor = Actor("", "anonymous") if endpoint.public else \
+            await run_in_threadpool(authenticate, request)
+        call = Call(request, actor, dict(request.path_params), services=services)
+        if endpoint.query is not None:
+            call.query = _validate(endpoint.query, _query_dict(request))
+        if endpoint.multipart and _is_multipart(request):
+            call.form = await request.form(max_files=10_000, max_fields=100,
+                                           max_part_size=services.settings.max_upload_bytes)
+        elif endpoint.body is not None:
+            call.body = _validate(endpoint.body, await _json(request))
+        try:
+            result = await run_in_threadpool(endpoint.handler, call)
+        finally:
+            if call.form is not None:
+                await call.form.close()
+        return _respond(result, endpoint.status)
+
+    return dispatch
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
+def _query_dict(request: Request) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in query:
+            raise BadInput(f"The query parameter {key!r} is given more than once.")
+        query[key] = value
+    return query
+
+
+async def _json(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "application/json")
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    if "json" not in content_type:
+        raise BadInput("The request body must be JSON (Content-Type: application/json).")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadInput("The request body is not valid JSON.") from None
+
+
+def _validate(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise BadInput("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise error from None
+
+
+def _respond(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, BaseModel):
+        return JSONResponse(result.model_dump(mode="json"), status_code=status)
+    if isinstance(result, list):
+        return JSONResponse([r.model_dump(mode="json") if isinstance(r, BaseModel) else r
+                             for r in result], status_code=status)
+    return JSONResponse(result, status_code=status)
+
+
+__all__ = ["BadInput", "Call", "Endpoint", "PayloadTooLarge", "Registry", "routes"]

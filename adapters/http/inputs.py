@@ -1,0 +1,96 @@
+"""Checked inputs: idempotency keys, import-root paths, uploaded files, ISO times."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+from starlette.datastructures import FormData, UploadFile
+
+from adapters.http.endpoint import Call
+from adapters.http.problems import BadInput
+from domain.errors import Forbidden, Invalid
+from domain.ids import from_idempotency_key
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]]")
+MAX_FILES = 10_000
+
+
+def idempotent_id(call: Call, what: str) -> UUID | None:
+    """A deterministic id from the Idempotency-Key header, or None without one."""
+    key = call.header("idempotency-key")
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise BadInput("The Idempotency-Key header must be 1 to 200 visible ASCII characters.")
+    return from_idempotency_key(call.actor.user_id, what, key)
+
+
+def import_folder(import_root: Path | None, source_path: str) -> Path:
+    """The folder ``source_path`` names, which must resolve inside the import root."""
+    if import_root is None:
+        raise Forbidden("This server has no import root, so source_path cannot be used.")
+    if "\x00" in source_path:
+        raise Invalid("The source_path contains a NUL character.")
+    root = import_root.resolve()
+    candidate = Path(source_path)
+    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if not resolved.is_relative_to(root):
+        raise Forbidden(f"The source_path {source_path!r} is outside the import root.")
+    if not resolved.is_dir():
+        raise Invalid(f"The source_path {source_path!r} is not a folder in the import root.")
+    return resolved
+
+
+def stage_uploads(form: FormData, folder: Path) -> int:
+    """Copy the form's ``files`` into ``folder`` under safe names; returns how many."""
+    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    if not uploads:
+        raise Invalid("Upload at least one file in the 'files' field.")
+    if len(uploads) > MAX_FILES:
+        raise Invalid(f"Upload at most {MAX_FILES} files at once.")
+    folder.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for number, upload in enumerate(uploads):
+        name = _safe_name(upload.filename or "", number)
+        while name.lower() in used:
+            name = f"{number}-{name}"
+        used.add(name.lower())
+        with (folder / name).open("wb") as target:
+            upload.file.seek(0)
+            shutil.copyfileobj(upload.file, target, 1 << 20)
+    return len(uploads)
+
+
+def _safe_name(filename: str, number: int) -> str:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE.sub("_", base).strip(" .")[:180]
+    return base or f"upload-{number}"
+
+
+def form_text(form: FormData, name: str, *, limit: int = 2000) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"The form field {name!r} must be text.")
+    if len(value) > limit:
+        raise Invalid(f"The form field {name!r} is longer than {limit} characters.")
+    return value
+
+
+def iso_time(value: str | None, name: str) -> str | None:
+    """Normalise an ISO 8601 time to the stored form (UTC, no zone), or 422."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name} must be an ISO 8601 time, not {value!r}.") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")

@@ -1,0 +1,89 @@
+"""The OpenAPI document, generated from the endpoint declarations and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from adapters.http.endpoint import Endpoint, Registry
+from adapters.http.models import Error
+
+_REF = "#/components/schemas/{model}"
+_ERROR_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden",
+               404: "Not found", 409: "Conflict with the dataset's state", 413: "Too large",
+               422: "Invalid input", 503: "Database unavailable"}
+
+
+def openapi(registry: Registry, *, title: str, version: str) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for endpoint in registry.endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = \
+            _operation(endpoint, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template=_REF)
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas[name] = definition
+    schemas[model.__name__] = schema
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": endpoint.handler.__name__,
+        "tags": list(endpoint.tags),
+        "parameters": [{"name": name, "in": "path", "required": True,
+                        "schema": {"type": "string"}}
+                       for name in re.findall(r"{(\w+)}", endpoint.path)],
+        "responses": {},
+    }
+    if not endpoint.public:
+        operation["security"] = [{"bearer": []}]
+    if endpoint.query is not None:
+        schema = endpoint.query.model_json_schema(ref_template=_REF)
+        for name, definition in schema.get("properties", {}).items():
+            operation["parameters"].append({
+                "name": name, "in": "query", "required": name in schema.get("required", []),
+                "schema": definition, "description": definition.get("description", ""),
+            })
+    content: dict[str, Any] = {}
+    if endpoint.body is not None:
+        content["application/json"] = {"schema": _ref(endpoint.body, schemas)}
+    if endpoint.multipart:
+        content["multipart/form-data"] = {"schema": {
+            "type": "object", "properties": {
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                **{k: {"type": "string"} for k in endpoint.extra.get("form_fields", [])},
+            }}}
+    if content:
+        operation["requestBody"] = {"required": True, "content": content}
+    success: dict[str, Any] = {"description": "Success"}
+    if endpoint.response is not None:
+        schema = _ref(endpoint.response, schemas)
+        if endpoint.extra.get("array"):
+            schema = {"type": "array", "items": schema}
+        success["content"] = {"application/json": {"schema": schema}}
+    operation["responses"][str(endpoint.status)] = success
+    error_ref = _ref(Error, schemas)
+    codes = set(endpoint.errors) | {422, 503} | (set() if endpoint.public else {401})
+    for code in sorted(codes):
+        operation["responses"][str(code)] = {
+            "description": _ERROR_TEXT.get(code, "Error"),
+            "content": {"application/json": {"schema": error_ref}},
+        }
+    return operation

@@ -1,0 +1,193 @@
+"""Datasets: create (upload or import folder), read, list, share; media; audit history."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from starlette.responses import JSONResponse, Response
+
+from adapters.http import models
+from adapters.http.endpoint import Call, Registry
+from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_time, stage_uploads
+from adapters.http.presenters import dataset_detail, dataset_summary, history_entry
+from adapters.http.services import Services, uuid_param
+from application.datasets import creation_task_id
+from domain.dataset import Dataset
+from domain.errors import Invalid, NotFound, SnapshotNotFound
+from domain.tasks import MEDIA_ADDITION
+
+registry = Registry()
+TAGS = ("datasets",)
+
+
+def _services(call: Call) -> Services:
+    services: Services = call.services
+    return services
+
+
+@registry.add("POST", "/api/v1/dataset", "Create a dataset from uploaded files or a folder.",
+              body=models.CreateDataset, response=models.DatasetCreated, multipart=True,
+              errors=(400, 403, 413), tags=TAGS,
+              extra={"form_fields": ["dataset_name", "description", "source_path",
+                                     "snapshot_support"]})
+def create_dataset(call: Call) -> Response:
+    services = _services(call)
+    body = _creation_body(call)
+    dataset_id = idempotent_id(call, "dataset") or uuid4()
+    source: dict[str, Any] | None = None
+    if call.form is not None and call.form.getlist("files"):
+        task_id = str(creation_task_id(dataset_id))
+        stage_uploads(call.form, services.runtime.staging.folder(task_id))
+        source = {"source": "upload", "task_id": task_id}
+    elif body.source_path is not None:
+        folder = import_folder(services.settings.import_root, body.source_path)
+        source = {"source": "path", "path": str(folder)}
+    created, position = services.app.create_dataset(
+        call.actor, body.dataset_name.strip(), body.description,
+        snapshot_support=body.snapshot_support, source=source, dataset_id=dataset_id)
+    return JSONResponse({"dataset_id": str(created)}, headers=services.settle(position))
+
+
+def _creation_body(call: Call) -> models.CreateDataset:
+    if call.form is None:
+        body: models.CreateDataset = call.body
+        if not body.dataset_name.strip():
+            raise Invalid("The dataset_name must not be blank.")
+        return body
+    allowed = {"dataset_name", "description", "source_path", "snapshot_support", "files"}
+    unknown = sorted(set(call.form.keys()) - allowed)
+    if unknown:
+        raise Invalid(f"Unknown form field {unknown[0]!r}.")
+    fields: dict[str, Any] = {name: form_text(call.form, name, limit=4096)
+                              for name in ("dataset_name", "description", "source_path")}
+    support = form_text(call.form, "snapshot_support")
+    if support is not None:
+        fields["snapshot_support"] = support.lower() in ("true", "1", "yes", "on")
+    body = models.CreateDataset.model_validate({k: v for k, v in fields.items() if v is not None})
+    if not body.dataset_name.strip():
+        raise Invalid("The dataset_name must not be blank.")
+    return body
+
+
+@registry.add("GET", "/api/v1/dataset/{dataset_id}", "Read a dataset's status and counts.",
+              response=models.Dataset, errors=(404,), tags=TAGS)
+def get_dataset(call: Call) -> models.Dataset:
+    services = _services(call)
+    return dataset_detail(services.app.get_dataset(call.actor, uuid_param(call, "dataset_id")))
+
+
+@registry.add("GET", "/api/v1/datasets", "List the datasets you have a role on.",
+              query=models.PageQuery, response=models.DatasetPage, tags=TAGS)
+def list_datasets(call: Call) -> models.DatasetPage:
+    services = _services(call)
+    services.catch_up_for(call)
+    query: models.PageQuery = call.query
+    rows, total = services.view("dataset_list").page(
+        None if call.actor.is_admin else call.actor.user_id, query.page, query.page_size)
+    return models.DatasetPage(datasets=[dataset_summary(r) for r in rows], total=total,
+                              page=query.page, page_size=query.page_size)
+
+
+@registry.add("POST", "/api/v1/dataset/{dataset_id}/share",
+              "Give a user a role on the dataset (owners only).", body=models.Share,
+              errors=(403, 404), tags=TAGS)
+def share_dataset(call: Call) -> Response:
+    services = _services(call)
+    body: models.Share = call.body
+    position = services.app.share_dataset(call.actor, uuid_param(call, "dataset_id"),
+                                          body.user_email, body.role)
+    return JSONResponse({"user_email": body.user_email, "role": body.role},
+                        headers=services.settle(position))
+
+
+@registry.add("POST", "/api/v1/dataset/{dataset_id}/media",
+              "Add media (uploaded files or an import folder), as a task.",
+              body=models.AddMedia, response=models.TaskStarted, status=202, multipart=True,
+              errors=(403, 404, 409, 413), tags=TAGS, extra={"form_fields": ["source_path"]})
+def add_media(call: Call) -> Response:
+    services = _services(call)
+    dataset_id = uuid_param(call, "dataset_id")
+    services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
+    task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
+    if call.form is not None:
+        stage_uploads(call.form, services.runtime.staging.folder(str(task_id)))
+        params: dict[str, Any] = {"source": "upload", "task_id": str(task_id)}
+    else:
+        body: models.AddMedia = call.body
+        folder = import_folder(services.settings.import_root, body.source_path)
+        params = {"source": "path", "path": str(folder)}
+    started, position = services.app.start_operation(call.actor, dataset_id, MEDIA_ADDITION,
+                                                     params, task_id)
+    headers = services.settle(position)
+    headers["Location"] = f"/api/v1/tasks/{started}"
+    return JSONResponse({"task_id": str(started), "dataset_id": str(dataset_id)},
+                        status_code=202, headers=headers)
+
+
+@registry.add("GET", "/api/v1/dataset/{dataset_id}/media",
+              "Page through the dataset's media, now or at a snapshot.",
+              query=models.MediaQuery, response=models.MediaPage, errors=(404,), tags=TAGS)
+def list_media(call: Call) -> models.MediaPage:
+    services = _services(call)
+    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    query: models.MediaQuery = call.query
+    version = "current"
+    if query.snapshot_id is not None:
+        dataset.live_checkpoint(str(query.snapshot_id))
+        version = str(query.snapshot_id)
+    services.catch_up_for(call)
+    rows, total = services.view("media_index").items(str(dataset.id), version, query.page,
+                                                    query.page_size, query.kind)
+    return models.MediaPage(media=[models.Media.model_validate(r) for r in rows], total=total,
+                            page=query.page, page_size=query.page_size)
+
+
+@registry.add("PATCH", "/api/v1/dataset/{dataset_id}/media/{media_id}",
+              "Set an item's tags, labels or metadata fields.", body=models.EditMedia,
+              response=models.Media, errors=(403, 404, 409), tags=TAGS)
+def edit_media(call: Call) -> Response:
+    services = _services(call)
+    dataset_id = uuid_param(call, "dataset_id")
+    media_id = call.path["media_id"]
+    body: models.EditMedia = call.body
+    if body.tags is None and body.labels is None and body.metadata is None:
+        raise Invalid("Give at least one of tags, labels and metadata.")
+    result: dict[str, Any] = {}
+
+    def edit(dataset: Dataset) -> dict[str, Any]:
+        record = services.app.tree.get(dataset.content_root, media_id)
+        if record is None:
+            raise NotFound(f"Media {media_id} is not in dataset {dataset_id}.")
+        record = dict(record)
+        if body.tags is not None:
+            record["tags"] = sorted(set(body.tags))
+        if body.labels is not None:
+            record["labels"] = [label.model_dump() for label in body.labels]
+        if body.metadata is not None:
+            record["metadata"] = {**record.get("metadata", {}), **body.metadata}
+        result.update(record)
+        return {media_id: record}
+
+    position = services.app.edit_items(call.actor, dataset_id, edit, f"edited media {media_id}")
+    return JSONResponse(models.Media.model_validate(result).model_dump(mode="json"),
+                        headers=services.settle(position))
+
+
+@registry.add("GET", "/api/v1/dataset/{dataset_id}/history",
+              "The dataset's audit history: who did what, when.", query=models.HistoryQuery,
+              response=models.HistoryPage, errors=(404,), tags=TAGS)
+def dataset_history(call: Call) -> models.HistoryPage:
+    services = _services(call)
+    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    query: models.HistoryQuery = call.query
+    services.catch_up_for(call)
+    rows, total = services.view("audit_history").page(
+        str(dataset.id), actor=query.actor, event_type=query.event_type,
+        since=iso_time(query.since, "since"), until=iso_time(query.until, "until"),
+        page=query.page, page_size=query.page_size)
+    return models.HistoryPage(events=[history_entry(r) for r in rows], total=total,
+                              page=query.page, page_size=query.page_size)
+
+
+__all__ = ["SnapshotNotFound", "UUID"]

@@ -1,0 +1,95 @@
+"""The Task Manager endpoints."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from starlette.responses import JSONResponse, Response
+
+from adapters.http import models
+from adapters.http.endpoint import Call, Registry
+from adapters.http.inputs import iso_time
+from adapters.http.presenters import task_from_row
+from adapters.http.services import Services, uuid_param
+from adapters.views.task_log import TaskFilter
+from domain.errors import TaskNotFound
+
+registry = Registry()
+TAGS = ("tasks",)
+
+
+def _services(call: Call) -> Services:
+    services: Services = call.services
+    return services
+
+
+def _visible_to(call: Call) -> str | None:
+    return None if call.actor.is_admin else call.actor.user_id
+
+
+@registry.add("GET", "/api/v1/tasks", "Search tasks of the datasets you have a role on.",
+              query=models.TaskQuery, response=models.TaskPage, tags=TAGS)
+def list_tasks(call: Call) -> models.TaskPage:
+    services = _services(call)
+    services.catch_up_for(call)
+    q: models.TaskQuery = call.query
+    flt = TaskFilter(
+        dataset_id=None if q.dataset_id is None else str(q.dataset_id),
+        dataset_name=q.dataset_name, task_type=q.task_type, task_status=q.task_status,
+        created_by=q.created_by, start_time_from=iso_time(q.start_time_from, "start_time_from"),
+        start_time_to=iso_time(q.start_time_to, "start_time_to"),
+    )
+    rows, total = services.view("task_log").search(_visible_to(call), flt, q.sort_by,
+                                                   q.sort_order == "desc", q.page, q.page_size)
+    return models.TaskPage(tasks=[task_from_row(r) for r in rows], total=total, page=q.page,
+                           page_size=q.page_size)
+
+
+@registry.add("GET", "/api/v1/tasks/filters", "The values the task filters can take for you.",
+              response=models.TaskFilters, tags=TAGS)
+def task_filters(call: Call) -> models.TaskFilters:
+    services = _services(call)
+    services.catch_up_for(call)
+    return models.TaskFilters(**services.view("task_log").filters(_visible_to(call)))
+
+
+@registry.add("GET", "/api/v1/tasks/{task_id}", "Read one task.", response=models.Task,
+              errors=(404,), tags=TAGS)
+def get_task(call: Call) -> models.Task:
+    services = _services(call)
+    services.catch_up_for(call)
+    return task_from_row(_task_row(call, services))
+
+
+@registry.add("POST", "/api/v1/tasks/{task_id}/abort", "Abort a task that has not finished.",
+              response=models.Task, errors=(403, 404, 409), tags=TAGS)
+def abort_task(call: Call) -> Response:
+    services = _services(call)
+    row = _task_row(call, services)
+    position = services.app.abort_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
+    return _task_now(call, services, position)
+
+
+@registry.add("POST", "/api/v1/tasks/{task_id}/retry",
+              "Retry a failed or aborted dataset-creation task.", response=models.Task,
+              errors=(400, 403, 404, 409), tags=TAGS)
+def retry_task(call: Call) -> Response:
+    services = _services(call)
+    row = _task_row(call, services)
+    position = services.app.retry_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
+    return _task_now(call, services, position)
+
+
+def _task_row(call: Call, services: Services) -> dict[str, object]:
+    task_id = uuid_param(call, "task_id")
+    row = services.view("task_log").get(_visible_to(call), str(task_id))
+    if row is None:
+        raise TaskNotFound(task_id)
+    result: dict[str, object] = row
+    return result
+
+
+def _task_now(call: Call, services: Services, position: int) -> Response:
+    headers = services.settle(position)
+    row = services.view("task_log").get(_visible_to(call), call.path["task_id"])
+    return JSONResponse(task_from_row(row).model_dump(mode="json"), headers=headers)
