@@ -119,21 +119,23 @@ class ProjectorThread:
 
 
 class Positions:
-    """Read-your-writes: wait until every view has processed a position."""
+    """Read-your-writes: wait until views have processed a position."""
 
-    def __init__(self, views: Sequence[ViewStore], projected: Signal) -> None:
+    def __init__(self, views: dict[str, ViewStore], projected: Signal) -> None:
         self._views = views
         self._projected = projected
 
-    def reached(self, position: int) -> bool:
-        return all(view.position() >= position for view in self._views)
+    def reached(self, position: int, names: Sequence[str] = ()) -> bool:
+        views = [self._views[n] for n in names] if names else list(self._views.values())
+        return all(view.position() >= position for view in views)
 
-    def wait(self, position: int | None, timeout: float) -> bool:
+    def wait(self, position: int | None, timeout: float, names: Sequence[str] = ()) -> bool:
+        """Block until the named views (all by default) reach ``position``, or time out."""
         if not position:
             return True
         deadline = time.monotonic() + timeout
         pause = 0.002
-        while not self.reached(position):
+        while not self.reached(position, names):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False

@@ -104,9 +104,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
                   for name in VIEW_NAMES}
     saved, projected = Signal(), Signal()
     backend.app.on_saved = saved.pulse
-    positions = Positions(list(backend.views.values()), projected)
+    positions = Positions(backend.views, projected)
     task_view = backend.views["task_log"]
     assert isinstance(task_view, TaskLogView)
     worker = Worker(backend.app, TaskLogQueue(task_view), operations_for(backend, staging),
-                    lease_seconds=settings.lease_seconds)
+                    lease_seconds=settings.lease_seconds,
+                    hold_after_claim=settings.fault_hold_after_claim)
     return Runtime(backend, staging, projectors, positions, worker, saved, projected)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Protocol
@@ -32,7 +32,7 @@ class TaskQueue(Protocol):
 class PositionWaiter(Protocol):
     """Read-your-writes: block until every read model has processed ``position``."""
 
-    def wait(self, position: int | None, timeout: float) -> bool: ...
+    def wait(self, position: int | None, timeout: float, names: Sequence[str] = ()) -> bool: ...
 
 
 class Staging(Protocol):

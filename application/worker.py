@@ -32,12 +32,14 @@ class LeaseLost(Exception):
 
 class Worker:
     def __init__(self, app: Datasets, queue: TaskQueue, operations: Mapping[str, Operation], *,
-                 lease_seconds: float = 30.0, worker_id: str | None = None) -> None:
+                 lease_seconds: float = 30.0, worker_id: str | None = None,
+                 hold_after_claim: float = 0.0) -> None:
         self.app = app
         self.queue = queue
         self.operations = operations
         self.lease = lease_seconds
         self.worker_id = worker_id or f"worker-{uuid4().hex[:8]}"
+        self.hold_after_claim = hold_after_claim  # fault injection for crash tests
 
     def run_once(self, limit: int = 8) -> int:
         """Claim and run what is claimable now; returns how many tasks it finished."""
@@ -52,6 +54,8 @@ class Worker:
         except (Conflict, NotFound):
             return False  # finished, or leased by another worker meanwhile
         task = dataset.task(task_id)
+        if self.hold_after_claim:
+            threading.Event().wait(self.hold_after_claim)
         try:
             if task["task_type"] == RESTORE:
                 self._check_content(task["params"]["snapshot_id"], dataset.checkpoints)

@@ -36,14 +36,22 @@ class Services:
         self.runtime.positions.wait(position, self.settings.write_wait_seconds)
         return {POSITION_HEADER: str(position)}
 
-    def catch_up_for(self, call: Call) -> None:
-        """Honour X-Snapset-Min-Position on reads: wait until the views reach it."""
+    def catch_up_for(self, call: Call, view: str) -> None:
+        """Before reading ``view``: wait until it includes every write acknowledged so far.
+
+        The target is X-Snapset-Min-Position when the client sends it (the position a
+        write returned), else the log's position when this read began. Either way a read
+        never shows less than what the client already saw acknowledged, whichever view
+        happens to be ahead.
+        """
         raw = call.header(MIN_POSITION_HEADER)
         if raw is None:
-            return
-        if not raw.isdigit() or len(raw) > 18:
+            target = self.app.position()
+        elif raw.isdigit() and len(raw) <= 18:
+            target = int(raw)
+        else:
             raise BadInput("X-Snapset-Min-Position must be a whole number.")
-        self.runtime.positions.wait(int(raw), self.settings.write_wait_seconds)
+        self.runtime.positions.wait(target, self.settings.write_wait_seconds, (view,))
 
 
 def uuid_param(call: Call, name: str) -> UUID:

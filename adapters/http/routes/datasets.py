@@ -81,7 +81,7 @@ def get_dataset(call: Call) -> models.Dataset:
               query=models.PageQuery, response=models.DatasetPage, tags=TAGS)
 def list_datasets(call: Call) -> models.DatasetPage:
     services = _services(call)
-    services.catch_up_for(call)
+    services.catch_up_for(call, "dataset_list")
     query: models.PageQuery = call.query
     rows, total = services.view("dataset_list").page(
         None if call.actor.is_admin else call.actor.user_id, query.page, query.page_size)
@@ -136,7 +136,7 @@ def list_media(call: Call) -> models.MediaPage:
     if query.snapshot_id is not None:
         dataset.live_checkpoint(str(query.snapshot_id))
         version = str(query.snapshot_id)
-    services.catch_up_for(call)
+    services.catch_up_for(call, "media_index")
     rows, total = services.view("media_index").items(str(dataset.id), version, query.page,
                                                     query.page_size, query.kind)
     return models.MediaPage(media=[models.Media.model_validate(r) for r in rows], total=total,
@@ -181,7 +181,7 @@ def dataset_history(call: Call) -> models.HistoryPage:
     services = _services(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     query: models.HistoryQuery = call.query
-    services.catch_up_for(call)
+    services.catch_up_for(call, "audit_history")
     rows, total = services.view("audit_history").page(
         str(dataset.id), actor=query.actor, event_type=query.event_type,
         since=iso_time(query.since, "since"), until=iso_time(query.until, "until"),

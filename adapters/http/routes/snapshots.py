@@ -28,7 +28,7 @@ def list_snapshots(call: Call) -> list[models.Snapshot]:
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     if not dataset.snapshot_support:
         raise SnapshotsDisabled(dataset.id)
-    services.catch_up_for(call)
+    services.catch_up_for(call, "snapshot_list")
     return [snapshot_from_row(r) for r in services.view("snapshot_list").list(str(dataset.id))]
 
 

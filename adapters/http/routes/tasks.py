@@ -31,7 +31,7 @@ def _visible_to(call: Call) -> str | None:
               query=models.TaskQuery, response=models.TaskPage, tags=TAGS)
 def list_tasks(call: Call) -> models.TaskPage:
     services = _services(call)
-    services.catch_up_for(call)
+    services.catch_up_for(call, "task_log")
     q: models.TaskQuery = call.query
     flt = TaskFilter(
         dataset_id=None if q.dataset_id is None else str(q.dataset_id),
@@ -49,7 +49,7 @@ def list_tasks(call: Call) -> models.TaskPage:
               response=models.TaskFilters, tags=TAGS)
 def task_filters(call: Call) -> models.TaskFilters:
     services = _services(call)
-    services.catch_up_for(call)
+    services.catch_up_for(call, "task_log")
     return models.TaskFilters(**services.view("task_log").filters(_visible_to(call)))
 
 
@@ -57,7 +57,7 @@ def task_filters(call: Call) -> models.TaskFilters:
               errors=(404,), tags=TAGS)
 def get_task(call: Call) -> models.Task:
     services = _services(call)
-    services.catch_up_for(call)
+    services.catch_up_for(call, "task_log")
     return task_from_row(_task_row(call, services))
 
 
