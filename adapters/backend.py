@@ -75,10 +75,7 @@ class Backend:
 def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     blobs = BlobFolder(settings.data_dir / "blobs")
-    if settings.uses_postgres:
-        backend = _postgres(settings, blobs)
-    else:
-        backend = _sqlite(settings, blobs)
+    backend = _postgres(settings, blobs) if settings.uses_postgres else _sqlite(settings, blobs)
     if migrate:
         backend.migrate()
     return backend

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.actor import SYSTEM_EMAIL, Actor
@@ -47,7 +47,9 @@ class _Locks:
 
 class Datasets(UsersMixin, Application[UUID]):
     name = "snapset"
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Dataset: 100}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Dataset: 100
+    }
 
     def __init__(self, *, nodes: NodeStore, env: dict[str, str] | None = None) -> None:
         super().__init__(env=env)
@@ -81,7 +83,8 @@ class Datasets(UsersMixin, Application[UUID]):
     ) -> tuple[UUID, int]:
         """Create a dataset (and its creation task when it has a source); idempotent by id."""
         dataset = Dataset(
-            id=dataset_id or uuid4(), name=name, description=description, owner_id=actor.user_id, owner_email=actor.email,
+            id=dataset_id or uuid4(), name=name, description=description,
+            owner_id=actor.user_id, owner_email=actor.email,
             source_type=(source or {}).get("source", "empty"), snapshot_support=snapshot_support,
             source_dataset_id=None, at=now(),
         )
@@ -187,8 +190,13 @@ class Datasets(UsersMixin, Application[UUID]):
     # The worker's side of a task. Each publishes its result with one event.
 
     def claim_task(self, dataset_id: UUID, task_id: str, worker: str, lease: float) -> Dataset:
-        return self._system(dataset_id, lambda d: (d.claim_task(
-            task_id, worker, now() + timedelta(seconds=lease), now()), d)[1])
+        """Lease a task to ``worker``; returns the dataset as claimed."""
+
+        def claim(dataset: Dataset) -> Dataset:
+            dataset.claim_task(task_id, worker, now() + timedelta(seconds=lease), now())
+            return dataset
+
+        return self._system(dataset_id, claim)
 
     def report_progress(
         self, dataset_id: UUID, task_id: str, worker: str, progress: int, message: str,

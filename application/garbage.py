@@ -37,7 +37,7 @@ def dataset_ids(app: Datasets, batch: int = 1000) -> Iterator[UUID]:
 def live_roots(app: Datasets) -> set[str]:
     roots: set[str] = set()
     for dataset_id in dataset_ids(app):
-        dataset = app._load(dataset_id)  # noqa: SLF001 - a system-wide scan, no actor
+        dataset = app._load(dataset_id)
         roots.add(dataset.content_root)
         roots.update(c["root"] for c in dataset.checkpoints.values() if not c["deleted"])
         if dataset.active_task is not None and "root" in dataset.active_task["params"]:

@@ -7,6 +7,7 @@ be held by this worker), so a task completes exactly once even if two workers ra
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -59,10 +60,12 @@ class Worker:
         try:
             if task["task_type"] == RESTORE:
                 self._check_content(task["params"]["snapshot_id"], dataset.checkpoints)
-                self.app.complete_restore(dataset_id, task_id, self.worker_id)
+                self._publish(lambda: self.app.complete_restore(dataset_id, task_id,
+                                                                self.worker_id))
             elif task["task_type"] == CLONE:
                 self.app.tree.counts(task["params"]["root"])
-                self.app.complete_clone(dataset_id, task_id, self.worker_id)
+                self._publish(lambda: self.app.complete_clone(dataset_id, task_id,
+                                                              self.worker_id))
             else:
                 self._run_operation(dataset_id, task_id, dataset)
         except LeaseLost:
@@ -91,8 +94,8 @@ class Worker:
             self.app.complete_operation(dataset_id, task_id, self.worker_id, outcome.root,
                                         outcome.status, clustered=outcome.clustered,
                                         message=outcome.message)
-        except Conflict as error:
-            raise LeaseLost(str(error)) from None
+        except (Conflict, NotFound) as error:  # taken over, or aborted meanwhile
+            raise LeaseLost(error.detail) from None
         for cleanup in outcome.cleanup:
             cleanup()
 
@@ -101,8 +104,8 @@ class Worker:
             try:
                 self.app.report_progress(dataset_id, task_id, self.worker_id, progress,
                                          message, self.lease)
-            except Conflict as error:
-                raise LeaseLost(str(error)) from None
+            except (Conflict, NotFound) as error:  # taken over, or aborted meanwhile
+                raise LeaseLost(error.detail) from None
 
         return report
 
@@ -111,10 +114,15 @@ class Worker:
         self.app.tree.counts(str(root))  # the root node must exist: it is all a restore needs
 
     def _fail(self, dataset_id: UUID, task_id: str, error: str) -> None:
-        try:
+        with contextlib.suppress(Conflict, NotFound):  # no longer ours, or aborted
             self.app.fail_task(dataset_id, task_id, self.worker_id, error)
-        except Conflict:
-            pass  # no longer ours: whoever holds it now finishes it
+
+    @staticmethod
+    def _publish(complete: Callable[[], None]) -> None:
+        try:
+            complete()
+        except (Conflict, NotFound) as error:  # taken over, or aborted meanwhile
+            raise LeaseLost(error.detail) from None
 
 
 def _describe(error: BaseException) -> str:
@@ -150,7 +158,7 @@ class WorkerThread:
         while not self._stop.is_set():
             try:
                 done = self._worker.run_once()
-            except PersistenceError:
+            except Exception:  # the loop outlives any one task or database outage
                 log.exception("worker step failed; retrying")
                 self._stop.wait(1.0)
                 continue

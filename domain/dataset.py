@@ -56,7 +56,7 @@ class Dataset(Aggregate):
     @event("Created", topic=_T + "Created")
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - the library's name for a chosen aggregate id
+        id: UUID,
         name: str,
         description: str,
         owner_id: str,
@@ -423,7 +423,9 @@ class Dataset(Aggregate):
     @event("TaskClaimed", topic=_T + "TaskClaimed")
     def _task_claimed(self, task_id: str, worker: str, lease_until: datetime, by: str) -> None:
         assert self.active_task is not None
-        self.active_task.update(claimed_by=worker, lease_until=lease_until, status="RUNNING")
+        self.active_task["claimed_by"] = worker
+        self.active_task["lease_until"] = lease_until
+        self.active_task["status"] = "RUNNING"
 
     def report_progress(
         self, task_id: str, worker: str, progress: int, message: str, lease_until: datetime
@@ -442,7 +444,8 @@ class Dataset(Aggregate):
         self, task_id: str, progress: int, message: str, lease_until: datetime, by: str
     ) -> None:
         assert self.active_task is not None
-        self.active_task.update(progress=progress, lease_until=lease_until)
+        self.active_task["progress"] = progress
+        self.active_task["lease_until"] = lease_until
 
     def _check_holder(self, task_id: str, worker: str) -> TaskState:
         task = self.task(task_id)

@@ -16,7 +16,7 @@ class User(Aggregate):
     TOPIC = "snapset:User"
 
     @staticmethod
-    def create_id(api_key: str) -> UUID:  # type: ignore[override]
+    def create_id(api_key: str) -> UUID:
         return user_id_for_api_key(api_key)
 
     @event("Created", topic="snapset:User.Created")
@@ -38,7 +38,7 @@ class UserEmail(Aggregate):
     TOPIC = "snapset:UserEmail"
 
     @staticmethod
-    def create_id(email: str) -> UUID:  # type: ignore[override]
+    def create_id(email: str) -> UUID:
         return email_index_id(email)
 
     @event("Created", topic="snapset:UserEmail.Created")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from adapters.http.problems import BadInput, PayloadTooLarge
 from application.actor import Actor
 
 Handler = Callable[["Call"], Any]
+H = TypeVar("H", bound=Handler)
 
 
 @dataclass
@@ -60,9 +61,9 @@ class Registry:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
-    def add(self, method: str, path: str, summary: str, **options: Any) -> Callable[[Handler],
-                                                                                    Handler]:
-        def register(handler: Handler) -> Handler:
+    def add(self, method: str, path: str, summary: str,
+            **options: Any) -> Callable[[H], H]:
+        def register(handler: H) -> H:
             self.endpoints.append(Endpoint(method, path, handler, summary, **options))
             return handler
 

@@ -12,6 +12,7 @@ from adapters.http.problems import BadInput
 from adapters.runtime import Runtime
 from adapters.settings import Settings
 from application.datasets import Datasets
+from domain.errors import NotFound
 
 POSITION_HEADER = "X-Snapset-Position"
 MIN_POSITION_HEADER = "x-snapset-min-position"
@@ -56,8 +57,6 @@ class Services:
 
 def uuid_param(call: Call, name: str) -> UUID:
     """A path parameter that must be a UUID; anything else names nothing (404)."""
-    from domain.errors import NotFound
-
     try:
         return UUID(call.path[name])
     except ValueError:

@@ -61,35 +61,35 @@ class PostgresNodeStore:
 
     def create_table(self) -> None:
         with self._datastore.transaction(commit=True) as c:
-            c.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (hash TEXT PRIMARY KEY, "  # type: ignore[arg-type]
+            c.execute(f"CREATE TABLE IF NOT EXISTS {self._table} (hash TEXT PRIMARY KEY, "
                       "body BYTEA NOT NULL, written DOUBLE PRECISION NOT NULL)")
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, bytes]:
         wanted = list(hashes)
         with self._datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT hash, body FROM {self._table} WHERE hash = ANY(%s)",  # type: ignore[arg-type]
+            c.execute(f"SELECT hash, body FROM {self._table} WHERE hash = ANY(%s)",
                       (wanted,))
             return {row["hash"]: bytes(row["body"]) for row in c.fetchall()}
 
     def put_many(self, nodes: Mapping[str, bytes]) -> None:
         now = time.time()
         with self._datastore.transaction(commit=True) as c:
-            c.executemany(f"INSERT INTO {self._table} (hash, body, written) "  # type: ignore[arg-type]
+            c.executemany(f"INSERT INTO {self._table} (hash, body, written) "
                           "VALUES (%s, %s, %s) ON CONFLICT (hash) DO NOTHING",
                           [(h, body, now) for h, body in nodes.items()])
 
     def sweep(self, keep: set[str], written_before: float) -> int:
         with self._datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT hash FROM {self._table} WHERE written < %s",  # type: ignore[arg-type]
+            c.execute(f"SELECT hash FROM {self._table} WHERE written < %s",
                       (written_before,))
             doomed = [row["hash"] for row in c.fetchall() if row["hash"] not in keep]
         with self._datastore.transaction(commit=True) as c:
-            c.execute(f"DELETE FROM {self._table} WHERE hash = ANY(%s) AND written < %s",  # type: ignore[arg-type]
+            c.execute(f"DELETE FROM {self._table} WHERE hash = ANY(%s) AND written < %s",
                       (doomed, written_before))
         return len(doomed)
 
     def count(self) -> int:
         with self._datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT COUNT(*) AS n FROM {self._table}")  # type: ignore[arg-type]
+            c.execute(f"SELECT COUNT(*) AS n FROM {self._table}")
             row = c.fetchone()
             return int(row["n"]) if row else 0

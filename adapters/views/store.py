@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
 Row = dict[str, Any]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
@@ -144,8 +144,9 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             self, datastore, tracking_table_name=f"snapset_{self.view_name}_tracking"
         )
         self.sql_create_statements.extend(
-            SQL(s.replace("{t}", self._prefix)  # type: ignore[arg-type]
-                .replace("{i}", f"snapset_{self.view_name}_").replace("BLOB", "BYTEA"))
+            Composed([SQL(s.replace("{t}", self._prefix)
+                          .replace("{i}", f"snapset_{self.view_name}_")
+                          .replace("BLOB", "BYTEA"))])
             for s in self.ddl
         )
 

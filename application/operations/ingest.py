@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from uuid import uuid5
 
-from application.operations.base import Outcome, OperationFailed, TaskContext
+from application.operations.base import OperationFailed, Outcome, TaskContext
 from application.ports import BlobStore, Staging, iter_files
 from domain.content_tree import Record
 from domain.ids import NAMESPACE

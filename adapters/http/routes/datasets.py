@@ -190,4 +190,4 @@ def dataset_history(call: Call) -> models.HistoryPage:
                               page=query.page, page_size=query.page_size)
 
 
-__all__ = ["SnapshotNotFound", "UUID"]
+__all__ = ["UUID", "SnapshotNotFound"]

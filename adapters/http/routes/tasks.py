@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from starlette.responses import JSONResponse, Response
@@ -80,12 +81,12 @@ def retry_task(call: Call) -> Response:
     return _task_now(call, services, position)
 
 
-def _task_row(call: Call, services: Services) -> dict[str, object]:
+def _task_row(call: Call, services: Services) -> dict[str, Any]:
     task_id = uuid_param(call, "task_id")
     row = services.view("task_log").get(_visible_to(call), str(task_id))
     if row is None:
         raise TaskNotFound(task_id)
-    result: dict[str, object] = row
+    result: dict[str, Any] = row
     return result
 
 
