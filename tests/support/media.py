@@ -8,8 +8,8 @@ from pathlib import Path
 from PIL import Image
 
 
-def image(path: Path, width: int = 16, height: int = 12, color: tuple[int, int, int] = (200, 30, 30),
-          fmt: str = "PNG") -> Path:
+def image(path: Path, width: int = 16, height: int = 12,
+          color: tuple[int, int, int] = (200, 30, 30), fmt: str = "PNG") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (width, height), color).save(path, fmt)
     return path
