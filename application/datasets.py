@@ -113,9 +113,9 @@ class Datasets(UsersMixin, Application[UUID]):
         snapshot_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         checkpoint_id = snapshot_id or uuid4()
-        self._change(actor, dataset_id, lambda d: d.create_checkpoint(
+        _, position = self._change(actor, dataset_id, lambda d: d.create_checkpoint(
             str(checkpoint_id), name, description, actor.email, now()))
-        return checkpoint_id, self.position()
+        return checkpoint_id, position
 
     def update_snapshot(
         self, actor: Actor, dataset_id: UUID, snapshot_id: UUID,
@@ -133,9 +133,9 @@ class Datasets(UsersMixin, Application[UUID]):
     ) -> tuple[UUID, int]:
         """Start restoring a checkpoint id or ``current``; returns the task id."""
         task = task_id or uuid4()
-        self._change(actor, dataset_id, lambda d: d.start_restore(
+        _, position = self._change(actor, dataset_id, lambda d: d.start_restore(
             str(task), snapshot_id, actor.email, now()))
-        return task, self.position()
+        return task, position
 
     def clone_snapshot(
         self, actor: Actor, dataset_id: UUID, snapshot_id: UUID, task_id: UUID | None = None
@@ -152,8 +152,8 @@ class Datasets(UsersMixin, Application[UUID]):
             clone.start_clone(task, record, actor.email, now())
             return [clone]
 
-        self._change(actor, dataset_id, decide)
-        return UUID(task), clone_id, self.position()
+        _, position = self._change(actor, dataset_id, decide)
+        return UUID(task), clone_id, position
 
     # Task commands.
 
@@ -170,9 +170,9 @@ class Datasets(UsersMixin, Application[UUID]):
         task_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         task = task_id or uuid4()
-        self._change(actor, dataset_id, lambda d: d.start_operation(
+        _, position = self._change(actor, dataset_id, lambda d: d.start_operation(
             str(task), task_type, actor.email, params, now()))
-        return task, self.position()
+        return task, position
 
     def edit_items(
         self, actor: Actor, dataset_id: UUID, edit: Callable[[Dataset], dict[str, Any]],
