@@ -78,6 +78,23 @@ def kill_claimer_then_start_rescuer(
     return worker_process(settings)
 
 
+def survive_a_killed_worker(runtime: Runtime, settings: Settings, owner: Actor,
+                            dataset_id: UUID, task_id: str) -> None:
+    """Kill the worker that claimed ``task_id`` and wait for another to finish it."""
+    app = runtime.app
+
+    def claimed() -> bool:
+        task = app.get_dataset(owner, dataset_id).active_task
+        return task is not None and task["claimed_by"] is not None
+
+    rescuer = kill_claimer_then_start_rescuer(settings, claimed)
+    try:
+        until(lambda: task_id in app.get_dataset(owner, dataset_id).finished_tasks)
+    finally:
+        rescuer.terminate()
+        rescuer.wait(timeout=10)
+
+
 def test_a_restore_whose_worker_is_killed_completes_exactly_once(
     projecting: Runtime, settings: Settings, admin: Actor
 ) -> None:
@@ -89,16 +106,7 @@ def test_a_restore_whose_worker_is_killed_completes_exactly_once(
                                                         "tags": ["changed"]}}, "edit")
     task_id, _ = app.restore_snapshot(admin, dataset_id, creation_id)
 
-    def claimed() -> bool:
-        task = app.get_dataset(admin, dataset_id).active_task
-        return task is not None and task["claimed_by"] is not None
-
-    rescuer = kill_claimer_then_start_rescuer(settings, claimed)
-    try:
-        until(lambda: str(task_id) in app.get_dataset(admin, dataset_id).finished_tasks)
-    finally:
-        rescuer.terminate()
-        rescuer.wait(timeout=10)
+    survive_a_killed_worker(projecting, settings, admin, dataset_id, str(task_id))
     dataset = app.get_dataset(admin, dataset_id)
     assert dataset.finished_tasks[str(task_id)] == "COMPLETED"
     assert dataset.status == Status.READY
@@ -116,16 +124,7 @@ def test_a_clone_whose_worker_is_killed_completes_exactly_once(
     [creation_id] = app.get_dataset(admin, dataset_id).checkpoints
     task_id, clone_id, _ = app.clone_snapshot(admin, dataset_id, UUID(creation_id))
 
-    def claimed() -> bool:
-        task = app.get_dataset(admin, clone_id).active_task
-        return task is not None and task["claimed_by"] is not None
-
-    rescuer = kill_claimer_then_start_rescuer(settings, claimed)
-    try:
-        until(lambda: str(task_id) in app.get_dataset(admin, clone_id).finished_tasks)
-    finally:
-        rescuer.terminate()
-        rescuer.wait(timeout=10)
+    survive_a_killed_worker(projecting, settings, admin, clone_id, str(task_id))
     clone = app.get_dataset(admin, clone_id)
     source = app.get_dataset(admin, dataset_id)
     assert clone.finished_tasks[str(task_id)] == "COMPLETED"
