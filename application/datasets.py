@@ -158,8 +158,14 @@ class Datasets(UsersMixin, Application[UUID]):
     # Task commands.
 
     def abort_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
-        return self._change(actor, dataset_id, lambda d: d.abort_task(str(task_id),
-                                                                       actor.email))[1]
+        def decide(dataset: Dataset) -> list[Aggregate]:
+            task = dataset.active_task
+            is_clone = task is not None and task["task_id"] == str(task_id) \
+                and task["task_type"] == CLONE
+            dataset.abort_task(str(task_id), actor.email)
+            return self._finish_clone_on_source(dataset, str(task_id)) if is_clone else []
+
+        return self._change(actor, dataset_id, decide)[1]
 
     def retry_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
         return self._change(actor, dataset_id, lambda d: d.retry_task(str(task_id), now(),
