@@ -13,6 +13,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from adapters.settings import Settings
 from adapters.storage.blobs import BlobFolder
 from adapters.storage.nodes import PostgresNodeStore, SQLiteNodeStore
+from adapters.storage.sqlite_durable import make_durable
 from adapters.views import backends as v
 from adapters.views.store import ViewStore
 from application.datasets import Datasets
@@ -84,18 +85,20 @@ def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
 def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
     data = settings.data_dir.resolve()
     (data / "views").mkdir(exist_ok=True)
-    nodes_store = SQLiteDatastore(str(data / "content.sqlite"), pool_size=4, max_overflow=16)
+    nodes_store = make_durable(SQLiteDatastore(str(data / "content.sqlite"), pool_size=4,
+                                               max_overflow=16))
     nodes = SQLiteNodeStore(nodes_store)
     app = Datasets(nodes=nodes, env={
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(data / "events.sqlite"),
         "CREATE_TABLE": "n",
     })
+    make_durable(app.factory.datastore)  # type: ignore[attr-defined]
     stores = [nodes_store]
     views: dict[str, ViewStore] = {}
     for name, cls in _SQLITE_VIEWS.items():
-        store = SQLiteDatastore(str(data / "views" / f"{name}.sqlite"), pool_size=4,
-                                max_overflow=16)
+        store = make_durable(SQLiteDatastore(str(data / "views" / f"{name}.sqlite"),
+                                             pool_size=4, max_overflow=16))
         stores.append(store)
         views[name] = cls(store)
     return Backend(settings, app, nodes, blobs, views, stores)

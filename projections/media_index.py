@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from domain.content_tree import ContentTree, Record
+from domain.content_tree import ContentTree, NodeMissing, Record
 from projections.events import event_name, new_content
 
 CURRENT = "current"
@@ -61,11 +61,20 @@ class MediaIndexProjection:
         if writer.has_root(root):
             return
         if base is not None and writer.has_root(base):
-            added, removed = self._tree.diff_leaves(base, root)
-            self._index_leaves(writer, added)
-            writer.derive_root(root, base, removed, added)
+            try:
+                added, removed = self._tree.diff_leaves(base, root)
+            except NodeMissing:
+                pass  # garbage collection removed the base: index the new root in full
+            else:
+                self._index_leaves(writer, added)
+                writer.derive_root(root, base, removed, added)
+                return
+        try:
+            leaves = set(self._tree.leaves(root))
+        except NodeMissing:
+            # Garbage collection removed this root (a rebuild after ``gc``): no live version
+            # names it any more, and a later event replaces or drops each version that did.
             return
-        leaves = set(self._tree.leaves(root))
         self._index_leaves(writer, leaves)
         writer.add_root(root, leaves)
 

@@ -85,7 +85,9 @@ async def on_http_exception(request: Request, error: Exception) -> Response:
         detail = f"No such endpoint: {request.method} {request.url.path}."
     elif error.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return _detail(detail, error.status_code)
+    response = _detail(detail, error.status_code)
+    response.headers.update(error.headers or {})  # e.g. the Allow header a 405 must carry
+    return response
 
 
 async def on_persistence_error(request: Request, error: Exception) -> Response:

@@ -21,7 +21,7 @@ class BlobFolder:
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
+        if not _SHA256.fullmatch(sha256):
             raise ValueError(f"{sha256!r} is not a sha256 hex digest")
         return self._root / sha256[:2] / sha256[2:]
 

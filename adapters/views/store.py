@@ -162,5 +162,8 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         self._insert_tracking(cursor, tracking)
 
     def _clear_tracking(self, sql: Sql) -> None:
+        # Only this application's row: the library's "__migration__" row must stay, or the
+        # next create_table() "migrates" the table again and fails on its backup's name.
         schema = self.datastore.schema
-        sql.run(f'DELETE FROM "{schema}".{self.tracking_table_name}')
+        sql.run(f'DELETE FROM "{schema}".{self.tracking_table_name} '
+                "WHERE application_name = ?", (self.application_name,))

@@ -1,0 +1,77 @@
+"""The content-addressed blob folder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from adapters.runtime import Runtime
+from adapters.storage.blobs import BlobFolder
+from application.actor import Actor
+from tests.integration.helpers import ingested
+
+
+def stored_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_a_blob_is_stored_under_its_sha256(tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"some media bytes")
+
+    sha256, size = blobs.put_file(source)
+
+    assert sha256 == hashlib.sha256(b"some media bytes").hexdigest()
+    assert size == len(b"some media bytes")
+    assert blobs.path(sha256) == tmp_path / "blobs" / sha256[:2] / sha256[2:]
+    assert blobs.exists(sha256)
+    with blobs.open(sha256) as f:
+        assert f.read() == b"some media bytes"
+
+
+def test_the_same_bytes_from_two_files_are_stored_once(tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+    first, second, other = tmp_path / "1.bin", tmp_path / "2.bin", tmp_path / "3.bin"
+    first.write_bytes(b"identical")
+    second.write_bytes(b"identical")
+    other.write_bytes(b"different")
+
+    a, _ = blobs.put_file(first)
+    b, _ = blobs.put_file(second)
+    c, _ = blobs.put_file(other)
+
+    assert a == b != c
+    assert stored_files(tmp_path / "blobs") == sorted([blobs.path(a), blobs.path(c)])
+
+
+def test_an_unknown_blob_does_not_exist(tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+
+    assert not blobs.exists(hashlib.sha256(b"never stored").hexdigest())
+
+
+@pytest.mark.parametrize("name", [
+    "../../etc/passwd", "", "abc", "A" * 64, "g" * 64, "0" * 63, "0" * 65,
+    "/" + "0" * 63, "0" * 62 + "/.", "0" * 64 + "\n",
+])
+def test_path_rejects_names_that_are_not_sha256_hex(tmp_path: Path, name: str) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+
+    with pytest.raises(ValueError, match="sha256"):
+        blobs.path(name)
+
+
+def test_ingesting_the_same_media_twice_stores_each_blob_once(
+    runtime: Runtime, alice: Actor
+) -> None:
+    first = ingested(runtime, alice, "first", images=3, videos=1)
+    second = ingested(runtime, alice, "second", images=3, videos=1)
+
+    blob_root = runtime.backend.settings.data_dir / "blobs"
+    hashes = {r["blob"] for d in (first, second)
+              for _, r in runtime.app.tree.items(runtime.app.get_dataset(alice, d).content_root)}
+    assert len(hashes) == 4
+    assert stored_files(blob_root) == sorted(runtime.backend.blobs.path(h) for h in hashes)

@@ -1,0 +1,171 @@
+"""The projector: exactly-once, atomic batches that resume where they stopped."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from adapters.backend import VIEW_NAMES
+from adapters.projector import Projector
+from adapters.runtime import Runtime
+from adapters.views.store import ViewStore
+from application.actor import Actor
+from tests.integration.helpers import dump, edit, ingested, settle, tag_first
+
+
+class StaleView:
+    """The real view, as a second runner saw it: at the position both runners started from."""
+
+    def __init__(self, view: ViewStore, position: int) -> None:
+        self._view = view
+        self._position = position
+
+    def position(self) -> int:
+        return self._position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+
+class Boom(Exception):
+    pass
+
+
+class FailsOnEvent:
+    """The real projection, except that processing its ``n``th event raises."""
+
+    def __init__(self, inner: Any, n: int) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._n = n
+        self.processed = 0
+
+    def process(self, event: Any, position: int, writer: Any) -> None:
+        if self.processed + 1 == self._n:
+            raise Boom(f"event {self._n} at position {position}")
+        self._inner.process(event, position, writer)
+        self.processed += 1
+
+
+def some_history(runtime: Runtime, alice: Actor, bob: Actor) -> UUID:
+    dataset_id = ingested(runtime, alice, "alpha")
+    runtime.app.share_dataset(alice, dataset_id, bob.email, "editor")
+    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "first")
+    edit(runtime, bob, dataset_id, tag_first("x"))
+    runtime.app.update_snapshot(alice, dataset_id, snapshot_id, "renamed", "text")
+    runtime.app.clone_snapshot(bob, dataset_id, snapshot_id)
+    settle(runtime)
+    return dataset_id
+
+
+def fresh_projector(runtime: Runtime, name: str, batch_size: int = 500,
+                    projection: Any = None, view: Any = None) -> Projector:
+    template = runtime.projectors[name]
+    return Projector(runtime.app, projection or template.projection, view or template.view,
+                     batch_size=batch_size)
+
+
+def test_a_batch_processed_by_two_runners_is_recorded_once(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    some_history(runtime, alice, bob)
+    for name in VIEW_NAMES:
+        check_two_runners(runtime, name)
+
+
+def check_two_runners(runtime: Runtime, name: str) -> None:
+    view = runtime.backend.views[name]
+    view.clear()
+    start = view.position()
+    first = fresh_projector(runtime, name)
+    second = fresh_projector(runtime, name, view=StaleView(view, start))
+
+    consumed = first.step()
+    once = dump(view)
+    again = second.step()
+
+    assert consumed == runtime.app.position() - start, name
+    assert again == 0, name
+    assert dump(view) == once, name
+    assert view.position() == runtime.app.position(), name
+    assert any(once.values()), name
+
+
+def test_a_failure_mid_batch_rolls_back_rows_and_position_and_the_retry_matches_a_clean_run(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    some_history(runtime, alice, bob)
+    runtime.catch_up()
+    for name in VIEW_NAMES:
+        check_failure_mid_batch(runtime, name)
+
+
+def check_failure_mid_batch(runtime: Runtime, name: str) -> None:
+    view = runtime.backend.views[name]
+    clean = dump(view)
+    view.clear()
+    fresh_projector(runtime, name, batch_size=7).step()
+    after_first_batch, position = dump(view), view.position()
+    failing = FailsOnEvent(runtime.projectors[name].projection, 4)
+
+    with pytest.raises(Boom):
+        fresh_projector(runtime, name, batch_size=7, projection=failing).step()
+
+    assert failing.processed == 3, name
+    assert view.position() == position == 7, name
+    assert dump(view) == after_first_batch, name
+    retry = fresh_projector(runtime, name, batch_size=7)
+    assert retry.step() == 7, name
+    assert view.position() == 14, name
+    retry.catch_up()
+    assert dump(view) == clean, name
+    assert view.position() == runtime.app.position(), name
+
+
+def test_every_event_of_a_batch_writes_an_audit_row_so_rolling_one_back_is_visible(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    """The failing batch above had written rows before it raised; they are gone after it."""
+    some_history(runtime, alice, bob)
+    view = runtime.backend.views["audit_history"]
+    view.clear()
+    fresh_projector(runtime, "audit_history", batch_size=7).step()
+    rows_after_first_batch = len(dump(view)["events"])
+
+    fresh_projector(runtime, "audit_history", batch_size=7).step()
+
+    assert len(dump(view)["events"]) > rows_after_first_batch + 3
+
+
+def test_the_position_is_the_last_notification_even_when_it_is_not_a_dataset_event(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    some_history(runtime, alice, bob)
+    runtime.app.register_user("carol@example.com")
+    last = runtime.app.recorder.max_notification_id()
+
+    runtime.catch_up()
+
+    assert {name: view.position() for name, view in runtime.backend.views.items()} == \
+        dict.fromkeys(VIEW_NAMES, last)
+    assert all(projector.step() == 0 for projector in runtime.projectors.values())
+
+
+def test_a_projector_resumes_from_its_recorded_position(
+    runtime: Runtime, alice: Actor
+) -> None:
+    ingested(runtime, alice, "alpha")
+    runtime.catch_up()
+    view = runtime.backend.views["audit_history"]
+    rows_before = len(dump(view)["events"])
+    position = view.position()
+    dataset_id = ingested(runtime, alice, "bravo", run=False)
+
+    consumed = fresh_projector(runtime, "audit_history").catch_up()
+
+    assert consumed == runtime.app.position() - position
+    events = sorted(dump(view)["events"], key=lambda e: e["position"])
+    assert len(events) == rows_before + 2
+    assert {e["dataset_id"] for e in events[-2:]} == {str(dataset_id)}
