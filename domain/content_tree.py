@@ -45,10 +45,12 @@ class Counts:
     items: int = 0
     images: int = 0
     videos: int = 0
+    objects: int = 0  # labelled objects (labels) across the items
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
-            self.items + other.items, self.images + other.images, self.videos + other.videos
+            self.items + other.items, self.images + other.images, self.videos + other.videos,
+            self.objects + other.objects,
         )
 
 
@@ -89,7 +91,7 @@ def _route(key: str) -> str:
 
 def _count_record(record: Record) -> Counts:
     kind = record.get("kind")
-    return Counts(1, int(kind == "image"), int(kind == "video"))
+    return Counts(1, int(kind == "image"), int(kind == "video"), len(record.get("labels") or ()))
 
 
 def _encode(node: _Node) -> bytes:
@@ -99,7 +101,8 @@ def _encode(node: _Node) -> bytes:
         {
             "t": "I",
             "c": [
-                [c.digit, c.hash, c.counts.items, c.counts.images, c.counts.videos]
+                [c.digit, c.hash, c.counts.items, c.counts.images, c.counts.videos,
+                 c.counts.objects]
                 for c in node.children
             ],
         }
@@ -110,7 +113,7 @@ def _decode(body: bytes) -> _Node:
     data = json.loads(body)
     if data["t"] == "L":
         return _Leaf(tuple((k, r) for k, r in data["i"]))
-    return _Interior(tuple(_Child(d, h, Counts(n, i, v)) for d, h, n, i, v in data["c"]))
+    return _Interior(tuple(_Child(d, h, Counts(n, i, v, o)) for d, h, n, i, v, o in data["c"]))
 
 
 EMPTY_ROOT = hashlib.sha256(_encode(_Leaf(()))).hexdigest()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -12,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from adapters.http.endpoint import Call
 from adapters.http.problems import BadInput
+from application.ports import Staging
 from domain.errors import Forbidden, Invalid
 from domain.ids import from_idempotency_key
 
@@ -64,6 +67,19 @@ def stage_uploads(form: FormData, folder: Path) -> int:
             upload.file.seek(0)
             shutil.copyfileobj(upload.file, target, 1 << 20)
     return len(uploads)
+
+
+@contextmanager
+def staged(form: FormData, staging: Staging, task_id: str) -> Iterator[dict[str, str]]:
+    """Stage the uploads for ``task_id``; remove them again if the task is not started."""
+    stage_uploads(form, staging.folder(task_id))
+    started = False
+    try:
+        yield {"source": "upload", "task_id": task_id}
+        started = True
+    finally:
+        if not started:
+            staging.remove(task_id)
 
 
 def _safe_name(filename: str, number: int) -> str:

@@ -51,14 +51,15 @@ def task_from_row(row: dict[str, Any]) -> models.Task:
     )
 
 
-def dataset_detail(dataset: Dataset) -> models.Dataset:
+def dataset_detail(dataset: Dataset, n_objects: int) -> models.Dataset:
     task = dataset.active_task
     progress = task["progress"] if task else (100 if dataset.status == "READY" else None)
     return models.Dataset(
         id=dataset.id, display_name=dataset.name, description=dataset.description,
         source_type=dataset.source_type, owned_by=dataset.emails[dataset.owner_id],
         created_at=iso(dataset.created_at), status=dataset.status, status_new=dataset.status,
-        progress=progress, n_images=dataset.n_images, n_videos=dataset.n_videos, n_objects=0,
+        progress=progress, n_images=dataset.n_images, n_videos=dataset.n_videos,
+        n_objects=n_objects,
         fatal_error_msg=dataset.fatal_error_msg, source_dataset_id=dataset.source_dataset_id,
         snapshot_support=dataset.snapshot_support,
     )

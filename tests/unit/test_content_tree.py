@@ -362,3 +362,20 @@ def test_a_sweep_with_every_root_live_removes_nothing() -> None:
     v2 = tree.update(v1, {key(3): None})
     assert store.sweep(reachable(ContentTree(store), [v1, v2, EMPTY_ROOT])) == 0
     assert read_fully(store, v1) == content(150)
+
+
+def test_counts_include_labelled_objects_at_every_size_and_after_edits() -> None:
+    tree = ContentTree(DictNodeStore(), leaf_capacity=4)
+    records = {f"m{i}": {"kind": "image", "labels": [{"class_name": "x"}] * (i % 3)}
+               for i in range(50)}
+    root = tree.build(records.items())
+    assert tree.counts(root).objects == sum(i % 3 for i in range(50))
+    edited = tree.update(root, {"m1": {"kind": "video", "labels": []}, "m2": None})
+    assert tree.counts(edited).objects == sum(i % 3 for i in range(50)) - 1 - 2
+    store = DictNodeStore()
+    cold = ContentTree(store, leaf_capacity=4)
+    same_content = {k: v for k, v in records.items() if k != "m2"} | {
+        "m1": {"kind": "video", "labels": []}}
+    rebuilt = cold.build(same_content.items())
+    assert rebuilt == edited
+    assert cold.counts(rebuilt) == tree.counts(edited)

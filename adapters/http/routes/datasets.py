@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
 from adapters.http.endpoint import Call, Registry
-from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_time, stage_uploads
+from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_time, staged
 from adapters.http.presenters import dataset_detail, dataset_summary, history_entry
 from adapters.http.services import Services, uuid_param
 from application.datasets import creation_task_id
@@ -35,17 +35,21 @@ def create_dataset(call: Call) -> Response:
     services = _services(call)
     body = _creation_body(call)
     dataset_id = idempotent_id(call, "dataset") or uuid4()
-    source: dict[str, Any] | None = None
+
+    def create(source: dict[str, Any] | None) -> tuple[UUID, int]:
+        return services.app.create_dataset(
+            call.actor, body.dataset_name.strip(), body.description,
+            snapshot_support=body.snapshot_support, source=source, dataset_id=dataset_id)
+
     if call.form is not None and call.form.getlist("files"):
         task_id = str(creation_task_id(dataset_id))
-        stage_uploads(call.form, services.runtime.staging.folder(task_id))
-        source = {"source": "upload", "task_id": task_id}
+        with staged(call.form, services.runtime.staging, task_id) as upload:
+            created, position = create(upload)
     elif body.source_path is not None:
         folder = import_folder(services.settings.import_root, body.source_path)
-        source = {"source": "path", "path": str(folder)}
-    created, position = services.app.create_dataset(
-        call.actor, body.dataset_name.strip(), body.description,
-        snapshot_support=body.snapshot_support, source=source, dataset_id=dataset_id)
+        created, position = create({"source": "path", "path": str(folder)})
+    else:
+        created, position = create(None)
     return JSONResponse({"dataset_id": str(created)}, headers=services.settle(position))
 
 
@@ -74,7 +78,8 @@ def _creation_body(call: Call) -> models.CreateDataset:
               response=models.Dataset, errors=(404,), tags=TAGS)
 def get_dataset(call: Call) -> models.Dataset:
     services = _services(call)
-    return dataset_detail(services.app.get_dataset(call.actor, uuid_param(call, "dataset_id")))
+    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    return dataset_detail(dataset, services.app.tree.counts(dataset.content_root).objects)
 
 
 @registry.add("GET", "/api/v1/datasets", "List the datasets you have a role on.",
@@ -110,15 +115,18 @@ def add_media(call: Call) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
     services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
     task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
+
+    def start(params: dict[str, Any]) -> tuple[UUID, int]:
+        return services.app.start_operation(call.actor, dataset_id, MEDIA_ADDITION, params,
+                                            task_id)
+
     if call.form is not None:
-        stage_uploads(call.form, services.runtime.staging.folder(str(task_id)))
-        params: dict[str, Any] = {"source": "upload", "task_id": str(task_id)}
+        with staged(call.form, services.runtime.staging, str(task_id)) as upload:
+            started, position = start(upload)
     else:
         body: models.AddMedia = call.body
         folder = import_folder(services.settings.import_root, body.source_path)
-        params = {"source": "path", "path": str(folder)}
-    started, position = services.app.start_operation(call.actor, dataset_id, MEDIA_ADDITION,
-                                                     params, task_id)
+        started, position = start({"source": "path", "path": str(folder)})
     headers = services.settle(position)
     headers["Location"] = f"/api/v1/tasks/{started}"
     return JSONResponse({"task_id": str(started), "dataset_id": str(dataset_id)},
