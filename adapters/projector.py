@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from adapters.views.store import ViewStore
 from application.datasets import Datasets
@@ -48,32 +48,65 @@ class Signal:
 
 
 class Projector:
+    """Runs one projection into its view. Its position is cached: it re-reads the view's
+    tracking row only at the start and after another runner got ahead of it."""
+
     def __init__(self, app: Datasets, projection: Projection, view: ViewStore, *,
                  batch_size: int = 500) -> None:
         self.app = app
         self.projection = projection
         self.view = view
         self.batch_size = batch_size
+        self._position: int | None = None
 
-    def step(self) -> int:
-        """Process the next batch of events; returns how many notifications it consumed."""
-        start = self.view.position()
+    @property
+    def position(self) -> int:
+        if self._position is None:
+            self._position = self.view.position()
+        return self._position
+
+    def forget_position(self) -> None:
+        self._position = None
+
+    def read(self, start: int, limit: int) -> list[tuple[Notification, Any]]:
+        """Notifications after ``start`` with their dataset events decoded (None for others)."""
         notifications = self.app.recorder.select_notifications(
-            start=start, limit=self.batch_size, inclusive_of_start=False)
-        if not notifications:
+            start=start, limit=limit, inclusive_of_start=False)
+        return [(n, self._decode(n)) for n in notifications]
+
+    def _decode(self, notification: Notification) -> Any:
+        if not notification.topic.startswith(DATASET_TOPIC_PREFIX):
+            return None
+        event = self.app.mapper.to_domain_event(notification)
+        return event if is_dataset_event(event) else None
+
+    def step(self, batch: Sequence[tuple[Notification, Any]] | None = None) -> int:
+        """Process the next batch (read now, or the part of ``batch`` after this view's
+        position); returns how many notifications it consumed."""
+        start = self.position
+        if batch is None:
+            batch = self.read(start, self.batch_size)
+        batch = [(n, e) for n, e in batch if n.id > start]
+        if not batch:
             return 0
+        last = batch[-1][0].id
         try:
-            with self.view.transaction(Tracking(self.app.name, notifications[-1].id)) as writer:
-                for notification in notifications:
-                    if notification.topic.startswith(DATASET_TOPIC_PREFIX):
-                        event = self.app.mapper.to_domain_event(notification)
-                        if is_dataset_event(event):
-                            self.projection.process(event, notification.id, writer)
+            with self.view.transaction(Tracking(self.app.name, last), after=start) as writer:
+                for notification, event in batch:
+                    if event is not None:
+                        self.projection.process(event, notification.id, writer)
         except IntegrityError:
-            return 0  # another runner recorded this batch first: nothing lost, nothing twice
-        return len(notifications)
+            self.forget_position()  # another runner recorded this batch first
+            return 0
+        except BaseException:
+            self.forget_position()
+            raise
+        self._position = last
+        return len(batch)
 
     def catch_up(self) -> int:
+        """Process everything there is now, from the view's recorded position."""
+        self.forget_position()
         total = 0
         while count := self.step():
             total += count
@@ -85,8 +118,10 @@ class ProjectorThread:
 
     def __init__(self, projectors: Sequence[Projector], saved: Signal, projected: Signal, *,
                  poll_seconds: float = 0.05,
-                 on_error: Callable[[BaseException], None] | None = None) -> None:
+                 on_error: Callable[[BaseException], None] | None = None,
+                 positions: Positions | None = None) -> None:
         self._projectors = projectors
+        self._positions = positions
         self._saved = saved
         self._projected = projected
         self._poll = poll_seconds
@@ -102,10 +137,18 @@ class ProjectorThread:
         self._saved.pulse()
         self._thread.join(timeout=10)
 
+    def _step_all(self) -> int:
+        """One cycle: read and decode the log once, then let every projector take its part."""
+        if not self._projectors:
+            return 0
+        start = min(p.position for p in self._projectors)
+        batch = self._projectors[0].read(start, max(p.batch_size for p in self._projectors))
+        return sum(p.step(batch) for p in self._projectors)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                moved = sum(p.step() for p in self._projectors)
+                moved = self._step_all()
             except Exception as error:  # a view or database fault: log, back off, go on
                 log.exception("projection step failed")
                 if self._on_error:
@@ -113,21 +156,40 @@ class ProjectorThread:
                 self._stop.wait(1.0)
                 continue
             if moved:
+                if self._positions is not None:
+                    for projector in self._projectors:
+                        self._positions.note(projector.view, projector.position)
                 self._projected.pulse()
             else:
                 self._saved.wait(self._poll)
 
 
 class Positions:
-    """Read-your-writes: wait until views have processed a position."""
+    """Read-your-writes: wait until views have processed a position.
+
+    Positions a projector in this process reports are known without a query; a view
+    projected by another process is asked (its tracking row) only while still behind.
+    """
 
     def __init__(self, views: dict[str, ViewStore], projected: Signal) -> None:
         self._views = views
         self._projected = projected
+        self._known: dict[int, int] = {}
+
+    def note(self, view: ViewStore, position: int) -> None:
+        key = id(view)
+        if position > self._known.get(key, 0):
+            self._known[key] = position
 
     def reached(self, position: int, names: Sequence[str] = ()) -> bool:
         views = [self._views[n] for n in names] if names else list(self._views.values())
-        return all(view.position() >= position for view in views)
+        for view in views:
+            if self._known.get(id(view), 0) >= position:
+                continue
+            self.note(view, view.position())
+            if self._known.get(id(view), 0) < position:
+                return False
+        return True
 
     def wait(self, position: int | None, timeout: float, names: Sequence[str] = ()) -> bool:
         """Block until the named views (all by default) reach ``position``, or time out."""

@@ -75,7 +75,8 @@ class Runtime:
     def start(self, *, projections: bool, worker: bool, only: tuple[str, ...] = ()) -> None:
         if projections:
             chosen = [p for name, p in self.projectors.items() if not only or name in only]
-            self._threads.append(ProjectorThread(chosen, self.saved, self.projected))
+            self._threads.append(ProjectorThread(chosen, self.saved, self.projected,
+                                                 positions=self.positions))
         if worker:
             self._threads.append(WorkerThread(self.worker, self.projected))
         for thread in self._threads:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
@@ -81,11 +81,24 @@ class ViewStore:
         raise NotImplementedError
 
     @contextmanager
-    def transaction(self, tracking: Tracking) -> Iterator[Any]:
-        """A writer whose rows commit together with ``tracking``, or not at all."""
+    def transaction(self, tracking: Tracking, *, after: int | None = None) -> Iterator[Any]:
+        """A writer whose rows commit together with ``tracking``, or not at all.
+
+        With ``after``, the batch is a compare-and-set: it commits only if the view's
+        position is still ``after`` inside this transaction, else IntegrityError, so two
+        runners of one view can never both record an overlapping batch.
+        """
         with self._open(commit=True) as cursor:
+            if after is not None:
+                self._serialise(cursor)
+                now = self._max_tracking_id(self.application_name, cursor)  # type: ignore[attr-defined]
+                if (now or 0) != after:
+                    raise IntegrityError(f"view {self.view_name} moved to {now}, not {after}")
             yield self.writer(self._sql(cursor))
             self._track(cursor, tracking)
+
+    def _serialise(self, cursor: Any) -> None:
+        """Make concurrent batches of this view wait for each other (PostgreSQL)."""
 
     @contextmanager
     def reading(self) -> Iterator[Sql]:
@@ -160,6 +173,10 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def _serialise(self, cursor: Any) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                       (f"{self.datastore.schema}.{self.view_name}",))
 
     def _clear_tracking(self, sql: Sql) -> None:
         # Only this application's row: the library's "__migration__" row must stay, or the
