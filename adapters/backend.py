@@ -30,6 +30,10 @@ _POSTGRES_VIEWS: dict[str, type[Any]] = {
     "media_index": v.PostgresMediaIndexView,
 }
 _MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
+# Recently used aggregates stay in memory; each load still reads the events stored since
+# (fast-forward), so other processes' writes are seen, and callers get a deep copy.
+_AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y",
+                    "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
 
 
 @dataclass
@@ -92,6 +96,7 @@ def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(data / "events.sqlite"),
         "CREATE_TABLE": "n",
+        **_AGGREGATE_CACHE,
     })
     make_durable(app.factory.datastore)  # type: ignore[attr-defined]
     stores = [nodes_store]
@@ -118,6 +123,7 @@ def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
         "POSTGRES_PASSWORD": pg["password"], "POSTGRES_SCHEMA": pg["schema"],
         "POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "16",
         "POSTGRES_PRE_PING": "y", "CREATE_TABLE": "n",
+        **_AGGREGATE_CACHE,
     })
     views = {name: cls(datastore) for name, cls in _POSTGRES_VIEWS.items()}
     return Backend(settings, app, nodes, blobs, views, [datastore])

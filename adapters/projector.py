@@ -30,21 +30,29 @@ class Projection(Protocol):
 
 
 class Signal:
-    """A broadcast wake-up: everything waiting on it wakes when it is pulsed."""
+    """A broadcast wake-up: everything waiting on it wakes when it is pulsed.
+
+    Take ``generation`` before checking your condition and pass it to ``wait``: a pulse
+    that lands between the check and the wait then returns at once instead of being lost.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
 
     def pulse(self) -> None:
         with self._cond:
             self._generation += 1
             self._cond.notify_all()
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float, since: int | None = None) -> None:
         with self._cond:
-            generation = self._generation
-            self._cond.wait_for(lambda: self._generation != generation, timeout)
+            seen = self._generation if since is None else since
+            self._cond.wait_for(lambda: self._generation != seen, timeout)
 
 
 class Projector:
@@ -147,6 +155,7 @@ class ProjectorThread:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            generation = self._saved.generation
             try:
                 moved = self._step_all()
             except Exception as error:  # a view or database fault: log, back off, go on
@@ -161,7 +170,7 @@ class ProjectorThread:
                         self._positions.note(projector.view, projector.position)
                 self._projected.pulse()
             else:
-                self._saved.wait(self._poll)
+                self._saved.wait(self._poll, since=generation)
 
 
 class Positions:
@@ -197,10 +206,12 @@ class Positions:
             return True
         deadline = time.monotonic() + timeout
         pause = 0.002
-        while not self.reached(position, names):
+        while True:
+            generation = self._projected.generation
+            if self.reached(position, names):
+                return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self._projected.wait(min(pause, remaining))
+            self._projected.wait(min(pause, remaining), since=generation)
             pause = min(pause * 2, 0.05)
-        return True

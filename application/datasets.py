@@ -8,7 +8,7 @@ blindly re-applied; commands on one dataset are serialised inside a process by a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -254,7 +254,7 @@ class Datasets(UsersMixin, Application[UUID]):
 
     def _load(self, dataset_id: UUID) -> Dataset:
         try:
-            dataset = self.repository.get(dataset_id)
+            dataset = self.repository.get(dataset_id, projector_func=_project)
         except AggregateNotFoundError:
             raise DatasetNotFound(dataset_id) from None
         if not isinstance(dataset, Dataset):
@@ -300,6 +300,14 @@ class Datasets(UsersMixin, Application[UUID]):
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)
         return recordings[-1].notification.id if recordings else self.position()
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's project_aggregate without its per-event runtime Protocol check, which
+    cost a third of loading a cached dataset."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def creation_task_id(dataset_id: UUID) -> UUID:

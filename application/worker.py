@@ -134,7 +134,10 @@ def _describe(error: BaseException) -> str:
 
 
 class Wakeable(Protocol):
-    def wait(self, timeout: float) -> None: ...
+    @property
+    def generation(self) -> int: ...
+
+    def wait(self, timeout: float, since: int | None = None) -> None: ...
 
 
 class WorkerThread:
@@ -156,6 +159,7 @@ class WorkerThread:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            generation = self._wake.generation
             try:
                 done = self._worker.run_once()
             except Exception:  # the loop outlives any one task or database outage
@@ -163,4 +167,4 @@ class WorkerThread:
                 self._stop.wait(1.0)
                 continue
             if not done:
-                self._wake.wait(self._poll)
+                self._wake.wait(self._poll, since=generation)

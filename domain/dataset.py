@@ -51,7 +51,24 @@ def _checked_text(value: str, field: str, limit: int, *, required: bool = False)
 
 
 class Dataset(Aggregate):
+    """A dataset. Records held in its containers (checkpoints, tasks) are copy-on-write:
+    a mutator replaces a record, it never edits one in place. So a copy of the dataset
+    needs only copies of its containers, which keeps loading from the aggregate cache cheap
+    however many checkpoints a dataset has."""
+
     TOPIC = "snapset:Dataset"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            if isinstance(value, dict):
+                clone.__dict__[key] = value.copy()
+            elif isinstance(value, list):
+                clone.__dict__[key] = list(value)
+            else:
+                clone.__dict__[key] = value
+        return clone
 
     @event("Created", topic=_T + "Created")
     def __init__(
@@ -258,11 +275,12 @@ class Dataset(Aggregate):
     def _checkpoint_updated(
         self, checkpoint_id: str, name: str | None, description: str | None, by: str
     ) -> None:
-        record = self.checkpoints[checkpoint_id]
+        record = dict(self.checkpoints[checkpoint_id])
         if name is not None:
             record["name"] = name
         if description is not None:
             record["description"] = description
+        self.checkpoints[checkpoint_id] = record
 
     def delete_checkpoint(self, checkpoint_id: str, by: str) -> None:
         self._require_snapshots()
@@ -277,7 +295,7 @@ class Dataset(Aggregate):
 
     @event("SnapshotSoftDeleted", topic=_T + "SnapshotSoftDeleted")
     def _checkpoint_soft_deleted(self, checkpoint_id: str, by: str) -> None:
-        self.checkpoints[checkpoint_id]["deleted"] = True
+        self.checkpoints[checkpoint_id] = {**self.checkpoints[checkpoint_id], "deleted": True}
 
     @property
     def restoring(self) -> str | None:
@@ -423,9 +441,11 @@ class Dataset(Aggregate):
     @event("TaskClaimed", topic=_T + "TaskClaimed")
     def _task_claimed(self, task_id: str, worker: str, lease_until: datetime, by: str) -> None:
         assert self.active_task is not None
-        self.active_task["claimed_by"] = worker
-        self.active_task["lease_until"] = lease_until
-        self.active_task["status"] = "RUNNING"
+        task = self.active_task.copy()
+        task["claimed_by"] = worker
+        task["lease_until"] = lease_until
+        task["status"] = "RUNNING"
+        self.active_task = task
 
     def report_progress(
         self, task_id: str, worker: str, progress: int, message: str, lease_until: datetime
@@ -444,8 +464,10 @@ class Dataset(Aggregate):
         self, task_id: str, progress: int, message: str, lease_until: datetime, by: str
     ) -> None:
         assert self.active_task is not None
-        self.active_task["progress"] = progress
-        self.active_task["lease_until"] = lease_until
+        task = self.active_task.copy()
+        task["progress"] = progress
+        task["lease_until"] = lease_until
+        self.active_task = task
 
     def _check_holder(self, task_id: str, worker: str) -> TaskState:
         task = self.task(task_id)

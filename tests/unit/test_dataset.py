@@ -797,3 +797,26 @@ def test_every_domain_error_names_the_thing_in_its_detail() -> None:
     with pytest.raises(DomainError) as caught:
         dataset.delete_checkpoint("cp-missing", OWNER_EMAIL)
     assert "cp-missing" in caught.value.detail
+
+
+def test_a_copy_shares_no_mutable_state_with_its_original() -> None:
+    original = Dataset(id=uuid4(), name="d", description="", owner_id="u", owner_email="e",
+                       source_type="empty", snapshot_support=True, source_dataset_id=None,
+                       at=datetime.now(UTC))
+    original.status = "READY"
+    original.create_checkpoint("c1", "one", "", "e", datetime.now(UTC))
+    original.collect_events()
+    frozen_checkpoints = copy.deepcopy(original.checkpoints)
+
+    copied = copy.deepcopy(original)
+    copied.update_checkpoint("c1", "renamed", "changed", "e")
+    copied.create_checkpoint("c2", "two", "", "e", datetime.now(UTC))
+    copied.start_restore("t1", "c1", "e", datetime.now(UTC))
+    copied.share("v", "v@e", "viewer", "e")
+
+    assert original.checkpoints == frozen_checkpoints
+    assert original.active_task is None
+    assert original.roles == {"u": "owner"}
+    assert original.version == 2
+    assert original.content_root == EMPTY_ROOT
+    assert copied.checkpoints["c1"]["name"] == "renamed"
