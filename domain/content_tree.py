@@ -166,6 +166,59 @@ class ContentTree:
         for child in node.children:
             yield from self.leaves(child.hash)
 
+    def leaf_batches(
+        self, root: str, batch: int = 256
+    ) -> Iterator[list[tuple[str, tuple[tuple[str, Record], ...]]]]:
+        """The non-empty leaves below ``root`` with their items, in batches.
+
+        Reads level by level, one store read per batch of nodes, and leaves the node cache
+        alone: walking a whole large tree neither reads a node twice nor evicts hot nodes.
+        """
+        frontier = [root]
+        while frontier:
+            found: list[tuple[str, tuple[tuple[str, Record], ...]]] = []
+            below: list[str] = []
+            for start in range(0, len(frontier), batch):
+                chunk = frontier[start:start + batch]
+                for node_hash, node in zip(chunk, self._peek_many(chunk), strict=True):
+                    if isinstance(node, _Interior):
+                        below.extend(c.hash for c in node.children)
+                    elif node.items:
+                        found.append((node_hash, node.items))
+                    if len(found) >= batch:
+                        yield found
+                        found = []
+            if found:
+                yield found
+            frontier = below
+
+    def leaf_items_many(self, leaves: list[str]) -> dict[str, tuple[tuple[str, Record], ...]]:
+        """Items of many leaves at once (one store read for those not cached)."""
+        result = {}
+        for leaf, node in zip(leaves, self._peek_many(leaves), strict=True):
+            if not isinstance(node, _Leaf):
+                raise ValueError(f"node {leaf} is not a leaf")
+            result[leaf] = node.items
+        return result
+
+    def _peek_many(self, hashes: list[str]) -> list[_Node]:
+        """Decode nodes, from the cache when there, without adding them to it."""
+        with self._lock:
+            cached = {h: self._cache[h] for h in hashes if h in self._cache}
+        wanted = [h for h in hashes if h not in cached and h != EMPTY_ROOT]
+        bodies = self._store.get_many(wanted) if wanted else {}
+        nodes: list[_Node] = []
+        for node_hash in hashes:
+            if node_hash in cached:
+                nodes.append(cached[node_hash])
+            elif node_hash == EMPTY_ROOT:
+                nodes.append(_Leaf(()))
+            elif node_hash in bodies:
+                nodes.append(_decode(bodies[node_hash]))
+            else:
+                raise NodeMissing(node_hash)
+        return nodes
+
     def leaf_items(self, leaf: str) -> tuple[tuple[str, Record], ...]:
         node = self._load(leaf)
         if not isinstance(node, _Leaf):

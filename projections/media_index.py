@@ -15,6 +15,7 @@ from domain.content_tree import ContentTree, NodeMissing, Record
 from projections.events import event_name, new_content
 
 CURRENT = "current"
+_BATCH = 256
 
 
 class MediaIndexWriter(Protocol):
@@ -32,9 +33,11 @@ class MediaIndexWriter(Protocol):
 
     def add_root(self, root: str, leaves: set[str]) -> None: ...
 
-    def has_leaf(self, leaf: str) -> bool: ...
+    def missing_leaves(self, leaves: list[str]) -> set[str]:
+        """Those of ``leaves`` not indexed yet."""
+        ...
 
-    def add_leaf(self, leaf: str, items: list[tuple[str, Record]]) -> None: ...
+    def add_leaves(self, leaves: dict[str, tuple[tuple[str, Record], ...]]) -> None: ...
 
 
 class MediaIndexProjection:
@@ -69,16 +72,19 @@ class MediaIndexProjection:
                 self._index_leaves(writer, added)
                 writer.derive_root(root, base, removed, added)
                 return
+        leaves: set[str] = set()
         try:
-            leaves = set(self._tree.leaves(root))
+            for batch in self._tree.leaf_batches(root):
+                leaves.update(leaf for leaf, _ in batch)
+                missing = writer.missing_leaves([leaf for leaf, _ in batch])
+                writer.add_leaves({leaf: items for leaf, items in batch if leaf in missing})
         except NodeMissing:
             # Garbage collection removed this root (a rebuild after ``gc``): no live version
             # names it any more, and a later event replaces or drops each version that did.
             return
-        self._index_leaves(writer, leaves)
         writer.add_root(root, leaves)
 
     def _index_leaves(self, writer: MediaIndexWriter, leaves: set[str]) -> None:
-        for leaf in leaves:
-            if not writer.has_leaf(leaf):
-                writer.add_leaf(leaf, list(self._tree.leaf_items(leaf)))
+        missing = sorted(writer.missing_leaves(sorted(leaves)))
+        for start in range(0, len(missing), _BATCH):
+            writer.add_leaves(self._tree.leaf_items_many(missing[start:start + _BATCH]))

@@ -8,6 +8,8 @@ from typing import ClassVar
 from adapters.views.store import Row, Sql, ViewStore
 from domain.content_tree import Record
 
+_CHUNK = 500
+
 
 class MediaIndexWriterSql:
     def __init__(self, sql: Sql) -> None:
@@ -44,16 +46,22 @@ class MediaIndexWriterSql:
         self.sql.many("INSERT INTO {t}root_leaves (root, leaf) VALUES (?, ?)",
                       [(root, leaf) for leaf in leaves])
 
-    def has_leaf(self, leaf: str) -> bool:
-        return self.sql.value("SELECT 1 FROM {t}leaves WHERE leaf = ?", (leaf,)) is not None
+    def missing_leaves(self, leaves: list[str]) -> set[str]:
+        present: set[str] = set()
+        for start in range(0, len(leaves), _CHUNK):
+            chunk = leaves[start:start + _CHUNK]
+            rows = self.sql.all(f"SELECT leaf FROM {{t}}leaves WHERE leaf IN "
+                                f"({', '.join('?' * len(chunk))})", chunk)
+            present.update(str(row["leaf"]) for row in rows)
+        return set(leaves) - present
 
-    def add_leaf(self, leaf: str, items: list[tuple[str, Record]]) -> None:
-        self.sql.run("INSERT INTO {t}leaves (leaf) VALUES (?)", (leaf,))
+    def add_leaves(self, leaves: dict[str, tuple[tuple[str, Record], ...]]) -> None:
+        self.sql.many("INSERT INTO {t}leaves (leaf) VALUES (?)", [(leaf,) for leaf in leaves])
         self.sql.many(
             "INSERT INTO {t}items (leaf, media_id, kind, file_name, record) "
             "VALUES (?, ?, ?, ?, ?)",
             [(leaf, key, r.get("kind"), r.get("file_name"), json.dumps(r, sort_keys=True))
-             for key, r in items],
+             for leaf, items in leaves.items() for key, r in items],
         )
 
 
