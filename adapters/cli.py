@@ -55,10 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = command("worker", _worker, "Run a task worker.")
     worker.add_argument("--import-root")
     project = command("project", _project, "Run projections (all, or the ones named).")
-    project.add_argument("views", nargs="*", choices=[*VIEW_NAMES, []], metavar="VIEW")
+    project.add_argument("views", nargs="*", metavar="VIEW",
+                         help=f"any of {', '.join(VIEW_NAMES)} (default: all)")
     command("migrate", _migrate, "Create the database tables that do not exist yet.")
     rebuild = command("rebuild", _rebuild, "Replay every event into fresh read models.")
-    rebuild.add_argument("views", nargs="*", metavar="VIEW")
+    rebuild.add_argument("views", nargs="*", metavar="VIEW",
+                         help=f"any of {', '.join(VIEW_NAMES)} (default: all)")
     gc = command("gc", _gc, "Remove content-tree nodes no live version reaches.")
     gc.add_argument("--grace-seconds", type=float, default=3600.0)
     users = command("users", lambda a, s: 2, "Manage users.")
@@ -121,9 +123,21 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return _run_until_signalled(args, settings, projections=False, worker=True)
 
 
+def _chosen_views(names: list[str]) -> list[str] | None:
+    unknown = sorted(set(names) - set(VIEW_NAMES))
+    if unknown:
+        print(f"Unknown view {unknown[0]!r}; views are: {', '.join(VIEW_NAMES)}",
+              file=sys.stderr)
+        return None
+    return names or list(VIEW_NAMES)
+
+
 def _project(args: argparse.Namespace, settings: Settings) -> int:
+    views = _chosen_views(args.views)
+    if views is None:
+        return 2
     return _run_until_signalled(args, settings, projections=True, worker=False,
-                                only=tuple(args.views))
+                                only=tuple(views))
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,13 +151,10 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
     from adapters.runtime import build_runtime
 
-    runtime = build_runtime(settings)
-    names = args.views or list(VIEW_NAMES)
-    unknown = sorted(set(names) - set(VIEW_NAMES))
-    if unknown:
-        print(f"Unknown view {unknown[0]!r}; views are: {', '.join(VIEW_NAMES)}",
-              file=sys.stderr)
+    names = _chosen_views(args.views)
+    if names is None:
         return 2
+    runtime = build_runtime(settings)
     for name in names:
         projector = runtime.projectors[name]
         projector.batch_size = 2000
