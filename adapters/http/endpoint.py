@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.http.problems import BadInput, PayloadTooLarge
+from adapters.http.problems import BadInput
 from application.actor import Actor
 
 Handler = Callable[["Call"], Any]
@@ -148,5 +148,3 @@ def _respond(result: Any, status: int) -> Response:
                              for r in result], status_code=status)
     return JSONResponse(result, status_code=status)
 
-
-__all__ = ["BadInput", "Call", "Endpoint", "PayloadTooLarge", "Registry", "routes"]

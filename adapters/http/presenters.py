@@ -9,7 +9,7 @@ from uuid import UUID
 
 from adapters.http import models
 from domain.dataset import Dataset
-from domain.status import task_status_name
+from domain.status import Status, task_status_name
 from projections.events import iso
 
 
@@ -40,15 +40,15 @@ def snapshot_from_row(row: dict[str, Any]) -> models.Snapshot:
 
 
 def task_from_row(row: dict[str, Any]) -> models.Task:
-    return models.Task(
-        task_id=UUID(row["task_id"]), dataset_id=UUID(row["dataset_id"]),
-        dataset_name=row["dataset_name"] or "",
-        dataset_status=row["dataset_status"].replace(" ", "_"),
-        created_by=row["created_by"], task_type=row["task_type"], status=row["status"],
-        status_message=row["status_message"] or "", progress_percentage=row["progress"],
-        error_message=row["error_message"], start_time=_zulu(row["start_time"]) or "",
-        end_time=_zulu(row["end_time"]),
-    )
+    return models.Task.model_validate({
+        "task_id": row["task_id"], "dataset_id": row["dataset_id"],
+        "dataset_name": row["dataset_name"] or "",
+        "dataset_status": task_status_name(Status(row["dataset_status"])),
+        "created_by": row["created_by"], "task_type": row["task_type"],
+        "status": row["status"], "status_message": row["status_message"] or "",
+        "progress_percentage": row["progress"], "error_message": row["error_message"],
+        "start_time": _zulu(row["start_time"]) or "", "end_time": _zulu(row["end_time"]),
+    })
 
 
 def dataset_detail(dataset: Dataset, n_objects: int) -> models.Dataset:
@@ -83,5 +83,3 @@ def history_entry(row: dict[str, Any]) -> models.HistoryEntry:
 def utc_now_text() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
-
-__all__ = ["task_status_name"]

@@ -3,7 +3,7 @@
 HTTP-level errors (raised by the HTTP adapter itself):
 - BadInput (400): the body or query cannot be read.
 - Unauthorized (401): no token, or a token that fails verification.
-- PayloadTooLarge (413): the body exceeds the configured limit.
+(413 for a body over the configured limit is answered by ``adapters.http.limits``.)
 Domain errors map by class (see ``domain.errors``); validation errors are 422.
 """
 
@@ -37,10 +37,6 @@ class BadInput(HttpProblem):
 
 class Unauthorized(HttpProblem):
     status = 401
-
-
-class PayloadTooLarge(HttpProblem):
-    status = 413
 
 
 STATUS_OF: dict[type[DomainError], int] = {

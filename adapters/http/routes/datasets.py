@@ -14,7 +14,7 @@ from adapters.http.presenters import dataset_detail, dataset_summary, history_en
 from adapters.http.services import Services, uuid_param
 from application.datasets import creation_task_id
 from domain.dataset import Dataset
-from domain.errors import Invalid, NotFound, SnapshotNotFound
+from domain.errors import Invalid, NotFound
 from domain.tasks import MEDIA_ADDITION
 
 registry = Registry()
@@ -197,5 +197,3 @@ def dataset_history(call: Call) -> models.HistoryPage:
     return models.HistoryPage(events=[history_entry(r) for r in rows], total=total,
                               page=query.page, page_size=query.page_size)
 
-
-__all__ = ["UUID", "SnapshotNotFound"]
