@@ -34,15 +34,15 @@ def now() -> datetime:
 
 
 class _Locks:
-    """One lock per aggregate id, created on first use."""
+    """One re-entrant lock per aggregate id, created on first use."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[UUID, threading.Lock] = {}
+        self._locks: dict[UUID, threading.RLock] = {}
 
-    def __call__(self, aggregate_id: UUID) -> threading.Lock:
+    def __call__(self, aggregate_id: UUID) -> threading.RLock:
         with self._guard:
-            return self._locks.setdefault(aggregate_id, threading.Lock())
+            return self._locks.setdefault(aggregate_id, threading.RLock())
 
 
 class Datasets(UsersMixin, Application[UUID]):
@@ -253,8 +253,12 @@ class Datasets(UsersMixin, Application[UUID]):
     # Plumbing.
 
     def _load(self, dataset_id: UUID) -> Dataset:
+        """A private copy of the dataset. Under the dataset's lock: the library fast-forwards
+        its cached copy in place and copies it outside its own lock, so without ours a
+        reader could copy a half-applied event."""
         try:
-            dataset = self.repository.get(dataset_id, projector_func=_project)
+            with self._locks(dataset_id):
+                dataset = self.repository.get(dataset_id, projector_func=_project)
         except AggregateNotFoundError:
             raise DatasetNotFound(dataset_id) from None
         if not isinstance(dataset, Dataset):
