@@ -76,6 +76,9 @@ class Projector:
     def forget_position(self) -> None:
         self._position = None
 
+    def remember_position(self, position: int) -> None:
+        self._position = position
+
     def read(self, start: int, limit: int) -> list[tuple[Notification, Any]]:
         """Notifications after ``start`` with their dataset events decoded (None for others)."""
         notifications = self.app.recorder.select_notifications(
@@ -87,6 +90,16 @@ class Projector:
             return None
         event = self.app.mapper.to_domain_event(notification)
         return event if is_dataset_event(event) else None
+
+    def pending(self, batch: Sequence[tuple[Notification, Any]]
+                ) -> list[tuple[Notification, Any]]:
+        start = self.position
+        return [(n, e) for n, e in batch if n.id > start]
+
+    def apply(self, writer: Any, batch: Sequence[tuple[Notification, Any]]) -> None:
+        for notification, event in batch:
+            if event is not None:
+                self.projection.process(event, notification.id, writer)
 
     def step(self, batch: Sequence[tuple[Notification, Any]] | None = None) -> int:
         """Process the next batch (read now, or the part of ``batch`` after this view's
@@ -151,7 +164,36 @@ class ProjectorThread:
             return 0
         start = min(p.position for p in self._projectors)
         batch = self._projectors[0].read(start, max(p.batch_size for p in self._projectors))
+        first = self._projectors[0].view
+        if all(first.shares_transactions_with(p.view) for p in self._projectors[1:]):
+            return self._step_together(batch)
         return sum(p.step(batch) for p in self._projectors)
+
+    def _step_together(self, batch: Sequence[tuple[Notification, Any]]) -> int:
+        """Every view's part of ``batch`` in one transaction (all views in one database):
+        one commit instead of one per view. Any failure rolls back every view's part."""
+        parts = [(p, p.pending(batch)) for p in self._projectors]
+        parts = [(p, part) for p, part in parts if part]
+        if not parts:
+            return 0
+        try:
+            with self._projectors[0].view.shared_transaction() as cursor:
+                for projector, part in parts:
+                    tracking = Tracking(projector.app.name, part[-1][0].id)
+                    with projector.view.batch(cursor, tracking,
+                                              after=projector.position) as writer:
+                        projector.apply(writer, part)
+        except IntegrityError:
+            for projector, _ in parts:
+                projector.forget_position()  # another runner got ahead: re-read, retry
+            return 0
+        except BaseException:
+            for projector, _ in parts:
+                projector.forget_position()
+            raise
+        for projector, part in parts:
+            projector.remember_position(part[-1][0].id)
+        return sum(len(part) for _, part in parts)
 
     def _run(self) -> None:
         while not self._stop.is_set():

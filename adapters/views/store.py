@@ -88,14 +88,29 @@ class ViewStore:
         position is still ``after`` inside this transaction, else IntegrityError, so two
         runners of one view can never both record an overlapping batch.
         """
+        with self._open(commit=True) as cursor, self.batch(cursor, tracking, after=after) as w:
+            yield w
+
+    @contextmanager
+    def batch(self, cursor: Any, tracking: Tracking, *, after: int | None = None
+              ) -> Iterator[Any]:
+        """Like ``transaction``, inside a transaction someone else opened and commits."""
+        if after is not None:
+            self._serialise(cursor)
+            now = self._max_tracking_id(self.application_name, cursor)  # type: ignore[attr-defined]
+            if (now or 0) != after:
+                raise IntegrityError(f"view {self.view_name} moved to {now}, not {after}")
+        yield self.writer(self._sql(cursor))
+        self._track(cursor, tracking)
+
+    def shares_transactions_with(self, other: ViewStore) -> bool:
+        """Whether one transaction can write both views (same database)."""
+        return False
+
+    @contextmanager
+    def shared_transaction(self) -> Iterator[Any]:
         with self._open(commit=True) as cursor:
-            if after is not None:
-                self._serialise(cursor)
-                now = self._max_tracking_id(self.application_name, cursor)  # type: ignore[attr-defined]
-                if (now or 0) != after:
-                    raise IntegrityError(f"view {self.view_name} moved to {now}, not {after}")
-            yield self.writer(self._sql(cursor))
-            self._track(cursor, tracking)
+            yield cursor
 
     def _serialise(self, cursor: Any) -> None:
         """Make concurrent batches of this view wait for each other (PostgreSQL)."""
@@ -173,6 +188,9 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def shares_transactions_with(self, other: ViewStore) -> bool:
+        return isinstance(other, PostgresViewStore) and other.datastore is self.datastore
 
     def _serialise(self, cursor: Any) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",

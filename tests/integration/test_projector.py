@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 from adapters.backend import VIEW_NAMES
-from adapters.projector import Projector
+from adapters.projector import Projector, ProjectorThread, Signal
 from adapters.runtime import Runtime
 from adapters.views.store import ViewStore
 from application.actor import Actor
@@ -169,3 +169,35 @@ def test_a_projector_resumes_from_its_recorded_position(
     events = sorted(dump(view)["events"], key=lambda e: e["position"])
     assert len(events) == rows_before + 2
     assert {e["dataset_id"] for e in events[-2:]} == {str(dataset_id)}
+
+
+def test_one_cycle_over_every_view_commits_all_of_them_or_none(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    some_history(runtime, alice, bob)
+    for view in runtime.backend.views.values():
+        view.clear()
+    projectors = [fresh_projector(runtime, name) for name in VIEW_NAMES]
+    projectors[-1] = fresh_projector(runtime, VIEW_NAMES[-1],
+                                     projection=FailsOnEvent(projectors[-1].projection, 3))
+    cycle = ProjectorThread(projectors, Signal(), Signal())
+
+    with pytest.raises(Boom):
+        cycle._step_all()  # one cycle, without the thread around it
+    if runtime.backend.settings.uses_postgres:
+        assert {view.position() for view in runtime.backend.views.values()} == {0}, \
+            "one database: a failing view rolls back every view's part of the cycle"
+        assert all(_empty(view) for view in runtime.backend.views.values())
+    else:
+        assert runtime.backend.views[VIEW_NAMES[-1]].position() == 0
+
+    projectors[-1] = fresh_projector(runtime, VIEW_NAMES[-1])
+    cycle = ProjectorThread(projectors, Signal(), Signal())
+    while cycle._step_all():
+        pass
+    last = runtime.app.position()
+    assert {view.position() for view in runtime.backend.views.values()} == {last}
+
+
+def _empty(view: ViewStore) -> bool:
+    return all(rows == [] for rows in dump(view).values())
