@@ -169,11 +169,14 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gc(args: argparse.Namespace, settings: Settings) -> int:
-    from application.garbage import collect_garbage
+    from adapters.staging import StagingFolder
+    from application.garbage import collect_garbage, collect_staged_uploads
 
     backend = open_backend(settings)
-    removed = collect_garbage(backend.app, backend.nodes, grace_seconds=args.grace_seconds)
-    print(f"Removed {removed} unreachable nodes.")
+    nodes = collect_garbage(backend.app, backend.nodes, grace_seconds=args.grace_seconds)
+    folders = collect_staged_uploads(backend.app, StagingFolder(settings.data_dir / "staging"),
+                                     grace_seconds=args.grace_seconds)
+    print(f"Removed {nodes} unreachable nodes and {folders} orphaned upload folders.")
     backend.close()
     return 0
 

@@ -21,3 +21,13 @@ class StagingFolder:
 
     def remove(self, task_id: str) -> None:
         shutil.rmtree(self.folder(task_id), ignore_errors=True)
+
+    def sweep(self, keep: set[str], written_before: float) -> int:
+        """Remove the folders of tasks not in ``keep`` last written before the cutoff."""
+        removed = 0
+        for folder in self._root.iterdir():
+            if folder.is_dir() and folder.name not in keep \
+                    and folder.stat().st_mtime < written_before:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed

@@ -1,14 +1,18 @@
-"""Garbage collection of content-tree nodes: mark from every live root, sweep the rest.
+"""Garbage collection: content-tree nodes no live version reaches, and staged uploads no
+task will ingest.
 
 Live roots are every dataset's current content, its live checkpoints and the roots its
 running tasks will publish. Nodes written within the grace period are never swept, which
-protects trees that running operations are building but have not published yet.
+protects trees that running operations are building but have not published yet. Likewise
+a staging folder is swept only when no open task owns it and it is older than the grace
+period (an upload is staged just before its task is recorded).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
@@ -20,6 +24,12 @@ _CREATED = "snapset:Dataset.Created"
 
 class Sweepable(Protocol):
     def sweep(self, keep: set[str], written_before: float) -> int: ...
+
+
+@dataclass
+class Liveness:
+    roots: set[str] = field(default_factory=set)
+    open_tasks: set[str] = field(default_factory=set)
 
 
 def dataset_ids(app: Datasets, batch: int = 1000) -> Iterator[UUID]:
@@ -34,19 +44,32 @@ def dataset_ids(app: Datasets, batch: int = 1000) -> Iterator[UUID]:
         start = notifications[-1].id
 
 
-def live_roots(app: Datasets) -> set[str]:
-    roots: set[str] = set()
+def liveness(app: Datasets) -> Liveness:
+    """One pass over every dataset: the roots still referenced and the tasks still open."""
+    live = Liveness()
     for dataset_id in dataset_ids(app):
         dataset = app._load(dataset_id)
-        roots.add(dataset.content_root)
-        roots.update(c["root"] for c in dataset.checkpoints.values() if not c["deleted"])
-        if dataset.active_task is not None and "root" in dataset.active_task["params"]:
-            roots.add(str(dataset.active_task["params"]["root"]))
-    return roots
+        live.roots.add(dataset.content_root)
+        live.roots.update(c["root"] for c in dataset.checkpoints.values() if not c["deleted"])
+        if dataset.active_task is not None:
+            live.open_tasks.add(dataset.active_task["task_id"])
+            if "root" in dataset.active_task["params"]:
+                live.roots.add(str(dataset.active_task["params"]["root"]))
+    return live
+
+
+def live_roots(app: Datasets) -> set[str]:
+    return liveness(app).roots
 
 
 def collect_garbage(app: Datasets, nodes: Sweepable, *, grace_seconds: float = 3600) -> int:
     """Remove unreachable nodes older than the grace period; returns how many."""
     cutoff = time.time() - grace_seconds
-    keep = reachable(app.tree, live_roots(app))
-    return nodes.sweep(keep, cutoff)
+    return nodes.sweep(reachable(app.tree, live_roots(app)), cutoff)
+
+
+def collect_staged_uploads(app: Datasets, staging: Sweepable, *,
+                           grace_seconds: float = 3600) -> int:
+    """Remove staged uploads that no open task owns, older than the grace period."""
+    cutoff = time.time() - grace_seconds
+    return staging.sweep(liveness(app).open_tasks, cutoff)
