@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
@@ -105,17 +105,13 @@ class Projector:
         """Process the next batch (read now, or the part of ``batch`` after this view's
         position); returns how many notifications it consumed."""
         start = self.position
-        if batch is None:
-            batch = self.read(start, self.batch_size)
-        batch = [(n, e) for n, e in batch if n.id > start]
-        if not batch:
+        part = self.pending(self.read(start, self.batch_size) if batch is None else batch)
+        if not part:
             return 0
-        last = batch[-1][0].id
+        last = part[-1][0].id
         try:
             with self.view.transaction(Tracking(self.app.name, last), after=start) as writer:
-                for notification, event in batch:
-                    if event is not None:
-                        self.projection.process(event, notification.id, writer)
+                self.apply(writer, part)
         except IntegrityError:
             self.forget_position()  # another runner recorded this batch first
             return 0
@@ -123,7 +119,7 @@ class Projector:
             self.forget_position()
             raise
         self._position = last
-        return len(batch)
+        return len(part)
 
     def catch_up(self) -> int:
         """Process everything there is now, from the view's recorded position."""
@@ -138,16 +134,13 @@ class ProjectorThread:
     """Runs projectors until stopped, waking on ``saved`` and pulsing ``projected``."""
 
     def __init__(self, projectors: Sequence[Projector], saved: Signal, projected: Signal, *,
-                 poll_seconds: float = 0.05,
-                 on_error: Callable[[BaseException], None] | None = None,
-                 positions: Positions | None = None) -> None:
+                 poll_seconds: float = 0.05, positions: Positions | None = None) -> None:
         self._projectors = projectors
         self._positions = positions
         self._saved = saved
         self._projected = projected
         self._poll = poll_seconds
         self._stop = threading.Event()
-        self._on_error = on_error
         self._thread = threading.Thread(target=self._run, name="snapset-projector", daemon=True)
 
     def start(self) -> None:
@@ -200,10 +193,8 @@ class ProjectorThread:
             generation = self._saved.generation
             try:
                 moved = self._step_all()
-            except Exception as error:  # a view or database fault: log, back off, go on
+            except Exception:  # a view or database fault: log, back off, go on
                 log.exception("projection step failed")
-                if self._on_error:
-                    self._on_error(error)
                 self._stop.wait(1.0)
                 continue
             if moved:

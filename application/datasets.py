@@ -158,14 +158,8 @@ class Datasets(UsersMixin, Application[UUID]):
     # Task commands.
 
     def abort_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
-        def decide(dataset: Dataset) -> list[Aggregate]:
-            task = dataset.active_task
-            is_clone = task is not None and task["task_id"] == str(task_id) \
-                and task["task_type"] == CLONE
-            dataset.abort_task(str(task_id), actor.email)
-            return self._finish_clone_on_source(dataset, str(task_id)) if is_clone else []
-
-        return self._change(actor, dataset_id, decide)[1]
+        return self._change(actor, dataset_id, lambda d: self._end_task(
+            d, str(task_id), lambda: d.abort_task(str(task_id), actor.email)))[1]
 
     def retry_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
         return self._change(actor, dataset_id, lambda d: d.retry_task(str(task_id), now(),
@@ -229,24 +223,24 @@ class Datasets(UsersMixin, Application[UUID]):
         self._system(dataset_id, lambda d: d.complete_restore(task_id, worker))
 
     def complete_clone(self, dataset_id: UUID, task_id: str, worker: str) -> None:
-        def decide(clone: Dataset) -> list[Aggregate]:
-            clone.complete_clone(task_id, worker, clone.task(task_id)["created_by"], now())
-            return self._finish_clone_on_source(clone, task_id)
-
-        self._system(dataset_id, decide)
+        self._system(dataset_id, lambda d: self._end_task(d, task_id, lambda: d.complete_clone(
+            task_id, worker, d.task(task_id)["created_by"], now())))
 
     def fail_task(self, dataset_id: UUID, task_id: str, worker: str, error: str) -> None:
-        def decide(dataset: Dataset) -> list[Aggregate]:
-            is_clone = dataset.task(task_id)["task_type"] == CLONE
-            dataset.fail_task(task_id, worker, error)
-            return self._finish_clone_on_source(dataset, task_id) if is_clone else []
+        self._system(dataset_id, lambda d: self._end_task(
+            d, task_id, lambda: d.fail_task(task_id, worker, error)))
 
-        self._system(dataset_id, decide)
-
-    def _finish_clone_on_source(self, clone: Dataset, task_id: str) -> list[Aggregate]:
-        if clone.source_dataset_id is None:
+    def _end_task(self, dataset: Dataset, task_id: str, end: Callable[[], None]
+                  ) -> list[Aggregate]:
+        """End a task however it ends; a clone's end also releases its source dataset (which
+        refuses restores while a clone from it runs), in the same save."""
+        task = dataset.active_task
+        is_clone = task is not None and task["task_id"] == task_id \
+            and task["task_type"] == CLONE
+        end()
+        if not is_clone or dataset.source_dataset_id is None:
             return []
-        source = self._load(clone.source_dataset_id)
+        source = self._load(dataset.source_dataset_id)
         source.finish_clone(task_id, SYSTEM_EMAIL)
         return [source]
 

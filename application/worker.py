@@ -22,7 +22,7 @@ from application.ports import TaskQueue
 from domain.content_tree import NodeMissing
 from domain.dataset import Dataset
 from domain.errors import Conflict, DomainError, NotFound
-from domain.tasks import CLONE, RESTORE
+from domain.tasks import CLONE, RESTORE, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,15 @@ class Worker:
             threading.Event().wait(self.hold_after_claim)
         try:
             if task["task_type"] == RESTORE:
-                self._check_content(task["params"]["snapshot_id"], dataset.checkpoints)
+                self._require_root(dataset.checkpoints[task["params"]["snapshot_id"]]["root"])
                 self._publish(lambda: self.app.complete_restore(dataset_id, task_id,
                                                                 self.worker_id))
             elif task["task_type"] == CLONE:
-                self.app.tree.counts(task["params"]["root"])
+                self._require_root(task["params"]["root"])
                 self._publish(lambda: self.app.complete_clone(dataset_id, task_id,
                                                               self.worker_id))
             else:
-                self._run_operation(dataset_id, task_id, dataset)
+                self._run_operation(dataset_id, dataset, task)
         except LeaseLost:
             return False
         except (OperationFailed, NodeMissing, DomainError) as error:
@@ -79,8 +79,8 @@ class Worker:
             self._fail(dataset_id, task_id, f"Internal error ({type(error).__name__}).")
         return True
 
-    def _run_operation(self, dataset_id: UUID, task_id: str, dataset: Dataset) -> None:
-        task = dataset.task(task_id)
+    def _run_operation(self, dataset_id: UUID, dataset: Dataset, task: TaskState) -> None:
+        task_id = task["task_id"]
         operation = self.operations.get(task["task_type"])
         if operation is None:
             raise OperationFailed(f"No worker can run {task['task_type']} tasks.")
@@ -90,37 +90,32 @@ class Worker:
             tree=self.app.tree, progress=self._progress(dataset_id, task_id),
         )
         outcome = operation.run(context)
-        try:
-            self.app.complete_operation(dataset_id, task_id, self.worker_id, outcome.root,
-                                        outcome.status, clustered=outcome.clustered,
-                                        message=outcome.message)
-        except (Conflict, NotFound) as error:  # taken over, or aborted meanwhile
-            raise LeaseLost(error.detail) from None
+        self._publish(lambda: self.app.complete_operation(
+            dataset_id, task_id, self.worker_id, outcome.root, outcome.status,
+            clustered=outcome.clustered, message=outcome.message))
         for cleanup in outcome.cleanup:
             cleanup()
 
     def _progress(self, dataset_id: UUID, task_id: str) -> Callable[[int, str], None]:
         def report(progress: int, message: str) -> None:
-            try:
-                self.app.report_progress(dataset_id, task_id, self.worker_id, progress,
-                                         message, self.lease)
-            except (Conflict, NotFound) as error:  # taken over, or aborted meanwhile
-                raise LeaseLost(error.detail) from None
+            self._publish(lambda: self.app.report_progress(
+                dataset_id, task_id, self.worker_id, progress, message, self.lease))
 
         return report
 
-    def _check_content(self, checkpoint_id: str, checkpoints: dict[str, dict[str, object]]) -> None:
-        root = checkpoints[checkpoint_id]["root"]
-        self.app.tree.counts(str(root))  # the root node must exist: it is all a restore needs
+    def _require_root(self, root: str) -> None:
+        """The root node must exist: it is all a restore or a clone publishes."""
+        self.app.tree.counts(root)
 
     def _fail(self, dataset_id: UUID, task_id: str, error: str) -> None:
         with contextlib.suppress(Conflict, NotFound):  # no longer ours, or aborted
             self.app.fail_task(dataset_id, task_id, self.worker_id, error)
 
     @staticmethod
-    def _publish(complete: Callable[[], None]) -> None:
+    def _publish(write: Callable[[], None]) -> None:
+        """Write on the task's behalf; if it was taken over or aborted, the lease is lost."""
         try:
-            complete()
+            write()
         except (Conflict, NotFound) as error:  # taken over, or aborted meanwhile
             raise LeaseLost(error.detail) from None
 

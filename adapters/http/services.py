@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from starlette.responses import JSONResponse, Response
+
 from adapters.http.auth import TokenVerifier
 from adapters.http.endpoint import Call
 from adapters.http.problems import BadInput
@@ -37,6 +39,13 @@ class Services:
         self.runtime.positions.wait(position, self.settings.write_wait_seconds)
         return {POSITION_HEADER: str(position)}
 
+    def task_started(self, task_id: object, dataset_id: object, position: int) -> Response:
+        """The 202 of a command that started a task: Location of the task, and its ids."""
+        headers = self.settle(position)
+        headers["Location"] = f"/api/v1/tasks/{task_id}"
+        return JSONResponse({"task_id": str(task_id), "dataset_id": str(dataset_id)},
+                            status_code=202, headers=headers)
+
     def catch_up_for(self, call: Call, view: str) -> None:
         """Before reading ``view``: wait until it includes every write acknowledged so far.
 
@@ -53,6 +62,11 @@ class Services:
         else:
             raise BadInput("X-Snapset-Min-Position must be a whole number.")
         self.runtime.positions.wait(target, self.settings.write_wait_seconds, (view,))
+
+
+def services_of(call: Call) -> Services:
+    services: Services = call.services
+    return services
 
 
 def uuid_param(call: Call, name: str) -> UUID:

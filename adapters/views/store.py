@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -68,14 +68,16 @@ class ViewStore:
     ddl: ClassVar[list[str]]
     application_name = "snapset"
 
-    def _open(self, *, commit: bool) -> Any:
-        raise NotImplementedError
+    @contextmanager
+    def _open(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:  # type: ignore[attr-defined]
+            yield cursor
 
     def _sql(self, cursor: Any) -> Sql:
         raise NotImplementedError
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
-        raise NotImplementedError
+        self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
     def writer(self, sql: Sql) -> Any:
         raise NotImplementedError
@@ -107,10 +109,9 @@ class ViewStore:
         """Whether one transaction can write both views (same database)."""
         return False
 
-    @contextmanager
-    def shared_transaction(self) -> Iterator[Any]:
-        with self._open(commit=True) as cursor:
-            yield cursor
+    def shared_transaction(self) -> AbstractContextManager[Any]:
+        """A transaction other views' ``batch`` can join (see ``shares_transactions_with``)."""
+        return self._open(commit=True)
 
     def _serialise(self, cursor: Any) -> None:
         """Make concurrent batches of this view wait for each other (PostgreSQL)."""
@@ -147,16 +148,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(),
                 *(s.replace("{t}", "").replace("{i}", "") for s in self.ddl)]
 
-    @contextmanager
-    def _open(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as cursor:
-            yield cursor
-
     def _sql(self, cursor: Any) -> Sql:
         return Sql(cursor, "", "?")
-
-    def _track(self, cursor: Any, tracking: Tracking) -> None:
-        self._insert_tracking(cursor, tracking)
 
     def _clear_tracking(self, sql: Sql) -> None:
         sql.run("DELETE FROM tracking WHERE application_name = ?", (self.application_name,))
@@ -178,16 +171,8 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             for s in self.ddl
         )
 
-    @contextmanager
-    def _open(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as cursor:
-            yield cursor
-
     def _sql(self, cursor: Any) -> Sql:
         return Sql(cursor, self._prefix, "%s")
-
-    def _track(self, cursor: Any, tracking: Tracking) -> None:
-        self._insert_tracking(cursor, tracking)
 
     def shares_transactions_with(self, other: ViewStore) -> bool:
         return isinstance(other, PostgresViewStore) and other.datastore is self.datastore

@@ -11,7 +11,7 @@ from adapters.http import models
 from adapters.http.endpoint import Call, Registry
 from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_time, staged
 from adapters.http.presenters import dataset_detail, dataset_summary, history_entry
-from adapters.http.services import Services, uuid_param
+from adapters.http.services import services_of, uuid_param
 from application.datasets import creation_task_id
 from domain.dataset import Dataset
 from domain.errors import Invalid, NotFound
@@ -21,10 +21,6 @@ registry = Registry()
 TAGS = ("datasets",)
 
 
-def _services(call: Call) -> Services:
-    services: Services = call.services
-    return services
-
 
 @registry.add("POST", "/api/v1/dataset", "Create a dataset from uploaded files or a folder.",
               body=models.CreateDataset, response=models.DatasetCreated, multipart=True,
@@ -32,7 +28,7 @@ def _services(call: Call) -> Services:
               extra={"form_fields": ["dataset_name", "description", "source_path",
                                      "snapshot_support"]})
 def create_dataset(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     body = _creation_body(call)
     dataset_id = idempotent_id(call, "dataset") or uuid4()
 
@@ -77,7 +73,7 @@ def _creation_body(call: Call) -> models.CreateDataset:
 @registry.add("GET", "/api/v1/dataset/{dataset_id}", "Read a dataset's status and counts.",
               response=models.Dataset, errors=(404,), tags=TAGS)
 def get_dataset(call: Call) -> models.Dataset:
-    services = _services(call)
+    services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     return dataset_detail(dataset, services.app.tree.counts(dataset.content_root).objects)
 
@@ -85,7 +81,7 @@ def get_dataset(call: Call) -> models.Dataset:
 @registry.add("GET", "/api/v1/datasets", "List the datasets you have a role on.",
               query=models.PageQuery, response=models.DatasetPage, tags=TAGS)
 def list_datasets(call: Call) -> models.DatasetPage:
-    services = _services(call)
+    services = services_of(call)
     services.catch_up_for(call, "dataset_list")
     query: models.PageQuery = call.query
     rows, total = services.view("dataset_list").page(
@@ -98,7 +94,7 @@ def list_datasets(call: Call) -> models.DatasetPage:
               "Give a user a role on the dataset (owners only).", body=models.Share,
               errors=(403, 404), tags=TAGS)
 def share_dataset(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     body: models.Share = call.body
     position = services.app.share_dataset(call.actor, uuid_param(call, "dataset_id"),
                                           body.user_email, body.role)
@@ -111,7 +107,7 @@ def share_dataset(call: Call) -> Response:
               body=models.AddMedia, response=models.TaskStarted, status=202, multipart=True,
               errors=(403, 404, 409, 413), tags=TAGS, extra={"form_fields": ["source_path"]})
 def add_media(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
     task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
@@ -127,17 +123,14 @@ def add_media(call: Call) -> Response:
         body: models.AddMedia = call.body
         folder = import_folder(services.settings.import_root, body.source_path)
         started, position = start({"source": "path", "path": str(folder)})
-    headers = services.settle(position)
-    headers["Location"] = f"/api/v1/tasks/{started}"
-    return JSONResponse({"task_id": str(started), "dataset_id": str(dataset_id)},
-                        status_code=202, headers=headers)
+    return services.task_started(started, dataset_id, position)
 
 
 @registry.add("GET", "/api/v1/dataset/{dataset_id}/media",
               "Page through the dataset's media, now or at a snapshot.",
               query=models.MediaQuery, response=models.MediaPage, errors=(404,), tags=TAGS)
 def list_media(call: Call) -> models.MediaPage:
-    services = _services(call)
+    services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     query: models.MediaQuery = call.query
     version = "current"
@@ -155,7 +148,7 @@ def list_media(call: Call) -> models.MediaPage:
               "Set an item's tags, labels or metadata fields.", body=models.EditMedia,
               response=models.Media, errors=(403, 404, 409), tags=TAGS)
 def edit_media(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     media_id = call.path["media_id"]
     body: models.EditMedia = call.body
@@ -186,7 +179,7 @@ def edit_media(call: Call) -> Response:
               "The dataset's audit history: who did what, when.", query=models.HistoryQuery,
               response=models.HistoryPage, errors=(404,), tags=TAGS)
 def dataset_history(call: Call) -> models.HistoryPage:
-    services = _services(call)
+    services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     query: models.HistoryQuery = call.query
     services.catch_up_for(call, "audit_history")

@@ -8,7 +8,7 @@ from adapters.http import models
 from adapters.http.endpoint import Call, Registry
 from adapters.http.inputs import idempotent_id
 from adapters.http.presenters import snapshot_from_record, snapshot_from_row
-from adapters.http.services import Services, uuid_param
+from adapters.http.services import services_of, uuid_param
 from domain.errors import Invalid, SnapshotsDisabled
 
 registry = Registry()
@@ -16,15 +16,11 @@ BASE = "/api/v1/dataset/{dataset_id}/snapshot"
 TAGS = ("snapshots",)
 
 
-def _services(call: Call) -> Services:
-    services: Services = call.services
-    return services
-
 
 @registry.add("GET", BASE, "List the dataset's snapshots, newest first.",
               response=models.Snapshot, errors=(403, 404), tags=TAGS, extra={"array": True})
 def list_snapshots(call: Call) -> list[models.Snapshot]:
-    services = _services(call)
+    services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     if not dataset.snapshot_support:
         raise SnapshotsDisabled(dataset.id)
@@ -36,7 +32,7 @@ def list_snapshots(call: Call) -> list[models.Snapshot]:
               body=models.CreateSnapshot, response=models.Snapshot, errors=(403, 404, 409),
               tags=TAGS)
 def create_snapshot(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     body: models.CreateSnapshot = call.body
     snapshot_id, position = services.app.create_snapshot(
@@ -52,7 +48,7 @@ def create_snapshot(call: Call) -> Response:
               body=models.EditSnapshot, response=models.Snapshot, errors=(403, 404),
               tags=TAGS)
 def edit_snapshot(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     body: models.EditSnapshot = call.body
     if body.name is None and body.description is None:
@@ -69,38 +65,31 @@ def edit_snapshot(call: Call) -> Response:
               "Restore the dataset to a snapshot (or `current`), as a task.",
               response=models.TaskStarted, status=202, errors=(403, 404, 409), tags=TAGS)
 def restore_snapshot(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     raw = call.path["snapshot_id"]
     snapshot = "current" if raw == "current" else str(uuid_param(call, "snapshot_id"))
     task_id, position = services.app.restore_snapshot(
         call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}"))
-    return _task_started(services, task_id, dataset_id, position)
+    return services.task_started(task_id, dataset_id, position)
 
 
 @registry.add("POST", BASE + "/{snapshot_id}/clone",
               "Clone a snapshot into a new, independent dataset, as a task.",
               response=models.TaskStarted, status=202, errors=(403, 404, 409), tags=TAGS)
 def clone_snapshot(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     task_id, clone_id, position = services.app.clone_snapshot(
         call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}"))
-    return _task_started(services, task_id, clone_id, position)
+    return services.task_started(task_id, clone_id, position)
 
 
 @registry.add("DELETE", BASE + "/{snapshot_id}", "Remove a snapshot (soft delete).",
               errors=(403, 404, 409), tags=TAGS)
 def delete_snapshot(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     position = services.app.delete_snapshot(call.actor, dataset_id, snapshot_id)
     return Response(status_code=200, headers=services.settle(position))
 
-
-def _task_started(services: Services, task_id: object, dataset_id: object,
-                  position: int) -> Response:
-    headers = services.settle(position)
-    headers["Location"] = f"/api/v1/tasks/{task_id}"
-    return JSONResponse({"task_id": str(task_id), "dataset_id": str(dataset_id)},
-                        status_code=202, headers=headers)

@@ -6,7 +6,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from adapters.http import models
 from adapters.http.endpoint import Call, Registry
-from adapters.http.services import Services
+from adapters.http.services import services_of
 
 registry = Registry()
 
@@ -14,7 +14,7 @@ registry = Registry()
 @registry.add("GET", "/healthz", "Liveness and the event log's position.", public=True,
               response=models.Health, tags=("system",))
 def healthz(call: Call) -> models.Health:
-    services: Services = call.services
+    services = services_of(call)
     return models.Health(status="ok", position=services.app.position())
 
 

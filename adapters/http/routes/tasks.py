@@ -11,17 +11,13 @@ from adapters.http import models
 from adapters.http.endpoint import Call, Registry
 from adapters.http.inputs import iso_time
 from adapters.http.presenters import task_from_row
-from adapters.http.services import Services, uuid_param
+from adapters.http.services import Services, services_of, uuid_param
 from adapters.views.task_log import TaskFilter
 from domain.errors import TaskNotFound
 
 registry = Registry()
 TAGS = ("tasks",)
 
-
-def _services(call: Call) -> Services:
-    services: Services = call.services
-    return services
 
 
 def _visible_to(call: Call) -> str | None:
@@ -31,7 +27,7 @@ def _visible_to(call: Call) -> str | None:
 @registry.add("GET", "/api/v1/tasks", "Search tasks of the datasets you have a role on.",
               query=models.TaskQuery, response=models.TaskPage, tags=TAGS)
 def list_tasks(call: Call) -> models.TaskPage:
-    services = _services(call)
+    services = services_of(call)
     services.catch_up_for(call, "task_log")
     q: models.TaskQuery = call.query
     flt = TaskFilter(
@@ -49,7 +45,7 @@ def list_tasks(call: Call) -> models.TaskPage:
 @registry.add("GET", "/api/v1/tasks/filters", "The values the task filters can take for you.",
               response=models.TaskFilters, tags=TAGS)
 def task_filters(call: Call) -> models.TaskFilters:
-    services = _services(call)
+    services = services_of(call)
     services.catch_up_for(call, "task_log")
     return models.TaskFilters(**services.view("task_log").filters(_visible_to(call)))
 
@@ -57,7 +53,7 @@ def task_filters(call: Call) -> models.TaskFilters:
 @registry.add("GET", "/api/v1/tasks/{task_id}", "Read one task.", response=models.Task,
               errors=(404,), tags=TAGS)
 def get_task(call: Call) -> models.Task:
-    services = _services(call)
+    services = services_of(call)
     services.catch_up_for(call, "task_log")
     return task_from_row(_task_row(call, services))
 
@@ -65,7 +61,7 @@ def get_task(call: Call) -> models.Task:
 @registry.add("POST", "/api/v1/tasks/{task_id}/abort", "Abort a task that has not finished.",
               response=models.Task, errors=(403, 404, 409), tags=TAGS)
 def abort_task(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     row = _task_row(call, services)
     position = services.app.abort_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
     return _task_now(call, services, position)
@@ -75,7 +71,7 @@ def abort_task(call: Call) -> Response:
               "Retry a failed or aborted dataset-creation task.", response=models.Task,
               errors=(400, 403, 404, 409), tags=TAGS)
 def retry_task(call: Call) -> Response:
-    services = _services(call)
+    services = services_of(call)
     row = _task_row(call, services)
     position = services.app.retry_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
     return _task_now(call, services, position)
