@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Protocol
@@ -27,12 +27,6 @@ class TaskQueue(Protocol):
     """The tasks a worker may claim now: not final, and unclaimed or with an expired lease."""
 
     def claimable(self, limit: int) -> list[tuple[UUID, str]]: ...
-
-
-class PositionWaiter(Protocol):
-    """Read-your-writes: block until every read model has processed ``position``."""
-
-    def wait(self, position: int | None, timeout: float, names: Sequence[str] = ()) -> bool: ...
 
 
 class Staging(Protocol):

@@ -219,12 +219,6 @@ class ContentTree:
                 raise NodeMissing(node_hash)
         return nodes
 
-    def leaf_items(self, leaf: str) -> tuple[tuple[str, Record], ...]:
-        node = self._load(leaf)
-        if not isinstance(node, _Leaf):
-            raise ValueError(f"node {leaf} is not a leaf")
-        return node.items
-
     def nodes(self, root: str) -> Iterator[str]:
         """Every node hash reachable from ``root``, itself included."""
         yield root

@@ -27,7 +27,7 @@ from domain.errors import (
 )
 from domain.ids import checkpoint_id_for_task
 from domain.status import Operation, Status, may_start
-from domain.tasks import CLONE, CREATION, RESTORE, TaskState, is_final
+from domain.tasks import CLONE, CREATION, RESTORE, TaskState
 
 ROLES = ("owner", "editor", "viewer")
 _RANK = {"viewer": 0, "editor": 1, "owner": 2}
@@ -723,6 +723,3 @@ def check_may_write(
             f"Your role on dataset {dataset.id} does not allow this; it needs the {need} role."
         )
 
-
-def is_final_task(status: str) -> bool:
-    return is_final(status)

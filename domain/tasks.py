@@ -28,9 +28,6 @@ TASK_STATUSES = ("INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
 FINAL_STATUSES = ("COMPLETED", "FAILED", "ABORTED")
 
 
-def is_final(status: str) -> bool:
-    return status in FINAL_STATUSES
-
 
 class TaskState(TypedDict):
     task_id: str

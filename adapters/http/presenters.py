@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -79,7 +78,4 @@ def history_entry(row: dict[str, Any]) -> models.HistoryEntry:
                                actor=row["actor"], at=row["at"],
                                details=json.loads(row["details"]))
 
-
-def utc_now_text() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from adapters.views.store import Row, Sql, ViewStore
+from domain.tasks import FINAL_STATUSES
 
 SORT_COLUMNS = {"start_time": "t.start_time", "status": "t.status", "task_type": "t.task_type",
                 "dataset_name": "d.name", "dataset_id": "t.dataset_id",
                 "created_by": "t.created_by"}
-_FINAL = "('COMPLETED', 'FAILED', 'ABORTED')"
+_FINAL = "(" + ", ".join(f"'{status}'" for status in FINAL_STATUSES) + ")"
 
 
 @dataclass(frozen=True)
