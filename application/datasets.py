@@ -33,6 +33,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+class Also(list[Aggregate]):
+    """What a decision returns when other aggregates must be saved with the dataset."""
+
+
 class _Locks:
     """One re-entrant lock per aggregate id, created on first use."""
 
@@ -144,13 +148,13 @@ class Datasets(UsersMixin, Application[UUID]):
         task = str(task_id or uuid4())
         clone_id = dataset_id_for_clone(task)
 
-        def decide(source: Dataset) -> list[Aggregate]:
+        def decide(source: Dataset) -> Also:
             record = source.request_clone(task, str(snapshot_id), clone_id, actor.email)
             if self._exists(clone_id):
-                return []
+                return Also()
             clone = _new_clone(source, record, actor, clone_id)
             clone.start_clone(task, record, actor.email, now())
-            return [clone]
+            return Also([clone])
 
         _, position = self._change(actor, dataset_id, decide)
         return UUID(task), clone_id, position
@@ -231,7 +235,7 @@ class Datasets(UsersMixin, Application[UUID]):
             d, task_id, lambda: d.fail_task(task_id, worker, error)))
 
     def _end_task(self, dataset: Dataset, task_id: str, end: Callable[[], None]
-                  ) -> list[Aggregate]:
+                  ) -> Also:
         """End a task however it ends; a clone's end also releases its source dataset (which
         refuses restores while a clone from it runs), in the same save."""
         task = dataset.active_task
@@ -239,10 +243,10 @@ class Datasets(UsersMixin, Application[UUID]):
             and task["task_type"] == CLONE
         end()
         if not is_clone or dataset.source_dataset_id is None:
-            return []
+            return Also()
         source = self._load(dataset.source_dataset_id)
         source.finish_clone(task_id, SYSTEM_EMAIL)
-        return [source]
+        return Also([source])
 
     # Plumbing.
 
@@ -281,14 +285,13 @@ class Datasets(UsersMixin, Application[UUID]):
     def _retrying(self, dataset_id: UUID, decide: Callable[[Dataset], T]) -> tuple[T, int]:
         """Load, decide, save; on a conflicting save, reload and decide again.
 
-        ``decide`` may return a list of other aggregates to save in the same transaction.
+        ``decide`` may return ``Also(...)``: other aggregates to save in the same transaction.
         """
         with self._locks(dataset_id):
             for _ in range(_ATTEMPTS):
                 dataset = self._load(dataset_id)
                 result = decide(dataset)
-                extra = [a for a in result if isinstance(a, Aggregate)] \
-                    if isinstance(result, list) else []
+                extra = result if isinstance(result, Also) else Also()
                 try:
                     return result, self._save(dataset, *extra)
                 except IntegrityError:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -132,10 +132,7 @@ async def _json(request: Request) -> Any:
 def _validate(model: type[BaseModel], data: Any) -> Any:
     if not isinstance(data, dict):
         raise BadInput("The request body must be a JSON object.")
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise error from None
+    return model.model_validate(data)
 
 
 def _respond(result: Any, status: int) -> Response:
