@@ -28,8 +28,10 @@ class UsersMixin:
             raise Invalid(f"{email!r} is not an email address.")
         if role not in USER_ROLES:
             raise Invalid(f"The user role must be one of {', '.join(USER_ROLES)}.")
+        # Hex, so a key or secret never starts with "-" (a command line would read it as an
+        # option) and needs no quoting in a shell.
         api_key = secrets.token_hex(16)
-        api_secret = secrets.token_urlsafe(32)
+        api_secret = secrets.token_hex(32)
         user = User(api_key=api_key, api_secret=api_secret, email=email, role=role,
                     at=datetime.now(UTC))
         try:

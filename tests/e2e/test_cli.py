@@ -29,8 +29,10 @@ def test_a_user_added_before_the_first_start_can_call_the_api_with_a_cli_token(
     keys = json.loads(added.stdout)
     assert set(keys) == {"api_key", "api_secret"}
 
-    token = snapset("token", "--api-key", keys["api_key"], "--api-secret", keys["api_secret"],
-                    "--ttl", "600").stdout.strip()
+    signed = snapset("token", f"--api-key={keys['api_key']}",
+                     f"--api-secret={keys['api_secret']}", "--ttl", "600")
+    assert signed.returncode == 0, signed.stderr
+    token = signed.stdout.strip()
     server = start_server(data)
     try:
         assert server.api_key, "the first start still creates and prints the admin"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
@@ -180,6 +181,15 @@ def test_a_registered_user_is_found_by_api_key_and_by_email(app: Datasets) -> No
     assert app.get_user_by_email("carol@example.com").id == by_key.id
     assert app.get_user_by_email(" CAROL@example.com ").id == by_key.id
     assert app.has_user("carol@example.com")
+
+
+def test_keys_and_secrets_are_safe_to_pass_on_a_command_line(app: Datasets) -> None:
+    # A secret starting with "-" is read by argparse as an option: `snapset token
+    # --api-secret -x...` then fails. token_urlsafe did that one time in 64.
+    for n in range(3):
+        api_key, api_secret = app.register_user(f"user{n}@example.com")
+        assert re.fullmatch(r"[0-9a-f]{32}", api_key)
+        assert re.fullmatch(r"[0-9a-f]{64}", api_secret)
 
 
 def test_an_unknown_api_key_or_email_finds_no_user(app: Datasets) -> None:
