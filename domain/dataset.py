@@ -27,7 +27,7 @@ from domain.errors import (
 )
 from domain.ids import checkpoint_id_for_task
 from domain.status import Operation, Status, may_start
-from domain.tasks import CLONE, CREATION, RESTORE, TaskState
+from domain.tasks import CLONE, CREATION, EXPORT, RESTORE, TaskState
 
 ROLES = ("owner", "editor", "viewer")
 _RANK = {"viewer": 0, "editor": 1, "owner": 2}
@@ -39,6 +39,15 @@ _T = "snapset:Dataset."
 
 def default_checkpoint_name(dataset_name: str, checkpoint_id: str) -> str:
     return f"{dataset_name}_snapshot_{checkpoint_id.replace('-', '')[:8]}"
+
+
+def default_facets() -> dict[str, Any]:
+    """Dataset-level state that snapshots capture with the content: whether clusters exist,
+    the enrichment models applied (type -> model id), and the custom metadata schema."""
+    return {"clustered": False, "models": {}, "schema": {}}
+
+
+MAX_RUNNING_EXPORTS = 4
 
 
 def _checked_text(value: str, field: str, limit: int, *, required: bool = False) -> str:
@@ -105,7 +114,9 @@ class Dataset(Aggregate):
         self.pending_clones: dict[str, str] = {}
         self.clones: dict[str, str] = {}
         self.failed_task: TaskState | None = None
-        self.clustered = False  # whether an index of clusters exists (re-index sets it)
+        self.facets: dict[str, Any] = default_facets()
+        # Tasks that run beside the active one without changing the dataset (exports).
+        self.side_tasks: dict[str, TaskState] = {}
 
     # Queries.
 
@@ -115,6 +126,11 @@ class Dataset(Aggregate):
     def has_role(self, user_id: str, at_least: str, *, is_admin: bool = False) -> bool:
         role = self.role_of(user_id, is_admin=is_admin)
         return role is not None and _RANK[role] >= _RANK[at_least]
+
+    @property
+    def clustered(self) -> bool:
+        """Whether an index of clusters exists (a re-index sets it)."""
+        return bool(self.facets.get("clustered"))
 
     @property
     def busy(self) -> bool:
@@ -133,9 +149,11 @@ class Dataset(Aggregate):
         return record
 
     def task(self, task_id: str) -> TaskState:
-        if self.active_task is None or self.active_task["task_id"] != task_id:
-            raise TaskNotFound(task_id)
-        return self.active_task
+        if self.active_task is not None and self.active_task["task_id"] == task_id:
+            return self.active_task
+        if task_id in self.side_tasks:
+            return self.side_tasks[task_id]
+        raise TaskNotFound(task_id)
 
     def _require(self, operation: Operation) -> None:
         if not may_start(operation, Status(self.status), busy=self.busy):
@@ -189,6 +207,7 @@ class Dataset(Aggregate):
             n_images=self.n_images,
             n_videos=self.n_videos,
             status=self.content_status,
+            facets=self.facets,
         )
 
     @event("SnapshotCreated", topic=_T + "SnapshotCreated")
@@ -204,6 +223,7 @@ class Dataset(Aggregate):
         n_images: int,
         n_videos: int,
         status: str,
+        facets: dict[str, Any],
     ) -> None:
         self._add_checkpoint(
             checkpoint_id,
@@ -216,6 +236,7 @@ class Dataset(Aggregate):
             n_images,
             n_videos,
             status,
+            facets,
         )
 
     def _add_checkpoint(
@@ -230,6 +251,7 @@ class Dataset(Aggregate):
         n_images: int,
         n_videos: int,
         status: str,
+        facets: dict[str, Any],
     ) -> None:
         self.checkpoints[checkpoint_id] = {
             "name": name,
@@ -241,6 +263,7 @@ class Dataset(Aggregate):
             "n_images": n_images,
             "n_videos": n_videos,
             "status": status,
+            "facets": facets,
             "deleted": False,
         }
         self.current_checkpoint = checkpoint_id
@@ -414,6 +437,7 @@ class Dataset(Aggregate):
             "n_images": source["n_images"],
             "n_videos": source["n_videos"],
             "status": source["status"],
+            "facets": source["facets"],
             "snapshot_name": source["name"],
             "snapshot_description": source["description"],
         }
@@ -425,9 +449,66 @@ class Dataset(Aggregate):
         self.status = Status.INDEXING.value
 
     def _known_task(self, task_id: str) -> bool:
-        return task_id in self.finished_tasks or (
-            self.active_task is not None and self.active_task["task_id"] == task_id
+        return (
+            task_id in self.finished_tasks
+            or task_id in self.side_tasks
+            or (self.active_task is not None and self.active_task["task_id"] == task_id)
         )
+
+    # Side tasks: exports read a version of the content and change nothing, so they run
+    # beside any other task and in any status.
+
+    def start_export(
+        self, task_id: str, by: str, params: dict[str, Any], at: datetime
+    ) -> bool:
+        """Start an export; False when it already started (an idempotent retry)."""
+        if self._known_task(task_id):
+            return False
+        if len(self.side_tasks) >= MAX_RUNNING_EXPORTS:
+            raise Conflict(
+                f"Dataset {self.id} already has {MAX_RUNNING_EXPORTS} exports running; "
+                "wait for one to finish."
+            )
+        task = self._new_task(task_id, EXPORT, by, params, at)
+        self._export_started(task=task, by=by)
+        return True
+
+    @event("ExportStarted", topic=_T + "ExportStarted")
+    def _export_started(self, task: TaskState, by: str) -> None:
+        self.side_tasks = {**self.side_tasks, task["task_id"]: task}
+
+    def complete_export(
+        self, task_id: str, worker: str, report: dict[str, Any], message: str
+    ) -> None:
+        task = self._check_holder(task_id, worker)
+        if task["task_type"] != EXPORT:
+            raise BadRequest(f"Task {task_id} is not an export.")
+        self._export_completed(
+            task_id=task_id, report=report, message=message, by=task["created_by"]
+        )
+
+    @event("ExportCompleted", topic=_T + "ExportCompleted")
+    def _export_completed(
+        self, task_id: str, report: dict[str, Any], message: str, by: str
+    ) -> None:
+        self._finish_side(task_id, "COMPLETED")
+
+    @event("ExportFailed", topic=_T + "ExportFailed")
+    def _export_failed(self, task_id: str, error: str, by: str) -> None:
+        self._finish_side(task_id, "FAILED")
+
+    def _finish_side(self, task_id: str, final: str) -> None:
+        side = dict(self.side_tasks)
+        side.pop(task_id, None)
+        self.side_tasks = side
+        self.finished_tasks[task_id] = final
+
+    def _put_task(self, task: TaskState) -> None:
+        """Replace a running task's state (records are copy-on-write)."""
+        if task["task_id"] in self.side_tasks:
+            self.side_tasks = {**self.side_tasks, task["task_id"]: task}
+        else:
+            self.active_task = task
 
     # Tasks: claim, progress, finish. Each guard makes finishing happen exactly once.
 
@@ -440,12 +521,11 @@ class Dataset(Aggregate):
 
     @event("TaskClaimed", topic=_T + "TaskClaimed")
     def _task_claimed(self, task_id: str, worker: str, lease_until: datetime, by: str) -> None:
-        assert self.active_task is not None
-        task = self.active_task.copy()
+        task = self.task(task_id).copy()
         task["claimed_by"] = worker
         task["lease_until"] = lease_until
         task["status"] = "RUNNING"
-        self.active_task = task
+        self._put_task(task)
 
     def report_progress(
         self, task_id: str, worker: str, progress: int, message: str, lease_until: datetime
@@ -463,11 +543,10 @@ class Dataset(Aggregate):
     def _task_progressed(
         self, task_id: str, progress: int, message: str, lease_until: datetime, by: str
     ) -> None:
-        assert self.active_task is not None
-        task = self.active_task.copy()
+        task = self.task(task_id).copy()
         task["progress"] = progress
         task["lease_until"] = lease_until
-        self.active_task = task
+        self._put_task(task)
 
     def _check_holder(self, task_id: str, worker: str) -> TaskState:
         task = self.task(task_id)
@@ -486,11 +565,13 @@ class Dataset(Aggregate):
         by: str,
         at: datetime,
         *,
-        clustered: bool | None = None,
+        facets: dict[str, Any] | None = None,
+        report: dict[str, Any] | None = None,
         message: str = "",
     ) -> None:
+        """Publish an operation's result. ``facets`` holds the facet keys it replaces."""
         task = self._check_holder(task_id, worker)
-        if task["task_type"] in (RESTORE, CLONE):
+        if task["task_type"] in (RESTORE, CLONE, EXPORT):
             raise BadRequest(f"Task {task_id} is a {task['task_type']} task.")
         checkpoint_id = ""
         if task["task_type"] == CREATION and self.snapshot_support:
@@ -504,7 +585,8 @@ class Dataset(Aggregate):
             checkpoint_id=checkpoint_id,
             by=by,
             at=at,
-            clustered=self.clustered if clustered is None else clustered,
+            facets={**self.facets, **(facets or {})},
+            report=report,
             message=message,
         )
 
@@ -519,11 +601,12 @@ class Dataset(Aggregate):
         checkpoint_id: str,
         by: str,
         at: datetime,
-        clustered: bool,
+        facets: dict[str, Any],
+        report: dict[str, Any] | None,
         message: str,
     ) -> None:
         self._publish(root, n_images, n_videos, status)
-        self.clustered = clustered
+        self.facets = facets
         self._finish(task_id, "COMPLETED")
         if checkpoint_id:
             self._add_checkpoint(
@@ -537,6 +620,7 @@ class Dataset(Aggregate):
                 n_images,
                 n_videos,
                 status,
+                facets,
             )
 
     def complete_restore(self, task_id: str, worker: str) -> None:
@@ -552,6 +636,7 @@ class Dataset(Aggregate):
             n_images=record["n_images"],
             n_videos=record["n_videos"],
             status=record["status"],
+            facets=record["facets"],
             by=task["created_by"],
         )
 
@@ -564,9 +649,11 @@ class Dataset(Aggregate):
         n_images: int,
         n_videos: int,
         status: str,
+        facets: dict[str, Any],
         by: str,
     ) -> None:
         self._publish(root, n_images, n_videos, status)
+        self.facets = facets
         self.current_checkpoint = checkpoint_id
         self._finish(task_id, "COMPLETED")
 
@@ -585,6 +672,7 @@ class Dataset(Aggregate):
             n_images=p["n_images"],
             n_videos=p["n_videos"],
             status=p["status"],
+            facets=p["facets"],
             by=by,
             at=at,
         )
@@ -600,20 +688,34 @@ class Dataset(Aggregate):
         n_images: int,
         n_videos: int,
         status: str,
+        facets: dict[str, Any],
         by: str,
         at: datetime,
     ) -> None:
         self._publish(root, n_images, n_videos, status)
+        self.facets = facets
         self._finish(task_id, "COMPLETED")
         self._add_checkpoint(
-            checkpoint_id, name, description, "clone", by, at, root, n_images, n_videos, status
+            checkpoint_id,
+            name,
+            description,
+            "clone",
+            by,
+            at,
+            root,
+            n_images,
+            n_videos,
+            status,
+            facets,
         )
 
     def fail_task(self, task_id: str, worker: str, error: str) -> None:
         task = self._check_holder(task_id, worker)
         error = error.strip() or "The task failed."
         by = task["created_by"]
-        if task["task_type"] == RESTORE:
+        if task["task_type"] == EXPORT:
+            self._export_failed(task_id=task_id, error=error, by=by)
+        elif task["task_type"] == RESTORE:
             self._restore_failed(task_id=task_id, error=error, by=by)
         elif task["task_type"] == CLONE:
             self._clone_failed(task_id=task_id, error=error, by=by)
@@ -636,6 +738,9 @@ class Dataset(Aggregate):
         if task_id in self.finished_tasks:
             raise Conflict(f"Task {task_id} is already {self.finished_tasks[task_id]}.")
         task = self.task(task_id)
+        if task_id in self.side_tasks:
+            self._task_aborted(task_id=task_id, status=self.status, by=by)
+            return
         fails = task["task_type"] in (CREATION, CLONE)
         self._task_aborted(
             task_id=task_id, status=Status.ERROR.value if fails else task["status_before"], by=by
@@ -643,7 +748,9 @@ class Dataset(Aggregate):
 
     @event("TaskAborted", topic=_T + "TaskAborted")
     def _task_aborted(self, task_id: str, status: str, by: str) -> None:
-        if status == Status.ERROR.value:
+        if task_id in self.side_tasks:
+            self._finish_side(task_id, "ABORTED")
+        elif status == Status.ERROR.value:
             self._fail(task_id, "The task was aborted.", "ABORTED")
         else:
             self.status = status
