@@ -211,17 +211,36 @@ class Datasets(UsersMixin, Application[UUID]):
 
     def complete_operation(
         self, dataset_id: UUID, task_id: str, worker: str, root: str, status: str,
-        *, clustered: bool | None = None, message: str = "",
+        *, facets: dict[str, Any] | None = None, report: dict[str, Any] | None = None,
+        message: str = "",
     ) -> None:
         counts = self.tree.counts(root)
 
         def decide(dataset: Dataset) -> None:
             task = dataset.task(task_id)
             dataset.complete_operation(task_id, worker, root, counts.images, counts.videos,
-                                       status, task["created_by"], now(), clustered=clustered,
-                                       message=message)
+                                       status, task["created_by"], now(), facets=facets,
+                                       report=report, message=message)
 
         self._system(dataset_id, decide)
+
+    def start_export(
+        self, actor: Actor, dataset_id: UUID, params: dict[str, Any],
+        task_id: UUID | None = None,
+    ) -> tuple[UUID, int]:
+        """Start an export (a read: the viewer role is enough); it blocks nothing."""
+        task = task_id or uuid4()
+
+        def decide(dataset: Dataset) -> None:
+            if not may_see(dataset, actor.user_id, is_admin=actor.is_admin):
+                raise DatasetNotFound(dataset_id)
+            dataset.start_export(str(task), actor.email, params, now())
+
+        return task, self._retrying(dataset_id, decide)[1]
+
+    def complete_export(self, dataset_id: UUID, task_id: str, worker: str,
+                        report: dict[str, Any], message: str = "") -> None:
+        self._system(dataset_id, lambda d: d.complete_export(task_id, worker, report, message))
 
     def complete_restore(self, dataset_id: UUID, task_id: str, worker: str) -> None:
         self._system(dataset_id, lambda d: d.complete_restore(task_id, worker))

@@ -2,8 +2,9 @@
 task will ingest.
 
 Live roots are every dataset's current content, its live checkpoints and the roots its
-running tasks will publish. Nodes written within the grace period are never swept, which
-protects trees that running operations are building but have not published yet. Likewise
+running tasks will publish or read (a clone's source, an export's version). Nodes written
+within the grace period are never swept, which protects trees that running operations are
+building but have not published yet. Likewise
 a staging folder is swept only when no open task owns it and it is older than the grace
 period (an upload is staged just before its task is recorded).
 """
@@ -51,10 +52,13 @@ def liveness(app: Datasets) -> Liveness:
         dataset = app._load(dataset_id)
         live.roots.add(dataset.content_root)
         live.roots.update(c["root"] for c in dataset.checkpoints.values() if not c["deleted"])
+        running = [*dataset.side_tasks.values()]  # exports read the root they were given
         if dataset.active_task is not None:
-            live.open_tasks.add(dataset.active_task["task_id"])
-            if "root" in dataset.active_task["params"]:
-                live.roots.add(str(dataset.active_task["params"]["root"]))
+            running.append(dataset.active_task)
+        for task in running:
+            live.open_tasks.add(task["task_id"])
+            if "root" in task["params"]:
+                live.roots.add(str(task["params"]["root"]))
     return live
 
 
@@ -68,8 +72,9 @@ def collect_garbage(app: Datasets, nodes: Sweepable, *, grace_seconds: float = 3
     return nodes.sweep(reachable(app.tree, live_roots(app)), cutoff)
 
 
-def collect_staged_uploads(app: Datasets, staging: Sweepable, *,
+def collect_task_leftovers(app: Datasets, staging: Sweepable, *,
                            grace_seconds: float = 3600) -> int:
-    """Remove staged uploads that no open task owns, older than the grace period."""
+    """Remove what tasks leave behind (staged uploads, blobs waiting for their batch) when no
+    open task owns it and it is older than the grace period."""
     cutoff = time.time() - grace_seconds
     return staging.sweep(liveness(app).open_tasks, cutoff)

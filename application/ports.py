@@ -9,11 +9,18 @@ from typing import IO, Protocol
 from uuid import UUID
 
 
-class BlobStore(Protocol):
-    """Content-addressed media bytes: each blob is stored once under its sha256."""
-
+class BlobWriter(Protocol):
     def put_file(self, path: Path) -> tuple[str, int]:
         """Store a file's bytes; return (sha256 hex, size in bytes)."""
+        ...
+
+
+class BlobStore(BlobWriter, Protocol):
+    """Content-addressed media bytes: each blob is stored once under its sha256."""
+
+    def batch(self, owner: str) -> AbstractContextManager[BlobWriter]:
+        """Store many files for ``owner`` (a task id): durable and visible together when the
+        block ends, none if it raises."""
         ...
 
     def open(self, sha256: str) -> AbstractContextManager[IO[bytes]]: ...

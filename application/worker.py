@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Protocol
 from uuid import UUID, uuid4
 
@@ -22,7 +23,7 @@ from application.ports import TaskQueue
 from domain.content_tree import NodeMissing
 from domain.dataset import Dataset
 from domain.errors import Conflict, DomainError, NotFound
-from domain.tasks import CLONE, RESTORE, TaskState
+from domain.tasks import CLONE, EXPORT, RESTORE, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,15 @@ class LeaseLost(Exception):
 class Worker:
     def __init__(self, app: Datasets, queue: TaskQueue, operations: Mapping[str, Operation], *,
                  lease_seconds: float = 30.0, worker_id: str | None = None,
-                 hold_after_claim: float = 0.0) -> None:
+                 hold_after_claim: float = 0.0,
+                 observer: Callable[[str, int, int], None] | None = None) -> None:
         self.app = app
         self.queue = queue
         self.operations = operations
         self.lease = lease_seconds
         self.worker_id = worker_id or f"worker-{uuid4().hex[:8]}"
         self.hold_after_claim = hold_after_claim  # fault injection for crash tests
+        self.observer = observer  # (task id, done, total): a CLI's progress bar
 
     def run_once(self, limit: int = 8) -> int:
         """Claim and run what is claimable now; returns how many tasks it finished."""
@@ -86,13 +89,18 @@ class Worker:
             raise OperationFailed(f"No worker can run {task['task_type']} tasks.")
         context = TaskContext(
             dataset_id=str(dataset_id), dataset_name=dataset.name,
-            content_root=dataset.content_root, clustered=dataset.clustered, task=task,
+            content_root=dataset.content_root, facets=dataset.facets, task=task,
             tree=self.app.tree, progress=self._progress(dataset_id, task_id),
+            observe=None if self.observer is None else partial(self.observer, task_id),
         )
         outcome = operation.run(context)
-        self._publish(lambda: self.app.complete_operation(
-            dataset_id, task_id, self.worker_id, outcome.root, outcome.status,
-            clustered=outcome.clustered, message=outcome.message))
+        if task["task_type"] == EXPORT:
+            self._publish(lambda: self.app.complete_export(
+                dataset_id, task_id, self.worker_id, outcome.report or {}, outcome.message))
+        else:
+            self._publish(lambda: self.app.complete_operation(
+                dataset_id, task_id, self.worker_id, outcome.root, outcome.status,
+                facets=outcome.facets, report=outcome.report, message=outcome.message))
         for cleanup in outcome.cleanup:
             cleanup()
 

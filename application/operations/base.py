@@ -7,6 +7,7 @@ event. Operations report progress through the context, which also renews the tas
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,10 +25,27 @@ class TaskContext:
     dataset_id: str
     dataset_name: str
     content_root: str
-    clustered: bool
+    facets: dict[str, Any]
     task: TaskState
     tree: ContentTree
     progress: Callable[[int, str], None]
+    observe: Callable[[int, int], None] | None = None
+    _last_report: float = field(default_factory=time.monotonic)
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.facets.get("clustered"))
+
+    def tick(self, done: int, total: int, message: str, *, share: int = 100) -> None:
+        """Count work done: tells an observer (a CLI's progress bar) every time, and reports
+        progress on the task (which renews its lease) at most once a second, as ``share``
+        percent of the whole task when done == total."""
+        if self.observe is not None:
+            self.observe(done, total)
+        moment = time.monotonic()
+        if moment - self._last_report >= 1.0:
+            self._last_report = moment
+            self.progress(share * done // max(total, 1), message)
 
     @property
     def task_id(self) -> str:
@@ -43,7 +61,8 @@ class Outcome:
     root: str
     status: str
     message: str = ""
-    clustered: bool | None = None
+    facets: dict[str, Any] | None = None  # the facet keys this operation replaces
+    report: dict[str, Any] | None = None  # JSON-safe; served as the task's report
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
 

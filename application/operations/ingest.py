@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,7 +17,8 @@ from typing import Any, Protocol
 from uuid import uuid5
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
-from application.ports import BlobStore, Staging, iter_files
+from application.operations.parallel import ordered_map
+from application.ports import BlobStore, BlobWriter, Staging, iter_files
 from domain.content_tree import Record
 from domain.ids import NAMESPACE
 from domain.status import Status
@@ -39,6 +39,11 @@ class UnsupportedMedia(Exception):
 class MediaProbe(Protocol):
     def image_size(self, path: Path) -> tuple[int, int]:
         """(width, height) of a readable image, else UnsupportedMedia."""
+        ...
+
+    def video_info(self, path: Path) -> tuple[int, int, float | None]:
+        """(width, height, duration in seconds or None) of a readable video, else
+        UnsupportedMedia."""
         ...
 
 
@@ -68,7 +73,8 @@ class Ingest:
     task_type = CREATION
 
     def __init__(self, blobs: BlobStore, probe: MediaProbe, staging: Staging,
-                 import_root: Path | None) -> None:
+                 import_root: Path | None, *, threads: int = 4) -> None:
+        self._threads = threads  # files are read and stored on a few threads: mostly I/O
         self._blobs = blobs
         self._probe = probe
         self._staging = staging
@@ -79,17 +85,22 @@ class Ingest:
         report = _Report()
         records: dict[str, Record | None] = {}
         files = list(iter_files(source))
-        last_report = time.monotonic()
-        for number, path in enumerate(files, 1):
-            relative = path.relative_to(source).as_posix()
-            if path.suffix.lower() == ".zip":
-                self._ingest_zip(context, path, relative, records, report)
-            else:
-                self._ingest_file(context, path, relative, records, report)
-            if time.monotonic() - last_report > 1.0:
-                context.progress(int(90 * number / len(files)),
-                                 f"Read {number} of {len(files)} files.")
-                last_report = time.monotonic()
+        with self._blobs.batch(context.task_id) as blobs:
+
+            def read(path: Path) -> Record | str | None:
+                if path.suffix.lower() == ".zip":
+                    return None  # read member by member below, on this thread
+                return self._read_file(context, blobs, path, path.relative_to(source).as_posix())
+
+            results = ordered_map(read, files, self._threads)
+            for number, (path, result) in enumerate(zip(files, results, strict=True), 1):
+                relative = path.relative_to(source).as_posix()
+                if result is None:
+                    self._ingest_zip(context, blobs, path, relative, records, report)
+                else:
+                    _add(result, relative, records, report)
+                context.tick(number, len(files), f"Read {number} of {len(files)} files.",
+                             share=90)
         if not records:
             detail = report.message() if report.error_count else "The source has no files."
             raise OperationFailed(f"No supported images or videos were found. {detail}")
@@ -116,8 +127,13 @@ class Ingest:
             return path
         raise OperationFailed("The task has no media source.")
 
-    def _ingest_file(self, context: TaskContext, path: Path, name: str,
+    def _ingest_file(self, context: TaskContext, blobs: BlobWriter, path: Path, name: str,
                      records: dict[str, Record | None], report: _Report) -> None:
+        _add(self._read_file(context, blobs, path, name), name, records, report)
+
+    def _read_file(self, context: TaskContext, blobs: BlobWriter, path: Path,
+                   name: str) -> Record | str:
+        """The file's media record, or why it was skipped. Safe to run on several threads."""
         suffix = path.suffix.lower()
         record: Record = {"kind": "", "file_name": name, "metadata": {}, "tags": [],
                           "labels": [], "enrichment": {}, "cluster_id": None}
@@ -125,22 +141,20 @@ class Ingest:
             if suffix in IMAGE_SUFFIXES:
                 width, height = self._probe.image_size(path)
                 record.update(kind="image", width=width, height=height)
-                report.images += 1
             elif suffix in VIDEO_SUFFIXES:
-                record.update(kind="video", width=None, height=None)
-                report.videos += 1
+                width, height, duration = self._probe.video_info(path)
+                record.update(kind="video", width=width, height=height, duration=duration)
             else:
                 raise UnsupportedMedia(f"unsupported file type {suffix or '(none)'}")
         except UnsupportedMedia as error:
-            report.error(name, str(error))
-            return
-        sha256, size = self._blobs.put_file(path)
+            return str(error)
+        sha256, size = blobs.put_file(path)
         record.update(blob=sha256, size=size)
-        media_id = str(uuid5(NAMESPACE, f"media:{context.task_id}:{name}"))
-        record["media_id"] = media_id
-        records[media_id] = record
+        record["media_id"] = str(uuid5(NAMESPACE, f"media:{context.task_id}:{name}"))
+        return record
 
-    def _ingest_zip(self, context: TaskContext, path: Path, name: str,
+
+    def _ingest_zip(self, context: TaskContext, blobs: BlobWriter, path: Path, name: str,
                     records: dict[str, Record | None], report: _Report) -> None:
         try:
             with zipfile.ZipFile(path) as archive:
@@ -150,7 +164,7 @@ class Ingest:
                         target = Path(tmp) / f"member{Path(member.filename).suffix}"
                         with archive.open(member) as src, target.open("wb") as dst:
                             shutil.copyfileobj(src, dst, 1 << 20)
-                        self._ingest_file(context, target, f"{name}/{member.filename}",
+                        self._ingest_file(context, blobs, target, f"{name}/{member.filename}",
                                           records, report)
         except (zipfile.BadZipFile, UnsupportedMedia, OSError) as error:
             report.error(name, f"unreadable zip archive ({error})")
@@ -179,3 +193,15 @@ class MediaAddition(Ingest):
 
     def _status_after(self, context: TaskContext) -> str:
         return Status.PARTIAL_INDEX.value if context.clustered else Status.READY.value
+
+
+def _add(result: Record | str, name: str, records: dict[str, Record | None],
+         report: _Report) -> None:
+    if isinstance(result, str):
+        report.error(name, result)
+        return
+    if result["kind"] == "image":
+        report.images += 1
+    else:
+        report.videos += 1
+    records[result["media_id"]] = result
