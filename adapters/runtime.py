@@ -9,13 +9,20 @@ from typing import Any
 from uuid import UUID
 
 from adapters.backend import VIEW_NAMES, Backend, open_backend
+from adapters.enrichment.registry import default_registry
+from adapters.export_folder import ExportFolder
 from adapters.media_probe import PillowProbe
 from adapters.projector import Positions, Projector, ProjectorThread, Signal
 from adapters.settings import Settings
 from adapters.staging import StagingFolder
 from adapters.views.task_log import TaskLogView
 from application.operations.base import Operation
+from application.operations.enrichment import Enrichment
+from application.operations.export import Export
 from application.operations.ingest import Ingest, MediaAddition
+from application.operations.label_propagation import LabelPropagation
+from application.operations.metadata_import import MetadataImport
+from application.operations.reindex import Reindex
 from application.worker import Worker, WorkerThread
 from projections.audit_history import AuditHistoryProjection
 from projections.dataset_list import DatasetListProjection
@@ -53,6 +60,11 @@ def operations_for(backend: Backend, staging: StagingFolder) -> dict[str, Operat
     operations: list[Operation] = [
         Ingest(blobs, probe, staging, settings.import_root),
         MediaAddition(blobs, probe, staging, settings.import_root),
+        Enrichment(blobs, default_registry()),
+        Reindex(blobs, default_registry()),
+        MetadataImport(staging),
+        LabelPropagation(),
+        Export(blobs, ExportFolder(settings.data_dir / "exports")),
     ]
     return {operation.task_type: operation for operation in operations}
 

@@ -5,10 +5,18 @@ by leaf hash). Each indexed root maps to its set of leaves, and each dataset ver
 current content and every checkpoint) maps to a root. So a checkpoint, a restore or a clone
 writes one mapping row; only content that never existed before costs index work, and that
 work is proportional to the leaves it changed (found by diffing against the previous root).
+
+Per item the index keeps what filters and sorts need (``searchable``): kind, file name,
+size, width, height, cluster id, tags, label class names and metadata values. Queries name
+a root and describe what they want with ``MediaFilter`` and ``MediaOrder``.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from domain.content_tree import ContentTree, NodeMissing, Record
@@ -16,6 +24,124 @@ from projections.events import event_name, new_content
 
 CURRENT = "current"
 _BATCH = 256
+SORT_KEYS = ("file_name", "size", "width", "height", "kind", "cluster_id", "media_id")
+# Indexed text is cut to these lengths (characters) so that every index entry stays well
+# under PostgreSQL's B-tree limit (about 2.7 kB) whatever users put in tags or metadata.
+# Filters cut their values the same way, so only texts sharing such a prefix can collide.
+TEXT_LIMIT = 400
+FIELD_LIMIT = 100
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def as_number(text: str) -> float | None:
+    """The number a filter value spells (``12``, ``-0.5``, ``1e3``), else None."""
+    if not _NUMBER.match(text.strip()):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def index_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text[:limit]
+
+
+@dataclass(frozen=True)
+class Searchable:
+    """What the index keeps of one media record for filtering and sorting.
+
+    ``values`` holds one ``(field, n, text, number)`` row per metadata value (a list value
+    gives one row per element): numbers in ``number``, everything else as text in ``text``
+    (booleans as ``true``/``false``; datetimes are ISO strings, so text ranges order them).
+    """
+
+    kind: str | None
+    file_name: str
+    name_key: str
+    size: int | None
+    width: int | None
+    height: int | None
+    cluster_id: str | None
+    tags: tuple[str, ...]
+    classes: tuple[str, ...]
+    values: tuple[tuple[str, int, str | None, float | None], ...]
+
+
+def searchable(record: Record) -> Searchable:
+    file_name = str(record.get("file_name") or "")
+    cluster = record.get("cluster_id")
+    values: list[tuple[str, int, str | None, float | None]] = []
+    for field, value in sorted((record.get("metadata") or {}).items()):
+        scalars = value if isinstance(value, list) else [value]
+        for n, (text, number) in enumerate(v for item in scalars for v in _scalar(item)):
+            values.append((index_text(str(field), FIELD_LIMIT), n, text, number))
+    return Searchable(
+        kind=record.get("kind"),
+        file_name=index_text(file_name),
+        name_key=file_name.lower(),
+        size=_integer(record.get("size")),
+        width=_integer(record.get("width")),
+        height=_integer(record.get("height")),
+        cluster_id=None if cluster is None else index_text(str(cluster)),
+        tags=tuple(sorted({index_text(str(t)) for t in record.get("tags") or ()})),
+        classes=tuple(sorted({index_text(str(label.get("class_name")))
+                              for label in record.get("labels") or ()
+                              if isinstance(label, dict) and label.get("class_name")})),
+        values=tuple(values),
+    )
+
+
+def _scalar(value: Any) -> list[tuple[str | None, float | None]]:
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return [("true" if value else "false", None)]
+    if isinstance(value, int | float):
+        return [(None, float(value))] if math.isfinite(value) else []
+    if isinstance(value, str):
+        return [(index_text(value), None)]
+    return [(index_text(json.dumps(value, sort_keys=True)), None)]
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """Conditions on one metadata field that one of its values must meet together.
+
+    ``equals`` matches a text value exactly, or a number equal to it when it spells one.
+    A bound is a float for a numeric range and a str for a text range.
+    """
+
+    field: str
+    equals: str | None = None
+    gte: float | str | None = None
+    lte: float | str | None = None
+
+
+@dataclass(frozen=True)
+class MediaFilter:
+    """Which items of a version to list; every condition given must hold."""
+
+    kind: str | None = None
+    tags: tuple[str, ...] = ()
+    label: str | None = None
+    cluster_id: str | None = None
+    name_contains: str | None = None
+    fields: tuple[FieldFilter, ...] = ()
+
+    @property
+    def by_kind_only(self) -> bool:
+        """True when the content tree's counts give the total (no condition beyond kind)."""
+        return not (self.tags or self.label or self.cluster_id or self.name_contains
+                    or self.fields)
+
+
+@dataclass(frozen=True)
+class MediaOrder:
+    key: str = "file_name"
+    descending: bool = False
 
 
 class MediaIndexWriter(Protocol):

@@ -21,13 +21,14 @@ class TaskLogWriter(Protocol):
     def progressed(self, task_id: str, progress: int, message: str, lease_until: str) -> None: ...
 
     def finished(self, task_id: str, status: str, end_time: str, message: str,
-                 error: str | None) -> None: ...
+                 error: str | None, report: dict[str, Any] | None = None) -> None: ...
 
     def retried(self, task_id: str, start_time: str) -> None: ...
 
 
-_FAILED = ("OperationFailed", "RestoreFailed", "CloneFailed")
-_COMPLETED = ("OperationCompleted", "RestoreCompleted", "CloneCompleted")
+_STARTED = ("OperationStarted", "RestoreStarted", "CloneStarted", "ExportStarted")
+_FAILED = ("OperationFailed", "RestoreFailed", "CloneFailed", "ExportFailed")
+_COMPLETED = ("OperationCompleted", "RestoreCompleted", "CloneCompleted", "ExportCompleted")
 
 
 class TaskLogProjection:
@@ -41,7 +42,7 @@ class TaskLogProjection:
             writer.grant(dataset_id, event.owner_id)
         elif name == "Shared":
             writer.grant(dataset_id, event.user_id)
-        elif name in ("OperationStarted", "RestoreStarted", "CloneStarted"):
+        elif name in _STARTED:
             task = event.task
             writer.started({
                 "task_id": task["task_id"], "dataset_id": dataset_id,
@@ -55,7 +56,8 @@ class TaskLogProjection:
                               iso(event.lease_until))
         elif name in _COMPLETED:
             writer.finished(event.task_id, "COMPLETED", iso(event.timestamp),
-                            getattr(event, "message", "") or "Completed.", None)
+                            getattr(event, "message", "") or "Completed.", None,
+                            getattr(event, "report", None))
         elif name in _FAILED:
             writer.finished(event.task_id, "FAILED", iso(event.timestamp), "Failed.",
                             event.error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -60,12 +61,14 @@ class TaskLogWriterSql:
                      "WHERE task_id = ?", (progress, message, lease_until, task_id))
 
     def finished(self, task_id: str, status: str, end_time: str, message: str,
-                 error: str | None) -> None:
+                 error: str | None, report: dict[str, Any] | None = None) -> None:
         self.sql.run(
             "UPDATE {t}tasks SET status = ?, end_time = ?, status_message = ?, "
-            "error_message = ?, lease_until = NULL, progress = CASE WHEN ? = 'COMPLETED' "
-            "THEN 100 ELSE progress END WHERE task_id = ?",
-            (status, end_time, message, error, status, task_id),
+            "error_message = ?, report = ?, lease_until = NULL, "
+            "progress = CASE WHEN ? = 'COMPLETED' THEN 100 ELSE progress END "
+            "WHERE task_id = ?",
+            (status, end_time, message, error,
+             None if report is None else json.dumps(report, sort_keys=True), status, task_id),
         )
 
     def retried(self, task_id: str, start_time: str) -> None:
@@ -84,7 +87,8 @@ class TaskLogView(ViewStore):
         "PRIMARY KEY (dataset_id, user_id))",
         "CREATE TABLE IF NOT EXISTS {t}tasks (task_id TEXT PRIMARY KEY, dataset_id TEXT, "
         "task_type TEXT, created_by TEXT, start_time TEXT, end_time TEXT, status TEXT, "
-        "status_message TEXT, progress INTEGER, error_message TEXT, lease_until TEXT)",
+        "status_message TEXT, progress INTEGER, error_message TEXT, lease_until TEXT, "
+        "report TEXT)",
         "CREATE INDEX IF NOT EXISTS {i}tasks_open ON {t}tasks (status, lease_until)",
         "CREATE INDEX IF NOT EXISTS {i}tasks_by_dataset ON {t}tasks (dataset_id, start_time)",
     ]

@@ -1,0 +1,1 @@
+"""Enrichment models that run offline on the CPU: one module per model, and the registry."""
