@@ -14,8 +14,6 @@ from typing import Any
 from adapters.backend import VIEW_NAMES, open_backend
 from adapters.settings import Settings
 
-FIRST_ADMIN_EMAIL = "admin@snapset.local"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -57,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     project = command("project", _project, "Run projections (all, or the ones named).")
     project.add_argument("views", nargs="*", metavar="VIEW",
                          help=f"any of {', '.join(VIEW_NAMES)} (default: all)")
+    ingest = command("import", _import, "Ingest a local folder, file or zip into a dataset "
+                                        "(created if new), in this process, with progress.")
+    ingest.add_argument("path", metavar="PATH", help="a folder, an image, a video or a zip")
+    ingest.add_argument("--dataset", required=True, metavar="NAME",
+                        help="a dataset you own by name (created if none has it), or an id")
+    ingest.add_argument("--as", dest="email", metavar="EMAIL",
+                        help="the user who imports (default: the first admin, created if "
+                             "there is none yet)")
     command("migrate", _migrate, "Create the database tables that do not exist yet.")
     rebuild = command("rebuild", _rebuild, "Replay every event into fresh read models.")
     rebuild.add_argument("views", nargs="*", metavar="VIEW",
@@ -81,16 +87,12 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from adapters.first_admin import ensure_first_admin
     from adapters.http.app import create_app
     from adapters.runtime import build_runtime
 
     runtime = build_runtime(settings)
-    if not runtime.app.has_user(FIRST_ADMIN_EMAIL):
-        api_key, api_secret = runtime.app.register_user(FIRST_ADMIN_EMAIL, "admin")
-        print(f"Created the first admin user {FIRST_ADMIN_EMAIL}. Keep these; the secret is "
-              f"shown only now:\n  api_key:    {api_key}\n  api_secret: {api_secret}\n"
-              f"Get a token with: snapset token --api-key {api_key} --api-secret {api_secret}",
-              flush=True)
+    ensure_first_admin(runtime.app)
     embedded = not args.api_only and (args.embedded or not settings.uses_postgres)
     app = create_app(runtime, settings, run_projections=embedded, run_worker=embedded)
     where = "PostgreSQL" if settings.uses_postgres else f"SQLite in {settings.data_dir}"
@@ -140,6 +142,12 @@ def _project(args: argparse.Namespace, settings: Settings) -> int:
                                 only=tuple(views))
 
 
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.cli_import import ImportRequest, run_import
+
+    return run_import(settings, ImportRequest(Path(args.path), args.dataset, args.email))
+
+
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     open_backend(settings, migrate=True).close()
     print("Tables are up to date.")
@@ -149,18 +157,25 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
+    from adapters.progress import Progress
     from adapters.runtime import build_runtime
 
     names = _chosen_views(args.views)
     if names is None:
         return 2
     runtime = build_runtime(settings)
+    last = runtime.app.position()  # the bar runs to the log's end as it is now
     for name in names:
         projector = runtime.projectors[name]
         projector.batch_size = 2000
         started = time.monotonic()
         projector.view.clear()
-        events = projector.catch_up()
+        projector.forget_position()
+        events = 0
+        with Progress(f"rebuild {name}", "event", total=last) as progress:
+            while count := projector.step():
+                events += count
+                progress.update(projector.position)  # its log position
         seconds = time.monotonic() - started
         print(f"{name}: {events} events in {seconds:.2f} s "
               f"({events / max(seconds, 1e-9):.0f} events/s)")
@@ -169,14 +184,29 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gc(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.export_folder import ExportFolder
+    from adapters.progress import phase
     from adapters.staging import StagingFolder
-    from application.garbage import collect_garbage, collect_staged_uploads
+    from application.garbage import collect_garbage, collect_task_leftovers
 
     backend = open_backend(settings)
-    nodes = collect_garbage(backend.app, backend.nodes, grace_seconds=args.grace_seconds)
-    folders = collect_staged_uploads(backend.app, StagingFolder(settings.data_dir / "staging"),
-                                     grace_seconds=args.grace_seconds)
-    print(f"Removed {nodes} unreachable nodes and {folders} orphaned upload folders.")
+    with phase("gc: content-tree nodes no live version reaches") as outcome:
+        nodes = collect_garbage(backend.app, backend.nodes, grace_seconds=args.grace_seconds)
+        outcome.append(f"{nodes:,} swept")
+    with phase("gc: staged uploads no open task owns") as outcome:
+        folders = collect_task_leftovers(backend.app,
+                                         StagingFolder(settings.data_dir / "staging"),
+                                         grace_seconds=args.grace_seconds)
+        outcome.append(f"{folders:,} swept")
+    with phase("gc: blobs and archives a killed task left half-written") as outcome:
+        waiting = collect_task_leftovers(backend.app, backend.blobs,
+                                         grace_seconds=args.grace_seconds)
+        waiting += collect_task_leftovers(backend.app,
+                                          ExportFolder(settings.data_dir / "exports"),
+                                          grace_seconds=args.grace_seconds)
+        outcome.append(f"{waiting:,} swept")
+    print(f"Removed {nodes} unreachable nodes, {folders} orphaned upload folders and "
+          f"{waiting} leftovers of killed tasks.")
     backend.close()
     return 0
 
