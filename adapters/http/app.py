@@ -11,12 +11,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.http import web_session
 from adapters.http.auth import Credentials, TokenVerifier
 from adapters.http.endpoint import Registry, routes
 from adapters.http.limits import BodyLimit
 from adapters.http.openapi import openapi
 from adapters.http.problems import HANDLERS
-from adapters.http.routes import datasets, snapshots, system, tasks
+from adapters.http.routes import annotations as annotation_routes
+from adapters.http.routes import (
+    datasets,
+    enrichment,
+    explore,
+    exports,
+    snapshots,
+    system,
+    tasks,
+    web,
+)
 from adapters.http.routes.system import docs_page, openapi_response
 from adapters.http.services import Services
 from adapters.runtime import Runtime
@@ -28,7 +39,8 @@ VERSION = "0.1.0"
 
 def registry() -> Registry:
     merged = Registry()
-    for module in (system, datasets, snapshots, tasks):
+    for module in (system, datasets, snapshots, tasks, enrichment, annotation_routes,
+                   explore, exports, web):
         merged.endpoints.extend(module.registry.endpoints)
     return merged
 
@@ -47,7 +59,7 @@ def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = 
     services = Services(runtime, settings, verifier)
 
     def authenticate(request: Request) -> Actor:
-        return verifier.actor(request.headers.get("authorization"))
+        return web_session.authenticate(verifier, request)
 
     declared = registry()
     spec = openapi(declared, title="snapset", version=VERSION)
@@ -68,7 +80,7 @@ def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = 
 
     starlette = Starlette(
         routes=[*routes(declared, services, authenticate),
-                Route("/openapi.json", openapi_json), Route("/docs", docs)],
+                Route("/openapi.json", openapi_json), Route("/docs", docs), *web.pages()],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

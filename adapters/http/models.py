@@ -118,6 +118,15 @@ class Task(BaseModel):
     end_time: str | None
 
 
+class TaskReport(BaseModel):
+    task_id: UUID
+    task_type: str
+    status: Literal["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"]
+    report: dict[str, Any] | None = Field(
+        description="Null until the task completes; then what it did, e.g. counts and "
+                    "sample per-item errors with row numbers.")
+
+
 class TaskPage(BaseModel):
     tasks: list[Task]
     total: int
@@ -177,12 +186,6 @@ class HistoryPage(BaseModel):
     page_size: int
 
 
-class MediaQuery(PageQuery):
-    snapshot_id: UUID | None = Field(default=None,
-                                     description="Read this snapshot instead of the current data.")
-    kind: Literal["image", "video"] | None = None
-
-
 class Label(Strict):
     class_name: str = Field(min_length=1, max_length=200)
     bbox: list[float] | None = Field(default=None, min_length=4, max_length=4)
@@ -204,6 +207,7 @@ class Media(BaseModel):
     size: int | None = None
     width: int | None = None
     height: int | None = None
+    duration: float | None = Field(default=None, description="Seconds (videos).")
     metadata: dict[str, Any] = {}
     tags: list[str] = []
     labels: list[dict[str, Any]] = []

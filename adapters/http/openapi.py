@@ -45,6 +45,7 @@ def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
 def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
+        "description": endpoint.extra.get("description", ""),
         "operationId": endpoint.handler.__name__,
         "tags": list(endpoint.tags),
         "parameters": [{"name": name, "in": "path", "required": True,
@@ -65,9 +66,12 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if endpoint.body is not None:
         content["application/json"] = {"schema": _ref(endpoint.body, schemas)}
     if endpoint.multipart:
+        binary = {"type": "string", "format": "binary"}
+        file_field = endpoint.extra.get("file_field")  # one file, else many named `files`
         content["multipart/form-data"] = {"schema": {
             "type": "object", "properties": {
-                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                **({file_field: binary} if file_field else
+                   {"files": {"type": "array", "items": binary}}),
                 **{k: {"type": "string"} for k in endpoint.extra.get("form_fields", [])},
             }}}
     if content:
@@ -79,6 +83,9 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
             schema = {"type": "array", "items": schema}
         success["content"] = {"application/json": {"schema": schema}}
     operation["responses"][str(endpoint.status)] = success
+    for code, (text, model) in endpoint.extra.get("responses", {}).items():
+        operation["responses"][str(code)] = {
+            "description": text, "content": {"application/json": {"schema": _ref(model, schemas)}}}
     error_ref = _ref(Error, schemas)
     codes = set(endpoint.errors) | {422, 503} | (set() if endpoint.public else {401})
     for code in sorted(codes):

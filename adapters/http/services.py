@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.auth import TokenVerifier
 from adapters.http.endpoint import Call
+from adapters.http.inputs import idempotent_id
 from adapters.http.problems import BadInput
 from adapters.runtime import Runtime
 from adapters.settings import Settings
@@ -45,6 +46,14 @@ class Services:
         headers["Location"] = f"/api/v1/tasks/{task_id}"
         return JSONResponse({"task_id": str(task_id), "dataset_id": str(dataset_id)},
                             status_code=202, headers=headers)
+
+    def start_operation(self, call: Call, dataset_id: UUID, task_type: str,
+                        params: dict[str, Any], *, key: str) -> Response:
+        """Start a data-modifying task; a retry with the same Idempotency-Key starts none."""
+        task_id = idempotent_id(call, f"{key}:{dataset_id}") or uuid4()
+        started, position = self.app.start_operation(call.actor, dataset_id, task_type, params,
+                                                     task_id)
+        return self.task_started(started, dataset_id, position)
 
     def catch_up_for(self, call: Call, view: str) -> None:
         """Before reading ``view``: wait until it includes every write acknowledged so far.

@@ -126,24 +126,6 @@ def add_media(call: Call) -> Response:
     return services.task_started(started, dataset_id, position)
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/media",
-              "Page through the dataset's media, now or at a snapshot.",
-              query=models.MediaQuery, response=models.MediaPage, errors=(404,), tags=TAGS)
-def list_media(call: Call) -> models.MediaPage:
-    services = services_of(call)
-    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    query: models.MediaQuery = call.query
-    version = "current"
-    if query.snapshot_id is not None:
-        dataset.live_checkpoint(str(query.snapshot_id))
-        version = str(query.snapshot_id)
-    services.catch_up_for(call, "media_index")
-    rows, total = services.view("media_index").items(str(dataset.id), version, query.page,
-                                                    query.page_size, query.kind)
-    return models.MediaPage(media=[models.Media.model_validate(r) for r in rows], total=total,
-                            page=query.page, page_size=query.page_size)
-
-
 @registry.add("PATCH", "/api/v1/dataset/{dataset_id}/media/{media_id}",
               "Set an item's tags, labels or metadata fields.", body=models.EditMedia,
               response=models.Media, errors=(403, 404, 409), tags=TAGS)

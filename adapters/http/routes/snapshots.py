@@ -7,8 +7,10 @@ from starlette.responses import JSONResponse, Response
 from adapters.http import models
 from adapters.http.endpoint import Call, Registry
 from adapters.http.inputs import idempotent_id
+from adapters.http.models_exports import Diff, RestoreQuery, diff_from
 from adapters.http.presenters import snapshot_from_record, snapshot_from_row
 from adapters.http.services import services_of, uuid_param
+from application.version_diff import preview_restore
 from domain.errors import Invalid, SnapshotsDisabled
 
 registry = Registry()
@@ -62,13 +64,25 @@ def edit_snapshot(call: Call) -> Response:
 
 
 @registry.add("POST", BASE + "/{snapshot_id}/restore",
-              "Restore the dataset to a snapshot (or `current`), as a task.",
-              response=models.TaskStarted, status=202, errors=(403, 404, 409), tags=TAGS)
+              "Restore the dataset to a snapshot (or `current`), as a task. With "
+              "`dry_run=true`: 200 with the diff the restore would apply, changing nothing.",
+              query=RestoreQuery, response=models.TaskStarted, status=202,
+              errors=(403, 404, 409), tags=TAGS,
+              extra={"responses": {200: ("dry_run=true: the diff the restore would apply.",
+                                         Diff)},
+                     "description": "With `dry_run=true` the answer is 200 with a `Diff` (as "
+                     "from `.../diff`) from `current` to the snapshot the restore would apply; "
+                     "the same rules apply (editor role, 404, 409 while busy)."})
 def restore_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     raw = call.path["snapshot_id"]
     snapshot = "current" if raw == "current" else str(uuid_param(call, "snapshot_id"))
+    query: RestoreQuery = call.query
+    if query.dry_run:
+        preview = preview_restore(services.app, call.actor, dataset_id, snapshot, query.page,
+                                  query.page_size)
+        return JSONResponse(diff_from(preview).model_dump(mode="json"))
     task_id, position = services.app.restore_snapshot(
         call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}"))
     return services.task_started(task_id, dataset_id, position)

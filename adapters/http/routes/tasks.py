@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -56,6 +57,18 @@ def get_task(call: Call) -> models.Task:
     services = services_of(call)
     services.catch_up_for(call, "task_log")
     return task_from_row(_task_row(call, services))
+
+
+@registry.add("GET", "/api/v1/tasks/{task_id}/report",
+              "What a finished task did: counts and sample per-item errors (extension).",
+              response=models.TaskReport, errors=(404,), tags=TAGS)
+def task_report(call: Call) -> models.TaskReport:
+    services = services_of(call)
+    services.catch_up_for(call, "task_log")
+    row = _task_row(call, services)
+    report = None if row.get("report") is None else json.loads(row["report"])
+    return models.TaskReport(task_id=row["task_id"], task_type=row["task_type"],
+                             status=row["status"], report=report)
 
 
 @registry.add("POST", "/api/v1/tasks/{task_id}/abort", "Abort a task that has not finished.",

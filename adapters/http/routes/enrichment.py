@@ -1,0 +1,73 @@
+"""Enrichment and re-index: list the models, run some over a dataset, cluster near-duplicates.
+
+Both operations are tasks (202): they need the editor role and a dataset that is READY,
+PARTIAL INDEX or ERROR with no task running (else 409). Request checks come in the order
+404 (no role), 403 (viewer), 422 (unknown model or bad threshold), then the status machine.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from starlette.responses import Response
+
+from adapters.enrichment.registry import default_registry
+from adapters.http import models
+from adapters.http.endpoint import Call, Registry
+from adapters.http.models_enrichment import (
+    EnrichDataset,
+    EnrichmentModelInfo,
+    ModelList,
+    ReindexDataset,
+)
+from adapters.http.services import Services, services_of, uuid_param
+from domain.dataset import check_may_write
+from domain.tasks import ENRICHMENT, REINDEX
+
+registry = Registry()
+TAGS = ("enrichment",)
+
+
+@registry.add("GET", "/api/v1/enrichment/{dataset_id}/list_models",
+              "The enrichment models this server offers, and which the dataset has applied.",
+              response=ModelList, errors=(404,), tags=TAGS)
+def list_models(call: Call) -> ModelList:
+    dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    applied = dataset.facets.get("models", {})
+    return ModelList(models=[
+        EnrichmentModelInfo(type=m.model_type, model_id=m.model_id, name=m.name,
+                            description=m.description, media_kinds=list(m.media_kinds),
+                            applied=applied.get(m.model_type) == m.model_id)
+        for m in default_registry().models()])
+
+
+@registry.add("POST", "/api/v1/dataset/{dataset_id}/enrich_dataset",
+              "Run enrichment models over the dataset's media, in place, as a task.",
+              body=EnrichDataset, response=models.TaskStarted, status=202,
+              errors=(403, 404, 409, 422), tags=TAGS)
+def enrich_dataset(call: Call) -> Response:
+    services = services_of(call)
+    dataset_id = _writable(call, services)
+    body: EnrichDataset = call.body
+    chosen = default_registry().resolve(body.enrichment_models)
+    params = {"models": {m.model_type: m.model_id for m in chosen}}
+    return services.start_operation(call, dataset_id, ENRICHMENT, params, key="enrich")
+
+
+@registry.add("POST", "/api/v1/dataset/{dataset_id}/reindex",
+              "Cluster near-duplicate media (a PARTIAL INDEX dataset becomes READY), as a task.",
+              body=ReindexDataset, response=models.TaskStarted, status=202,
+              errors=(403, 404, 409, 422), tags=TAGS)
+def reindex(call: Call) -> Response:
+    services = services_of(call)
+    dataset_id = _writable(call, services)
+    body: ReindexDataset = call.body
+    return services.start_operation(call, dataset_id, REINDEX, {"threshold": body.threshold},
+                                    key="reindex")
+
+
+def _writable(call: Call, services: Services) -> UUID:
+    """The dataset id, once the caller is known to see it (404) and edit it (403)."""
+    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    check_may_write(dataset, call.actor.user_id, is_admin=call.actor.is_admin)
+    return uuid_param(call, "dataset_id")
