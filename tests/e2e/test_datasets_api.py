@@ -16,7 +16,7 @@ from tests.e2e.helpers import (
     ready_dataset,
 )
 from tests.support.client import SnapsetClient
-from tests.support.media import folder_of_media, image, zip_of
+from tests.support.media import folder_of_media, image, video, zip_of
 from tests.support.server import ServerProcess
 
 no_server_errors = helpers.no_server_errors
@@ -56,8 +56,8 @@ def test_uploads_make_ready_datasets_with_exactly_the_contract_fields(
     client: SnapsetClient, tmp_path: Path
 ) -> None:
     png = image(tmp_path / "src" / "p.png").read_bytes()
-    archive = zip_of(tmp_path / "pics.zip", {"a.png": png, "sub/b.png": png,
-                                             "c.mp4": b"\x00\x00\x00\x18ftypmp42 video"})
+    clip = video(tmp_path / "src" / "c.mp4").read_bytes()
+    archive = zip_of(tmp_path / "pics.zip", {"a.png": png, "sub/b.png": png, "c.mp4": clip})
     zipped = client.create_dataset("zipped", files=[archive], description="from a zip")
     dataset = client.wait_status(zipped, "READY")
     assert set(dataset) == DATASET_FIELDS

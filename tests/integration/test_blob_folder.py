@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,59 @@ def test_the_same_bytes_from_two_files_are_stored_once(tmp_path: Path) -> None:
 
     assert a == b != c
     assert stored_files(tmp_path / "blobs") == sorted([blobs.path(a), blobs.path(c)])
+
+
+def test_a_batch_makes_its_blobs_visible_only_when_it_ends(tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+    sources = []
+    for number, data in enumerate([b"one", b"two", b"one"]):
+        sources.append(tmp_path / f"{number}.bin")
+        sources[-1].write_bytes(data)
+
+    with blobs.batch("task-1") as batch:
+        stored = [batch.put_file(source) for source in sources]
+        assert not any(blobs.exists(sha256) for sha256, _ in stored)
+
+    assert [size for _, size in stored] == [3, 3, 3]
+    assert stored[0][0] == stored[2][0] == hashlib.sha256(b"one").hexdigest()
+    assert stored_files(tmp_path / "blobs") == sorted(
+        {blobs.path(sha256) for sha256, _ in stored})
+    assert list((tmp_path / "blobs" / ".incoming").iterdir()) == []
+
+
+def test_a_batch_that_fails_leaves_no_blob_and_no_temporary_file(tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"half an ingest")
+
+    stored: list[str] = []
+
+    def failing_ingest() -> None:
+        with blobs.batch("task-1") as batch:
+            stored.append(batch.put_file(source)[0])
+            raise RuntimeError("the task failed")
+
+    with pytest.raises(RuntimeError):
+        failing_ingest()
+
+    assert not blobs.exists(stored[0])
+    assert stored_files(tmp_path / "blobs") == []
+
+
+def test_blobs_a_killed_task_left_waiting_are_swept_once_the_task_is_over(
+        tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"killed mid-ingest")
+    stuck = [blobs.batch(owner) for owner in ("dead-task", "running-task")]
+    for batch in stuck:  # entered, never left: the process was killed mid-batch
+        batch.__enter__().put_file(source)
+
+    assert blobs.sweep({"running-task"}, written_before=time.time() - 3600) == 0
+    assert blobs.sweep({"running-task"}, written_before=time.time() + 1) == 1
+
+    waiting = [p.parent.name for p in stored_files(tmp_path / "blobs")]
+    assert waiting == ["running-task"]
 
 
 def test_an_unknown_blob_does_not_exist(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+import random
 from typing import Any
 from uuid import UUID
 
@@ -11,8 +13,15 @@ from adapters.views.media_index import MediaIndexView
 from application.actor import Actor
 from application.garbage import collect_garbage
 from domain.content_tree import LEAF_CAPACITY, ContentTree
-from projections.media_index import MediaIndexProjection
+from projections.media_index import (
+    SORT_KEYS,
+    FieldFilter,
+    MediaFilter,
+    MediaIndexProjection,
+    MediaOrder,
+)
 from tests.integration.helpers import (
+    dump,
     edit,
     ingested,
     row_counts,
@@ -21,7 +30,8 @@ from tests.integration.helpers import (
     tag_first,
 )
 
-CONTENT_TABLES = ("roots", "root_leaves", "leaves", "items")
+CONTENT_TABLES = ("roots", "root_leaves", "leaves", "items", "records", "item_tags",
+                  "item_labels", "item_metadata")
 
 
 def view_of(runtime: Runtime) -> MediaIndexView:
@@ -207,3 +217,309 @@ def test_a_projector_lagging_behind_garbage_collection_still_indexes_live_conten
     current = runtime.app.get_dataset(alice, dataset_id).content_root
     assert indexed(runtime, dataset_id, "current") == in_tree(runtime, current)
     assert len(indexed(runtime, dataset_id, "current")) == 103
+
+
+# Filters, sorting and paging over any version. Expectations come from the content tree's
+# records through a plain-Python reading of the documented semantics, never from the SQL.
+
+TAGS = ("cat", "dog", "night", "outdoor")
+CLASSES = ("car", "person", "tree")
+CAMERAS = ("alpha", "beta", "gamma")
+CLUSTERS = (None, "c1", "c2", "c2", "c3", "c3", "c3")
+
+
+def rich_records(count: int = 150, seed: int = 7) -> dict[str, dict[str, Any]]:
+    """Records with every searchable field, spread over several leaves, with ties and gaps."""
+    rng = random.Random(seed)
+    records: dict[str, dict[str, Any]] = {}
+    for i in range(count):
+        media_id = str(UUID(int=rng.getrandbits(128)))
+        video = i % 5 == 0
+        metadata: dict[str, Any] = {"camera": rng.choice(CAMERAS),
+                                    "taken_at": f"2024-0{rng.randint(1, 9)}-1{i % 10}T08:00:00",
+                                    "people": rng.sample(("ann", "bob", "cyd"), rng.randint(0, 2)),
+                                    "code": rng.choice(("42", "x7", "042")),
+                                    "reviewed": i % 4 == 0}
+        if i % 6:
+            metadata["score"] = rng.choice((0.5, 1, 1.0, 1.5, 2, 3, -1))
+        classes = rng.sample(CLASSES, rng.randint(0, 2))
+        records[media_id] = {
+            "media_id": media_id, "kind": "video" if video else "image",
+            "file_name": f"set{i % 3}/item{rng.randint(0, 99):03d}.{'mp4' if video else 'png'}",
+            "blob": "0" * 64, "size": rng.choice((100, 200, 300, 400)),
+            "width": None if video else rng.choice((10, 20, 30)),
+            "height": None if video else rng.choice((5, 15)),
+            "metadata": metadata, "tags": sorted(rng.sample(TAGS, rng.randint(0, 3))),
+            "labels": [{"class_name": c, "bbox": None, "source": "manual",
+                        "source_media_id": None} for c in classes + classes[:1]],
+            "enrichment": {}, "cluster_id": rng.choice(CLUSTERS),
+        }
+    return records
+
+
+def replace_all(new: dict[str, dict[str, Any]]) -> Any:
+    """A change that removes every item and adds ``new``."""
+    return lambda items: {**dict.fromkeys(items), **new}
+
+
+def rich_dataset(runtime: Runtime, actor: Actor) -> tuple[UUID, str]:
+    dataset_id = ingested(runtime, actor, "rich", images=1, videos=0)
+    edit(runtime, actor, dataset_id, replace_all(rich_records()))
+    runtime.catch_up()
+    return dataset_id, runtime.app.get_dataset(actor, dataset_id).content_root
+
+
+def number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def meets(value: Any, condition: FieldFilter) -> bool:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    text = ("true" if value else "false") if isinstance(value, bool) else value \
+        if isinstance(value, str) else None
+    if condition.equals is not None:
+        wanted = number(condition.equals)
+        if not (text == condition.equals
+                or (is_number and wanted is not None and float(value) == wanted)):
+            return False
+    for bound, holds in ((condition.gte, operator.ge), (condition.lte, operator.le)):
+        if isinstance(bound, float) and not (is_number and holds(float(value), bound)):
+            return False
+        if isinstance(bound, str) and not (text is not None and holds(text, bound)):
+            return False
+    return True
+
+
+def matches(record: dict[str, Any], where: MediaFilter) -> bool:
+    def values(field: str) -> list[Any]:
+        value = record["metadata"].get(field)
+        return [v for v in (value if isinstance(value, list) else [value]) if v is not None]
+
+    classes = {label["class_name"] for label in record["labels"]}
+    return ((where.kind is None or record["kind"] == where.kind)
+            and set(where.tags) <= set(record["tags"])
+            and (where.label is None or where.label in classes)
+            and (where.cluster_id is None or record["cluster_id"] == where.cluster_id)
+            and (where.name_contains is None
+                 or where.name_contains.lower() in record["file_name"].lower())
+            and all(any(meets(v, f) for v in values(f.field)) for f in where.fields))
+
+
+def expected_order(records: dict[str, dict[str, Any]], order: MediaOrder) -> list[str]:
+    """Media ids sorted by the key, then file name, then id; empty values last either way."""
+    then = () if order.key in ("file_name", "media_id") else ("file_name",)
+    keys = (order.key, *then, "media_id")
+    present = [r for r in records.values() if r[order.key] is not None]
+    empty = [r for r in records.values() if r[order.key] is None]
+    return [r["media_id"] for group in (present, empty)
+            for r in sorted(group, key=lambda r: [r[k] for k in keys if r[k] is not None],
+                            reverse=order.descending)]
+
+
+EVERYTHING, BY_NAME = MediaFilter(), MediaOrder()
+
+
+def searched(runtime: Runtime, root: str, where: MediaFilter = EVERYTHING,
+             order: MediaOrder = BY_NAME) -> list[str]:
+    rows, total = view_of(runtime).search(root, where, order, 1, 10_000)
+    assert total == len(rows)
+    return [r["media_id"] for r in rows]
+
+
+FILTERS = [
+    MediaFilter(kind="video"),
+    MediaFilter(tags=("cat",)),
+    MediaFilter(tags=("cat", "night")),
+    MediaFilter(tags=("cat", "no-such-tag")),
+    MediaFilter(label="person"),
+    MediaFilter(cluster_id="c3"),
+    MediaFilter(name_contains="SET1/ITEM0"),
+    MediaFilter(name_contains="%"),
+    MediaFilter(name_contains="_"),
+    MediaFilter(fields=(FieldFilter("camera", equals="beta"),)),
+    MediaFilter(fields=(FieldFilter("score", equals="1"),)),
+    MediaFilter(fields=(FieldFilter("code", equals="42"),)),
+    MediaFilter(fields=(FieldFilter("people", equals="bob"),)),
+    MediaFilter(fields=(FieldFilter("reviewed", equals="true"),)),
+    MediaFilter(fields=(FieldFilter("score", gte=1.0, lte=2.0),)),
+    MediaFilter(fields=(FieldFilter("score", lte=0.0),)),
+    MediaFilter(fields=(FieldFilter("taken_at", gte="2024-03", lte="2024-06-30T23"),)),
+    MediaFilter(fields=(FieldFilter("people", gte="b"),)),
+    MediaFilter(fields=(FieldFilter("no_such_field", equals="x"),)),
+    MediaFilter(kind="image", tags=("dog",), label="car", cluster_id="c3",
+                fields=(FieldFilter("score", gte=1.0),)),
+]
+
+
+def test_each_filter_selects_exactly_the_items_that_meet_it(
+    runtime: Runtime, alice: Actor
+) -> None:
+    _, root = rich_dataset(runtime, alice)
+    records = dict(runtime.app.tree.items(root))
+    by_name = expected_order(records, BY_NAME)
+
+    for where in FILTERS:
+        expected = [key for key in by_name if matches(records[key], where)]
+        assert searched(runtime, root, where) == expected, where
+
+
+def test_the_filters_split_the_data_into_non_trivial_parts() -> None:
+    records = rich_records()
+
+    sizes = [sum(matches(r, where) for r in records.values()) for where in FILTERS]
+
+    assert [i for i, size in enumerate(sizes) if size in (0, len(records))] == [3, 7, 8, 18], sizes
+
+
+def test_items_sort_by_any_key_in_either_direction(runtime: Runtime, alice: Actor) -> None:
+    _, root = rich_dataset(runtime, alice)
+    records = dict(runtime.app.tree.items(root))
+
+    for key in SORT_KEYS:
+        for order in (MediaOrder(key), MediaOrder(key, descending=True)):
+            assert searched(runtime, root, EVERYTHING, order) == \
+                expected_order(records, order), order
+
+
+def test_pages_of_a_filtered_sorted_search_partition_its_items(
+    runtime: Runtime, alice: Actor
+) -> None:
+    _, root = rich_dataset(runtime, alice)
+    where, order = MediaFilter(kind="image"), MediaOrder("size", descending=True)
+    everything = searched(runtime, root, where, order)
+    view = view_of(runtime)
+
+    pages = [view.search(root, where, order, page, 7) for page in range(1, 30)]
+
+    assert all(total == len(everything) for _, total in pages)
+    assert [r["media_id"] for rows, _ in pages for r in rows] == everything
+    assert pages[-1] == ([], len(everything))
+
+
+def test_pages_by_name_are_the_same_whether_the_name_index_is_walked_or_not(
+    runtime: Runtime, alice: Actor
+) -> None:
+    # Pages of 5 from 150 items: the first pages walk items_by_name, the later ones sort
+    # (see MediaIndexView.search), and all of them must agree with one sorted list.
+    _, root = rich_dataset(runtime, alice)
+    records = dict(runtime.app.tree.items(root))
+    view = view_of(runtime)
+
+    for where in (EVERYTHING, MediaFilter(kind="video")):
+        for order in (BY_NAME, MediaOrder("file_name", descending=True)):
+            expected = [k for k in expected_order(records, order) if matches(records[k], where)]
+            pages = [view.search(root, where, order, page, 5, total=len(expected))[0]
+                     for page in range(1, 32)]
+            assert [r["media_id"] for rows in pages for r in rows] == expected, (where, order)
+
+
+def test_a_known_total_is_trusted_instead_of_counted(runtime: Runtime, alice: Actor) -> None:
+    _, root = rich_dataset(runtime, alice)
+    counts = runtime.app.tree.counts(root)
+    view = view_of(runtime)
+
+    rows, total = view.search(root, MediaFilter(), MediaOrder(), 1, 20, total=counts.items)
+    videos, video_total = view.search(root, MediaFilter(kind="video"), MediaOrder(), 1, 100)
+
+    assert (len(rows), total) == (20, 150)
+    assert video_total == counts.videos == len(videos) == 30
+
+
+def test_a_snapshot_is_searched_as_it_was_after_the_data_changed(
+    runtime: Runtime, alice: Actor
+) -> None:
+    dataset_id, before = rich_dataset(runtime, alice)
+    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "before")
+    tagged = MediaFilter(tags=("cat",))
+    cats = searched(runtime, before, tagged)
+    edit(runtime, alice, dataset_id, lambda items: {
+        key: {**items[key], "tags": [], "metadata": {**items[key]["metadata"], "score": 99}}
+        for key in cats[:5]})
+    runtime.catch_up()
+    dataset = runtime.app.get_dataset(alice, dataset_id)
+    snapshot_root = dataset.checkpoints[str(snapshot_id)]["root"]
+    high = MediaFilter(fields=(FieldFilter("score", gte=50.0),))
+
+    assert snapshot_root == before != dataset.content_root
+    assert searched(runtime, snapshot_root, tagged) == cats
+    assert searched(runtime, dataset.content_root, tagged) == cats[5:]
+    assert searched(runtime, snapshot_root, high) == []
+    assert sorted(searched(runtime, dataset.content_root, high)) == sorted(cats[:5])
+
+
+def test_numeric_fields_are_those_holding_a_number_in_the_version(
+    runtime: Runtime, alice: Actor
+) -> None:
+    dataset_id, root = rich_dataset(runtime, alice)
+    edit(runtime, alice, dataset_id, lambda items: {
+        key: {**r, "metadata": {**r["metadata"], "taken_at": 2024}}
+        for key, r in list(items.items())[:1]})
+    runtime.catch_up()
+    edited = runtime.app.get_dataset(alice, dataset_id).content_root
+    fields = {"score", "camera", "taken_at", "reviewed", "people", "absent"}
+
+    assert view_of(runtime).numeric_fields(root, fields) == {"score"}
+    assert view_of(runtime).numeric_fields(edited, fields) == {"score", "taken_at"}
+
+
+def test_clusters_come_largest_first_with_samples_by_file_name(
+    runtime: Runtime, alice: Actor
+) -> None:
+    _, root = rich_dataset(runtime, alice)
+    records = dict(runtime.app.tree.items(root))
+    members: dict[str, list[str]] = {}
+    for key in expected_order(records, MediaOrder()):
+        if records[key]["cluster_id"] is not None:
+            members.setdefault(records[key]["cluster_id"], []).append(key)
+    expected = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    view = view_of(runtime)
+
+    first, total = view.clusters(root, 1, 2)
+    rest, _ = view.clusters(root, 2, 2)
+
+    assert total == len(members) == 3
+    assert [(c, size) for c, size, _ in first + rest] == [(c, len(m)) for c, m in expected]
+    assert [[r["media_id"] for r in samples] for _, _, samples in first + rest] == \
+        [m[:4] for _, m in expected]
+    assert view.clusters(root, 3, 2) == ([], 3)
+
+
+def test_long_tags_and_values_are_indexed_and_found(runtime: Runtime, alice: Actor) -> None:
+    dataset_id = ingested(runtime, alice, "long", images=2, videos=0)
+    long_text = "\N{GRINNING FACE}" * 3000  # four bytes each in UTF-8
+    edit(runtime, alice, dataset_id, lambda items: {
+        min(items): {**items[min(items)], "tags": [long_text],
+                     "metadata": {long_text: long_text},
+                     "labels": [{"class_name": long_text}]}})
+    runtime.catch_up()
+    root = runtime.app.get_dataset(alice, dataset_id).content_root
+    where = MediaFilter(tags=(long_text,), label=long_text,
+                        fields=(FieldFilter(long_text, equals=long_text),))
+
+    [found] = view_of(runtime).search(root, where, MediaOrder(), 1, 10)[0]
+
+    assert found["tags"] == [long_text]
+    assert found["media_id"] == min(dict(runtime.app.tree.items(root)))
+
+
+def test_a_rebuild_gives_the_same_search_rows_as_the_live_index(
+    runtime: Runtime, alice: Actor
+) -> None:
+    dataset_id, _ = rich_dataset(runtime, alice)
+    runtime.app.create_snapshot(alice, dataset_id, "rich")
+    edit(runtime, alice, dataset_id, lambda items: {
+        key: {**r, "cluster_id": "moved", "tags": ["re-tagged"]}
+        for key, r in sorted(items.items())[:70]})
+    runtime.catch_up()
+    view = view_of(runtime)
+    live = dump(view)
+    assert all(live[table] for table in ("item_tags", "item_labels", "item_metadata"))
+
+    view.clear()
+    Projector(runtime.app, MediaIndexProjection(ContentTree(runtime.backend.nodes)), view,
+              batch_size=3).catch_up()
+
+    assert dump(view) == live

@@ -116,6 +116,29 @@ def test_garbage_collection_keeps_every_live_tree_and_removes_the_rest(
         assert dict(fresh.items(root)) == items
 
 
+def test_garbage_collection_keeps_the_version_a_running_export_reads(
+    runtime: Runtime, alice: Actor
+) -> None:
+    app, nodes = runtime.app, runtime.backend.nodes
+    dataset_id = ingested(runtime, alice, "exported")
+    roots = {}
+    for name in ("exported", "doomed"):
+        edit(runtime, alice, dataset_id, tag_first(name))
+        checkpoint, _ = app.create_snapshot(alice, dataset_id, name)
+        roots[name] = (checkpoint, app.get_dataset(alice, dataset_id).content_root)
+    edit(runtime, alice, dataset_id, tag_first("latest"))
+    app.create_snapshot(alice, dataset_id, "latest")
+    app.start_export(alice, dataset_id, {"root": roots["exported"][1], "include_media": False})
+    for checkpoint, _ in roots.values():
+        app.delete_snapshot(alice, dataset_id, checkpoint)
+    expected = dict(app.tree.items(roots["exported"][1]))
+
+    assert collect_garbage(app, nodes, grace_seconds=0) > 0
+
+    assert nodes.get_many([roots["doomed"][1]]) == {}
+    assert dict(ContentTree(nodes).items(roots["exported"][1])) == expected
+
+
 def test_garbage_collection_within_the_grace_period_removes_nothing(
     runtime: Runtime, alice: Actor
 ) -> None:

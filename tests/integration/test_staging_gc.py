@@ -9,7 +9,7 @@ from uuid import uuid4
 from adapters.runtime import Runtime
 from application.actor import Actor
 from application.datasets import creation_task_id
-from application.garbage import collect_staged_uploads
+from application.garbage import collect_task_leftovers
 from tests.support.media import image
 
 
@@ -38,6 +38,6 @@ def test_orphaned_uploads_are_swept_while_open_and_in_flight_ones_stay(
                                source={"source": "upload", "task_id": queued})
     assert staged(runtime) == {orphan, in_flight, queued}
 
-    assert collect_staged_uploads(runtime.app, runtime.staging, grace_seconds=3600) == 1
+    assert collect_task_leftovers(runtime.app, runtime.staging, grace_seconds=3600) == 1
 
     assert staged(runtime) == {in_flight, queued}

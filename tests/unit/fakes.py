@@ -64,6 +64,10 @@ class FakeBlobStore:
         self.blobs[sha256] = data
         return sha256, len(data)
 
+    @contextmanager
+    def batch(self, owner: str) -> Iterator[FakeBlobStore]:
+        yield self
+
     def open(self, sha256: str) -> AbstractContextManager[IO[bytes]]:
         @contextmanager
         def opened() -> Iterator[IO[bytes]]:
@@ -95,13 +99,21 @@ class FakeStaging:
 
 
 class FakeProbe:
-    """Any file is an image of (its size in bytes) x 1 pixels, unless it starts with b"bad"."""
+    """Any image file is (its size in bytes) x 1 pixels, unless it starts with b"bad"."""
 
     def image_size(self, path: Path) -> tuple[int, int]:
         data = path.read_bytes()
         if data.startswith(b"bad"):
             raise UnsupportedMedia("not a readable image")
         return len(data), 1
+
+    def video_info(self, path: Path) -> tuple[int, int, float | None]:
+        """Any file is a 1.5 s video of (its size in bytes) x 2 pixels, unless it starts
+        with b"bad"."""
+        data = path.read_bytes()
+        if data.startswith(b"bad"):
+            raise UnsupportedMedia("not a readable video")
+        return len(data), 2, 1.5
 
 
 class InMemoryTaskQueue:

@@ -104,6 +104,7 @@ def test_a_manual_checkpoint_records_the_content_and_who_took_it() -> None:
         "name": "First", "description": "notes", "reason": "manual",
         "created_by": "a@example.com", "created_at": later(5), "root": ROOT_A, "n_images": 3,
         "n_videos": 1, "status": "READY", "deleted": False,
+        "facets": {"clustered": False, "models": {}, "schema": {}},
     }
     assert dataset.current_checkpoint == "cp1"
 
@@ -748,7 +749,14 @@ def lifecycle(dataset: Dataset, after_each: Callable[[], None]) -> None:
         lambda: dataset.start_operation("t2", MEDIA_ADDITION, OWNER_EMAIL, {"n": 1}, later(70)),
         lambda: dataset.claim_task("t2", "w1", later(130), later(70)),
         lambda: dataset.complete_operation("t2", "w1", ROOT_C, 9, 2, "PARTIAL INDEX",
-                                           OWNER_EMAIL, later(80), clustered=True),
+                                           OWNER_EMAIL, later(80),
+                                           facets={"clustered": True, "models": {"A": "a1"}}),
+        lambda: dataset.start_export("te", OWNER_EMAIL, {"root": ROOT_C}, later(81)),
+        lambda: dataset.claim_task("te", "w1", later(140), later(81)),
+        lambda: dataset.report_progress("te", "w1", 50, "zipping", later(141)),
+        lambda: dataset.complete_export("te", "w1", {"download_uri": "/x"}, "Exported."),
+        lambda: dataset.start_export("te2", OWNER_EMAIL, {"root": ROOT_C}, later(82)),
+        lambda: dataset.abort_task("te2", OWNER_EMAIL),
         lambda: dataset.request_clone("tc", "cp1", UUID(int=7), OWNER_EMAIL),
         lambda: dataset.finish_clone("tc", "system"),
         lambda: dataset.start_restore("t3", "cp1", OWNER_EMAIL, later(90)),

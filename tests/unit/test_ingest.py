@@ -42,7 +42,7 @@ class Setup:
             "lease_until": None, "progress": None,
         }
         return TaskContext(dataset_id="d1", dataset_name="cats", content_root=root,
-                           clustered=clustered, task=task, tree=self.tree,
+                           facets={"clustered": clustered}, task=task, tree=self.tree,
                            progress=lambda p, m: self.progress.append((p, m)))
 
     def run_folder(self, folder: Path, task_id: str = "task-1") -> Outcome:
@@ -93,7 +93,8 @@ def test_images_and_videos_become_records_with_their_blob_and_size(setup: Setup)
     assert sorted(records) == ["a.png", "clip.mp4", "sub/b.JPG"]
     assert (records["a.png"]["kind"], records["a.png"]["width"], records["a.png"]["size"]) == \
         ("image", 5, 5)
-    assert (records["clip.mp4"]["kind"], records["clip.mp4"]["width"]) == ("video", None)
+    clip = records["clip.mp4"]
+    assert (clip["kind"], clip["width"], clip["height"], clip["duration"]) == ("video", 5, 2, 1.5)
     assert setup.blobs.blobs[records["sub/b.JPG"]["blob"]] == b"123"
     assert outcome.status == Status.READY
     assert outcome.message == "Ingested 3 media (2 images, 1 videos)."
@@ -108,9 +109,11 @@ def test_unsupported_and_unreadable_files_are_skipped_and_counted_in_the_message
     write(folder / "notes.txt", b"hello")
     write(folder / "README", b"hello")
     write(folder / "broken.png", b"bad bytes")
+    write(folder / "broken.mp4", b"bad video")
     outcome = setup.run_folder(folder)
     assert setup.names(outcome) == ["a.png"]
-    assert outcome.message.startswith("Ingested 1 media (1 images, 0 videos). Skipped 3 files: ")
+    assert outcome.message.startswith("Ingested 1 media (1 images, 0 videos). Skipped 4 files: ")
+    assert "broken.mp4: not a readable video" in outcome.message
     assert "notes.txt: unsupported file type .txt" in outcome.message
     assert "README: unsupported file type (none)" in outcome.message
     assert "broken.png: not a readable image" in outcome.message
