@@ -48,6 +48,14 @@ class Dataset(BaseModel):
     snapshot_support: bool
 
 
+class DatasetAccess(BaseModel):
+    """Extension: what the caller may do with a dataset, so a UI can disable what would fail."""
+
+    role: Literal["owner", "editor", "viewer"]
+    can_edit: bool
+    can_share: bool
+
+
 class DatasetSummary(BaseModel):
     id: UUID
     display_name: str

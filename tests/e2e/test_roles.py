@@ -56,7 +56,7 @@ def writes(ds: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def reads(ds: dict[str, Any]) -> list[str]:
     base = f"/dataset/{ds['dataset_id']}"
-    return [base, f"{base}/snapshot", f"{base}/media", f"{base}/history",
+    return [base, f"{base}/snapshot", f"{base}/media", f"{base}/history", f"{base}/access",
             f"{base}/media?snapshot_id={ds['snapshot_id']}"]
 
 
@@ -127,6 +127,8 @@ def test_a_viewer_reads_but_every_write_is_403(
         for path in reads(shared):
             assert viewer.request("GET", path).status_code == 200, path
         assert viewer.dataset(shared["dataset_id"])["owned_by"] == "owner@example.com"
+        assert viewer.ok("GET", f"/dataset/{shared['dataset_id']}/access") == \
+            {"role": "viewer", "can_edit": False, "can_share": False}
         assert [d["id"] for d in viewer.ok("GET", "/datasets")["datasets"]] == \
             [shared["dataset_id"]]
         assert [t["task_id"] for t in viewer.tasks()["tasks"]] == [shared["task_id"]]
@@ -153,6 +155,10 @@ def test_an_editor_creates_restores_and_clones_but_only_the_owner_shares(
     try:
         owner.ok("POST", f"/dataset/{dataset_id}/share",
                  json={"user_email": "editor@example.com", "role": "editor"})
+        assert editor.ok("GET", f"/dataset/{dataset_id}/access") == \
+            {"role": "editor", "can_edit": True, "can_share": False}
+        assert owner.ok("GET", f"/dataset/{dataset_id}/access") == \
+            {"role": "owner", "can_edit": True, "can_share": True}
         made = editor.create_snapshot(dataset_id, name="by editor")
         assert made["created_by"] == "editor@example.com"
         assert editor.edit_snapshot(dataset_id, made["snapshot_id"],

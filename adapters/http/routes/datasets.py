@@ -14,7 +14,7 @@ from adapters.http.presenters import dataset_detail, dataset_summary, history_en
 from adapters.http.services import services_of, uuid_param
 from application.datasets import creation_task_id
 from domain.dataset import Dataset
-from domain.errors import Invalid, NotFound
+from domain.errors import DatasetNotFound, Invalid, NotFound
 from domain.tasks import MEDIA_ADDITION
 
 registry = Registry()
@@ -76,6 +76,19 @@ def get_dataset(call: Call) -> models.Dataset:
     services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     return dataset_detail(dataset, services.app.tree.counts(dataset.content_root).objects)
+
+
+@registry.add("GET", "/api/v1/dataset/{dataset_id}/access",
+              "Extension: your role on the dataset and what it lets you do.",
+              response=models.DatasetAccess, errors=(404,), tags=TAGS)
+def get_access(call: Call) -> models.DatasetAccess:
+    dataset_id = uuid_param(call, "dataset_id")
+    dataset = services_of(call).app.get_dataset(call.actor, dataset_id)
+    role = dataset.role_of(call.actor.user_id, is_admin=call.actor.is_admin)
+    if role is None:  # get_dataset has answered 404 already; this only narrows the type
+        raise DatasetNotFound(dataset_id)
+    return models.DatasetAccess(role=role, can_edit=role in ("owner", "editor"),
+                                can_share=role == "owner")
 
 
 @registry.add("GET", "/api/v1/datasets", "List the datasets you have a role on.",
