@@ -20,7 +20,8 @@ class Settings:
     max_upload_bytes: int = 2048 * MiB
     max_token_ttl: int = 24 * 3600
     lease_seconds: float = 30.0
-    write_wait_seconds: float = 5.0
+    write_wait_seconds: float = 5.0  # a write waits this long for the read models
+    read_wait_seconds: float = 5.0  # a read waits this long for them to reach its position
     fault_hold_after_claim: float = 0.0  # tests only: a worker pauses after claiming a task
 
     @classmethod
@@ -35,6 +36,7 @@ class Settings:
             max_upload_bytes=int(env.get("SNAPSET_MAX_UPLOAD_BYTES", 2048 * MiB)),
             max_token_ttl=int(env.get("SNAPSET_MAX_TOKEN_TTL", 24 * 3600)),
             lease_seconds=float(env.get("SNAPSET_LEASE_SECONDS", 30.0)),
+            write_wait_seconds=float(env.get("SNAPSET_WRITE_WAIT_SECONDS", 5.0)),
             fault_hold_after_claim=float(env.get("SNAPSET_FAULT_HOLD_AFTER_CLAIM", 0.0)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
