@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import uuid4
 
 from adapters.settings import Settings
 from tests.support.server import ServerProcess, snapset_command, start_server
@@ -31,6 +32,7 @@ class Deployment:
     settings: Settings
     server: ServerProcess
     env: dict[str, str]
+    app_name: str
     background: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     worker_kills: int = 0
 
@@ -49,23 +51,21 @@ class Deployment:
     @classmethod
     @contextmanager
     def start(cls, settings: Settings, *, shape: str = "embedded") -> Iterator[Deployment]:
+        app_name = f"snapset-bench-{uuid4().hex[:8]}"  # libpq names its connections so
         env = {**os.environ, "SNAPSET_DATABASE_URL": settings.database_url,
-               "SNAPSET_LEASE_SECONDS": str(settings.lease_seconds)}
+               "SNAPSET_LEASE_SECONDS": str(settings.lease_seconds), "PGAPPNAME": app_name}
         data = str(settings.data_dir)
         if shape == "split":
             if not settings.uses_postgres:
                 raise SystemExit("the split shape needs PostgreSQL (--backend postgres)")
             subprocess.run(snapset_command("migrate", "--data-dir", data), env=env, cwd=ROOT,
                            check=True, capture_output=True)
-            server = start_server(settings.data_dir, database_url=settings.database_url,
-                                  extra_args=("--api-only",),
-                                  extra_env={"SNAPSET_LEASE_SECONDS": str(settings.lease_seconds)})
+            extra = ("--api-only",)
         else:
             extra = ("--embedded",) if settings.uses_postgres else ()
-            server = start_server(settings.data_dir, database_url=settings.database_url,
-                                  extra_args=extra,
-                                  extra_env={"SNAPSET_LEASE_SECONDS": str(settings.lease_seconds)})
-        deployment = cls(settings, server, env)
+        server = start_server(settings.data_dir, database_url=settings.database_url,
+                              extra_args=extra, extra_env=env)
+        deployment = cls(settings, server, env, app_name)
         try:
             if shape == "split":
                 deployment.spawn("project")
