@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: serve test check lint typecheck layers bench clean
+.PHONY: serve test check lint typecheck layers bench reliability scorecard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,16 @@ serve: $(STAMP)
 	$(BIN)/snapset serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --junitxml=test-artifacts/reliability/junit.xml
+
+# The reliability suite's fast part (also inside `make test`), then its scorecard.
+reliability: $(STAMP)
+	$(BIN)/python -m pytest tests/reliability tests/process tests/e2e/test_bad_input.py \
+		--junitxml=test-artifacts/reliability/junit.xml; status=$$?; \
+		$(BIN)/python bench/scorecard.py; exit $$status
+
+scorecard: $(STAMP)
+	$(BIN)/python bench/scorecard.py
 
 check: lint typecheck layers
 
