@@ -13,6 +13,7 @@ from adapters.http.models import Error
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden",
                404: "Not found", 409: "Conflict with the dataset's state", 413: "Too large",
+               429: "Too many unfinished tasks (Retry-After says when to try again)",
                422: "Invalid input", 503: "Database unavailable"}
 
 

@@ -39,6 +39,11 @@ class Unauthorized(HttpProblem):
     status = 401
 
 
+class TooManyTasks(HttpProblem):
+    status = 429
+    retry_after_seconds = 5
+
+
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
@@ -61,7 +66,10 @@ async def on_domain_error(request: Request, error: Exception) -> Response:
 
 async def on_http_problem(request: Request, error: Exception) -> Response:
     assert isinstance(error, HttpProblem)
-    return _detail(error.detail, error.status)
+    response = _detail(error.detail, error.status)
+    if isinstance(error, TooManyTasks):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 async def on_validation_error(request: Request, error: Exception) -> Response:

@@ -128,6 +128,12 @@ class TaskLogView(ViewStore):
             ("dataset_names", "dataset_name"), ("dataset_ids", "dataset_id"),
             ("task_types", "task_type"), ("created_by", "created_by"))}
 
+    def open_tasks_created_by(self, email: str) -> int:
+        """How many of the user's tasks have not finished yet (any dataset)."""
+        with self.reading() as sql:
+            return int(sql.value(f"SELECT COUNT(*) FROM {{t}}tasks WHERE created_by = ? AND "
+                                 f"status NOT IN {_FINAL}", (email,)) or 0)
+
     def claimable(self, now: str, limit: int) -> list[tuple[str, str]]:
         """Open tasks with no live lease, oldest first: the workers' queue."""
         with self.reading() as sql:

@@ -71,7 +71,7 @@ Datetimes are stored in UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
               "Import custom metadata fields for items (JSON rows, or a CSV/JSON file), as a "
               "task whose report lists rejected rows.",
               body=ImportMetadata, response=models.TaskStarted, status=202, multipart=True,
-              errors=(403, 404, 409, 413), tags=TAGS,
+              errors=(403, 404, 409, 413, 429), tags=TAGS,
               extra={"form_fields": ["schema", "key"], "file_field": "file",
                      "description": _IMPORT_TEXT})
 def import_custom_metadata(call: Call) -> Response:
@@ -80,6 +80,7 @@ def import_custom_metadata(call: Call) -> Response:
     dataset = _writable(services, call, dataset_id)
     body: ImportMetadata = call.body if call.form is None else form_body(call.form)
     schema = merge_schemas(dataset.facets.get("schema") or {}, parse_schema(body.field_schema))
+    services.check_task_quota(call)
     task_id = idempotent_id(call, f"custom_metadata:{dataset_id}") or uuid4()
     with staged_rows(call.form, body, schema, services.runtime.staging, str(task_id)) as params:
         started, position = services.app.start_operation(
@@ -100,7 +101,7 @@ def get_custom_metadata_schema(call: Call) -> Response:
 @registry.add("POST", "/api/v1/dataset/{dataset_id}/propagate_labels",
               "Copy the labels of source items to the other members of their clusters, as a "
               "task.", body=PropagateLabels, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409), tags=TAGS, extra={"description": _PROPAGATE_TEXT})
+              errors=(403, 404, 409, 429), tags=TAGS, extra={"description": _PROPAGATE_TEXT})
 def propagate_labels(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")

@@ -24,7 +24,7 @@ TAGS = ("datasets",)
 
 @registry.add("POST", "/api/v1/dataset", "Create a dataset from uploaded files or a folder.",
               body=models.CreateDataset, response=models.DatasetCreated, multipart=True,
-              errors=(400, 403, 413), tags=TAGS,
+              errors=(400, 403, 413, 429), tags=TAGS,
               extra={"form_fields": ["dataset_name", "description", "source_path",
                                      "snapshot_support"]})
 def create_dataset(call: Call) -> Response:
@@ -37,9 +37,12 @@ def create_dataset(call: Call) -> Response:
             call.actor, body.dataset_name.strip(), body.description,
             snapshot_support=body.snapshot_support, source=source, dataset_id=dataset_id)
 
-    if call.form is not None and call.form.getlist("files"):
+    form = call.form if call.form is not None and call.form.getlist("files") else None
+    if form is not None or body.source_path is not None:
+        services.check_task_quota(call)
+    if form is not None:
         task_id = str(creation_task_id(dataset_id))
-        with staged(call.form, services.runtime.staging, task_id) as upload:
+        with staged(form, services.runtime.staging, task_id) as upload:
             created, position = create(upload)
     elif body.source_path is not None:
         folder = import_folder(services.settings.import_root, body.source_path)
@@ -87,8 +90,8 @@ def get_access(call: Call) -> models.DatasetAccess:
     role = dataset.role_of(call.actor.user_id, is_admin=call.actor.is_admin)
     if role is None:  # get_dataset has answered 404 already; this only narrows the type
         raise DatasetNotFound(dataset_id)
-    return models.DatasetAccess(role=role, can_edit=role in ("owner", "editor"),
-                                can_share=role == "owner")
+    return models.DatasetAccess.model_validate(
+        {"role": role, "can_edit": role in ("owner", "editor"), "can_share": role == "owner"})
 
 
 @registry.add("GET", "/api/v1/datasets", "List the datasets you have a role on.",
@@ -118,11 +121,12 @@ def share_dataset(call: Call) -> Response:
 @registry.add("POST", "/api/v1/dataset/{dataset_id}/media",
               "Add media (uploaded files or an import folder), as a task.",
               body=models.AddMedia, response=models.TaskStarted, status=202, multipart=True,
-              errors=(403, 404, 409, 413), tags=TAGS, extra={"form_fields": ["source_path"]})
+              errors=(403, 404, 409, 413, 429), tags=TAGS, extra={"form_fields": ["source_path"]})
 def add_media(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
+    services.check_task_quota(call)
     task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
 
     def start(params: dict[str, Any]) -> tuple[UUID, int]:

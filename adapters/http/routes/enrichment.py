@@ -44,7 +44,7 @@ def list_models(call: Call) -> ModelList:
 @registry.add("POST", "/api/v1/dataset/{dataset_id}/enrich_dataset",
               "Run enrichment models over the dataset's media, in place, as a task.",
               body=EnrichDataset, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409, 422), tags=TAGS)
+              errors=(403, 404, 409, 422, 429), tags=TAGS)
 def enrich_dataset(call: Call) -> Response:
     services = services_of(call)
     dataset_id = _writable(call, services)
@@ -57,7 +57,7 @@ def enrich_dataset(call: Call) -> Response:
 @registry.add("POST", "/api/v1/dataset/{dataset_id}/reindex",
               "Cluster near-duplicate media (a PARTIAL INDEX dataset becomes READY), as a task.",
               body=ReindexDataset, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409, 422), tags=TAGS)
+              errors=(403, 404, 409, 422, 429), tags=TAGS)
 def reindex(call: Call) -> Response:
     services = services_of(call)
     dataset_id = _writable(call, services)

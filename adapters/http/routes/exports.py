@@ -60,7 +60,7 @@ def diff_versions(call: Call) -> m.Diff:
 
 @registry.add("GET", "/api/v1/dataset/{dataset_id}/export_context_async",
               "Start exporting the dataset (or one snapshot) as a zip archive, as a task.",
-              query=m.ExportQuery, response=m.ExportStarted, errors=(404, 409), tags=TAGS)
+              query=m.ExportQuery, response=m.ExportStarted, errors=(404, 409, 429), tags=TAGS)
 def start_export(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
@@ -70,6 +70,7 @@ def start_export(call: Call) -> Response:
     version = version_of(dataset, snapshot or CURRENT)
     params: dict[str, Any] = {"root": version.root, "snapshot_id": snapshot,
                               "include_media": query.include_media, "facets": version.facets}
+    services.check_task_quota(call)
     task_id, position = services.app.start_export(
         call.actor, dataset_id, params, idempotent_id(call, f"export:{dataset_id}"))
     return JSONResponse({"id": str(task_id)}, headers=services.settle(position))

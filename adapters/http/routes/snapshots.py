@@ -67,7 +67,7 @@ def edit_snapshot(call: Call) -> Response:
               "Restore the dataset to a snapshot (or `current`), as a task. With "
               "`dry_run=true`: 200 with the diff the restore would apply, changing nothing.",
               query=RestoreQuery, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409), tags=TAGS,
+              errors=(403, 404, 409, 429), tags=TAGS,
               extra={"responses": {200: ("dry_run=true: the diff the restore would apply.",
                                          Diff)},
                      "description": "With `dry_run=true` the answer is 200 with a `Diff` (as "
@@ -83,6 +83,7 @@ def restore_snapshot(call: Call) -> Response:
         preview = preview_restore(services.app, call.actor, dataset_id, snapshot, query.page,
                                   query.page_size)
         return JSONResponse(diff_from(preview).model_dump(mode="json"))
+    services.check_task_quota(call)
     task_id, position = services.app.restore_snapshot(
         call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}"))
     return services.task_started(task_id, dataset_id, position)
@@ -90,10 +91,11 @@ def restore_snapshot(call: Call) -> Response:
 
 @registry.add("POST", BASE + "/{snapshot_id}/clone",
               "Clone a snapshot into a new, independent dataset, as a task.",
-              response=models.TaskStarted, status=202, errors=(403, 404, 409), tags=TAGS)
+              response=models.TaskStarted, status=202, errors=(403, 404, 409, 429), tags=TAGS)
 def clone_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
+    services.check_task_quota(call)
     task_id, clone_id, position = services.app.clone_snapshot(
         call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}"))
     return services.task_started(task_id, clone_id, position)

@@ -82,10 +82,11 @@ def abort_task(call: Call) -> Response:
 
 @registry.add("POST", "/api/v1/tasks/{task_id}/retry",
               "Retry a failed or aborted dataset-creation task.", response=models.Task,
-              errors=(400, 403, 404, 409), tags=TAGS)
+              errors=(400, 403, 404, 409, 429), tags=TAGS)
 def retry_task(call: Call) -> Response:
     services = services_of(call)
     row = _task_row(call, services)
+    services.check_task_quota(call)
     position = services.app.retry_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
     return _task_now(call, services, position)
 
