@@ -1,0 +1,313 @@
+"""The eventsourcing library's own recorder contract, run against every recorder we use.
+
+The wheel ships its recorder test cases (``eventsourcing.tests.persistence``). Each class
+here subclasses one of them so that ``create_recorder`` returns *our* recorder, built the way
+the server builds it: ``adapters.backend.open_backend`` on a fresh SQLite data directory
+(real files, WAL, synchronous=FULL, our pool sizes) or on a fresh PostgreSQL schema of the
+test database (our pool sizes, pre-ping, ``snapset_*`` tables, one tracking table per view;
+the schema is made in ``setUp`` and dropped in ``tearDown``, as ``tests/conftest.py``'s
+``postgres_url`` does for pytest-style tests). Nothing is resized for the test: when a case
+needs more connections than our settings give, that is a finding, not something to tune away.
+
+What we use, and the case each gets (both backends each):
+
+- the event log, ``Datasets.recorder`` (an ``ApplicationRecorder``):
+  ``ApplicationRecorderTestCase`` (insert/select, notifications, concurrent writers and
+  readers, throughput) and ``NonInterleavingNotificationIDsBaseCase`` (two racing saves
+  never interleave their notification ids; 1,000 events each on both backends);
+- the aggregate-snapshot store, ``Datasets.snapshots.recorder`` (an ``AggregateRecorder``;
+  we keep the library's snapshots on, every 100 Dataset events): ``AggregateRecorderTestCase``;
+- the five read-model views (``adapters/views``: snapshot_list, task_log, dataset_list,
+  audit_history, media_index), each a ``TrackingRecorder`` subclass: ``TrackingRecorderTestCase``
+  (tracking uniqueness, no filling of gaps, ``max_tracking_id``/``has_tracking_id``, ``wait``);
+- the infrastructure factory with our application's environment (the ``env`` our
+  ``Datasets`` is built with, so our ``SQLITE_*``/``POSTGRES_*`` keys and ``CREATE_TABLE=n``):
+  ``InfrastructureFactoryTestCase``.
+
+Library cases that do not apply, and why (none is skipped at run time; they are simply not
+subclassed):
+
+- ``ProcessRecorderTestCase``: we have no process recorder. Nothing writes events together
+  with a tracking position; the views write *rows* with their position (``ViewStore.transaction``)
+  and are only ``TrackingRecorder``s, so they have no ``insert_events``/``select_events`` to
+  run it on. Its property for read models (rows and position commit together or not at all; a
+  position already passed is refused) is tested on our views in
+  ``tests/integration/test_projector.py``.
+- ``ApplicationRecorderTestCase.optional_test_insert_subscribe``: ``optional_`` in the library
+  because SQLite has no subscription; we use none on either backend (``adapters/projector.py``
+  polls ``select_notifications``), so there is nothing of ours for it to check.
+- ``eventsourcing.tests.projection`` (``EventCountersViewTestCase``, the ``ProjectionRunner``
+  cases, ``EventSourcedProjectionTestCase``): they need a view with the library's
+  event-counter interface and the library's ``ProjectionRunner`` (which needs a subscription);
+  our views have their own query interface and are run by our ``Projector``.
+- ``TranscoderTestCase``: we use the library's default transcoder unchanged; what matters to us
+  (our stored events still decode) is covered by ``test_event_fixtures.py``.
+
+The content-tree node store (``adapters/storage/nodes.py``) is ours, not a library recorder;
+its contract is in ``tests/integration/test_node_store.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InfrastructureFactory,
+    ProcessRecorder,
+    TrackingRecorder,
+)
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresProcessRecorder,
+    PostgresTrackingRecorder,
+)
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteApplicationRecorder,
+    SQLiteFactory,
+    SQLiteProcessRecorder,
+    SQLiteTrackingRecorder,
+)
+from eventsourcing.tests import persistence as lib
+from eventsourcing.utils import Environment
+
+from adapters.backend import Backend, open_backend
+from adapters.settings import Settings
+from tests.conftest import BASE_URL
+
+pytestmark = pytest.mark.reliability
+
+
+class OnOurSQLite:
+    """Our backend on SQLite: a fresh data directory per recorder, removed after the test."""
+
+    def setUp(self) -> None:
+        self._prepare()
+        super().setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        try:
+            super().tearDown()  # type: ignore[misc]
+        finally:
+            self._dispose()
+
+    def _prepare(self) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="snapset-contract-"))
+        self._backends: list[Backend] = []
+
+    def _dispose(self) -> None:
+        for backend in self._backends:
+            backend.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self._dir / f"data{len(self._backends)}")
+
+    def backend(self) -> Backend:
+        backend = open_backend(self.settings())
+        self._backends.append(backend)
+        return backend
+
+
+class OnOurPostgres(OnOurSQLite):
+    """Our backend on PostgreSQL: a fresh schema per recorder, dropped after the test."""
+
+    def _prepare(self) -> None:
+        self._schemas: list[str] = []
+        super()._prepare()
+
+    def _dispose(self) -> None:
+        super()._dispose()
+        with psycopg.connect(BASE_URL.split("?")[0], autocommit=True) as conn:
+            for schema in self._schemas:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def settings(self) -> Settings:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        self._schemas.append(schema)
+        return Settings(data_dir=self._dir / f"data{len(self._backends)}",
+                        database_url=f"{BASE_URL}?schema={schema}")
+
+
+class EventLog:
+    def create_recorder(self) -> ApplicationRecorder:
+        recorder = self.backend().app.recorder  # type: ignore[attr-defined]
+        assert isinstance(recorder, ApplicationRecorder)
+        return recorder
+
+
+class SnapshotStore:
+    def create_recorder(self) -> AggregateRecorder:
+        snapshots = self.backend().app.snapshots  # type: ignore[attr-defined]
+        assert snapshots is not None, "aggregate snapshots are switched on (DESIGN.md)"
+        recorder = snapshots.recorder
+        assert isinstance(recorder, AggregateRecorder)
+        return recorder
+
+
+class View:
+    view_name: ClassVar[str]
+
+    def create_recorder(self) -> TrackingRecorder:
+        view = self.backend().views[self.view_name]  # type: ignore[attr-defined]
+        assert isinstance(view, TrackingRecorder)
+        return view
+
+
+# The event log.
+
+
+class TestSQLiteEventLog(OnOurSQLite, EventLog, lib.ApplicationRecorderTestCase):
+    pass
+
+
+@pytest.mark.postgres
+class TestPostgresEventLog(OnOurPostgres, EventLog, lib.ApplicationRecorderTestCase):
+    pass
+
+
+class TestSQLiteEventLogNeverInterleavesTwoSaves(
+        OnOurSQLite, EventLog, lib.NonInterleavingNotificationIDsBaseCase):
+    insert_num = 1000
+
+
+@pytest.mark.postgres
+class TestPostgresEventLogNeverInterleavesTwoSaves(
+        OnOurPostgres, EventLog, lib.NonInterleavingNotificationIDsBaseCase):
+    insert_num = 1000
+
+
+# The aggregate-snapshot store.
+
+
+class TestSQLiteSnapshotStore(OnOurSQLite, SnapshotStore, lib.AggregateRecorderTestCase):
+    pass
+
+
+@pytest.mark.postgres
+class TestPostgresSnapshotStore(OnOurPostgres, SnapshotStore, lib.AggregateRecorderTestCase):
+    pass
+
+
+# The read-model views.
+
+
+class TestSQLiteSnapshotListView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
+    view_name = "snapshot_list"
+
+
+@pytest.mark.postgres
+class TestPostgresSnapshotListView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
+    view_name = "snapshot_list"
+
+
+class TestSQLiteTaskLogView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
+    view_name = "task_log"
+
+
+@pytest.mark.postgres
+class TestPostgresTaskLogView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
+    view_name = "task_log"
+
+
+class TestSQLiteDatasetListView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
+    view_name = "dataset_list"
+
+
+@pytest.mark.postgres
+class TestPostgresDatasetListView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
+    view_name = "dataset_list"
+
+
+class TestSQLiteAuditHistoryView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
+    view_name = "audit_history"
+
+
+@pytest.mark.postgres
+class TestPostgresAuditHistoryView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
+    view_name = "audit_history"
+
+
+class TestSQLiteMediaIndexView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
+    view_name = "media_index"
+
+
+@pytest.mark.postgres
+class TestPostgresMediaIndexView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
+    view_name = "media_index"
+
+
+# The infrastructure factory, with our application's environment.
+
+
+class WithOurEnvironment:
+    """The factory case constructs its factory from ``self.env`` in its ``setUp``: give it the
+    environment our ``Datasets`` application was built with."""
+
+    def setUp(self) -> None:
+        app_env = self.backend().app.env  # type: ignore[attr-defined]
+        self.env = Environment(app_env.name, dict(app_env))
+        super().setUp()  # type: ignore[misc]
+
+
+class SQLiteFactoryExpectations:
+    def expected_factory_class(self) -> type[InfrastructureFactory[Any]]:
+        return SQLiteFactory
+
+    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
+        return SQLiteAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
+        return SQLiteApplicationRecorder
+
+    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
+        return SQLiteTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
+        return type("AnySQLiteTrackingRecorder", (SQLiteTrackingRecorder,), {})
+
+    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
+        return SQLiteProcessRecorder
+
+
+class PostgresFactoryExpectations:
+    def expected_factory_class(self) -> type[InfrastructureFactory[Any]]:
+        return PostgresFactory
+
+    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
+        return PostgresAggregateRecorder
+
+    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
+        return PostgresApplicationRecorder
+
+    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
+        return PostgresTrackingRecorder
+
+    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
+        return type("AnyPostgresTrackingRecorder", (PostgresTrackingRecorder,), {})
+
+    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
+        return PostgresProcessRecorder
+
+
+class TestSQLiteFactoryWithOurEnvironment(OnOurSQLite, WithOurEnvironment,
+                                          SQLiteFactoryExpectations,
+                                          lib.InfrastructureFactoryTestCase[Any]):
+    pass
+
+
+@pytest.mark.postgres
+class TestPostgresFactoryWithOurEnvironment(OnOurPostgres, WithOurEnvironment,
+                                            PostgresFactoryExpectations,
+                                            lib.InfrastructureFactoryTestCase[Any]):
+    pass
