@@ -311,11 +311,25 @@ class Datasets(UsersMixin, Application[UUID]):
                 dataset = self._load(dataset_id)
                 result = decide(dataset)
                 extra = result if isinstance(result, Also) else Also()
+                mine = list(dataset.pending_events)
                 try:
                     return result, self._save(dataset, *extra)
                 except IntegrityError:
+                    if mine and self._already_stored(mine[0]):
+                        return result, self.position()
                     continue
         raise Conflict(f"Dataset {dataset_id} is being changed by others; try again.")
+
+    def _already_stored(self, pending: Any) -> bool:
+        """Whether a save that "conflicted" had in fact committed: the database's answer to
+        its COMMIT was lost, the recorder retried the insert and met its own events. Such a
+        save succeeded; deciding again would store the change twice (a rename) or refuse a
+        change that landed (404 for a removal)."""
+        mine = self.mapper.to_stored_event(pending)
+        stored = self.recorder.select_events(
+            mine.originator_id, gt=mine.originator_version - 1, lte=mine.originator_version
+        )
+        return any((s.topic, s.state) == (mine.topic, mine.state) for s in stored)
 
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)
