@@ -769,6 +769,12 @@ class Dataset(Aggregate):
             raise BadRequest(
                 f"Only a failed or aborted creation task can be retried; task {task_id} is not one."
             )
+        if self.active_task is not None:
+            # Retrying replaces the active task: a running one would never finish.
+            raise StatusConflict(
+                f"Cannot retry task {task_id} on dataset {self.id}: task "
+                f"{self.active_task['task_id']} is running on it."
+            )
         self._task_retried(task_id=task_id, at=at, by=by)
 
     @event("TaskRetried", topic=_T + "TaskRetried")

@@ -676,6 +676,20 @@ def test_only_failed_or_aborted_creation_tasks_can_be_retried() -> None:
         dataset.retry_task("no-such-task", later(7), OWNER_EMAIL)
 
 
+def test_a_failed_creation_task_is_not_retried_while_another_task_runs() -> None:
+    dataset = new_dataset()
+    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {"source": "path"}, T0)
+    dataset.abort_task("t", OWNER_EMAIL)
+    start_media_addition(dataset)  # ERROR allows a media addition
+    with pytest.raises(StatusConflict):
+        dataset.retry_task("t", later(5), OWNER_EMAIL)
+    assert dataset.task("task-add")["status"] == "INITIALIZING"
+    assert dataset.status == Status.READ_ONLY
+    finish_task(dataset, "task-add")
+    dataset.retry_task("t", later(6), OWNER_EMAIL)  # idle again: the retry may start
+    assert dataset.status == Status.INDEXING
+
+
 # Roles.
 
 
