@@ -122,5 +122,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     assert isinstance(task_view, TaskLogView)
     worker = Worker(backend.app, TaskLogQueue(task_view), operations_for(backend, staging),
                     lease_seconds=settings.lease_seconds,
-                    hold_after_claim=settings.fault_hold_after_claim)
+                    hold_after_claim=settings.fault_hold_after_claim,
+                    pause_per_item=settings.fault_pause_per_item)
     return Runtime(backend, staging, projectors, positions, worker, saved, projected)

@@ -35,7 +35,7 @@ class LeaseLost(Exception):
 class Worker:
     def __init__(self, app: Datasets, queue: TaskQueue, operations: Mapping[str, Operation], *,
                  lease_seconds: float = 30.0, worker_id: str | None = None,
-                 hold_after_claim: float = 0.0,
+                 hold_after_claim: float = 0.0, pause_per_item: float = 0.0,
                  observer: Callable[[str, int, int], None] | None = None) -> None:
         self.app = app
         self.queue = queue
@@ -43,6 +43,9 @@ class Worker:
         self.lease = lease_seconds
         self.worker_id = worker_id or f"worker-{uuid4().hex[:8]}"
         self.hold_after_claim = hold_after_claim  # fault injection for crash tests
+        # Likewise: seconds to pause after each item an operation counts (TaskContext.tick),
+        # so a kill can land inside its work.
+        self.pause_per_item = pause_per_item
         self.observer = observer  # (task id, done, total): a CLI's progress bar
 
     def run_once(self, limit: int = 8) -> int:
@@ -91,7 +94,7 @@ class Worker:
             dataset_id=str(dataset_id), dataset_name=dataset.name,
             content_root=dataset.content_root, facets=dataset.facets, task=task,
             tree=self.app.tree, progress=self._progress(dataset_id, task_id),
-            observe=None if self.observer is None else partial(self.observer, task_id),
+            observe=self._observe(task_id),
         )
         outcome = operation.run(context)
         if task["task_type"] == EXPORT:
@@ -103,6 +106,18 @@ class Worker:
                 facets=outcome.facets, report=outcome.report, message=outcome.message))
         for cleanup in outcome.cleanup:
             cleanup()
+
+    def _observe(self, task_id: str) -> Callable[[int, int], None] | None:
+        observer, pause = self.observer, self.pause_per_item
+        if not pause:
+            return None if observer is None else partial(observer, task_id)
+
+        def observe(done: int, total: int) -> None:
+            if observer is not None:
+                observer(task_id, done, total)
+            threading.Event().wait(pause)
+
+        return observe
 
     def _progress(self, dataset_id: UUID, task_id: str) -> Callable[[int, str], None]:
         def report(progress: int, message: str) -> None:
