@@ -19,6 +19,9 @@ from tests.e2e.helpers import Deployment
 from tests.support.client import SnapsetClient
 from tests.support.server import ServerProcess
 
+# What a viewer is told on every write action (adapters/web/static/access.js).
+VIEWER_REASON = "You are a viewer of this dataset; only its editors and owners can change it."
+
 TASK_TIMEOUT_MS = 30_000
 
 

@@ -1,5 +1,6 @@
 """The Snapshot Catalog in a real browser: listing, search, create, edit, copy id, remove,
-restore, clone, the disabled cases, keyboard use of the menu, API errors, and render time.
+restore (with its preview of what would change), clone, the disabled cases, keyboard use of
+the menu, API errors, and render time.
 
 Expectations come from the JSON API (a Bearer client beside the page), never from the UI.
 """
@@ -19,7 +20,9 @@ from tests.browser.screens import (
     shot,
     snapshot_by_name,
 )
+from tests.e2e.helpers import finish
 from tests.support.client import SnapsetClient
+from tests.support.media import image
 from tests.support.server import ServerProcess
 
 client = screens.client
@@ -302,6 +305,84 @@ def test_restore_asks_first_then_runs_to_completion_and_moves_the_current_versio
     expect(catalog.row("beta")).to_have_count(1)  # later snapshots survive
 
 
+def test_the_restore_dialog_previews_what_the_restore_would_change(
+    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+) -> None:
+    dataset_id = ready_dataset(client, tmp_path / "media", "Preview", images=3)
+    alpha = client.create_snapshot(dataset_id, name="alpha")
+    at_alpha = client.media(dataset_id)
+    tagged = at_alpha[0]
+    client.edit_media(dataset_id, tagged["media_id"], tags=["later"])  # 1 item changes: tags
+    added = [image(tmp_path / "more" / f"extra{i}.png", 20 + i, 14, (10, 20 * i, 90))
+             for i in range(2)]  # 2 items the restore will remove
+    finish(client, client.ok("POST", f"/dataset/{dataset_id}/media", expect=202,
+                             files=[("files", (f.name, f.read_bytes())) for f in added]))
+    client.create_snapshot(dataset_id, name="beta")
+    catalog = Catalog(signed_in_page).open(dataset_id)
+
+    catalog.choose("alpha", "Restore")
+    dialog = catalog.dialog()
+    preview = dialog.locator(".restore-preview")
+    expect(preview).to_have_attribute("data-state", "ready")
+    expect(preview.locator(".preview-text")).to_have_text(
+        f"Restoring will remove {len(added)} items, change 1 (tags).")
+    cancel = dialog.get_by_role("button", name="Cancel")
+    expect(cancel).to_be_focused()  # the preview arriving does not move the focus
+    shot(signed_in_page, artifacts, "restore-preview")
+
+    compare = dialog.get_by_role("button", name="Compare with current")
+    compare.click()
+    comparison = signed_in_page.locator("dialog[open]", has_text="Compare “alpha” with current")
+    rows = comparison.locator("#comparison-table tbody tr")
+    expect(rows).to_have_count(len(added) + 1)
+    removed = comparison.locator('#comparison-table tr[data-change="removed"] th')
+    assert sorted(removed.all_inner_texts()) == sorted(f.name for f in added)
+    changed = comparison.locator('#comparison-table tr[data-change="changed"]')
+    expect(changed).to_have_attribute("data-media-id", tagged["media_id"])
+    expect(changed.locator("td").last).to_have_text("tags")
+    shot(signed_in_page, artifacts, "restore-compare")
+    signed_in_page.keyboard.press("Escape")  # closes the comparison only
+    expect(comparison).to_have_count(0)
+    expect(dialog).to_be_visible()
+    expect(compare).to_be_focused()
+
+    catalog.confirm("Restore")
+    expect(catalog.task_card()).to_contain_text("Restore completed.", timeout=TASK_TIMEOUT_MS)
+    assert client.media(dataset_id) == at_alpha  # what the preview said, and nothing else
+    assert snapshot_by_name(client.snapshots(dataset_id), "alpha")["snapshot_id"] == \
+        alpha["snapshot_id"]
+
+
+def test_the_restore_dialog_says_why_its_preview_is_unavailable_and_still_works(
+    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+) -> None:
+    dataset_id = two_snapshots(client, tmp_path)
+    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
+    catalog = Catalog(signed_in_page).open(dataset_id)
+    client.delete_snapshot(dataset_id, alpha["snapshot_id"])  # behind the page's back
+    restore_path = f"/dataset/{dataset_id}/snapshot/{alpha['snapshot_id']}/restore"
+    preview_detail = client.request("POST", restore_path, params={"dry_run": "true"}) \
+        .json()["detail"]
+
+    catalog.choose("alpha", "Restore")
+    dialog = catalog.dialog()
+    preview = dialog.locator(".restore-preview")
+    expect(preview).to_have_attribute("data-state", "unavailable")
+    expect(preview).to_have_text(
+        f"The preview of what would change is unavailable: {preview_detail}")
+    expect(dialog.get_by_role("button", name="Compare with current")).to_have_count(0)
+    catalog.confirm("Cancel")
+    expect(catalog.menu_button("alpha")).to_be_focused()
+
+    catalog.choose("alpha", "Restore")
+    expect(catalog.dialog().locator(".restore-preview")).to_have_attribute(
+        "data-state", "unavailable")
+    catalog.confirm("Restore")
+    restore_detail = client.request("POST", restore_path).json()["detail"]
+    expect(signed_in_page.get_by_role("alert").filter(has_text=restore_detail)).to_contain_text(
+        "Could not restore “alpha”")
+
+
 def test_clone_runs_until_the_clone_appears_in_the_dataset_list(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:
@@ -359,7 +440,7 @@ def test_api_errors_show_the_servers_detail(
         "Could not remove “alpha”")
 
 
-def test_a_catalog_of_200_snapshots_renders_every_row_from_two_reads(
+def test_a_catalog_of_200_snapshots_renders_every_row_from_three_reads(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "large catalog", images=2)
@@ -389,5 +470,6 @@ def test_a_catalog_of_200_snapshots_renders_every_row_from_two_reads(
           f"fetch + render {load_ms:.1f} ms")
     origin = page.evaluate("location.origin")
     assert sorted(api_calls) == [f"GET {origin}/api/v1/dataset/{dataset_id}",
+                                 f"GET {origin}/api/v1/dataset/{dataset_id}/access",
                                  f"GET {origin}/api/v1/dataset/{dataset_id}/snapshot"], \
-        "one read of the dataset and one of its snapshots, nothing per row"
+        "one read each of the dataset, the user's access and the snapshots, nothing per row"

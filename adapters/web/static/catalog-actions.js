@@ -1,12 +1,15 @@
 // What the Snapshot Catalog's buttons do: create a snapshot, and the five actions of each
 // snapshot's menu (Edit, Clone, Copy Snapshot ID, Restore, Remove), each with the reason it
-// is disabled when it cannot run now. Restore, Clone and Remove ask first, saying what will
-// happen; restores and clones then show their progress in the Running tasks panel.
+// is disabled when it cannot run now (a viewer may only copy the id). Restore, Clone and
+// Remove ask first, saying what will happen (Restore also previews what it would change);
+// restores and clones then show their progress in the Running tasks panel.
 
+import { writeBlockReason } from "./access.js";
 import { api } from "./api.js";
 import { confirmDialog, formDialog } from "./dialogs.js";
 import { plural } from "./dom.js";
 import { notify, notifyError } from "./notices.js";
+import { restorePreview } from "./restore-preview.js";
 import * as tracker from "./tasks-tracker.js";
 
 // Statuses from which the API accepts a restore or a clone.
@@ -59,21 +62,23 @@ function snapshotBusy(view, snapshot) {
 }
 
 export function actionsFor(view, snapshot) {
+  const viewer = writeBlockReason(view.access); // the one reason that lasts: checked first
   const own = snapshotBusy(view, snapshot);
   // The row may be redrawn while a dialog is open: find its menu button when needed.
   const opener = () => document.querySelector(
     `tr[data-snapshot-id="${snapshot.snapshot_id}"] .menu-button`);
   return [
-    { id: "edit", label: "Edit", disabled: null, run: () => edit(view, snapshot, opener) },
-    { id: "clone", label: "Clone", disabled: own || datasetBusy(view, { forRestore: false }),
+    { id: "edit", label: "Edit", disabled: viewer, run: () => edit(view, snapshot, opener) },
+    { id: "clone", label: "Clone",
+      disabled: viewer || own || datasetBusy(view, { forRestore: false }),
       run: () => clone(view, snapshot, opener) },
     { id: "copy", label: "Copy Snapshot ID", disabled: null, run: () => copyId(snapshot) },
     { id: "restore", label: "Restore",
-      disabled: snapshot.is_current ? "This snapshot is already the current version."
-        : own || datasetBusy(view, { forRestore: true }),
+      disabled: viewer || (snapshot.is_current ? "This snapshot is already the current version."
+        : own || datasetBusy(view, { forRestore: true })),
       run: () => restore(view, snapshot, opener) },
     { id: "remove", label: "Remove",
-      disabled: snapshot.is_current ? "The current version cannot be removed." : own,
+      disabled: viewer || (snapshot.is_current ? "The current version cannot be removed." : own),
       run: () => remove(view, snapshot, opener) },
   ];
 }
@@ -109,12 +114,14 @@ async function copyId(snapshot) {
 
 async function restore(view, snapshot, opener) {
   const name = view.dataset.display_name;
+  const preview = restorePreview({ datasetId: view.datasetId, snapshot, datasetName: name });
   const confirmed = await confirmDialog({
     title: `Restore ${quoted(snapshot.snapshot_name)}?`,
     paragraphs: [
       `All current data of ${quoted(name)} will be replaced with this snapshot's state: its `
         + `${plural(snapshot.n_images + snapshot.n_videos, "item")} and their metadata, `
         + "enrichment results, clusters, tags and labels.",
+      preview.element,
       "An automatic checkpoint of the current state is taken first, so you can undo this "
         + "by restoring that checkpoint.",
       "The dataset is READ ONLY until the restore finishes. Later snapshots are kept.",
@@ -122,6 +129,7 @@ async function restore(view, snapshot, opener) {
     confirmLabel: "Restore",
     opener,
   });
+  preview.stop();
   if (!confirmed) return;
   try {
     const started = await api("POST",

@@ -1,8 +1,10 @@
 // The Snapshot Catalog of one dataset: every snapshot newest first, with a search box over
 // names and descriptions, a Create a snapshot dialog, and a three-dot menu per snapshot.
+// What the user's role does not allow (a viewer's writes) is disabled with the reason.
 // While the dataset is busy (a restore, a clone from it, indexing) it refreshes about every
 // 500 ms, updating rows in place so an open menu or the search box are left alone.
 
+import { loadAccess, writeBlockReason } from "./access.js";
 import { get, isAbort } from "./api.js";
 import { actionsFor, openCreateDialog } from "./catalog-actions.js";
 import { searchText, snapshotRow } from "./catalog-rows.js";
@@ -22,10 +24,15 @@ export async function catalogView(root, { params, signal }) {
   const started = performance.now();
   let dataset;
   let snapshots;
+  let access; // null when unknown: then the server decides, and says why if it refuses
   try {
-    [dataset, snapshots] = await Promise.all([
+    [dataset, snapshots, access] = await Promise.all([
       get(`/dataset/${datasetId}`, null, signal),
       get(`/dataset/${datasetId}/snapshot`, null, signal),
+      loadAccess(datasetId, signal).catch((error) => {
+        if (isAbort(error)) throw error;
+        return null;
+      }),
     ]);
   } catch (error) {
     if (!isAbort(error)) {
@@ -43,6 +50,7 @@ export async function catalogView(root, { params, signal }) {
     datasetId,
     get dataset() { return dataset; },
     get snapshots() { return snapshots; },
+    get access() { return access; },
     setSnapshots: (list) => { edits += 1; snapshots = list; applySnapshots(); },
     refresh: () => refresh(),
   };
@@ -135,16 +143,20 @@ export async function catalogView(root, { params, signal }) {
   }
 
   function updateCreate() {
-    const running = tracker.runningFor(datasetId).filter((item) => item.datasetId === datasetId);
-    let reason = "";
-    if (dataset.status !== "READY") {
-      reason = `Snapshots can be taken only when the dataset is READY; it is ${dataset.status} now.`;
-    } else if (running.length) {
-      reason = "A task is running on this dataset; wait until it finishes.";
-    }
+    const reason = createBlockReason();
     createButton.disabled = Boolean(reason);
     createButton.title = reason;
     createReason.textContent = reason;
+  }
+
+  function createBlockReason() {
+    const viewer = writeBlockReason(access);
+    if (viewer) return viewer; // the one reason that does not pass
+    if (dataset.status !== "READY") {
+      return `Snapshots can be taken only when the dataset is READY; it is ${dataset.status} now.`;
+    }
+    const running = tracker.runningFor(datasetId).filter((item) => item.datasetId === datasetId);
+    return running.length ? "A task is running on this dataset; wait until it finishes." : "";
   }
 
   async function refresh() {

@@ -1,22 +1,35 @@
-// A dataset's page: its header (with the Snapshots button), a grid of media thumbnails in
-// pages, and the audit history. While the dataset is being indexed or is read only, its
-// status refreshes, and the media and history reload when it settles.
+// A dataset's page: its header (with the Snapshots button), the Operations panel (enrich,
+// re-index, propagate labels, import metadata, export), its clusters, the media grid with
+// filters and pages, and the audit history. While the dataset is being indexed or is read
+// only, or a task this page started runs, its status refreshes; when it settles (or such a
+// task ends) the media, clusters and history reload.
 
+import { loadAccess } from "./access.js";
 import { get, isAbort } from "./api.js";
+import { clustersSection } from "./clusters.js";
 import { datasetHeader } from "./dataset-header.js";
-import { h, pager } from "./dom.js";
+import { h } from "./dom.js";
 import { historySection } from "./history.js";
+import { mediaGrid } from "./media-grid.js";
 import { notifyError } from "./notices.js";
+import { operationsPanel } from "./operations.js";
+import * as tracker from "./tasks-tracker.js";
 
-const MEDIA_PAGE_SIZE = 24;
 const REFRESH_MS = 1000;
 const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 
 export async function datasetView(root, { params, signal }) {
   const datasetId = params.id;
   let dataset;
+  let access;
   try {
-    dataset = await get(`/dataset/${datasetId}`, null, signal);
+    [dataset, access] = await Promise.all([
+      get(`/dataset/${datasetId}`, null, signal),
+      loadAccess(datasetId, signal).catch((error) => {
+        if (isAbort(error)) throw error;
+        return null; // unknown: every button stays enabled and the server decides
+      }),
+    ]);
   } catch (error) {
     if (!isAbort(error)) {
       root.append(h("p", { class: "empty" }, "This dataset cannot be shown."));
@@ -25,70 +38,77 @@ export async function datasetView(root, { params, signal }) {
     return;
   }
   document.title = `${dataset.display_name} · snapset`;
-  const header = datasetHeader(dataset, { where: "dataset" });
-  const media = mediaSection(datasetId, signal);
-  const history = historySection(datasetId, signal);
-  root.append(header.element, media.section, history.section);
 
-  let timer = null;
-  signal.addEventListener("abort", () => clearTimeout(timer));
-  const watch = async () => {
-    if (!SETTLING.has(dataset.status)) return;
-    timer = setTimeout(async () => {
-      try {
-        const next = await get(`/dataset/${datasetId}`, null, signal);
-        const settled = SETTLING.has(dataset.status) && !SETTLING.has(next.status);
-        dataset = next;
-        header.update(next);
-        if (settled) {
-          media.reload();
-          history.reload();
-        }
-        watch();
-      } catch (error) {
-        if (!isAbort(error)) notifyError(error, "Could not refresh the dataset");
-      }
-    }, REFRESH_MS);
+  const view = {
+    datasetId,
+    access,
+    clusterCount: null,
+    get dataset() { return dataset; },
+    filters: () => media.values(),
+    onStarted: () => refresh(),
   };
-  watch();
-}
+  const header = datasetHeader(dataset, { where: "dataset" });
+  const operations = operationsPanel(view, signal);
+  const media = mediaGrid(datasetId, signal, {
+    onFilters: (values) => clusters.setChosen(values.cluster_id),
+  });
+  const clusters = clustersSection(datasetId, signal, {
+    onChoose: (clusterId) => {
+      media.setFilters({ cluster_id: clusterId });
+      media.section.scrollIntoView({ block: "start" });
+    },
+    onCount: (total) => {
+      view.clusterCount = total;
+      operations.update();
+    },
+  });
+  const history = historySection(datasetId, signal);
+  root.append(header.element, operations.section, clusters.section, media.section,
+    history.section);
 
-function mediaSection(datasetId, signal) {
-  let page = 1;
-  const grid = h("ul", { class: "media-grid", id: "media-grid", "aria-busy": "true" });
-  const pagerHolder = h("div");
-  const section = h("section", { class: "panel", "aria-labelledby": "media-title" },
-    h("h2", { id: "media-title" }, "Media"), grid, pagerHolder);
+  function show(next) {
+    dataset = next;
+    header.update(next);
+    operations.update();
+  }
 
-  async function load() {
+  function reloadContent() {
+    media.reload();
+    clusters.reload();
+    history.reload();
+  }
+
+  const runningHere = () => tracker.runningFor(datasetId)
+    .some((item) => item.datasetId === datasetId);
+  let timer = null;
+  async function refresh() {
+    clearTimeout(timer);
     try {
-      const body = await get(`/dataset/${datasetId}/media`,
-        { page, page_size: MEDIA_PAGE_SIZE }, signal);
-      const tiles = document.createDocumentFragment();
-      for (const item of body.media) tiles.append(tile(datasetId, item));
-      grid.replaceChildren(tiles);
-      grid.removeAttribute("aria-busy");
-      if (!body.media.length) grid.append(h("li", { class: "empty" }, "No media yet."));
-      pagerHolder.replaceChildren(body.total > MEDIA_PAGE_SIZE ? pager({
-        page, pageSize: MEDIA_PAGE_SIZE, total: body.total, label: "Media pages",
-        onPage: (next) => { page = next; load(); },
-      }) : "");
+      const next = await get(`/dataset/${datasetId}`, null, signal);
+      const settled = SETTLING.has(dataset.status) && !SETTLING.has(next.status);
+      show(next);
+      if (settled) reloadContent();
     } catch (error) {
-      if (!isAbort(error)) notifyError(error, "Could not list the media");
+      if (isAbort(error)) return;
+      notifyError(error, "Could not refresh the dataset");
+    }
+    if (!signal.aborted && (SETTLING.has(dataset.status) || runningHere())) {
+      timer = setTimeout(refresh, REFRESH_MS);
     }
   }
-  load();
-  return { section, reload: load };
-}
 
-function tile(datasetId, item) {
-  const size = item.width && item.height ? `${item.width}×${item.height}` : "";
-  return h("li", { class: "media-tile", dataset: { mediaId: item.media_id } },
-    h("figure", {},
-      h("img", { src: `/api/v1/dataset/${datasetId}/media/${item.media_id}/thumbnail`,
-        alt: item.file_name, loading: "lazy", decoding: "async", width: "160", height: "160" }),
-      h("figcaption", {},
-        h("span", { class: "file-name", title: item.file_name }, item.file_name),
-        h("span", { class: "muted" }, [item.kind === "video" ? "Video" : "Image", size]
-          .filter(Boolean).join(" · ")))));
+  // Tasks this page started: their polls bring the dataset's status, and their end the
+  // new content.
+  const ended = new Set();
+  const unsubscribe = tracker.subscribe((item) => {
+    if (!item || item.datasetId !== datasetId) return;
+    if (item.dataset) show(item.dataset);
+    if (item.done && !ended.has(item.taskId)) {
+      ended.add(item.taskId);
+      reloadContent();
+      refresh();
+    }
+  });
+  signal.addEventListener("abort", () => { clearTimeout(timer); unsubscribe(); });
+  if (SETTLING.has(dataset.status)) timer = setTimeout(refresh, REFRESH_MS);
 }

@@ -1,10 +1,13 @@
 // The Task Manager: every task of the datasets the user has a role on, filtered by dataset
-// name, task type, status and creator (the options come from GET /tasks/filters), sorted by
-// any sortable column, in pages. It refreshes itself while a listed task is still running.
+// name, task type, status, creator (the options come from GET /tasks/filters) and start time
+// (entered in local time, sent as ISO 8601 UTC), sorted by any sortable column, in pages,
+// with each task's Abort, Retry and Report buttons (task-actions.js). It refreshes itself
+// while a listed task is still running, keeping the focus on the button that had it.
 
 import { get, isAbort } from "./api.js";
 import { h, humanize, pager, statusBadge, timeElement } from "./dom.js";
 import { notifyError } from "./notices.js";
+import { accessCache, taskButtons } from "./task-actions.js";
 import { FINAL } from "./tasks-tracker.js";
 
 const STATUSES = ["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"];
@@ -16,14 +19,29 @@ const PAGE_SIZES = [5, 10, 20, 50];
 const REFRESH_MS = 1500;
 
 // Survives leaving the page and coming back, until sign-out.
+const FILTERS = ["dataset_name", "task_type", "task_status", "created_by", "start_time_from",
+  "start_time_to"];
 const DEFAULTS = {
   dataset_name: "", task_type: "", task_status: "", created_by: "",
+  start_time_from: "", start_time_to: "", // as typed: local date and time
   sort_by: "start_time", sort_order: "desc", page: 1, page_size: 20,
 };
 const state = { ...DEFAULTS };
 
 export function resetTaskFilters() {
   Object.assign(state, DEFAULTS);
+}
+
+// A datetime-local value (the reader's local time) as ISO 8601 UTC; "" when empty or invalid.
+function utc(local) {
+  if (!local) return "";
+  const moment = new Date(local);
+  return Number.isNaN(moment.getTime()) ? "" : moment.toISOString();
+}
+
+function query() {
+  return { ...state, start_time_from: utc(state.start_time_from),
+    start_time_to: utc(state.start_time_to) };
 }
 
 export function taskManagerView(root, { signal }) {
@@ -42,12 +60,26 @@ export function taskManagerView(root, { signal }) {
     controls[name] = element;
     return h("div", { class: "field" }, h("label", { for: id }, label), element);
   };
+  const when = (name, label) => {
+    const id = `filter-${name}`;
+    const element = h("input", { id, name, type: "datetime-local", step: "1",
+      value: state[name] });
+    element.addEventListener("change", () => {
+      state[name] = element.value;
+      state.page = 1;
+      load();
+    });
+    controls[name] = element;
+    return h("div", { class: "field" }, h("label", { for: id }, label), element);
+  };
   const any = (label) => [["", label]];
   const filters = h("form", { class: "filters", "aria-label": "Task filters" },
     select("dataset_name", "Dataset", any("All datasets")),
     select("task_type", "Task type", any("All types")),
     select("task_status", "Status", [...any("All statuses"), ...STATUSES.map((s) => [s, humanize(s)])]),
     select("created_by", "Created by", any("Anyone")),
+    when("start_time_from", "Started from"),
+    when("start_time_to", "Started until"),
     select("sort_by", "Sort by", SORTS),
     select("sort_order", "Order", [["desc", "Descending"], ["asc", "Ascending"]]),
     select("page_size", "Per page", PAGE_SIZES.map((n) => [String(n), String(n)])),
@@ -62,8 +94,11 @@ export function taskManagerView(root, { signal }) {
     h("section", { class: "panel" }, filters, summary, holder, pagerHolder));
 
   function clearFilters() {
-    Object.assign(state, { dataset_name: "", task_type: "", task_status: "", created_by: "", page: 1 });
-    for (const name of ["dataset_name", "task_type", "task_status", "created_by"]) controls[name].value = "";
+    for (const name of FILTERS) {
+      state[name] = "";
+      controls[name].value = "";
+    }
+    state.page = 1;
     load();
   }
 
@@ -88,6 +123,7 @@ export function taskManagerView(root, { signal }) {
 
   let timer = null;
   let generation = 0;
+  const access = accessCache(signal);
   signal.addEventListener("abort", () => clearTimeout(timer));
   async function load() {
     clearTimeout(timer);
@@ -95,9 +131,12 @@ export function taskManagerView(root, { signal }) {
     holder.setAttribute("aria-busy", "true");
     const { page, page_size: pageSize } = state;
     try {
-      const body = await get("/tasks", { ...state }, signal);
+      const body = await get("/tasks", query(), signal);
+      await access.load(body.tasks);
       if (mine !== generation) return; // a newer query was sent meanwhile
-      holder.replaceChildren(table(body.tasks, sortBy));
+      const focus = focusedControl(holder);
+      holder.replaceChildren(table(body.tasks, { sortBy, access, reload: load }));
+      refocus(holder, focus);
       holder.removeAttribute("aria-busy");
       summary.textContent = body.total === 1 ? "1 task" : `${body.total.toLocaleString()} tasks`;
       pagerHolder.replaceChildren(body.total > pageSize ? pager({
@@ -123,7 +162,24 @@ export function taskManagerView(root, { signal }) {
   load();
 }
 
-function table(tasks, sortBy) {
+// Which button of the table has the focus, so a redraw can give it back.
+function focusedControl(holder) {
+  const active = document.activeElement;
+  if (!active || !holder.contains(active) || active.tagName !== "BUTTON") return null;
+  const row = active.closest("tr[data-task-id]");
+  return { taskId: row ? row.dataset.taskId : null, action: active.dataset.action || null,
+    sort: active.dataset.sort || null };
+}
+
+function refocus(holder, focus) {
+  if (!focus) return;
+  const selector = focus.sort ? `button[data-sort="${focus.sort}"]`
+    : `tr[data-task-id="${focus.taskId}"] button[data-action="${focus.action}"]`;
+  const target = holder.querySelector(selector);
+  if (target && !target.disabled) target.focus();
+}
+
+function table(tasks, { sortBy, access, reload }) {
   if (!tasks.length) return h("p", { class: "empty" }, "No task matches these filters.");
   const head = (label, field, extra = {}) => {
     if (!field) return h("th", { scope: "col", ...extra }, label);
@@ -150,13 +206,16 @@ function table(tasks, sortBy) {
         ? h("span", { class: "tone-bad" }, task.error_message) : task.status_message),
       h("td", {}, task.created_by),
       h("td", {}, timeElement(task.start_time)),
-      h("td", {}, task.end_time ? timeElement(task.end_time) : h("span", { class: "muted" }, "running"))));
+      h("td", {}, task.end_time ? timeElement(task.end_time) : h("span", { class: "muted" }, "running")),
+      h("td", { class: "task-actions" },
+        taskButtons(task, { access: access.get(task.dataset_id), reload }))));
   }
   return h("table", { class: "grid-table", id: "task-table" },
     h("caption", { class: "visually-hidden" }, "Tasks"),
     h("thead", {}, h("tr", {},
       head("Task type", "task_type"), head("Dataset", "dataset_name"), head("Status", "status"),
       head("Progress"), head("Message"), head("Created by", "created_by"),
-      head("Started", "start_time"), head("Ended"))),
+      head("Started", "start_time"), head("Ended"),
+      head(h("span", { class: "visually-hidden" }, "Actions")))),
     h("tbody", {}, rows));
 }
