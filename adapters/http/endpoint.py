@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.http.problems import BadInput
+from adapters.http.problems import BadInput, BodyTooLarge
 from application.actor import Actor
 
 Handler = Callable[["Call"], Any]
@@ -92,7 +92,8 @@ def _dispatcher(methods: dict[str, Endpoint], services: Any,
             call.form = await request.form(max_files=10_000, max_fields=100,
                                            max_part_size=services.settings.max_upload_bytes)
         elif endpoint.body is not None:
-            call.body = _validate(endpoint.body, await _json(request))
+            call.body = _validate(endpoint.body,
+                                  await _json(request, services.settings.max_body_bytes))
         try:
             result = await run_in_threadpool(endpoint.handler, call)
         finally:
@@ -116,9 +117,9 @@ def _query_dict(request: Request) -> dict[str, Any]:
     return query
 
 
-async def _json(request: Request) -> Any:
+async def _json(request: Request, limit: int) -> Any:
     content_type = request.headers.get("content-type", "application/json")
-    raw = await request.body()
+    raw = await _body(request, limit)
     if not raw.strip():
         return {}
     if "json" not in content_type:
@@ -127,6 +128,20 @@ async def _json(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError):
         raise BadInput("The request body is not valid JSON.") from None
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 once it passes ``limit``. The middleware lets a body that
+    says it is multipart run to the upload limit; a route that reads JSON keeps the JSON
+    limit, and stops reading there."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _validate(model: type[BaseModel], data: Any) -> Any:

@@ -3,7 +3,9 @@
 HTTP-level errors (raised by the HTTP adapter itself):
 - BadInput (400): the body or query cannot be read.
 - Unauthorized (401): no token, or a token that fails verification.
-(413 for a body over the configured limit is answered by ``adapters.http.limits``.)
+- BodyTooLarge (413): a JSON body over the JSON limit, whatever its Content-Type claims.
+(413 for a body over the limit its Content-Type picks is answered by
+``adapters.http.limits``.)
 Domain errors map by class (see ``domain.errors``); validation errors are 422.
 """
 
@@ -37,6 +39,10 @@ class BadInput(HttpProblem):
 
 class Unauthorized(HttpProblem):
     status = 401
+
+
+class BodyTooLarge(HttpProblem):
+    status = 413
 
 
 class TooManyTasks(HttpProblem):

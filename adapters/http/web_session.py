@@ -84,8 +84,15 @@ def current(verifier: TokenVerifier, request: Request) -> Session:
 
 
 def authenticate(verifier: TokenVerifier, request: Request) -> Actor:
-    """The caller: by the Authorization header if sent, else by the session cookie."""
-    authorization = request.headers.get("authorization")
+    """The caller: by the Authorization header if sent, else by the session cookie.
+
+    Several Authorization headers are refused, not read first-wins: a proxy that adds its
+    own must not let a client's second header (or the proxy's) decide who the caller is.
+    """
+    sent = request.headers.getlist("authorization")
+    if len(sent) > 1:
+        raise Unauthorized("Send one Authorization header, not several.")
+    authorization = sent[0] if sent else None
     if authorization or SESSION_COOKIE not in request.cookies:
         return verifier.actor(authorization)
     session = current(verifier, request)
