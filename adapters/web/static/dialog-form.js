@@ -1,9 +1,10 @@
 // A modal dialog holding any form content (checkboxes, numbers, files, selects), for the
 // dataset operations; dialogs.js's formDialog holds text fields only. Like it, the dialog
 // stays open and shows the API's detail when `submit` fails, closes when it succeeds, and
-// gives focus back to whatever opened it. `infoDialog` shows read-only content.
+// gives focus back to whatever opened it. (info-dialog.js shows read-only content.)
 
 import { ApiError } from "./api.js";
+import { mountDialog } from "./dialogs.js";
 import { h } from "./dom.js";
 
 let serial = 0;
@@ -11,18 +12,6 @@ let serial = 0;
 export function nextId(prefix) {
   serial += 1;
   return `${prefix}-${serial}`;
-}
-
-export function mountDialog(dialog, opener) {
-  document.body.append(dialog);
-  dialog.addEventListener("close", () => {
-    const lost = !document.activeElement || document.activeElement === document.body
-      || dialog.contains(document.activeElement);
-    dialog.remove();
-    const target = typeof opener === "function" ? opener() : opener;
-    if (lost && target && target.isConnected) target.focus();
-  });
-  dialog.showModal();
 }
 
 // `body`: nodes to show between the intro and the error line. `submit()` returns nothing on
@@ -63,18 +52,6 @@ export function formDialogWith({ title, intro, body, submitLabel, submit, opener
     setError: (text) => { error.textContent = text; },
     setSubmittable: (yes) => { submitButton.disabled = !yes; },
   };
-}
-
-export function infoDialog({ title, body, opener, wide = true }) {
-  const id = nextId("info-dialog");
-  const close = h("button", { type: "submit", class: "primary", autofocus: true }, "Close");
-  const dialog = h("dialog", { class: wide ? "dialog op-dialog-wide" : "dialog",
-    "aria-labelledby": `${id}-title` },
-  h("form", { method: "dialog" },
-    h("h2", { id: `${id}-title` }, title), body,
-    h("div", { class: "dialog-actions" }, close)));
-  mountDialog(dialog, opener);
-  return dialog;
 }
 
 // A labelled field: `control` is an input, select or textarea with an id.

@@ -7,7 +7,7 @@ import { h } from "./dom.js";
 
 let serial = 0;
 
-function mount(dialog, opener) {
+export function mountDialog(dialog, opener) {
   document.body.append(dialog);
   dialog.addEventListener("close", () => {
     // The close event comes a moment after the dialog closed and the browser put focus
@@ -38,7 +38,7 @@ export function confirmDialog({ title, paragraphs, confirmLabel, tone = "primary
             "Cancel"),
           h("button", { type: "submit", value: "confirm", class: tone }, confirmLabel))));
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"));
-    mount(dialog, opener);
+    mountDialog(dialog, opener);
   });
 }
 
@@ -98,7 +98,7 @@ export function formDialog({ title, intro, fields, submitLabel, submit, opener }
       dialog.removeAttribute("aria-busy");
     }
   });
-  mount(dialog, opener);
+  mountDialog(dialog, opener);
   const first = Object.values(inputs)[0];
   if (first) first.focus();
   return dialog;

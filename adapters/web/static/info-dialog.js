@@ -3,6 +3,7 @@
 // traps focus, closes on Escape, and may open on top of another dialog; it is removed when
 // closed and focus goes back to whatever opened it.
 
+import { mountDialog } from "./dialogs.js";
 import { h } from "./dom.js";
 
 let serial = 0;
@@ -16,16 +17,8 @@ export function infoDialog({ title, body, opener, wide = false, onClose = null }
   h("div", { class: "dialog-body info-body" }, body),
   h("div", { class: "dialog-actions" }, close));
   close.addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    const lost = !document.activeElement || document.activeElement === document.body
-      || dialog.contains(document.activeElement);
-    dialog.remove();
-    if (onClose) onClose();
-    const target = typeof opener === "function" ? opener() : opener;
-    if (lost && target && target.isConnected) target.focus();
-  });
-  document.body.append(dialog);
-  dialog.showModal();
+  if (onClose) dialog.addEventListener("close", onClose);
+  mountDialog(dialog, opener);
   close.focus();
   return dialog;
 }

@@ -3,13 +3,13 @@
 // dataset operations can be seen item by item.
 
 import { get } from "./api.js";
-import { infoDialog } from "./dialog-form.js";
+import { infoDialog } from "./info-dialog.js";
 import { h } from "./dom.js";
 
 export async function openMediaDetails(datasetId, mediaId, opener) {
   const holder = h("div", { class: "op-details", id: "media-details", "aria-busy": "true" },
     h("p", { class: "muted" }, "Reading the item…"));
-  const dialog = infoDialog({ title: "Media item", body: holder, opener });
+  const dialog = infoDialog({ title: "Media item", body: holder, opener, wide: true });
   try {
     const item = await get(`/dataset/${datasetId}/media/${mediaId}`);
     dialog.querySelector("h2").textContent = item.file_name;
