@@ -102,10 +102,11 @@ class Datasets(UsersMixin, Application[UUID]):
             return existing.id, self.position()
 
     def share_dataset(self, actor: Actor, dataset_id: UUID, user_email: str, role: str) -> int:
-        user = self.get_user_by_email(user_email)
-
         def decide(dataset: Dataset) -> None:
             check_may_write(dataset, actor.user_id, is_admin=actor.is_admin, need="owner")
+            # Only an owner learns whether the email is a user's: anyone else is refused
+            # (404 or 403) the same way for a known and an unknown email.
+            user = self.get_user_by_email(user_email)
             dataset.share(str(user.id), user.email, role, actor.email)
 
         return self._change(actor, dataset_id, decide)[1]

@@ -175,6 +175,14 @@ def test_an_editor_creates_restores_and_clones_but_only_the_owner_shares(
 
         share = {"user_email": "stranger@example.com", "role": "viewer"}
         problem(editor.request("POST", f"/dataset/{dataset_id}/share", json=share), 403)
+        nobody = {"user_email": "nobody@example.com", "role": "viewer"}
+        assert problem(editor.request("POST", f"/dataset/{dataset_id}/share", json=nobody),
+                       403) == problem(editor.request("POST", f"/dataset/{dataset_id}/share",
+                                                      json=share), 403), \
+            "a non-owner cannot tell a known email from an unknown one"
+        assert problem(other_user.request("POST", f"/dataset/{dataset_id}/share", json=nobody),
+                       404) == problem(other_user.request(
+                           "POST", f"/dataset/{dataset_id}/share", json=share), 404)
         problem(other_user.request("GET", f"/dataset/{dataset_id}"), 404)
         problem(owner.request("POST", f"/dataset/{dataset_id}/share",
                               json={"user_email": "nobody@example.com", "role": "viewer"}), 404)
