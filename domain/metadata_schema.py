@@ -226,7 +226,7 @@ def _datetime(value: object) -> str:
         utc = moment.astimezone(UTC)
     except OverflowError:
         raise ValueRejected(f"{_shown(value)} is out of range in UTC") from None
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _option(value: object, options: list[str]) -> str:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from adapters.http.problems import BadInput, BodyTooLarge
 from application.actor import Actor
+from domain.errors import Invalid
 
 Handler = Callable[["Call"], Any]
 H = TypeVar("H", bound=Handler)
@@ -147,7 +148,22 @@ async def _body(request: Request, limit: int) -> bytes:
 def _validate(model: type[BaseModel], data: Any) -> Any:
     if not isinstance(data, dict):
         raise BadInput("The request body must be a JSON object.")
+    _refuse_nul(data, "")
     return model.model_validate(data)
+
+
+def _refuse_nul(data: Any, where: str) -> None:
+    """422 for a NUL character anywhere in the request's text (keys too): no store keeps it."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise Invalid(f"The value of {where or 'the request'} contains a NUL character.")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _refuse_nul(key, where or "a key")
+            _refuse_nul(value, f"{where}.{key}".strip("."))
+    elif isinstance(data, list):
+        for number, value in enumerate(data):
+            _refuse_nul(value, f"{where}.{number}".strip("."))
 
 
 def _respond(result: Any, status: int) -> Response:

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from uuid import UUID
 
 from starlette.datastructures import FormData, UploadFile
@@ -21,6 +21,7 @@ from domain.ids import from_idempotency_key
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]")
 MAX_FILES = 10_000
+MAX_NAME_BYTES = 200
 
 
 def idempotent_id(call: Call, what: str) -> UUID | None:
@@ -41,12 +42,26 @@ def import_folder(import_root: Path | None, source_path: str) -> Path:
         raise Invalid("The source_path contains a NUL character.")
     root = import_root.resolve()
     candidate = Path(source_path)
-    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    if not resolved.is_relative_to(root):
+    try:
+        resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+        inside = resolved.is_relative_to(root)
+        folder = inside and resolved.is_dir()
+    except (OSError, RuntimeError, ValueError) as error:  # too long, a link loop, not UTF-8
+        raise Invalid(f"The source_path {source_path!r} cannot be used as a folder "
+                      f"({_reason(error)}).") from None
+    if not inside:
         raise Forbidden(f"The source_path {source_path!r} is outside the import root.")
-    if not resolved.is_dir():
+    if not folder:
         raise Invalid(f"The source_path {source_path!r} is not a folder in the import root.")
     return resolved
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    if isinstance(error, RuntimeError):
+        return "a symbolic link loop"
+    return "it cannot be encoded as a file name"
 
 
 def stage_uploads(form: FormData, folder: Path) -> int:
@@ -83,9 +98,17 @@ def staged(form: FormData, staging: Staging, task_id: str) -> Iterator[dict[str,
 
 
 def _safe_name(filename: str, number: int) -> str:
+    """A name to stage an upload under: no folders, no odd characters, at most
+    ``MAX_NAME_BYTES`` in UTF-8 (file systems take 255), keeping its suffix (which says
+    what kind of media it is)."""
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", base).strip(" .")[:180]
-    return base or f"upload-{number}"
+    base = _UNSAFE.sub("_", base).strip(" .")
+    suffix = PurePosixPath(base).suffix if len(PurePosixPath(base).suffix) <= 16 else ""
+    stem = base[:len(base) - len(suffix)]
+    while stem and len((stem + suffix).encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    name = stem.rstrip(" .") + suffix if stem.rstrip(" .") else ""
+    return name or f"upload-{number}{suffix}"
 
 
 def form_text(form: FormData, name: str, *, limit: int = 2000) -> str | None:
@@ -96,6 +119,8 @@ def form_text(form: FormData, name: str, *, limit: int = 2000) -> str | None:
         raise Invalid(f"The form field {name!r} must be text.")
     if len(value) > limit:
         raise Invalid(f"The form field {name!r} is longer than {limit} characters.")
+    if "\x00" in value:
+        raise Invalid(f"The form field {name!r} contains a NUL character.")
     return value
 
 
@@ -108,5 +133,9 @@ def iso_time(value: str | None, name: str) -> str | None:
     except ValueError:
         raise Invalid(f"{name} must be an ISO 8601 time, not {value!r}.") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise Invalid(f"{name} must be a time between the years 1 and 9999 in UTC, not "
+                          f"{value!r}.") from None
     return moment.isoformat(timespec="microseconds")

@@ -88,7 +88,11 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         operation["responses"][str(code)] = {
             "description": text, "content": {"application/json": {"schema": _ref(model, schemas)}}}
     error_ref = _ref(Error, schemas)
-    codes = set(endpoint.errors) | {422, 503} | (set() if endpoint.public else {401})
+    # The endpoint shell answers 400 for a body, query or header it cannot read (a body that
+    # is not a JSON object, a query key given twice, a bad Idempotency-Key), and 413 for a
+    # body over the limit, whatever the handler does.
+    codes = set(endpoint.errors) | {400, 422, 503} | (set() if endpoint.public else {401}) \
+        | ({413} if endpoint.body is not None or endpoint.multipart else set())
     for code in sorted(codes):
         operation["responses"][str(code)] = {
             "description": _ERROR_TEXT.get(code, "Error"),

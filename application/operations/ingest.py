@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -166,11 +167,14 @@ class Ingest:
                             shutil.copyfileobj(src, dst, 1 << 20)
                         self._ingest_file(context, blobs, target, f"{name}/{member.filename}",
                                           records, report)
-        except (zipfile.BadZipFile, UnsupportedMedia, OSError) as error:
-            report.error(name, f"unreadable zip archive ({error})")
+        except (zipfile.BadZipFile, UnsupportedMedia, OSError, EOFError, ValueError,
+                NotImplementedError, zlib.error) as error:  # what damaged archives raise
+            report.error(name, f"unreadable zip archive ({error or type(error).__name__})")
 
 
 def _safe_members(archive: zipfile.ZipFile, archive_size: int) -> list[zipfile.ZipInfo]:
+    if any(not m.filename for m in archive.infolist()):
+        raise UnsupportedMedia("a member has no name")
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > MAX_ZIP_MEMBERS:
         raise UnsupportedMedia(f"it has more than {MAX_ZIP_MEMBERS} files")

@@ -108,7 +108,9 @@ def list_datasets(call: Call) -> models.DatasetPage:
 
 @registry.add("POST", "/api/v1/dataset/{dataset_id}/share",
               "Give a user a role on the dataset (owners only).", body=models.Share,
-              errors=(403, 404), tags=TAGS)
+              errors=(403, 404, 409), tags=TAGS,
+              extra={"description": "409 when it would take the owner role from the "
+                                    "dataset's creator."})
 def share_dataset(call: Call) -> Response:
     services = services_of(call)
     body: models.Share = call.body
