@@ -175,6 +175,8 @@ class Ingest:
 def _safe_members(archive: zipfile.ZipFile, archive_size: int) -> list[zipfile.ZipInfo]:
     if any(not m.filename for m in archive.infolist()):
         raise UnsupportedMedia("a member has no name")
+    if any(m.flag_bits & 0x1 for m in archive.infolist()):
+        raise UnsupportedMedia("it is encrypted")
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > MAX_ZIP_MEMBERS:
         raise UnsupportedMedia(f"it has more than {MAX_ZIP_MEMBERS} files")
