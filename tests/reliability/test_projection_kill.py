@@ -60,22 +60,26 @@ def positions(runtime: Runtime) -> dict[str, int]:
 
 def catch_up_under_kills(runtime: Runtime, start: Callable[[], Child], name: str
                          ) -> list[dict[str, Any]]:
-    """Start the projector and SIGKILL it ``KILLS`` times, each time once the audit history
-    has passed a random position ahead (at least one batch committed by this incarnation)
-    and a random delay more; then let a last incarnation finish."""
+    """Start the projector and SIGKILL it ``KILLS`` times, the k-th once the audit history
+    has passed a jittered point in the k-th sixth of the log (and a short random delay
+    more; at least one batch committed by each incarnation); then let a last one finish."""
     rng = seeded(name)
     last = runtime.app.position()
     audit = runtime.backend.views["audit_history"]
     points: list[dict[str, Any]] = []
-    for left in range(KILLS, 0, -1):
+    # Kill k lands once the audit history passes a point in the k-th sixth of the log (with
+    # jitter), so all five land before the end however fast the machine catches up.
+    span = last / (KILLS + 1)
+    for k in range(1, KILLS + 1):
         at = audit.position()
-        target = at + 1 + int(rng.random() * (last - at) / (left + 1))
+        target = max(at + 1, int(span * k + rng.uniform(-0.3, 0.3) * span))
+        assert target < last, f"the history ({last} events) is too short for {KILLS} kills"
         child = start()
         try:
             until(lambda t=target, c=child: audit.position() >= t or c.process.poll() is not None,
-                  timeout=180, what=f"audit history at {target}", every=0.02)
+                  timeout=180, what=f"audit history at {target}", every=0.01)
             assert child.process.poll() is None, "\n".join(child.lines[-30:])
-            delay = rng.uniform(0.0, 0.2)
+            delay = rng.uniform(0.0, 0.05)
             time.sleep(delay)
         finally:
             child.kill()
