@@ -99,8 +99,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"snapset serving on http://{args.host}:{args.port} ({where}; "
           f"{'embedded projections and worker' if embedded else 'API only'})", flush=True)
     try:
+        # h11 refuses a request head over its buffer (16 KiB) with a bare 400, or not,
+        # depending on how the bytes arrive; 128 KiB lets an oversized token always reach
+        # the app and get its 401 with a detail.
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=False, timeout_graceful_shutdown=5)
+                    access_log=False, timeout_graceful_shutdown=5,
+                    h11_max_incomplete_event_size=128 * 1024)
     finally:
         runtime.close()
     return 0
