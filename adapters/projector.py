@@ -144,12 +144,16 @@ class ProjectorThread:
         self._thread = threading.Thread(target=self._run, name="snapset-projector", daemon=True)
 
     def start(self) -> None:
+        if self._positions is not None:
+            self._positions.project_here([p.view for p in self._projectors])
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._saved.pulse()
         self._thread.join(timeout=10)
+        if self._positions is not None:
+            self._positions.project_elsewhere([p.view for p in self._projectors])
 
     def _step_all(self) -> int:
         """One cycle: read and decode the log once, then let every projector take its part."""
@@ -169,12 +173,13 @@ class ProjectorThread:
         parts = [(p, part) for p, part in parts if part]
         if not parts:
             return 0
+        first = self._projectors[0].view
         try:
-            with self._projectors[0].view.shared_transaction() as cursor:
+            with first.shared_transaction() as cursor:
+                first.check_positions(cursor, [(p.view, p.position) for p, _ in parts])
                 for projector, part in parts:
                     tracking = Tracking(projector.app.name, part[-1][0].id)
-                    with projector.view.batch(cursor, tracking,
-                                              after=projector.position) as writer:
+                    with projector.view.batch(cursor, tracking) as writer:
                         projector.apply(writer, part)
         except IntegrityError:
             for projector, _ in parts:
@@ -197,19 +202,31 @@ class ProjectorThread:
                 log.exception("projection step failed")
                 self._stop.wait(1.0)
                 continue
-            if moved:
-                if self._positions is not None:
-                    for projector in self._projectors:
-                        self._positions.note(projector.view, projector.position)
+            if self._note_positions() or moved:
                 self._projected.pulse()
-            else:
+            if not moved:
                 self._saved.wait(self._poll, since=generation)
+
+    def _note_positions(self) -> bool:
+        """Tell ``Positions`` where every view is, also when another runner moved it (a
+        conflict makes a projector re-read its position): waiters here never ask the
+        database about a view this thread projects."""
+        if self._positions is None:
+            return False
+        advanced = False
+        for projector in self._projectors:
+            try:
+                advanced |= self._positions.note(projector.view, projector.position)
+            except Exception:  # the database is away: the next cycle notes it
+                log.debug("could not read a view's position", exc_info=True)
+        return advanced
 
 
 class Positions:
     """Read-your-writes: wait until views have processed a position.
 
-    Positions a projector in this process reports are known without a query; a view
+    A view a projector thread in this process runs is known without a query: the thread
+    notes its position after every cycle and pulses ``projected`` when it moves. A view
     projected by another process is asked (its tracking row) only while still behind.
     """
 
@@ -217,17 +234,29 @@ class Positions:
         self._views = views
         self._projected = projected
         self._known: dict[int, int] = {}
+        self._here: set[int] = set()
 
-    def note(self, view: ViewStore, position: int) -> None:
+    def project_here(self, views: Sequence[ViewStore]) -> None:
+        self._here.update(id(v) for v in views)
+
+    def project_elsewhere(self, views: Sequence[ViewStore]) -> None:
+        self._here.difference_update(id(v) for v in views)
+
+    def note(self, view: ViewStore, position: int) -> bool:
+        """Record that ``view`` has reached ``position``; whether that is news."""
         key = id(view)
         if position > self._known.get(key, 0):
             self._known[key] = position
+            return True
+        return False
 
     def reached(self, position: int, names: Sequence[str] = ()) -> bool:
         views = [self._views[n] for n in names] if names else list(self._views.values())
         for view in views:
             if self._known.get(id(view), 0) >= position:
                 continue
+            if id(view) in self._here:
+                return False  # its thread notes it and pulses when it moves
             self.note(view, view.position())
             if self._known.get(id(view), 0) < position:
                 return False

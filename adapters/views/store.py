@@ -109,6 +109,16 @@ class ViewStore:
         """Whether one transaction can write both views (same database)."""
         return False
 
+    def check_positions(self, cursor: Any, expected: Sequence[tuple[ViewStore, int]]) -> None:
+        """In ``cursor``'s transaction: make other batches of these views wait, then
+        IntegrityError unless each view is still at its expected position (the
+        compare-and-set of ``batch``'s ``after``, for several views that share it)."""
+        for view, after in expected:
+            view._serialise(cursor)
+            now = view._max_tracking_id(view.application_name, cursor)  # type: ignore[attr-defined]
+            if (now or 0) != after:
+                raise IntegrityError(f"view {view.view_name} moved to {now}, not {after}")
+
     def shared_transaction(self) -> AbstractContextManager[Any]:
         """A transaction other views' ``batch`` can join (see ``shares_transactions_with``)."""
         return self._open(commit=True)
@@ -177,9 +187,40 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
     def shares_transactions_with(self, other: ViewStore) -> bool:
         return isinstance(other, PostgresViewStore) and other.datastore is self.datastore
 
+    @contextmanager
+    def reading(self) -> Iterator[Sql]:
+        # No BEGIN/ROLLBACK: under READ COMMITTED a transaction gives a read no more
+        # consistency than autocommit (each statement takes its own snapshot either way),
+        # and it costs two round trips per read.
+        with self.datastore.get_connection() as connection:
+            yield self._sql(connection.cursor())
+
     def _serialise(self, cursor: Any) -> None:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                       (f"{self.datastore.schema}.{self.view_name}",))
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock_key,))
+
+    @property
+    def _lock_key(self) -> str:
+        return f"{self.datastore.schema}.{self.view_name}"
+
+    def check_positions(self, cursor: Any, expected: Sequence[tuple[ViewStore, int]]) -> None:
+        # Two statements for any number of views, not two per view: the projector's
+        # fixed cost per batch. Locks are taken in one order, so two runners can't deadlock.
+        views = [view for view, _ in expected if isinstance(view, PostgresViewStore)]
+        if len(views) != len(expected):
+            super().check_positions(cursor, expected)
+            return
+        keys = sorted(v._lock_key for v in views)
+        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(hashtext(%s))"] * len(keys)),
+                       keys)
+        columns = ", ".join(
+            f'(SELECT MAX(notification_id) FROM "{v.datastore.schema}".{v.tracking_table_name} '
+            f"WHERE application_name = %s) AS p{n}" for n, v in enumerate(views))
+        row = cursor.execute(f"SELECT {columns}",
+                             [v.application_name for v in views]).fetchone()
+        for n, (view, after) in enumerate(expected):
+            now = row[f"p{n}"]
+            if (now or 0) != after:
+                raise IntegrityError(f"view {view.view_name} moved to {now}, not {after}")
 
     def _clear_tracking(self, sql: Sql) -> None:
         # Only this application's row: the library's "__migration__" row must stay, or the

@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 from adapters.backend import VIEW_NAMES
-from adapters.projector import Projector, ProjectorThread, Signal
+from adapters.projector import Positions, Projector, ProjectorThread, Signal
 from adapters.runtime import Runtime
 from adapters.views.store import ViewStore
 from application.actor import Actor
@@ -201,3 +201,66 @@ def test_one_cycle_over_every_view_commits_all_of_them_or_none(
 
 def _empty(view: ViewStore) -> bool:
     return all(rows == [] for rows in dump(view).values())
+
+
+def test_a_runner_behind_another_records_nothing_even_when_its_batch_reaches_further(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    dataset_id = some_history(runtime, alice, bob)
+    for view in runtime.backend.views.values():
+        view.clear()
+    ahead = ProjectorThread([fresh_projector(runtime, n) for n in VIEW_NAMES], Signal(), Signal())
+    counted = [Counted(runtime.projectors[n].projection) for n in VIEW_NAMES]
+    behind = [fresh_projector(runtime, name, projection=counting)
+              for name, counting in zip(VIEW_NAMES, counted, strict=True)]
+    for projector in behind:
+        projector.remember_position(0)  # it read the positions before `ahead` moved them
+    while ahead._step_all():
+        pass
+    runtime.app.create_snapshot(alice, dataset_id, "later")  # past what `ahead` recorded
+    once = {view.view_name: dump(view) for view in runtime.backend.views.values()}
+
+    assert ProjectorThread(behind, Signal(), Signal())._step_all() == 0
+    assert [c.processed for c in counted] == [0] * len(counted), \
+        "the stale positions are refused before any event is applied"
+    assert {view.view_name: dump(view) for view in runtime.backend.views.values()} == once
+    while ahead._step_all():
+        pass
+    assert {view.position() for view in runtime.backend.views.values()} == \
+        {runtime.app.position()}
+
+
+class Counted:
+    """The real projection, counting the events it is given."""
+
+    def __init__(self, inner: Any) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self.processed = 0
+
+    def process(self, event: Any, position: int, writer: Any) -> None:
+        self.processed += 1
+        self._inner.process(event, position, writer)
+
+
+def test_a_waiter_wakes_when_another_runner_moved_the_views_its_thread_projects(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    some_history(runtime, alice, bob)
+    saved, projected = Signal(), Signal()
+    positions = Positions(runtime.backend.views, projected)
+    thread = ProjectorThread([fresh_projector(runtime, n) for n in VIEW_NAMES], saved, projected,
+                             poll_seconds=3600, positions=positions)
+    thread.start()
+    try:
+        assert positions.wait(runtime.app.position(), 10)
+        ingested(runtime, alice, "bravo", run=False)  # saved, but `saved` is not pulsed
+        runtime.catch_up()  # another runner projects it: the thread's positions are stale
+        target = runtime.app.position()
+        assert not positions.reached(target), "a view projected here is not asked for"
+
+        saved.pulse()  # the thread's cycle finds the views moved, and says so
+
+        assert positions.wait(target, 10)
+    finally:
+        thread.stop()
