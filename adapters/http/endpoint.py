@@ -167,12 +167,14 @@ def _refuse_nul(data: Any, where: str) -> None:
 
 
 def _respond(result: Any, status: int) -> Response:
+    # Models serialise straight to JSON bytes (pydantic's Rust encoder): no dict in between.
     if isinstance(result, Response):
         return result
     if isinstance(result, BaseModel):
-        return JSONResponse(result.model_dump(mode="json"), status_code=status)
-    if isinstance(result, list):
-        return JSONResponse([r.model_dump(mode="json") if isinstance(r, BaseModel) else r
-                             for r in result], status_code=status)
+        return Response(result.model_dump_json(), status_code=status,
+                        media_type="application/json")
+    if isinstance(result, list) and all(isinstance(r, BaseModel) for r in result):
+        body = "[" + ",".join(r.model_dump_json() for r in result) + "]"
+        return Response(body, status_code=status, media_type="application/json")
     return JSONResponse(result, status_code=status)
 
