@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from application.actor import SYSTEM_EMAIL, Actor
 from application.users import UsersMixin
 from domain.content_tree import ContentTree, NodeStore
-from domain.dataset import Dataset, check_may_write, may_see
+from domain.dataset import Dataset, check_may_write, may_see, task_starters
 from domain.errors import Conflict, DatasetNotFound
 from domain.ids import NAMESPACE, dataset_id_for_clone
 from domain.tasks import CLONE, CREATION
@@ -60,6 +60,9 @@ class Datasets(UsersMixin, Application[UUID]):
         self.tree = ContentTree(nodes)
         self._locks = _Locks()
         self.on_saved: Callable[[], None] | None = None
+        # Called with the email of whoever a save would start a task for, before it is
+        # stored; raises TooManyTasks to refuse it. Every task start passes here.
+        self.task_quota: Callable[[str], None] | None = None
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)
@@ -333,6 +336,9 @@ class Datasets(UsersMixin, Application[UUID]):
         return any((s.topic, s.state) == (mine.topic, mine.state) for s in stored)
 
     def _save(self, *aggregates: Aggregate) -> int:
+        if self.task_quota is not None:
+            for email in set(task_starters(e for a in aggregates for e in a.pending_events)):
+                self.task_quota(email)
         recordings = self.save(*aggregates)
         return recordings[-1].notification.id if recordings else self.position()
 

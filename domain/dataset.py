@@ -8,6 +8,7 @@ user-facing concept is called a *checkpoint* here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -836,3 +837,13 @@ def check_may_write(
             f"Your role on dataset {dataset.id} does not allow this; it needs the {need} role."
         )
 
+
+# The events that put a task in INITIALIZING: each starts one task for its ``by``.
+_TASK_STARTS = ("OperationStarted", "RestoreStarted", "CloneStarted", "ExportStarted",
+                "TaskRetried")
+
+
+def task_starters(events: Iterable[object]) -> list[str]:
+    """Who starts a task in ``events``: one email per task they start."""
+    starts = tuple(getattr(Dataset, name) for name in _TASK_STARTS)
+    return [str(getattr(e, "by")) for e in events if isinstance(e, starts)]  # noqa: B009

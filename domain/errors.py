@@ -11,7 +11,8 @@ DomainError
 ├── Conflict                 the dataset's state forbids it now
 │   └── StatusConflict
 ├── BadRequest               the request cannot be carried out as asked
-└── Invalid                  a value is out of its domain
+├── Invalid                  a value is out of its domain
+└── TooManyTasks             the caller has as many unfinished tasks as one user may
 """
 
 
@@ -70,3 +71,7 @@ class BadRequest(DomainError):
 
 class Invalid(DomainError):
     pass
+
+
+class TooManyTasks(DomainError):
+    retry_after_seconds = 5

@@ -57,6 +57,7 @@ def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = 
 
     verifier = TokenVerifier(lookup, settings.max_token_ttl)
     services = Services(runtime, settings, verifier)
+    app_service.task_quota = services.task_quota
 
     def authenticate(request: Request) -> Actor:
         return web_session.authenticate(verifier, request)

@@ -20,7 +20,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound
+from domain.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyTasks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +53,13 @@ class BodyTooLarge(HttpProblem):
     status = 413
 
 
-class TooManyTasks(HttpProblem):
-    status = 429
-    retry_after_seconds = 5
-
-
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
     BadRequest: 400,
     Invalid: 422,
+    TooManyTasks: 429,
 }
 
 
@@ -67,15 +71,15 @@ def _detail(detail: str, status: int, **extra: Any) -> JSONResponse:
 async def on_domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
     status = next(code for cls, code in STATUS_OF.items() if isinstance(error, cls))
-    return _detail(error.detail, status)
+    response = _detail(error.detail, status)
+    if isinstance(error, TooManyTasks):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 async def on_http_problem(request: Request, error: Exception) -> Response:
     assert isinstance(error, HttpProblem)
-    response = _detail(error.detail, error.status)
-    if isinstance(error, TooManyTasks):
-        response.headers["Retry-After"] = str(error.retry_after_seconds)
-    return response
+    return _detail(error.detail, error.status)
 
 
 async def on_validation_error(request: Request, error: Exception) -> Response:

@@ -12,11 +12,11 @@ from starlette.responses import JSONResponse, Response
 from adapters.http.auth import TokenVerifier
 from adapters.http.endpoint import Call
 from adapters.http.inputs import idempotent_id
-from adapters.http.problems import BadInput, TooManyTasks
+from adapters.http.problems import BadInput
 from adapters.runtime import Runtime
 from adapters.settings import Settings
 from application.datasets import Datasets
-from domain.errors import NotFound
+from domain.errors import NotFound, TooManyTasks
 
 POSITION_HEADER = "X-Snapset-Position"
 MIN_POSITION_HEADER = "x-snapset-min-position"
@@ -55,10 +55,12 @@ class Services:
         return JSONResponse({"task_id": str(task_id), "dataset_id": str(dataset_id)},
                             status_code=202, headers=headers)
 
-    def check_task_quota(self, call: Call) -> None:
-        """Before starting a task: 429 when the caller has too many unfinished ones."""
-        self.catch_up_for(call, "task_log")
-        open_tasks = self.view("task_log").open_tasks_created_by(call.actor.email)
+    def task_quota(self, email: str) -> None:
+        """The application asks this before it stores a task's start (``Datasets.task_quota``):
+        TooManyTasks (429) when ``email`` already has the most unfinished tasks one user may."""
+        self.runtime.positions.wait(self.app.position(), self.settings.read_wait_seconds,
+                                    ("task_log",))
+        open_tasks = self.view("task_log").open_tasks_created_by(email)
         limit = self.settings.max_open_tasks
         if open_tasks >= limit:
             raise TooManyTasks(f"You have {open_tasks} unfinished tasks, the most one user may "
@@ -67,7 +69,6 @@ class Services:
     def start_operation(self, call: Call, dataset_id: UUID, task_type: str,
                         params: dict[str, Any], *, key: str) -> Response:
         """Start a data-modifying task; a retry with the same Idempotency-Key starts none."""
-        self.check_task_quota(call)
         task_id = idempotent_id(call, f"{key}:{dataset_id}") or uuid4()
         started, position = self.app.start_operation(call.actor, dataset_id, task_type, params,
                                                      task_id)

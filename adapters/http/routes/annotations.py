@@ -80,7 +80,6 @@ def import_custom_metadata(call: Call) -> Response:
     dataset = _writable(services, call, dataset_id)
     body: ImportMetadata = call.body if call.form is None else form_body(call.form)
     schema = merge_schemas(dataset.facets.get("schema") or {}, parse_schema(body.field_schema))
-    services.check_task_quota(call)
     task_id = idempotent_id(call, f"custom_metadata:{dataset_id}") or uuid4()
     with staged_rows(call.form, body, schema, services.runtime.staging, str(task_id)) as params:
         started, position = services.app.start_operation(

@@ -38,8 +38,6 @@ def create_dataset(call: Call) -> Response:
             snapshot_support=body.snapshot_support, source=source, dataset_id=dataset_id)
 
     form = call.form if call.form is not None and call.form.getlist("files") else None
-    if form is not None or body.source_path is not None:
-        services.check_task_quota(call)
     if form is not None:
         task_id = str(creation_task_id(dataset_id))
         with staged(form, services.runtime.staging, task_id) as upload:
@@ -128,7 +126,6 @@ def add_media(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
-    services.check_task_quota(call)
     task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
 
     def start(params: dict[str, Any]) -> tuple[UUID, int]:

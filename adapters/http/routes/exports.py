@@ -70,7 +70,6 @@ def start_export(call: Call) -> Response:
     version = version_of(dataset, snapshot or CURRENT)
     params: dict[str, Any] = {"root": version.root, "snapshot_id": snapshot,
                               "include_media": query.include_media, "facets": version.facets}
-    services.check_task_quota(call)
     task_id, position = services.app.start_export(
         call.actor, dataset_id, params, idempotent_id(call, f"export:{dataset_id}"))
     return JSONResponse({"id": str(task_id)}, headers=services.settle(position))

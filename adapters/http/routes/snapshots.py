@@ -83,7 +83,6 @@ def restore_snapshot(call: Call) -> Response:
         preview = preview_restore(services.app, call.actor, dataset_id, snapshot, query.page,
                                   query.page_size)
         return JSONResponse(diff_from(preview).model_dump(mode="json"))
-    services.check_task_quota(call)
     task_id, position = services.app.restore_snapshot(
         call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}"))
     return services.task_started(task_id, dataset_id, position)
@@ -95,7 +94,6 @@ def restore_snapshot(call: Call) -> Response:
 def clone_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
-    services.check_task_quota(call)
     task_id, clone_id, position = services.app.clone_snapshot(
         call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}"))
     return services.task_started(task_id, clone_id, position)

@@ -86,7 +86,6 @@ def abort_task(call: Call) -> Response:
 def retry_task(call: Call) -> Response:
     services = services_of(call)
     row = _task_row(call, services)
-    services.check_task_quota(call)
     position = services.app.retry_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
     return _task_now(call, services, position)
 
