@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field
 
 from adapters.http.models import Strict
 from domain.clustering import DEFAULT_THRESHOLD, MAX_THRESHOLD
@@ -29,8 +31,13 @@ class EnrichDataset(Strict):
                     "Items already enriched by the same model id are not run again.")
 
 
+def _integral(value: Any) -> Any:
+    """7.0 is the integer 7 in JSON (JSON Schema counts it as one); 7.5, "7" and true are not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class ReindexDataset(Strict):
-    threshold: int = Field(
+    threshold: Annotated[int, BeforeValidator(_integral)] = Field(
         default=DEFAULT_THRESHOLD, ge=0, le=MAX_THRESHOLD, strict=True,
         description="Two images are near-duplicates when their 64-bit perceptual hashes "
                     "differ in at most this many bits.")

@@ -208,7 +208,7 @@ def test_reindex_clusters_near_duplicates_and_turns_partial_index_into_ready(
     finish(client, client.ok("POST", f"/dataset/{dataset_id}/media", expect=202, files=files))
     assert client.dataset(dataset_id)["status"] == "PARTIAL INDEX"
 
-    started = reindex(client, dataset_id, threshold=6)
+    started = reindex(client, dataset_id, threshold=6.0)  # JSON's 6.0 is the integer 6
     finish(client, started)
     assert client.dataset(dataset_id)["status"] == "READY"
     clusters = {name: m["cluster_id"] for name, m in by_name(client, dataset_id).items()}
@@ -240,7 +240,7 @@ def test_bad_requests_get_a_4xx_naming_the_problem(
     for body in bodies:
         problem(client.request("POST", enrich_path, json=body), 422)
     reindex_path = f"/dataset/{dataset_id}/reindex"
-    thresholds: list[Any] = [33, -1, "8", 2.5, None]
+    thresholds: list[Any] = [33, -1, "8", 2.5, None, True, 33.0]
     for threshold in thresholds:
         assert "threshold" in problem(client.request("POST", reindex_path,
                                                      json={"threshold": threshold}), 422)
