@@ -11,9 +11,16 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    Notification,
+    OperationalError,
+    Tracking,
+)
 
 from adapters.views.store import ViewStore
 from application.datasets import Datasets
@@ -21,6 +28,7 @@ from projections.events import is_dataset_event
 
 log = logging.getLogger(__name__)
 DATASET_TOPIC_PREFIX = "snapset:Dataset."
+PARK_AFTER = 3  # failures of one event, alone, before it is parked
 
 
 class Projection(Protocol):
@@ -83,9 +91,9 @@ class Projector:
         """Notifications after ``start`` with their dataset events decoded (None for others)."""
         notifications = self.app.recorder.select_notifications(
             start=start, limit=limit, inclusive_of_start=False)
-        return [(n, self._decode(n)) for n in notifications]
+        return [(n, self.decode(n)) for n in notifications]
 
-    def _decode(self, notification: Notification) -> Any:
+    def decode(self, notification: Notification) -> Any:
         if not notification.topic.startswith(DATASET_TOPIC_PREFIX):
             return None
         event = self.app.mapper.to_domain_event(notification)
@@ -121,6 +129,20 @@ class Projector:
         self._position = last
         return len(part)
 
+    def park(self, notification: Notification, error: BaseException) -> None:
+        """Record ``notification`` as processed without its rows, and why (see ``parked``)."""
+        start = self.position
+        try:
+            self.view.park(Tracking(self.app.name, notification.id), after=start,
+                           topic=notification.topic, error=f"{type(error).__name__}: {error}",
+                           at=datetime.now(UTC).isoformat())
+        except IntegrityError:
+            self.forget_position()  # another runner moved on first
+            return
+        log.error("view %s parked event %s (%s) after repeated failures: %s",
+                  self.view.view_name, notification.id, notification.topic, error)
+        self._position = notification.id
+
     def catch_up(self) -> int:
         """Process everything there is now, from the view's recorded position."""
         self.forget_position()
@@ -134,12 +156,17 @@ class ProjectorThread:
     """Runs projectors until stopped, waking on ``saved`` and pulsing ``projected``."""
 
     def __init__(self, projectors: Sequence[Projector], saved: Signal, projected: Signal, *,
-                 poll_seconds: float = 0.05, positions: Positions | None = None) -> None:
+                 poll_seconds: float = 0.05, backoff_seconds: float = 1.0,
+                 positions: Positions | None = None) -> None:
         self._projectors = projectors
         self._positions = positions
         self._saved = saved
         self._projected = projected
         self._poll = poll_seconds
+        self._backoff = backoff_seconds
+        self._suspect: int | None = None  # a failed batch's end: step one by one up to it
+        self._batch_end = 0
+        self._failures: dict[tuple[str, int], int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="snapset-projector", daemon=True)
 
@@ -155,16 +182,67 @@ class ProjectorThread:
         if self._positions is not None:
             self._positions.project_elsewhere([p.view for p in self._projectors])
 
+    def _cycle(self) -> int:
+        """A batch cycle; after a failure, one event at a time up to where it failed."""
+        if self._suspect is None:
+            return self._step_all()
+        moved = sum(self._step_one(p) for p in self._projectors)
+        if all(p.position >= self._suspect for p in self._projectors):
+            self._suspect = None
+        return moved
+
+    def _step_one(self, projector: Projector) -> int:
+        """The projector's next event alone. An event that fails ``PARK_AFTER`` times, for a
+        reason other than the database being away, is parked: one bad event must not stop
+        a view (or, sharing its transaction, every view) for good."""
+        start = projector.position
+        if start >= (self._suspect or 0):
+            return 0
+        notifications = projector.app.recorder.select_notifications(
+            start=start, limit=1, inclusive_of_start=False)
+        if not notifications:
+            return 0
+        notification = notifications[0]
+        try:
+            if projector.step([(notification, projector.decode(notification))]):
+                self._failures.pop((projector.view.view_name, notification.id), None)
+                return 1
+            projector.forget_position()
+            if projector.position != start:
+                return 0  # another runner recorded it
+            error: BaseException = IntegrityError("the view refused the event's rows")
+        except (OperationalError, InterfaceError):
+            raise  # the database is away: wait for it, never park for that
+        except Exception as failed:
+            error = failed
+        key = (projector.view.view_name, notification.id)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        if self._failures[key] < PARK_AFTER:
+            raise error
+        del self._failures[key]
+        projector.park(notification, error)
+        return 1
+
     def _step_all(self) -> int:
         """One cycle: read and decode the log once, then let every projector take its part."""
         if not self._projectors:
             return 0
         start = min(p.position for p in self._projectors)
         batch = self._projectors[0].read(start, max(p.batch_size for p in self._projectors))
+        if batch:
+            self._batch_end = batch[-1][0].id
         first = self._projectors[0].view
+        before = [p.position for p in self._projectors]
         if all(first.shares_transactions_with(p.view) for p in self._projectors[1:]):
-            return self._step_together(batch)
-        return sum(p.step(batch) for p in self._projectors)
+            moved = self._step_together(batch)
+        else:
+            moved = sum(p.step(batch) for p in self._projectors)
+        if not moved and any(p.pending(batch) for p in self._projectors) and \
+                [p.position for p in self._projectors] == before:
+            # Refused (IntegrityError) with no other runner ahead: the rows broke a
+            # constraint. Fail, so the cycle goes one event at a time and can park it.
+            raise IntegrityError("a view refused the rows of this batch")
+        return moved
 
     def _step_together(self, batch: Sequence[tuple[Notification, Any]]) -> int:
         """Every view's part of ``batch`` in one transaction (all views in one database):
@@ -197,10 +275,11 @@ class ProjectorThread:
         while not self._stop.is_set():
             generation = self._saved.generation
             try:
-                moved = self._step_all()
-            except Exception:  # a view or database fault: log, back off, go on
+                moved = self._cycle()
+            except Exception:  # a view or database fault: log, back off, go on one by one
                 log.exception("projection step failed")
-                self._stop.wait(1.0)
+                self._suspect = max(self._suspect or 0, self._batch_end)
+                self._stop.wait(self._backoff)
                 continue
             if self._note_positions() or moved:
                 self._projected.pulse()

@@ -22,6 +22,10 @@ from psycopg.sql import SQL, Composed
 
 Row = dict[str, Any]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+# Every view has one: the events its projection could not process (see Projector.park).
+# A rebuild clears it with the rest, so parked events are tried again.
+_PARKED_DDL = ("CREATE TABLE IF NOT EXISTS {t}parked (notification_id BIGINT PRIMARY KEY, "
+               "topic TEXT NOT NULL, error TEXT NOT NULL, parked_at TEXT NOT NULL)")
 
 
 class Sql:
@@ -105,6 +109,20 @@ class ViewStore:
         yield self.writer(self._sql(cursor))
         self._track(cursor, tracking)
 
+    def all_ddl(self) -> list[str]:
+        return [*self.ddl, _PARKED_DDL]
+
+    def park(self, tracking: Tracking, *, after: int, topic: str, error: str, at: str) -> None:
+        """Move past one event without its rows, noting why: it is parked, not lost."""
+        with self._open(commit=True) as cursor, self.batch(cursor, tracking, after=after):
+            self._sql(cursor).run(
+                "INSERT INTO {t}parked (notification_id, topic, error, parked_at) "
+                "VALUES (?, ?, ?, ?)", (tracking.notification_id, topic, error[:2000], at))
+
+    def parked(self) -> list[Row]:
+        with self.reading() as sql:
+            return sql.all("SELECT * FROM {t}parked ORDER BY notification_id")
+
     def shares_transactions_with(self, other: ViewStore) -> bool:
         """Whether one transaction can write both views (same database)."""
         return False
@@ -147,7 +165,8 @@ class ViewStore:
         raise NotImplementedError
 
     def tables(self) -> list[str]:
-        return [re.findall(r"\{t\}(\w+)", s)[0] for s in self.ddl if s.startswith("CREATE TABLE")]
+        return [re.findall(r"\{t\}(\w+)", s)[0] for s in self.all_ddl()
+                if s.startswith("CREATE TABLE")]
 
 
 class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
@@ -156,7 +175,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                *(s.replace("{t}", "").replace("{i}", "") for s in self.ddl)]
+                *(s.replace("{t}", "").replace("{i}", "") for s in self.all_ddl())]
 
     def _sql(self, cursor: Any) -> Sql:
         return Sql(cursor, "", "?")
@@ -178,7 +197,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             Composed([SQL(s.replace("{t}", self._prefix)
                           .replace("{i}", f"snapset_{self.view_name}_")
                           .replace("BLOB", "BYTEA"))])
-            for s in self.ddl
+            for s in self.all_ddl()
         )
 
     def _sql(self, cursor: Any) -> Sql:

@@ -6,13 +6,14 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from adapters.backend import VIEW_NAMES
 from adapters.projector import Positions, Projector, ProjectorThread, Signal
 from adapters.runtime import Runtime
 from adapters.views.store import ViewStore
 from application.actor import Actor
-from tests.integration.helpers import dump, edit, ingested, settle, tag_first
+from tests.integration.helpers import Dump, dump, edit, ingested, settle, tag_first
 
 
 class StaleView:
@@ -264,3 +265,106 @@ def test_a_waiter_wakes_when_another_runner_moved_the_views_its_thread_projects(
         assert positions.wait(target, 10)
     finally:
         thread.stop()
+
+
+class FailsAt:
+    """The real projection, except that the event at ``position`` fails every time: with
+    ``error``, or (``twice``) by writing its rows twice, which breaks the view's key."""
+
+    def __init__(self, inner: Any, position: int, error: Exception | None = None) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self._position = position
+        self._error = error
+
+    def process(self, event: Any, position: int, writer: Any) -> None:
+        self._inner.process(event, position, writer)
+        if position == self._position:
+            if self._error is None:
+                self._inner.process(event, position, writer)
+            else:
+                raise self._error
+
+
+class FailsFirst:
+    """The real projection, but its first ``times`` calls fail as if the database were away."""
+
+    def __init__(self, inner: Any, times: int) -> None:
+        self.name = inner.name
+        self._inner = inner
+        self.left = times
+
+    def process(self, event: Any, position: int, writer: Any) -> None:
+        if self.left:
+            self.left -= 1
+            raise OperationalError("connection lost")
+        self._inner.process(event, position, writer)
+
+
+def run_until_caught_up(runtime: Runtime, projectors: list[Projector]) -> None:
+    saved, projected = Signal(), Signal()
+    positions = Positions(runtime.backend.views, projected)
+    thread = ProjectorThread(projectors, saved, projected, poll_seconds=0.01,
+                             backoff_seconds=0.01, positions=positions)
+    thread.start()
+    try:
+        assert positions.wait(runtime.app.position(), 30), "the views never caught up"
+    finally:
+        thread.stop()
+
+
+def clean_dumps(runtime: Runtime) -> dict[str, Dump]:
+    for view in runtime.backend.views.values():
+        view.clear()
+    runtime.catch_up()
+    return {view.view_name: dump(view) for view in runtime.backend.views.values()}
+
+
+@pytest.mark.parametrize("failure", ["raises", "breaks a key"])
+def test_an_event_a_view_always_fails_on_is_parked_and_every_view_goes_on(
+    runtime: Runtime, alice: Actor, bob: Actor, failure: str
+) -> None:
+    some_history(runtime, alice, bob)
+    audit = runtime.backend.views["audit_history"]
+    bad = sorted(r["position"] for r in dump(audit)["events"])[3]
+    expected = clean_dumps(runtime)
+    expected["audit_history"]["events"] = [
+        r for r in expected["audit_history"]["events"] if r["position"] != bad]
+    for view in runtime.backend.views.values():
+        view.clear()
+    error = Boom("a bug in the projection") if failure == "raises" else None
+    projectors = [fresh_projector(runtime, name, projection=FailsAt(
+        runtime.projectors[name].projection, bad, error)) if name == "audit_history"
+        else fresh_projector(runtime, name) for name in VIEW_NAMES]
+
+    run_until_caught_up(runtime, projectors)
+
+    [parked] = audit.parked()
+    assert parked["notification_id"] == bad
+    assert ("Boom: a bug in the projection" if error else "IntegrityError") in parked["error"]
+    got = {view.view_name: dump(view) for view in runtime.backend.views.values()}
+    assert [tables.pop("parked") for tables in got.values()] == \
+        [[parked] if name == "audit_history" else [] for name in got]
+    for tables in expected.values():
+        tables.pop("parked")
+    assert got == expected, "only the parked event's audit row is missing"
+
+    assert clean_dumps(runtime)["audit_history"]["parked"] == [], \
+        "a rebuild tries parked events again"
+
+
+def test_a_view_waits_out_the_database_being_away_and_parks_nothing(
+    runtime: Runtime, alice: Actor, bob: Actor
+) -> None:
+    some_history(runtime, alice, bob)
+    expected = clean_dumps(runtime)
+    for view in runtime.backend.views.values():
+        view.clear()
+    flaky = FailsFirst(runtime.projectors["snapshot_list"].projection, times=10)
+    projectors = [fresh_projector(runtime, name, projection=flaky) if name == "snapshot_list"
+                  else fresh_projector(runtime, name) for name in VIEW_NAMES]
+
+    run_until_caught_up(runtime, projectors)
+
+    assert flaky.left == 0
+    assert {view.view_name: dump(view) for view in runtime.backend.views.values()} == expected
