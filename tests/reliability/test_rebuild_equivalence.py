@@ -269,7 +269,10 @@ def test_views_dropped_and_rebuilt_from_event_zero_equal_the_live_views_row_for_
     position = runtime.app.position()
     for name in VIEW_NAMES:
         for table, rows in live[name].items():
-            assert rows, f"the workload left {name}.{table} empty"
+            if table == "parked":  # events the projection failed on: none, in a healthy run
+                assert rows == [], f"{name} parked events"
+            else:
+                assert rows, f"the workload left {name}.{table} empty"
     runtime.close()
     drop_every_view(settings)
     monkeypatch.setenv("SNAPSET_DATABASE_URL", settings.database_url)
