@@ -14,7 +14,8 @@ process's RSS and open files, the database's connections and the projection lag 
 stored minus the slowest view's tracking position).
 
 It ends with the reconciliation, printed and written to test-artifacts/reliability/soak.json:
-- stored events = every view's tracking position (no view behind, none ahead);
+- stored events = every view's tracking position (no view behind, none ahead), and no
+  view parked an event (see README: a projection that fails on one event parks it);
 - dataset events stored = audit history rows (one row per event, no duplicate, none lost);
 - every command the clients saw acknowledged has its audit row at the position it returned;
 - every restore and clone task COMPLETED exactly once, and no dataset is left READ ONLY.
@@ -175,6 +176,7 @@ def reconcile(settings: Settings, soak: Soak, http: httpx.Client) -> dict[str, A
     try:
         stored = backend.app.recorder.max_notification_id() or 0
         positions = {name: view.position() for name, view in backend.views.items()}
+        parked = {name: len(view.parked()) for name, view in backend.views.items()}
         dataset_events = 0
         start = 1
         while True:
@@ -195,14 +197,15 @@ def reconcile(settings: Settings, soak: Soak, http: httpx.Client) -> dict[str, A
     listed = http.get("/api/v1/datasets?page_size=100").json()["datasets"]
     read_only = [d["id"] for d in listed if d["status"] == "READ ONLY"]
     return {
-        "events_stored": stored, "view_positions": positions,
+        "events_stored": stored, "view_positions": positions, "parked_events": parked,
         "dataset_events": dataset_events, "audit_rows": audit_rows,
         "acknowledged_commands": len(soak.acknowledged),
         "acknowledged_missing_from_audit": len(missing),
         "tasks": len(soak.tasks), "tasks_completed": sum(
             1 for t in soak.tasks if t["status"] == "COMPLETED"),
         "datasets_read_only": read_only,
-        "ok": (all(p == stored for p in positions.values()) and dataset_events == audit_rows
+        "ok": (all(p == stored for p in positions.values()) and not any(parked.values())
+               and dataset_events == audit_rows
                and not missing and not read_only and not soak.problems
                and all(c == 1 for c in completions.values())),
     }
