@@ -76,8 +76,15 @@ def routes(registry: Registry, services: Any,
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in registry.endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+    # Literal segments before parameters: a request a route matches by path but not by
+    # method gets its 405 (and Allow) from the first such route, so /media/tags must come
+    # before /media/{media_id}. A full match is found wherever it is.
     return [Route(path, _dispatcher(methods, services, authenticate), methods=list(methods))
-            for path, methods in by_path.items()]
+            for path, methods in sorted(by_path.items(), key=lambda item: _literal_first(item[0]))]
+
+
+def _literal_first(path: str) -> list[tuple[bool, str]]:
+    return [(segment.startswith("{"), segment) for segment in path.split("/")]
 
 
 def _dispatcher(methods: dict[str, Endpoint], services: Any,

@@ -84,6 +84,10 @@ def test_unknown_paths_are_404_and_wrong_methods_405_with_a_json_detail(
         ("DELETE", "/api/v1/tasks", {"GET"}),
         ("PUT", f"/api/v1/dataset/{uuid.uuid4()}/snapshot", {"GET", "POST"}),
         ("GET", f"/api/v1/dataset/{uuid.uuid4()}/snapshot/x/restore", {"POST"}),
+        # A literal segment beside a parameter (/media/tags beside /media/{media_id}):
+        # the literal route says what it allows.
+        ("PUT", f"/api/v1/dataset/{uuid.uuid4()}/media/tags", {"POST"}),
+        ("DELETE", f"/api/v1/dataset/{uuid.uuid4()}/media/labels", {"POST"}),
         ("POST", "/healthz", {"GET"}),
         ("DELETE", "/openapi.json", {"GET"}),
     ):
