@@ -94,6 +94,25 @@ def test_creating_a_snapshot_needs_a_name_and_adds_it_as_the_current_version(
         .to_be_visible()
 
 
+def test_a_snapshot_dialogs_error_clears_once_the_user_edits_a_field_as_in_every_form_dialog(
+    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+) -> None:
+    dataset_id = two_snapshots(client, tmp_path)
+    catalog = Catalog(signed_in_page).open(dataset_id)
+    catalog.create_button.click()
+    dialog = catalog.dialog()
+    dialog.get_by_role("button", name="Create snapshot").click()
+    error = dialog.get_by_role("alert")
+    expect(error).to_have_text("Enter a name.")
+    expect(dialog.get_by_label("Name")).to_be_focused()
+
+    signed_in_page.keyboard.type("g")
+
+    expect(error).to_have_text("")
+    dialog.get_by_role("button", name="Cancel").click()
+    catalog.no_dialog()
+
+
 def test_editing_a_snapshot_saves_its_name_and_description_in_place(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:

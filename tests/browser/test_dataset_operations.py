@@ -1,7 +1,9 @@
 """The dataset page's operations in a real browser: enrich, re-index, browse clusters and
 filter the grid by one, propagate labels, import a metadata file with a bad row, export the
 current version and a snapshot as zips, filter the media grid, and the operations disabled
-with their reason for a viewer and while the dataset's status forbids them.
+with their reason for a viewer and while the dataset's status forbids them. A finished
+operation's card in the Running tasks panel names its type and outcome until dismissed; a
+user's exports are forgotten when their session ends, for whoever signs in next in the tab.
 
 These run against an API-only server with a projector and a worker the test can stop
 (tests/e2e/helpers.Deployment), so a task stays READ ONLY exactly as long as a test needs.
@@ -11,10 +13,12 @@ Expectations come from the JSON API (a Bearer client beside the page), never fro
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser import screens
 from tests.browser.operations_screens import (
@@ -23,7 +27,7 @@ from tests.browser.operations_screens import (
     by_name,
     near_duplicate_photos,
 )
-from tests.browser.screens import VIEWER_REASON, ready_dataset, shot
+from tests.browser.screens import TASK_TIMEOUT_MS, VIEWER_REASON, ready_dataset, shot
 from tests.e2e import helpers
 from tests.e2e.conftest import add_user
 from tests.e2e.helpers import Deployment
@@ -119,14 +123,14 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
         expect(ops.button(name)).to_have_attribute(
             "title", "A task is changing the dataset (READ ONLY); wait until it finishes.")
     expect(ops.button("Export…")).to_be_enabled()
-    expect(signed_in_page.locator("#activity .task-card")).to_contain_text(
-        "Re-indexing “Pets”")
+    reindexing = signed_in_page.get_by_role("article", name="Re-indexing “Pets”")
+    expect(reindexing).to_be_visible()
     shot(signed_in_page, artifacts, "operations-read-only")
     deployment.start("worker")
 
     reindexed = ops.result("reindex")
     expect(ops.status).to_have_text("READY")
-    expect(signed_in_page.locator("#activity .task-card")).to_have_count(0)
+    expect(reindexing.locator(".task-outcome")).to_have_text("Re-index completed.")
     report = report_of(client, reindexed)
     clusters = client.ok("GET", f"/dataset/{dataset_id}/clusters")
     assert report["clusters"] == clusters["total"] == 2
@@ -247,6 +251,81 @@ def test_an_imported_csv_reports_its_rejected_row_and_exports_hold_each_versions
     assert len([n for n in names if n.startswith("media/")]) == before["n_images"] == 3
     expect(ops.exports).to_have_count(2)
     shot(signed_in_page, artifacts, "operations-exports")
+
+
+def running_task(page: Page, title: str) -> Locator:
+    """The Running tasks panel's card of the task this page started under ``title``."""
+    return page.locator("#activity").get_by_role("article", name=title, exact=True)
+
+
+def test_a_finished_operation_stays_in_the_running_tasks_panel_worded_for_its_type(
+    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+) -> None:
+    dataset_id = ready_dataset(client, tmp_path / "media", "Tidy", images=2)
+    ops = DatasetOperations(signed_in_page).open(dataset_id)
+
+    # A completed enrichment says so in its own words, and stays until dismissed.
+    ops.button("Enrich…").click()
+    ops.dialog().get_by_label("Image quality").check()
+    ops.submit("Start enrichment")
+    ops.result("enrich")
+    enriching = running_task(signed_in_page, "Enriching “Tidy”")
+    expect(enriching.locator(".task-outcome")).to_have_text("Enrichment completed.")
+    expect(enriching.locator("progress")).to_have_attribute("value", "100")
+    enriching.get_by_role("button", name="Dismiss").click()
+    expect(enriching).to_have_count(0)
+
+    # An aborted re-index reads as aborted, with the API's reason.
+    deployment.stop("worker")
+    ops.button("Re-index…").click()
+    ops.submit("Start re-index")
+    reindexing = running_task(signed_in_page, "Re-indexing “Tidy”")
+    task_id = reindexing.get_attribute("data-task-id")
+    client.ok("POST", f"/tasks/{task_id}/abort")
+    outcome = reindexing.locator(".task-outcome")
+    expect(outcome).to_contain_text("Re-index aborted: ", timeout=TASK_TIMEOUT_MS)
+    task = client.ok("GET", f"/tasks/{task_id}")
+    assert task["status"] == "ABORTED", task
+    expect(outcome).to_have_text(
+        f"Re-index aborted: {task['error_message'] or task['status_message']}")
+    expect(reindexing.get_by_role("button", name="Dismiss")).to_be_visible()
+
+
+@pytest.mark.parametrize("ending", ["signing out", "the session ending"])
+def test_the_exports_of_a_user_whose_session_ended_are_never_shown_to_the_next_one_in_the_tab(
+    signed_in_page: Page, server: ServerProcess, client: SnapsetClient, tmp_path: Path,
+    ending: str,
+) -> None:
+    page = signed_in_page
+    dataset_id = ready_dataset(client, tmp_path / "media", "Handed over", images=2)
+    successor = add_user(server, "successor@example.com")
+    client.ok("POST", f"/dataset/{dataset_id}/share",
+              json={"user_email": "successor@example.com", "role": "viewer"})
+    ops = DatasetOperations(page).open(dataset_id)
+    ops.button("Export…").click()
+    ops.submit("Start export")
+    expect(ops.exports.get_by_role("link", name=re.compile("^Download the export"))
+           ).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    page.evaluate("() => { window.sameDocument = true; }")  # a reload would forget it
+
+    if ending == "signing out":
+        page.get_by_role("button", name="Sign out").click()
+    else:
+        page.context.clear_cookies()
+        page.get_by_role("link", name="Task Manager").click()
+    page.get_by_label("API key").fill(successor.api_key)
+    page.get_by_label("API secret").fill(successor.api_secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_have_text("successor@example.com")
+    successor.close()
+    ops.open(dataset_id)
+
+    assert page.evaluate("() => window.sameDocument") is True, "the page was reloaded"
+    expect(ops.button("Export…")).to_be_visible()
+    expect(ops.exports).to_have_count(0)
+    ops.button("Export…").click()
+    ops.submit("Start export")
+    expect(ops.exports).to_have_count(1)
 
 
 def test_filters_narrow_the_grid_by_kind_name_tag_and_label_and_keep_paging(

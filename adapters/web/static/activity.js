@@ -1,11 +1,25 @@
 // The "Running tasks" panel under the top bar: one card per task this page started, with
 // its progress, its status message and the status of the dataset it works on, until it is
-// final; then the outcome (and for a clone, a link to the new dataset).
+// final; then the outcome, named for the task's type (and for a clone, a link to the new
+// dataset), until the user dismisses it.
 
 import { h, humanize, statusBadge } from "./dom.js";
 import * as tracker from "./tasks-tracker.js";
 
 const cards = new Map(); // task_id -> { card, parts }
+
+// What the outcome calls each task type of the Task Manager API (domain/tasks.py).
+const TASK_NAMES = {
+  DATASET_CREATION: "Dataset creation",
+  MEDIA_ADDITION: "Media addition",
+  REINDEX: "Re-index",
+  ENRICHMENT: "Enrichment",
+  CUSTOM_METADATA: "Metadata import",
+  LABEL_PROPAGATION: "Label propagation",
+  SNAPSHOT_RESTORE: "Restore",
+  SNAPSHOT_CLONE: "Clone",
+  EXPORT: "Export",
+};
 
 export function startActivityPanel() {
   tracker.subscribe(render);
@@ -73,16 +87,17 @@ function update(item, parts) {
   if (item.error) {
     parts.outcome.replaceChildren(h("p", { role: "alert" }, item.error.detail || item.error.message));
   } else if (task.status === "COMPLETED") {
-    parts.outcome.replaceChildren(h("p", { role: "status" }, completedText(item),
+    parts.outcome.replaceChildren(h("p", { role: "status" }, `${taskName(task)} completed.`,
       item.kind === "clone" && dataset
         ? [" ", h("a", { href: `#/datasets/${dataset.id}` }, `Open “${dataset.display_name}”`)]
         : null));
   } else {
     parts.outcome.replaceChildren(h("p", { role: "alert" },
-      `${humanize(task.status)}: ${task.error_message || task.status_message || "no reason given"}`));
+      `${taskName(task)} ${task.status.toLowerCase()}: `
+      + `${task.error_message || task.status_message || "no reason given"}`));
   }
 }
 
-function completedText(item) {
-  return item.kind === "clone" ? "Clone completed." : "Restore completed.";
+function taskName(task) {
+  return TASK_NAMES[task.task_type] || humanize(task.task_type);
 }

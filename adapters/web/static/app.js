@@ -8,6 +8,7 @@ import { startActivityPanel } from "./activity.js";
 import { catalogView } from "./catalog.js";
 import { datasetView } from "./dataset-page.js";
 import { datasetsView } from "./datasets.js";
+import { forgetExports } from "./export-panel.js";
 import { close as closeMenu } from "./menu.js";
 import { clearNotices, notifyError } from "./notices.js";
 import { signInView } from "./signin.js";
@@ -54,7 +55,9 @@ function route() {
 
 function showSignIn(message) {
   session = null;
+  // Nothing the previous user started or chose outlives their session on this page.
   tracker.stopAll();
+  forgetExports();
   resetTaskFilters();
   leaveView();
   topbar.hidden = true;

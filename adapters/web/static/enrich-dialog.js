@@ -3,7 +3,7 @@
 // already has its output; Start runs the chosen ones (POST /dataset/{id}/enrich_dataset).
 
 import { api, get } from "./api.js";
-import { InputProblem, formDialogWith, nextId } from "./dialog-form.js";
+import { InputProblem, formDialog, nextId } from "./dialogs.js";
 import { h } from "./dom.js";
 
 const KINDS = { image: "images", video: "videos" };
@@ -14,7 +14,7 @@ export function openEnrichDialog({ datasetId, datasetName, opener, started }) {
   const boxes = [];
   const fieldset = h("fieldset", { class: "op-fieldset" },
     h("legend", {}, "Models to run"), list);
-  const { setError, setSubmittable } = formDialogWith({
+  const { setError, setSubmittable } = formDialog({
     title: `Enrich “${datasetName}”`,
     intro: "Runs models over the dataset's media and stores their outputs with each item. "
       + "Items that already have a model's output are not run again. The dataset is "

@@ -3,10 +3,11 @@
 // list follows each one through export_status until it can be downloaded. Exports are reads
 // that run beside anything else (a viewer may export), so they are followed here rather than
 // in the Running tasks panel, whose tasks block the dataset. The list lives for the page's
-// session, so leaving the dataset and coming back still shows the download links.
+// session, so leaving the dataset and coming back still shows the download links; signing
+// out (or the session ending) forgets it, since the exports are the signed-in user's.
 
-import { get } from "./api.js";
-import { field, formDialogWith, nextId } from "./dialog-form.js";
+import { get, isAbort } from "./api.js";
+import { field, formDialog, nextId } from "./dialogs.js";
 import { h, parseUtc, timeElement } from "./dom.js";
 import { notify } from "./notices.js";
 
@@ -16,12 +17,13 @@ const CURRENT = "current";
 
 const exportsOf = new Map(); // dataset_id -> [run], newest first
 const listeners = new Set();
+let controller = new AbortController(); // ends the polls of the signed-in user's exports
 
 export function openExportDialog({ datasetId, datasetName, opener }) {
   const version = h("select", { id: nextId("export-version"), name: "version" },
     h("option", { value: CURRENT }, "Current version"));
   const media = h("input", { type: "checkbox", id: nextId("export-media"), name: "media" });
-  const { setError } = formDialogWith({
+  const { setError } = formDialog({
     title: `Export “${datasetName}”`,
     intro: "Writes a zip archive holding metadata.json (every item's record: metadata, tags, "
       + "labels, enrichment, cluster) and, if you choose, the media files. The dataset stays "
@@ -59,28 +61,45 @@ function startFollowing({ taskId, datasetId, datasetName, label, includeMedia })
     progress: null, downloadUri: null, error: null, startedAt: new Date().toISOString() };
   exportsOf.set(datasetId, [run, ...(exportsOf.get(datasetId) || [])]);
   emit(run);
-  poll(run);
+  poll(run, controller.signal);
 }
 
-async function poll(run) {
+// Sign-out or the end of the session: drop the exports and stop following them, so the
+// next user to sign in on this page neither sees them nor hears that they are ready.
+export function forgetExports() {
+  controller.abort();
+  controller = new AbortController();
+  exportsOf.clear();
+}
+
+async function poll(run, signal) {
   while (!FINAL.has(run.status)) {
     try {
       const body = await get(`/dataset/${run.datasetId}/export_status`,
-        { export_task_id: run.taskId });
+        { export_task_id: run.taskId }, signal);
       Object.assign(run, { status: body.status, progress: body.progress_percentage,
         downloadUri: body.download_uri, error: body.error_message });
     } catch (error) {
+      if (isAbort(error)) return;
       Object.assign(run, { status: "UNKNOWN", error: error.detail || error.message });
       emit(run);
       return;
     }
     emit(run);
-    if (!FINAL.has(run.status)) await new Promise((resolve) => { setTimeout(resolve, POLL_MS); });
+    if (!FINAL.has(run.status)) await pause(POLL_MS, signal);
+    if (signal.aborted) return;
   }
   if (run.status === "COMPLETED") {
     notify(`The export of “${run.datasetName}” (${run.label}) is ready.`, { tone: "ok",
       action: h("a", { href: run.downloadUri, download: "" }, "Download") });
   }
+}
+
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
 }
 
 function emit(run) {

@@ -6,7 +6,7 @@
 // rejected one by one and listed in the task's report.
 
 import { api, get } from "./api.js";
-import { InputProblem, field, formDialogWith, nextId } from "./dialog-form.js";
+import { InputProblem, field, formDialog, nextId } from "./dialogs.js";
 import { h } from "./dom.js";
 import { formatOf, guessType, optionsOf, readColumns } from "./metadata-file.js";
 
@@ -28,7 +28,7 @@ export function openImportDialog({ datasetId, datasetName, opener, started }) {
   let existing = {};
   let rows = []; // [{ name, type: select, options: input }]
 
-  const { setError } = formDialogWith({
+  const { setError } = formDialog({
     title: `Import metadata into “${datasetName}”`,
     intro: "Adds custom metadata fields to items from a file with one row per item: a CSV "
       + "with a header row, or a JSON array of objects. A file_name or media_id column "

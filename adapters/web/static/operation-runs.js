@@ -2,8 +2,8 @@
 // propagation, metadata import): their progress shows in the Running tasks panel through
 // tasks-tracker.js, and when one ends its report (GET /tasks/{id}/report) is read and kept
 // as the dataset's latest outcomes, which the dataset page lists and a notice announces.
-// A completed operation's card leaves the panel at once, since the panel words its outcome
-// for restores and clones only; failed ones stay there with their error.
+// Its card stays in the panel with its outcome until the user dismisses it, like a
+// restore's or a clone's.
 
 import { get } from "./api.js";
 import { notify } from "./notices.js";
@@ -44,7 +44,6 @@ function settle(item) {
   if (!item || !item.done || item.settled || !(item.kind in OPERATIONS)) return;
   item.settled = true;
   const completed = !item.error && item.task && item.task.status === "COMPLETED";
-  if (completed) tracker.dismiss(item.taskId);
   const outcome = {
     taskId: item.taskId, datasetId: item.datasetId, kind: item.kind, title: item.title,
     status: item.error ? "UNKNOWN" : item.task.status,

@@ -6,7 +6,7 @@
 // by reading those media, and lets the user choose the classes.
 
 import { api, get } from "./api.js";
-import { InputProblem, formDialogWith, nextId } from "./dialog-form.js";
+import { InputProblem, formDialog, nextId } from "./dialogs.js";
 import { h, plural } from "./dom.js";
 
 const PAGE_SIZE = 100;
@@ -23,7 +23,7 @@ export function openPropagateDialog({ datasetId, datasetName, filters, filtered,
     h("legend", {}, "Label classes to copy"), classList);
   let sources = [];
   const boxes = [];
-  const { setError, setSubmittable } = formDialogWith({
+  const { setError, setSubmittable } = formDialog({
     title: `Propagate labels in “${datasetName}”`,
     intro: "Copies each source item's own labels to the other items of its cluster of "
       + "near-duplicates. A label an item already has is not added again, so running this "

@@ -2,7 +2,7 @@
 // POST /dataset/{id}/reindex, which groups near-duplicate images into clusters.
 
 import { api } from "./api.js";
-import { InputProblem, field, formDialogWith, nextId } from "./dialog-form.js";
+import { InputProblem, field, formDialog, nextId } from "./dialogs.js";
 import { h } from "./dom.js";
 
 export const DEFAULT_THRESHOLD = 8;
@@ -12,7 +12,7 @@ export function openReindexDialog({ datasetId, datasetName, opener, started }) {
   const input = h("input", { type: "number", id: nextId("threshold"), name: "threshold",
     min: "0", max: String(MAX_THRESHOLD), step: "1", value: String(DEFAULT_THRESHOLD),
     inputmode: "numeric", required: true });
-  formDialogWith({
+  formDialog({
     title: `Re-index “${datasetName}”`,
     intro: "Hashes every image and groups near-duplicates into clusters, which you can then "
       + "browse, filter the media by, and propagate labels within. A PARTIAL INDEX dataset "

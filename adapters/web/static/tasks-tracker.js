@@ -1,6 +1,6 @@
-// Follows the tasks this page started (restores and clones): polls GET /tasks/{id} about
-// every 500 ms, and the dataset the task works on, until the task is final. Views subscribe
-// to redraw their progress bars, status badges and catalogs.
+// Follows the tasks this page started (restores, clones and operations): polls
+// GET /tasks/{id} about every 500 ms, and the dataset the task works on, until the task is
+// final. Views subscribe to redraw their progress bars, status badges and catalogs.
 
 import { ApiError, get, isAbort } from "./api.js";
 
