@@ -8,6 +8,7 @@ Expectations come from the JSON API (a Bearer client beside the page), never fro
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, Request, expect
 
@@ -33,6 +34,23 @@ def two_snapshots(client: SnapsetClient, tmp_path: Path, name: str = "Street sce
     client.create_snapshot(dataset_id, name="alpha", description="first labelling pass")
     client.create_snapshot(dataset_id, name="beta")
     return dataset_id
+
+
+def alpha_in_the_catalog(page: Page, client: SnapsetClient, tmp_path: Path,
+                         name: str = "Street scenes") -> tuple[str, dict[str, Any], Catalog]:
+    """``two_snapshots``' dataset open in the catalog, and its "alpha" as the API lists it."""
+    dataset_id = two_snapshots(client, tmp_path, name)
+    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
+    return dataset_id, alpha, Catalog(page).open(dataset_id)
+
+
+def alpha_gone_behind_the_pages_back(page: Page, client: SnapsetClient, tmp_path: Path,
+                                     ) -> tuple[str, Catalog]:
+    """``alpha_in_the_catalog``, then "alpha" removed through the API, so the page still
+    offers it; the API path of "alpha", and the catalog."""
+    dataset_id, alpha, catalog = alpha_in_the_catalog(page, client, tmp_path)
+    client.delete_snapshot(dataset_id, alpha["snapshot_id"])
+    return f"/dataset/{dataset_id}/snapshot/{alpha['snapshot_id']}", catalog
 
 
 def test_the_catalog_lists_every_snapshot_newest_first_with_its_fields(
@@ -116,9 +134,7 @@ def test_a_snapshot_dialogs_error_clears_once_the_user_edits_a_field_as_in_every
 def test_editing_a_snapshot_saves_its_name_and_description_in_place(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:
-    dataset_id = two_snapshots(client, tmp_path)
-    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
-    catalog = Catalog(signed_in_page).open(dataset_id)
+    dataset_id, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path)
     order = catalog.names()
     reads: list[str] = []
     signed_in_page.on("request", lambda r: reads.append(r.url) if r.method == "GET" else None)
@@ -148,9 +164,7 @@ def test_copy_snapshot_id_puts_the_id_on_the_clipboard_and_says_so(
 ) -> None:
     signed_in_page.context.grant_permissions(["clipboard-read", "clipboard-write"],
                                              origin=server.base_url)
-    dataset_id = two_snapshots(client, tmp_path)
-    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
-    catalog = Catalog(signed_in_page).open(dataset_id)
+    _, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path)
 
     catalog.choose("alpha", "Copy Snapshot ID")
 
@@ -162,10 +176,8 @@ def test_copy_snapshot_id_puts_the_id_on_the_clipboard_and_says_so(
 def test_remove_asks_first_then_hides_the_snapshot_and_leaves_the_data_alone(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
 ) -> None:
-    dataset_id = two_snapshots(client, tmp_path)
-    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
+    dataset_id, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path)
     media = client.media(dataset_id)
-    catalog = Catalog(signed_in_page).open(dataset_id)
 
     catalog.choose("alpha", "Remove")
     dialog = catalog.dialog()
@@ -375,11 +387,8 @@ def test_the_restore_dialog_previews_what_the_restore_would_change(
 def test_the_restore_dialog_says_why_its_preview_is_unavailable_and_still_works(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:
-    dataset_id = two_snapshots(client, tmp_path)
-    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
-    catalog = Catalog(signed_in_page).open(dataset_id)
-    client.delete_snapshot(dataset_id, alpha["snapshot_id"])  # behind the page's back
-    restore_path = f"/dataset/{dataset_id}/snapshot/{alpha['snapshot_id']}/restore"
+    alpha_path, catalog = alpha_gone_behind_the_pages_back(signed_in_page, client, tmp_path)
+    restore_path = f"{alpha_path}/restore"
     preview_detail = client.request("POST", restore_path, params={"dry_run": "true"}) \
         .json()["detail"]
 
@@ -405,9 +414,7 @@ def test_the_restore_dialog_says_why_its_preview_is_unavailable_and_still_works(
 def test_clone_runs_until_the_clone_appears_in_the_dataset_list(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:
-    dataset_id = two_snapshots(client, tmp_path, name="Harbour")
-    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
-    catalog = Catalog(signed_in_page).open(dataset_id)
+    _, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path, name="Harbour")
 
     catalog.choose("alpha", "Clone")
     dialog = catalog.dialog()
@@ -438,11 +445,7 @@ def test_clone_runs_until_the_clone_appears_in_the_dataset_list(
 def test_api_errors_show_the_servers_detail(
     signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
 ) -> None:
-    dataset_id = two_snapshots(client, tmp_path)
-    alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
-    catalog = Catalog(signed_in_page).open(dataset_id)
-    client.delete_snapshot(dataset_id, alpha["snapshot_id"])  # behind the page's back
-    path = f"/dataset/{dataset_id}/snapshot/{alpha['snapshot_id']}"
+    path, catalog = alpha_gone_behind_the_pages_back(signed_in_page, client, tmp_path)
     patch_detail = client.request("PATCH", path, json={"name": "x"}).json()["detail"]
     delete_detail = client.request("DELETE", path).json()["detail"]
 

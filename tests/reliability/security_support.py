@@ -1,8 +1,8 @@
 """Shared ground of the security tests: one real server per backend and module, its users.
 
 The e2e `server` fixture starts a server per test; the security modules send hundreds of
-requests, so each module starts one server per backend (module scope, with its own
-PostgreSQL schema) and builds its users and datasets once.
+requests, so each module starts one server (`serving_site`) or deployment (`deployed`) per
+backend (module scope, with its own PostgreSQL schema) and builds its users and datasets once.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
 
 from tests.conftest import BASE_URL
+from tests.e2e.helpers import Deployment, ready_dataset
 from tests.support.client import SnapsetClient
+from tests.support.media import image
 from tests.support.server import ServerProcess, snapset_command, start_server
 
 
@@ -55,6 +57,27 @@ def serving(backend: str, folder: Path, *, extra_env: dict[str, str] | None = No
             yield server
         finally:
             server.stop()
+
+
+@contextmanager
+def deployed(backend: str, folder: Path, *, extra_env: dict[str, str] | None = None,
+             ) -> Iterator[Deployment]:
+    """snapset as deployed on ``backend``: an API-only server, `snapset project` and
+    `snapset worker` (which a test may stop, so tasks stay unfinished), with
+    ``folder/imports`` as the import root and the processes' logs in ``folder/logs``."""
+    imports, logs = folder / "imports", folder / "logs"
+    imports.mkdir()
+    logs.mkdir()
+    with fresh_database(backend) as url:
+        server = start_server(folder / "data", database_url=url, import_root=imports,
+                              extra_args=("--api-only",), extra_env=extra_env)
+        deployment = Deployment(server, imports, logs)
+        try:
+            deployment.start("project")
+            deployment.start("worker")
+            yield deployment
+        finally:
+            deployment.close()
 
 
 def add_user(server: ServerProcess, email: str) -> SnapsetClient:
@@ -188,3 +211,68 @@ def ensure_ready(owner: SnapsetClient, dataset_id: str) -> None:
         wait_final(owner, started["task_id"])
         status = owner.dataset(dataset_id)["status"]
     assert status == "READY", status
+
+
+def named_dataset(owner: SnapsetClient, folder: Path, name: str, *, images: int,
+                  share_with: str) -> Named:
+    """What valid requests name (`Named`): a new READY dataset of the owner's with
+    ``images`` images, re-indexed so it has clusters, and a snapshot "live"; the image
+    ``more/extra.png`` under ``folder/imports`` is the source a media addition names."""
+    dataset_id = ready_dataset(owner, folder / "media", name, images=images)
+    wait_final(owner, owner.ok("POST", f"/dataset/{dataset_id}/reindex", expect=202,
+                               json={})["task_id"])
+    snapshot = owner.create_snapshot(dataset_id, name="live")["snapshot_id"]
+    media_id = owner.media(dataset_id)[0]["media_id"]
+    models = owner.ok("GET", f"/enrichment/{dataset_id}/list_models")["models"]
+    first = next(m for m in models if "image" in m["media_kinds"])
+    image(folder / "imports" / "more" / "extra.png", 20, 14, (10, 200, 10))
+    return Named(dataset_id, snapshot, media_id, {first["type"]: first["model_id"]},
+                 share_with, owner.api_key, owner.api_secret)
+
+
+@dataclass
+class Site:
+    """A module's embedded server, serving from ``folder``: its owner (who owns the dataset
+    ``named`` names), a friend with no role on it, the admin, and the published API."""
+
+    server: ServerProcess
+    owner: SnapsetClient
+    friend: SnapsetClient
+    admin: SnapsetClient
+    folder: Path
+    named: Named
+    spec: dict[str, Any]
+
+    @property
+    def dataset_id(self) -> str:
+        return self.named.dataset_id
+
+    def ids(self) -> dict[str, str]:
+        return {"dataset_id": self.named.dataset_id, "snapshot_id": self.named.snapshot_id,
+                "media_id": self.named.media_id}
+
+    def dataset_count(self) -> int:
+        """How many datasets there are (the admin sees them all)."""
+        total: int = self.admin.ok("GET", "/datasets", params={"page_size": 1})["total"]
+        return total
+
+
+SiteT = TypeVar("SiteT", bound=Site)
+
+
+@contextmanager
+def serving_site(kind: type[SiteT], backend: str, folder: Path, dataset_name: str, *,
+                 images: int, extra_env: dict[str, str] | None = None) -> Iterator[SiteT]:
+    """A ``kind`` of `Site` (a module's subclass says what its state is) on ``backend``."""
+    with serving(backend, folder, extra_env=extra_env) as server:
+        owner = add_user(server, "owner@example.com")
+        friend = add_user(server, "friend@example.com")
+        admin = SnapsetClient(server.base_url, server.api_key, server.api_secret)
+        try:
+            named = named_dataset(owner, folder, dataset_name, images=images,
+                                  share_with="friend@example.com")
+            spec = owner.http.get("/openapi.json").json()
+            yield kind(server, owner, friend, admin, folder, named, spec)
+        finally:
+            for client in (owner, friend, admin):
+                client.close()

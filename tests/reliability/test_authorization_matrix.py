@@ -45,8 +45,8 @@ from tests.reliability.security_support import (
     add_user,
     anonymous,
     dataset_state,
+    deployed,
     ensure_ready,
-    fresh_database,
     json_bodies,
     path_of,
     task_of,
@@ -54,7 +54,6 @@ from tests.reliability.security_support import (
 )
 from tests.support.client import SnapsetClient
 from tests.support.media import image
-from tests.support.server import start_server
 
 pytestmark = pytest.mark.reliability
 no_server_errors = helpers.no_server_errors
@@ -202,19 +201,12 @@ class World:
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[World]:
     folder: Path = tmp_path_factory.mktemp(f"authz-{request.param}")
-    imports, logs = folder / "imports", folder / "logs"
-    imports.mkdir()
-    logs.mkdir()
-    with fresh_database(request.param) as url:
-        server = start_server(folder / "data", database_url=url, import_root=imports,
-                              extra_args=("--api-only",))
-        deployment = Deployment(server, imports, logs)
+    with deployed(request.param, folder) as deployment:
+        server = deployment.server
         users: dict[str, SnapsetClient] = {}
         admin = SnapsetClient(server.base_url, server.api_key, server.api_secret)
         built: World | None = None
         try:
-            deployment.start("project")
-            deployment.start("worker")
             users.update({role: add_user(server, email) for role, email in EMAILS.items()})
             built = World(deployment, folder, users, admin, anonymous(server))
             build(built)
@@ -224,7 +216,6 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 client.close()
             if built is not None:
                 built.nobody.close()
-            deployment.close()
 
 
 def build(w: World) -> None:

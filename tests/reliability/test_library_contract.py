@@ -51,9 +51,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import types
 import uuid
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import psycopg
 import pytest
@@ -88,8 +89,22 @@ from tests.conftest import BASE_URL
 pytestmark = pytest.mark.reliability
 
 
+class LibraryClasses(NamedTuple):
+    """The library's infrastructure classes for one persistence module."""
+
+    factory: type[InfrastructureFactory[Any]]
+    aggregate_recorder: type[AggregateRecorder]
+    application_recorder: type[ApplicationRecorder]
+    tracking_recorder: type[TrackingRecorder]
+    process_recorder: type[ProcessRecorder]
+
+
 class OnOurSQLite:
     """Our backend on SQLite: a fresh data directory per recorder, removed after the test."""
+
+    # What the library's factory must build from our environment on this backend.
+    library = LibraryClasses(SQLiteFactory, SQLiteAggregateRecorder, SQLiteApplicationRecorder,
+                             SQLiteTrackingRecorder, SQLiteProcessRecorder)
 
     def setUp(self) -> None:
         self._prepare()
@@ -122,6 +137,12 @@ class OnOurSQLite:
 class OnOurPostgres(OnOurSQLite):
     """Our backend on PostgreSQL: a fresh schema per recorder, dropped after the test."""
 
+    # pytest gathers class marks along the MRO: every case bound to this backend is marked.
+    pytestmark = pytest.mark.postgres
+    library = LibraryClasses(PostgresFactory, PostgresAggregateRecorder,
+                             PostgresApplicationRecorder, PostgresTrackingRecorder,
+                             PostgresProcessRecorder)
+
     def _prepare(self) -> None:
         self._schemas: list[str] = []
         super()._prepare()
@@ -137,6 +158,15 @@ class OnOurPostgres(OnOurSQLite):
         self._schemas.append(schema)
         return Settings(data_dir=self._dir / f"data{len(self._backends)}",
                         database_url=f"{BASE_URL}?schema={schema}")
+
+
+def on_both_backends(name: str, *case: type, **attributes: Any) -> None:
+    """Define ``TestSQLite<name>`` and ``TestPostgres<name>`` in this module: ``case`` (what
+    of ours the recorder is, then the library's test case) on each of our backends."""
+    for prefix, backend in (("SQLite", OnOurSQLite), ("Postgres", OnOurPostgres)):
+        bound = types.new_class(f"Test{prefix}{name}", (backend, *case),
+                                exec_body=lambda ns: ns.update(__module__=__name__, **attributes))
+        globals()[bound.__name__] = bound
 
 
 class EventLog:
@@ -164,150 +194,44 @@ class View:
         return view
 
 
-# The event log.
-
-
-class TestSQLiteEventLog(OnOurSQLite, EventLog, lib.ApplicationRecorderTestCase):
-    pass
-
-
-@pytest.mark.postgres
-class TestPostgresEventLog(OnOurPostgres, EventLog, lib.ApplicationRecorderTestCase):
-    pass
-
-
-class TestSQLiteEventLogNeverInterleavesTwoSaves(
-        OnOurSQLite, EventLog, lib.NonInterleavingNotificationIDsBaseCase):
-    insert_num = 1000
-
-
-@pytest.mark.postgres
-class TestPostgresEventLogNeverInterleavesTwoSaves(
-        OnOurPostgres, EventLog, lib.NonInterleavingNotificationIDsBaseCase):
-    insert_num = 1000
-
-
-# The aggregate-snapshot store.
-
-
-class TestSQLiteSnapshotStore(OnOurSQLite, SnapshotStore, lib.AggregateRecorderTestCase):
-    pass
-
-
-@pytest.mark.postgres
-class TestPostgresSnapshotStore(OnOurPostgres, SnapshotStore, lib.AggregateRecorderTestCase):
-    pass
-
-
-# The read-model views.
-
-
-class TestSQLiteSnapshotListView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
-    view_name = "snapshot_list"
-
-
-@pytest.mark.postgres
-class TestPostgresSnapshotListView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
-    view_name = "snapshot_list"
-
-
-class TestSQLiteTaskLogView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
-    view_name = "task_log"
-
-
-@pytest.mark.postgres
-class TestPostgresTaskLogView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
-    view_name = "task_log"
-
-
-class TestSQLiteDatasetListView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
-    view_name = "dataset_list"
-
-
-@pytest.mark.postgres
-class TestPostgresDatasetListView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
-    view_name = "dataset_list"
-
-
-class TestSQLiteAuditHistoryView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
-    view_name = "audit_history"
-
-
-@pytest.mark.postgres
-class TestPostgresAuditHistoryView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
-    view_name = "audit_history"
-
-
-class TestSQLiteMediaIndexView(OnOurSQLite, View, lib.TrackingRecorderTestCase):
-    view_name = "media_index"
-
-
-@pytest.mark.postgres
-class TestPostgresMediaIndexView(OnOurPostgres, View, lib.TrackingRecorderTestCase):
-    view_name = "media_index"
-
-
-# The infrastructure factory, with our application's environment.
-
-
 class WithOurEnvironment:
     """The factory case constructs its factory from ``self.env`` in its ``setUp``: give it the
-    environment our ``Datasets`` application was built with."""
+    environment our ``Datasets`` application was built with, and expect the classes of the
+    backend it names."""
+
+    library: ClassVar[LibraryClasses]
 
     def setUp(self) -> None:
         app_env = self.backend().app.env  # type: ignore[attr-defined]
         self.env = Environment(app_env.name, dict(app_env))
         super().setUp()  # type: ignore[misc]
 
-
-class SQLiteFactoryExpectations:
     def expected_factory_class(self) -> type[InfrastructureFactory[Any]]:
-        return SQLiteFactory
+        return self.library.factory
 
     def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
-        return SQLiteAggregateRecorder
+        return self.library.aggregate_recorder
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
-        return SQLiteApplicationRecorder
+        return self.library.application_recorder
 
     def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
-        return SQLiteTrackingRecorder
+        return self.library.tracking_recorder
 
     def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
-        return type("AnySQLiteTrackingRecorder", (SQLiteTrackingRecorder,), {})
+        tracking = self.library.tracking_recorder
+        return type(f"Any{tracking.__name__}", (tracking,), {})
 
     def expected_process_recorder_class(self) -> type[ProcessRecorder]:
-        return SQLiteProcessRecorder
+        return self.library.process_recorder
 
 
-class PostgresFactoryExpectations:
-    def expected_factory_class(self) -> type[InfrastructureFactory[Any]]:
-        return PostgresFactory
-
-    def expected_aggregate_recorder_class(self) -> type[AggregateRecorder]:
-        return PostgresAggregateRecorder
-
-    def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
-        return PostgresApplicationRecorder
-
-    def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
-        return PostgresTrackingRecorder
-
-    def tracking_recorder_subclass(self) -> type[TrackingRecorder]:
-        return type("AnyPostgresTrackingRecorder", (PostgresTrackingRecorder,), {})
-
-    def expected_process_recorder_class(self) -> type[ProcessRecorder]:
-        return PostgresProcessRecorder
-
-
-class TestSQLiteFactoryWithOurEnvironment(OnOurSQLite, WithOurEnvironment,
-                                          SQLiteFactoryExpectations,
-                                          lib.InfrastructureFactoryTestCase[Any]):
-    pass
-
-
-@pytest.mark.postgres
-class TestPostgresFactoryWithOurEnvironment(OnOurPostgres, WithOurEnvironment,
-                                            PostgresFactoryExpectations,
-                                            lib.InfrastructureFactoryTestCase[Any]):
-    pass
+on_both_backends("EventLog", EventLog, lib.ApplicationRecorderTestCase)
+on_both_backends("EventLogNeverInterleavesTwoSaves",
+                 EventLog, lib.NonInterleavingNotificationIDsBaseCase, insert_num=1000)
+on_both_backends("SnapshotStore", SnapshotStore, lib.AggregateRecorderTestCase)
+for view_name in ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index"):
+    on_both_backends(f"{view_name.title().replace('_', '')}View",
+                     View, lib.TrackingRecorderTestCase, view_name=view_name)
+on_both_backends("FactoryWithOurEnvironment",
+                 WithOurEnvironment, lib.InfrastructureFactoryTestCase[Any])

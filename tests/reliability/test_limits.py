@@ -38,6 +38,7 @@ import pytest
 from tests.conftest import BACKENDS
 from tests.e2e import helpers
 from tests.e2e.helpers import Deployment, problem, ready_dataset
+from tests.reliability import security_support
 from tests.reliability.security_support import (
     BASE,
     JSON_ROUTES,
@@ -47,17 +48,17 @@ from tests.reliability.security_support import (
     Named,
     add_user,
     dataset_state,
+    deployed,
     ensure_ready,
-    fresh_database,
     json_bodies,
+    named_dataset,
     path_of,
     routes_with,
-    serving,
+    serving_site,
     wait_final,
 )
 from tests.support.client import SnapsetClient
 from tests.support.media import image
-from tests.support.server import ServerProcess, start_server
 
 pytestmark = pytest.mark.reliability
 no_server_errors = helpers.no_server_errors
@@ -67,29 +68,15 @@ UPLOAD_LIMIT = 12 * MiB
 DEPTH = 10_000
 
 
-@dataclass
-class Site:
-    server: ServerProcess
-    owner: SnapsetClient
-    admin: SnapsetClient
-    folder: Path
-    named: Named
-    spec: dict[str, Any]
-
-    @property
-    def dataset_id(self) -> str:
-        return self.named.dataset_id
-
+class Site(security_support.Site):
     def path(self, key: str) -> tuple[str, str]:
         method, template = key.split(" ", 1)
-        return method, path_of(template, {"dataset_id": self.named.dataset_id,
-                                          "snapshot_id": self.named.snapshot_id,
-                                          "media_id": self.named.media_id})
+        return method, path_of(template, self.ids())
 
     def state(self) -> dict[str, Any]:
         staging = self.server.data_dir / "staging"
         return {"dataset": dataset_state(self.owner, self.dataset_id, {}),
-                "datasets": self.admin.ok("GET", "/datasets", params={"page_size": 1})["total"],
+                "datasets": self.dataset_count(),
                 "staged": sorted(p.name for p in staging.iterdir()) if staging.exists() else []}
 
 
@@ -99,24 +86,9 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     folder: Path = tmp_path_factory.mktemp(f"limits-{request.param}")
     limits = {"SNAPSET_MAX_BODY_BYTES": str(BODY_LIMIT),
               "SNAPSET_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}
-    with serving(request.param, folder, extra_env=limits) as server:
-        owner = add_user(server, "owner@example.com")
-        add_user(server, "friend@example.com").close()
-        admin = SnapsetClient(server.base_url, server.api_key, server.api_secret)
-        try:
-            dataset_id = ready_dataset(owner, folder / "media", "limited", images=3)
-            wait_final(owner, owner.ok("POST", f"/dataset/{dataset_id}/reindex", expect=202,
-                                       json={})["task_id"])
-            snapshot = owner.create_snapshot(dataset_id, name="live")["snapshot_id"]
-            media_id = owner.media(dataset_id)[0]["media_id"]
-            image(folder / "imports" / "more" / "extra.png", 20, 14, (10, 200, 10))
-            named = Named(dataset_id, snapshot, media_id, {}, "friend@example.com",
-                          owner.api_key, owner.api_secret)
-            spec = owner.http.get("/openapi.json").json()
-            yield Site(server, owner, admin, folder, named, spec)
-        finally:
-            owner.close()
-            admin.close()
+    with serving_site(Site, request.param, folder, "limited", images=3,
+                      extra_env=limits) as built:
+        yield built
 
 
 def test_the_route_lists_are_the_ones_the_spec_publishes(site: Site) -> None:
@@ -439,18 +411,11 @@ def quota(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
           ) -> Iterator[Quota]:
     """A deployment whose worker the test stops, so tasks stay unfinished; a small limit."""
     folder: Path = tmp_path_factory.mktemp(f"quota-{request.param}")
-    imports, logs = folder / "imports", folder / "logs"
-    imports.mkdir()
-    logs.mkdir()
-    with fresh_database(request.param) as url:
-        server = start_server(folder / "data", database_url=url, import_root=imports,
-                              extra_args=("--api-only",),
-                              extra_env={"SNAPSET_MAX_OPEN_TASKS": str(OPEN_TASKS)})
-        deployment = Deployment(server, imports, logs)
+    with deployed(request.param, folder,
+                  extra_env={"SNAPSET_MAX_OPEN_TASKS": str(OPEN_TASKS)}) as deployment:
+        server = deployment.server
         clients: list[SnapsetClient] = []
         try:
-            deployment.start("project")
-            deployment.start("worker")
             clients.append(owner := add_user(server, "owner@example.com"))
             clients.append(stranger := add_user(server, "stranger@example.com"))
             clients.append(admin := SnapsetClient(server.base_url, server.api_key,
@@ -459,19 +424,11 @@ def quota(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         finally:
             for client in clients:
                 client.close()
-            deployment.close()
 
 
 def build_quota(deployment: Deployment, folder: Path, owner: SnapsetClient,
                 stranger: SnapsetClient, admin: SnapsetClient) -> Quota:
-    dataset_id = ready_dataset(owner, folder / "media", "busy", images=2)
-    wait_final(owner, owner.ok("POST", f"/dataset/{dataset_id}/reindex", expect=202,
-                               json={})["task_id"])
-    snapshot = owner.create_snapshot(dataset_id, name="live")["snapshot_id"]
-    media_id = owner.media(dataset_id)[0]["media_id"]
-    models = owner.ok("GET", f"/enrichment/{dataset_id}/list_models")["models"]
-    first = next(m for m in models if "image" in m["media_kinds"])
-    image(deployment.import_root / "more" / "extra.png", 20, 14, (10, 200, 10))
+    named = named_dataset(owner, folder, "busy", images=2, share_with="stranger@example.com")
     junk = folder / "junk" / "notes.txt"
     junk.parent.mkdir()
     junk.write_text("not media")
@@ -479,8 +436,6 @@ def build_quota(deployment: Deployment, folder: Path, owner: SnapsetClient,
     [failed] = owner.tasks(dataset_id=failing)["tasks"]
     assert wait_final(owner, failed["task_id"])["status"] == "FAILED"
     own_id = ready_dataset(stranger, folder / "own", "strangers", images=1)
-    named = Named(dataset_id, snapshot, media_id, {first["type"]: first["model_id"]},
-                  "stranger@example.com", owner.api_key, owner.api_secret)
     picture = image(folder / "upload" / "a.png", 9, 9, (5, 5, 5)).read_bytes()
     spec = owner.http.get("/openapi.json").json()
     return Quota(deployment, owner, stranger, admin, named, failed["task_id"], own_id,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,22 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.e2e import helpers
-from tests.e2e.helpers import problem, ready_dataset
+from tests.e2e.helpers import problem
+from tests.reliability import security_support
 from tests.reliability.security_support import (
     BASE,
     ITEM,
     JSON_ROUTES,
-    Named,
-    add_user,
     dataset_state,
     ensure_ready,
     json_bodies,
     path_of,
     routes_with,
-    serving,
+    serving_site,
     task_of,
     wait_final,
 )
-from tests.support.client import SnapsetClient
 from tests.support.media import image
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.reliability
 no_server_errors = helpers.no_server_errors
@@ -77,53 +73,18 @@ EXTRAS: dict[str, Any] = {
 }
 
 
-@dataclass
-class Site:
-    server: ServerProcess
-    owner: SnapsetClient
-    friend: SnapsetClient
-    admin: SnapsetClient
-    folder: Path
-    named: Named
-    spec: dict[str, Any]
-
-    @property
-    def dataset_id(self) -> str:
-        return self.named.dataset_id
-
-    def ids(self) -> dict[str, str]:
-        return {"dataset_id": self.named.dataset_id, "snapshot_id": self.named.snapshot_id,
-                "media_id": self.named.media_id}
-
+class Site(security_support.Site):
     def state(self) -> dict[str, Any]:
         return {"dataset": dataset_state(self.owner, self.dataset_id, {"friend": self.friend}),
-                "datasets": self.admin.ok("GET", "/datasets", params={"page_size": 1})["total"]}
+                "datasets": self.dataset_count()}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Site]:
     folder: Path = tmp_path_factory.mktemp(f"mass-{request.param}")
-    with serving(request.param, folder) as server:
-        owner = add_user(server, "owner@example.com")
-        friend = add_user(server, "friend@example.com")
-        admin = SnapsetClient(server.base_url, server.api_key, server.api_secret)
-        try:
-            dataset_id = ready_dataset(owner, folder / "media", "assigned", images=2)
-            wait_final(owner, owner.ok("POST", f"/dataset/{dataset_id}/reindex", expect=202,
-                                       json={})["task_id"])
-            snapshot = owner.create_snapshot(dataset_id, name="live")["snapshot_id"]
-            media_id = owner.media(dataset_id)[0]["media_id"]
-            models = owner.ok("GET", f"/enrichment/{dataset_id}/list_models")["models"]
-            first = next(m for m in models if "image" in m["media_kinds"])
-            image(folder / "imports" / "more" / "extra.png", 20, 14, (10, 200, 10))
-            named = Named(dataset_id, snapshot, media_id, {first["type"]: first["model_id"]},
-                          "friend@example.com", owner.api_key, owner.api_secret)
-            spec = owner.http.get("/openapi.json").json()
-            yield Site(server, owner, friend, admin, folder, named, spec)
-        finally:
-            for client in (owner, friend, admin):
-                client.close()
+    with serving_site(Site, request.param, folder, "assigned", images=2) as built:
+        yield built
 
 
 # Where a body holds objects of its own, the extra goes in there too.

@@ -97,6 +97,9 @@ CLASSES = ("cat", "dog")
 # deleted one, or an id no snapshot has.
 PICKS = ("live", "current", "live", "literal-current", "live", "restoring", "deleted",
          "unknown")
+# The rule of every step that names a snapshot of a dataset and nothing else.
+snapshot_rule = rule(user=ACTOR, which=st.integers(0, 5), pick=st.sampled_from(PICKS),
+                     index=st.integers(0, 5))
 
 # The server, without a worker: the HTTP API and the projections only. `snapset serve`
 # runs a worker too (embedded) or neither (--api-only), so the test starts the same app
@@ -249,6 +252,11 @@ def refused(response: httpx.Response, expected: Refusal, what: str) -> None:
 def accepted(expected: Refusal) -> Refusal:
     """A task-starting command: the model's "allowed" is 202 Accepted."""
     return Refusal(202, "accepted: a task starts") if expected.code == 200 else expected
+
+
+def given(name: str | None, description: str | None) -> dict[str, str]:
+    """A snapshot body with the fields a rule chose to send (None: left out)."""
+    return {k: v for k, v in (("name", name), ("description", description)) if v is not None}
 
 
 class ApiMachine(RuleBasedStateMachine):
@@ -552,9 +560,8 @@ class ApiMachine(RuleBasedStateMachine):
                         description: str | None) -> None:
         ds = self.pick(which)
         expected = self.model.decide_create_snapshot(ds, user, name)
-        payload = {k: v for k, v in (("name", name), ("description", description))
-                   if v is not None}
-        response = self.call(user, "POST", f"/dataset/{ds.dataset_id}/snapshot", json=payload)
+        response = self.call(user, "POST", f"/dataset/{ds.dataset_id}/snapshot",
+                             json=given(name, description))
         self.expect("create_snapshot", response, expected)
         if expected.code == 200:
             body = response.json()
@@ -570,17 +577,14 @@ class ApiMachine(RuleBasedStateMachine):
         ds = self.pick(which)
         snapshot_id = self.snapshot_id(ds, pick.replace("literal-", ""), index)
         expected = self.model.decide_edit_snapshot(ds, user, snapshot_id, name, description)
-        payload = {k: v for k, v in (("name", name), ("description", description))
-                   if v is not None}
-        response = self.call(user, "PATCH",
-                             f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}", json=payload)
+        response = self.call(user, "PATCH", f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}",
+                             json=given(name, description))
         self.expect("edit_snapshot", response, expected)
         if expected.code == 200:
             snapshot = self.model.apply_edit_snapshot(ds, snapshot_id, name, description)
             self.check_snapshot(ds, response.json(), snapshot)
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          pick=st.sampled_from(PICKS), index=st.integers(0, 5))
+    @snapshot_rule
     def delete_snapshot(self, user: str, which: int, pick: str, index: int) -> None:
         ds = self.pick(which)
         snapshot_id = self.snapshot_id(ds, pick.replace("literal-", ""), index)
@@ -592,15 +596,20 @@ class ApiMachine(RuleBasedStateMachine):
             self.model.apply_delete_snapshot(ds, snapshot_id)
             self.check_snapshots(ds, user)
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          pick=st.sampled_from(PICKS), index=st.integers(0, 5))
+    def start_on_snapshot(self, action: str, user: str, ds: Dataset, snapshot_id: str,
+                          expected: Refusal) -> httpx.Response:
+        """POST a task-starting snapshot action (restore, clone) and check the answer."""
+        response = self.call(user, "POST",
+                             f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}/{action}")
+        self.expect(action, response, accepted(expected))
+        return response
+
+    @snapshot_rule
     def restore(self, user: str, which: int, pick: str, index: int) -> None:
         ds = self.pick(which)
         snapshot_id = self.snapshot_id(ds, pick, index)
         expected = self.model.decide_restore(ds, user, snapshot_id)
-        response = self.call(user, "POST",
-                             f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}/restore")
-        self.expect("restore", response, accepted(expected))
+        response = self.start_on_snapshot("restore", user, ds, snapshot_id, expected)
         if expected.code == 200:
             task_id = self.check_started(response, ds.dataset_id)
             auto, listed = self.learn_auto_snapshot(ds)
@@ -608,15 +617,12 @@ class ApiMachine(RuleBasedStateMachine):
             self.check_snapshots(ds, user, listed)
             self.check_dataset(ds, user)
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          pick=st.sampled_from(PICKS), index=st.integers(0, 5))
+    @snapshot_rule
     def clone(self, user: str, which: int, pick: str, index: int) -> None:
         ds = self.pick(which)
         snapshot_id = self.snapshot_id(ds, pick, index)
         expected = self.model.decide_clone(ds, user, snapshot_id)
-        response = self.call(user, "POST",
-                             f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}/clone")
-        self.expect("clone", response, accepted(expected))
+        response = self.start_on_snapshot("clone", user, ds, snapshot_id, expected)
         if expected.code == 200:
             body = response.json()
             assert body["dataset_id"] != ds.dataset_id
@@ -710,8 +716,7 @@ class ApiMachine(RuleBasedStateMachine):
             changed = self.model.apply_labels(ds, media_ids, mode, classes)
             assert response.json() == {"updated": len(changed), "media_ids": changed}
 
-    @rule(user=ACTOR, which=st.integers(0, 5), pick=st.sampled_from(PICKS),
-          index=st.integers(0, 5))
+    @snapshot_rule
     def read_media(self, user: str, which: int, pick: str, index: int) -> None:
         ds = self.pick(which)
         at = None if pick == "literal-current" else self.snapshot_id(ds, pick, index)
