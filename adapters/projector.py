@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -157,8 +157,10 @@ class ProjectorThread:
 
     def __init__(self, projectors: Sequence[Projector], saved: Signal, projected: Signal, *,
                  poll_seconds: float = 0.05, backoff_seconds: float = 1.0,
-                 positions: Positions | None = None) -> None:
+                 positions: Positions | None = None,
+                 announce: Callable[[dict[str, int]], None] | None = None) -> None:
         self._projectors = projectors
+        self._announce = announce
         self._positions = positions
         self._saved = saved
         self._projected = projected
@@ -283,6 +285,8 @@ class ProjectorThread:
                 continue
             if self._note_positions() or moved:
                 self._projected.pulse()
+            if moved and self._announce is not None:
+                self._announce({p.view.view_name: p.position for p in self._projectors})
             if not moved:
                 self._saved.wait(self._poll, since=generation)
 
@@ -309,11 +313,27 @@ class Positions:
     projected by another process is asked (its tracking row) only while still behind.
     """
 
-    def __init__(self, views: dict[str, ViewStore], projected: Signal) -> None:
+    def __init__(self, views: dict[str, ViewStore], projected: Signal, *,
+                 ask_every: float = 0.25) -> None:
         self._views = views
         self._projected = projected
         self._known: dict[int, int] = {}
         self._here: set[int] = set()
+        # While notices of other processes' projections arrive (position_notices), a view
+        # they cover is asked at most every ``ask_every`` seconds, as a safety net.
+        self._listening = False
+        self._ask_every = ask_every
+        self._asked: dict[int, float] = {}
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    def set_listening(self, on: bool) -> None:
+        """Notices arrive (True) or may have been missed (False); either way, ask each view
+        the database once more: a notice may have gone by before this."""
+        self._asked.clear()
+        self._listening = on
 
     def project_here(self, views: Sequence[ViewStore]) -> None:
         self._here.update(id(v) for v in views)
@@ -336,6 +356,10 @@ class Positions:
                 continue
             if id(view) in self._here:
                 return False  # its thread notes it and pulses when it moves
+            now = time.monotonic()
+            if self._listening and now - self._asked.get(id(view), -1e9) < self._ask_every:
+                return False  # a notice will say when it moves
+            self._asked[id(view)] = now
             self.note(view, view.position())
             if self._known.get(id(view), 0) < position:
                 return False

@@ -12,6 +12,7 @@ from adapters.backend import VIEW_NAMES, Backend, open_backend
 from adapters.enrichment.registry import default_registry
 from adapters.export_folder import ExportFolder
 from adapters.media_probe import PillowProbe
+from adapters.position_notices import PositionNotices
 from adapters.projector import Positions, Projector, ProjectorThread, Signal
 from adapters.settings import Settings
 from adapters.staging import StagingFolder
@@ -84,11 +85,19 @@ class Runtime:
     def app(self) -> Any:
         return self.backend.app
 
-    def start(self, *, projections: bool, worker: bool, only: tuple[str, ...] = ()) -> None:
+    def start(self, *, projections: bool, worker: bool, only: tuple[str, ...] = (),
+              listen: bool = False) -> None:
+        """Start the projector and worker threads this process runs; with ``listen`` (a
+        server), also hear other processes' projections (PostgreSQL)."""
+        notices = PositionNotices(self.backend.settings, self.backend.views, self.positions,
+                                  self.projected) if self.backend.settings.uses_postgres else None
+        if notices is not None and listen:
+            self._threads.append(notices)
         if projections:
             chosen = [p for name, p in self.projectors.items() if not only or name in only]
-            self._threads.append(ProjectorThread(chosen, self.saved, self.projected,
-                                                 positions=self.positions))
+            self._threads.append(ProjectorThread(
+                chosen, self.saved, self.projected, positions=self.positions,
+                announce=notices.announce if notices is not None else None))
         if worker:
             self._threads.append(WorkerThread(self.worker, self.projected))
         for thread in self._threads:

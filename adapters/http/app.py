@@ -73,7 +73,7 @@ def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime.start(projections=run_projections, worker=run_worker)
+        runtime.start(projections=run_projections, worker=run_worker, listen=True)
         try:
             yield
         finally:
