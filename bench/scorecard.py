@@ -105,8 +105,21 @@ def print_tests(counts: dict[str, Counter[str]]) -> None:
             print(f"| {what} | {outcome(counts.get(module))} | {detail} |")
 
 
+# Tests that leave figures per backend: <name>-<backend>.json.
+PER_BACKEND = {"tests.reliability.test_model_based": "model-based"}
+
+
 def module_detail(module: str) -> str:
-    """A figure a test left for the scorecard (test-artifacts/reliability/<module>.json)."""
+    """Figures a test left for the scorecard: test-artifacts/reliability/<module>.json, or
+    one file per backend (PER_BACKEND)."""
+    if module in PER_BACKEND:
+        parts = []
+        for backend in ("postgres", "sqlite"):
+            found = figures(f"{PER_BACKEND[module]}-{backend}")
+            if found:
+                parts.append(f"{backend}: " + ", ".join(
+                    f"{found[k]} {k}" for k in ("sequences", "steps", "requests") if k in found))
+        return "; ".join(parts)
     found = figures(module.rsplit(".", 1)[-1])
     if not found:
         return ""
