@@ -19,10 +19,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def settings(tmp_path: Any, postgres_url: str) -> Settings:
-    (tmp_path / "imports").mkdir()
-    return Settings(data_dir=tmp_path / "data", database_url=postgres_url,
-                    import_root=tmp_path / "imports", lease_seconds=5.0)
+def backend_name() -> str:
+    return "postgres"  # NOTIFY/LISTEN is PostgreSQL's
 
 
 @pytest.fixture
