@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import types
 import uuid
 from pathlib import Path
@@ -111,14 +112,24 @@ class OnOurSQLite:
         super().setUp()  # type: ignore[misc]
 
     def tearDown(self) -> None:
+        self._join_readers()
         try:
             super().tearDown()  # type: ignore[misc]
         finally:
             self._dispose()
 
+    def _join_readers(self) -> None:
+        # The library's concurrent cases tell their reader threads to stop but return
+        # without joining them: closing a SQLite connection one of them still reads
+        # through crashes the interpreter (a segfault, seen once in CI). Let them finish.
+        for thread in set(threading.enumerate()) - self._threads_before:
+            if not thread.daemon:  # daemons are pool workers, which close() stops
+                thread.join(timeout=30)
+
     def _prepare(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="snapset-contract-"))
         self._backends: list[Backend] = []
+        self._threads_before = set(threading.enumerate())
 
     def _dispose(self) -> None:
         for backend in self._backends:
