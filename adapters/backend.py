@@ -20,20 +20,27 @@ from application.datasets import Datasets
 
 VIEW_NAMES = ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index")
 _SQLITE_VIEWS: dict[str, type[Any]] = {
-    "snapshot_list": v.SQLiteSnapshotListView, "task_log": v.SQLiteTaskLogView,
-    "dataset_list": v.SQLiteDatasetListView, "audit_history": v.SQLiteAuditHistoryView,
+    "snapshot_list": v.SQLiteSnapshotListView,
+    "task_log": v.SQLiteTaskLogView,
+    "dataset_list": v.SQLiteDatasetListView,
+    "audit_history": v.SQLiteAuditHistoryView,
     "media_index": v.SQLiteMediaIndexView,
 }
 _POSTGRES_VIEWS: dict[str, type[Any]] = {
-    "snapshot_list": v.PostgresSnapshotListView, "task_log": v.PostgresTaskLogView,
-    "dataset_list": v.PostgresDatasetListView, "audit_history": v.PostgresAuditHistoryView,
+    "snapshot_list": v.PostgresSnapshotListView,
+    "task_log": v.PostgresTaskLogView,
+    "dataset_list": v.PostgresDatasetListView,
+    "audit_history": v.PostgresAuditHistoryView,
     "media_index": v.PostgresMediaIndexView,
 }
 _MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
 # Recently used aggregates stay in memory; each load still reads the events stored since
 # (fast-forward), so other processes' writes are seen, and callers get a deep copy.
-_AGGREGATE_CACHE = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y",
-                    "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
+_AGGREGATE_CACHE = {
+    "AGGREGATE_CACHE_MAXSIZE": "2000",
+    "AGGREGATE_CACHE_FASTFORWARD": "y",
+    "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+}
 
 
 @dataclass
@@ -61,10 +68,17 @@ class Backend:
             yield
             return
         pg = self.settings.postgres()
-        with psycopg.connect(dbname=pg["dbname"], host=pg["host"], port=pg["port"],
-                             user=pg["user"], password=pg["password"], autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{pg["schema"]}"') \
-                if pg["schema"] != "public" else None
+        with psycopg.connect(
+            dbname=pg["dbname"],
+            host=pg["host"],
+            port=pg["port"],
+            user=pg["user"],
+            password=pg["password"],
+            autocommit=True,
+        ) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{pg["schema"]}"') if pg[
+                "schema"
+            ] != "public" else None
             conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
             try:
                 yield
@@ -89,21 +103,26 @@ def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
 def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
     data = settings.data_dir.resolve()
     (data / "views").mkdir(exist_ok=True)
-    nodes_store = make_durable(SQLiteDatastore(str(data / "content.sqlite"), pool_size=4,
-                                               max_overflow=16))
+    nodes_store = make_durable(
+        SQLiteDatastore(str(data / "content.sqlite"), pool_size=4, max_overflow=16)
+    )
     nodes = SQLiteNodeStore(nodes_store)
-    app = Datasets(nodes=nodes, env={
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(data / "events.sqlite"),
-        "CREATE_TABLE": "n",
-        **_AGGREGATE_CACHE,
-    })
+    app = Datasets(
+        nodes=nodes,
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(data / "events.sqlite"),
+            "CREATE_TABLE": "n",
+            **_AGGREGATE_CACHE,
+        },
+    )
     make_durable(app.factory.datastore)  # type: ignore[attr-defined]
     stores = [nodes_store]
     views: dict[str, ViewStore] = {}
     for name, cls in _SQLITE_VIEWS.items():
-        store = make_durable(SQLiteDatastore(str(data / "views" / f"{name}.sqlite"),
-                                             pool_size=4, max_overflow=16))
+        store = make_durable(
+            SQLiteDatastore(str(data / "views" / f"{name}.sqlite"), pool_size=4, max_overflow=16)
+        )
         stores.append(store)
         views[name] = cls(store)
     return Backend(settings, app, nodes, blobs, views, stores)
@@ -112,18 +131,33 @@ def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
 def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
     pg = settings.postgres()
     datastore = PostgresDatastore(
-        pg["dbname"], pg["host"], pg["port"], pg["user"], pg["password"], schema=pg["schema"],
-        pool_size=4, max_overflow=12, pre_ping=True,
+        pg["dbname"],
+        pg["host"],
+        pg["port"],
+        pg["user"],
+        pg["password"],
+        schema=pg["schema"],
+        pool_size=4,
+        max_overflow=12,
+        pre_ping=True,
     )
     nodes = PostgresNodeStore(datastore)
-    app = Datasets(nodes=nodes, env={
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": pg["dbname"], "POSTGRES_HOST": pg["host"],
-        "POSTGRES_PORT": pg["port"], "POSTGRES_USER": pg["user"],
-        "POSTGRES_PASSWORD": pg["password"], "POSTGRES_SCHEMA": pg["schema"],
-        "POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "16",
-        "POSTGRES_PRE_PING": "y", "CREATE_TABLE": "n",
-        **_AGGREGATE_CACHE,
-    })
+    app = Datasets(
+        nodes=nodes,
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": pg["dbname"],
+            "POSTGRES_HOST": pg["host"],
+            "POSTGRES_PORT": pg["port"],
+            "POSTGRES_USER": pg["user"],
+            "POSTGRES_PASSWORD": pg["password"],
+            "POSTGRES_SCHEMA": pg["schema"],
+            "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_MAX_OVERFLOW": "16",
+            "POSTGRES_PRE_PING": "y",
+            "CREATE_TABLE": "n",
+            **_AGGREGATE_CACHE,
+        },
+    )
     views = {name: cls(datastore) for name, cls in _POSTGRES_VIEWS.items()}
     return Backend(settings, app, nodes, blobs, views, [datastore])

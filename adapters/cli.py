@@ -18,8 +18,10 @@ from adapters.settings import Settings
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = Settings.from_env(
         data_dir=Path(args.data_dir) if args.data_dir else None,
         import_root=Path(args.import_root) if getattr(args, "import_root", None) else None,
@@ -30,43 +32,65 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snapset", description="Versioned visual datasets.")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, run: Any, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--data-dir", help="data directory (default: $SNAPSET_DATA_DIR or "
-                                            "./snapset-data)")
+        sub.add_argument(
+            "--data-dir", help="data directory (default: $SNAPSET_DATA_DIR or ./snapset-data)"
+        )
         sub.set_defaults(run=run)
         return sub
 
-    serve = command("serve", _serve, "Run the HTTP API (embedded: with projections and a "
-                                     "worker, the default on SQLite).")
+    serve = command(
+        "serve",
+        _serve,
+        "Run the HTTP API (embedded: with projections and a worker, the default on SQLite).",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--import-root", help="the only folder tree source_path may name")
     mode = serve.add_mutually_exclusive_group()
-    mode.add_argument("--embedded", action="store_true", default=None,
-                      help="also run projections and a worker in this process")
+    mode.add_argument(
+        "--embedded",
+        action="store_true",
+        default=None,
+        help="also run projections and a worker in this process",
+    )
     mode.add_argument("--api-only", action="store_true", help="serve the API only")
     worker = command("worker", _worker, "Run a task worker.")
     worker.add_argument("--import-root")
     project = command("project", _project, "Run projections (all, or the ones named).")
-    project.add_argument("views", nargs="*", metavar="VIEW",
-                         help=f"any of {', '.join(VIEW_NAMES)} (default: all)")
-    ingest = command("import", _import, "Ingest a local folder, file or zip into a dataset "
-                                        "(created if new), in this process, with progress.")
+    project.add_argument(
+        "views", nargs="*", metavar="VIEW", help=f"any of {', '.join(VIEW_NAMES)} (default: all)"
+    )
+    ingest = command(
+        "import",
+        _import,
+        "Ingest a local folder, file or zip into a dataset "
+        "(created if new), in this process, with progress.",
+    )
     ingest.add_argument("path", metavar="PATH", help="a folder, an image, a video or a zip")
-    ingest.add_argument("--dataset", required=True, metavar="NAME",
-                        help="a dataset you own by name (created if none has it), or an id")
-    ingest.add_argument("--as", dest="email", metavar="EMAIL",
-                        help="the user who imports (default: the first admin, created if "
-                             "there is none yet)")
+    ingest.add_argument(
+        "--dataset",
+        required=True,
+        metavar="NAME",
+        help="a dataset you own by name (created if none has it), or an id",
+    )
+    ingest.add_argument(
+        "--as",
+        dest="email",
+        metavar="EMAIL",
+        help="the user who imports (default: the first admin, created if there is none yet)",
+    )
     command("migrate", _migrate, "Create the database tables that do not exist yet.")
     rebuild = command("rebuild", _rebuild, "Replay every event into fresh read models.")
-    rebuild.add_argument("views", nargs="*", metavar="VIEW",
-                         help=f"any of {', '.join(VIEW_NAMES)} (default: all)")
+    rebuild.add_argument(
+        "views", nargs="*", metavar="VIEW", help=f"any of {', '.join(VIEW_NAMES)} (default: all)"
+    )
     gc = command("gc", _gc, "Remove content-tree nodes no live version reaches.")
     gc.add_argument("--grace-seconds", type=float, default=3600.0)
     users = command("users", lambda a, s: 2, "Manage users.")
@@ -96,22 +120,37 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     embedded = not args.api_only and (args.embedded or not settings.uses_postgres)
     app = create_app(runtime, settings, run_projections=embedded, run_worker=embedded)
     where = "PostgreSQL" if settings.uses_postgres else f"SQLite in {settings.data_dir}"
-    print(f"snapset serving on http://{args.host}:{args.port} ({where}; "
-          f"{'embedded projections and worker' if embedded else 'API only'})", flush=True)
+    print(
+        f"snapset serving on http://{args.host}:{args.port} ({where}; "
+        f"{'embedded projections and worker' if embedded else 'API only'})",
+        flush=True,
+    )
     try:
         # h11 refuses a request head over its buffer (16 KiB) with a bare 400, or not,
         # depending on how the bytes arrive; 128 KiB lets an oversized token always reach
         # the app and get its 401 with a detail.
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=False, timeout_graceful_shutdown=5,
-                    h11_max_incomplete_event_size=128 * 1024)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            h11_max_incomplete_event_size=128 * 1024,
+        )
     finally:
         runtime.close()
     return 0
 
 
-def _run_until_signalled(args: argparse.Namespace, settings: Settings, *, projections: bool,
-                         worker: bool, only: tuple[str, ...] = ()) -> int:
+def _run_until_signalled(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    projections: bool,
+    worker: bool,
+    only: tuple[str, ...] = (),
+) -> int:
     from adapters.runtime import build_runtime
 
     runtime = build_runtime(settings)
@@ -132,8 +171,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _chosen_views(names: list[str]) -> list[str] | None:
     unknown = sorted(set(names) - set(VIEW_NAMES))
     if unknown:
-        print(f"Unknown view {unknown[0]!r}; views are: {', '.join(VIEW_NAMES)}",
-              file=sys.stderr)
+        print(f"Unknown view {unknown[0]!r}; views are: {', '.join(VIEW_NAMES)}", file=sys.stderr)
         return None
     return names or list(VIEW_NAMES)
 
@@ -142,8 +180,7 @@ def _project(args: argparse.Namespace, settings: Settings) -> int:
     views = _chosen_views(args.views)
     if views is None:
         return 2
-    return _run_until_signalled(args, settings, projections=True, worker=False,
-                                only=tuple(views))
+    return _run_until_signalled(args, settings, projections=True, worker=False, only=tuple(views))
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
@@ -181,8 +218,10 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
                 events += count
                 progress.update(projector.position)  # its log position
         seconds = time.monotonic() - started
-        print(f"{name}: {events} events in {seconds:.2f} s "
-              f"({events / max(seconds, 1e-9):.0f} events/s)")
+        print(
+            f"{name}: {events} events in {seconds:.2f} s "
+            f"({events / max(seconds, 1e-9):.0f} events/s)"
+        )
     runtime.close()
     return 0
 
@@ -198,19 +237,26 @@ def _gc(args: argparse.Namespace, settings: Settings) -> int:
         nodes = collect_garbage(backend.app, backend.nodes, grace_seconds=args.grace_seconds)
         outcome.append(f"{nodes:,} swept")
     with phase("gc: staged uploads no open task owns") as outcome:
-        folders = collect_task_leftovers(backend.app,
-                                         StagingFolder(settings.data_dir / "staging"),
-                                         grace_seconds=args.grace_seconds)
+        folders = collect_task_leftovers(
+            backend.app,
+            StagingFolder(settings.data_dir / "staging"),
+            grace_seconds=args.grace_seconds,
+        )
         outcome.append(f"{folders:,} swept")
     with phase("gc: blobs and archives a killed task left half-written") as outcome:
-        waiting = collect_task_leftovers(backend.app, backend.blobs,
-                                         grace_seconds=args.grace_seconds)
-        waiting += collect_task_leftovers(backend.app,
-                                          ExportFolder(settings.data_dir / "exports"),
-                                          grace_seconds=args.grace_seconds)
+        waiting = collect_task_leftovers(
+            backend.app, backend.blobs, grace_seconds=args.grace_seconds
+        )
+        waiting += collect_task_leftovers(
+            backend.app,
+            ExportFolder(settings.data_dir / "exports"),
+            grace_seconds=args.grace_seconds,
+        )
         outcome.append(f"{waiting:,} swept")
-    print(f"Removed {nodes} unreachable nodes, {folders} orphaned upload folders and "
-          f"{waiting} leftovers of killed tasks.")
+    print(
+        f"Removed {nodes} unreachable nodes, {folders} orphaned upload folders and "
+        f"{waiting} leftovers of killed tasks."
+    )
     backend.close()
     return 0
 
@@ -229,8 +275,10 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"api_key": api_key, "api_secret": api_secret}))
     else:
-        print(f"Created {args.role} {args.email}. The secret is shown only now:\n"
-              f"  api_key:    {api_key}\n  api_secret: {api_secret}")
+        print(
+            f"Created {args.role} {args.email}. The secret is shown only now:\n"
+            f"  api_key:    {api_key}\n  api_secret: {api_secret}"
+        )
     return 0
 
 

@@ -60,8 +60,9 @@ class _Started:
     items_before: tuple[int, int]  # (images, videos)
 
 
-def run_import(settings: Settings, request: ImportRequest, out: TextIO | None = None,
-               err: TextIO | None = None) -> int:
+def run_import(
+    settings: Settings, request: ImportRequest, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the import; returns the exit code (0 done, 1 the task failed, 2 refused)."""
     out, err = out or sys.stdout, err or sys.stderr
     started = time.monotonic()
@@ -84,13 +85,15 @@ def run_import(settings: Settings, request: ImportRequest, out: TextIO | None = 
         return 2 if isinstance(refused, ImportRefused) else 1
     try:
         what = "Created dataset" if begun.created else "Adding media to dataset"
-        print(f"{what} {begun.name!r} ({begun.dataset_id}); task {begun.task_type} "
-              f"{begun.task_id}.", file=out, flush=True)
+        print(
+            f"{what} {begun.name!r} ({begun.dataset_id}); task {begun.task_type} {begun.task_id}.",
+            file=out,
+            flush=True,
+        )
         with Progress("import", "file") as progress:
             _run(runtime, actor, begun, progress, err)
         runtime.catch_up()  # so a server started next shows the dataset at once
-        return _summarise(runtime, actor, begun, progress, time.monotonic() - started, out,
-                          err)
+        return _summarise(runtime, actor, begun, progress, time.monotonic() - started, out, err)
     except KeyboardInterrupt:
         with contextlib.suppress(DomainError):
             runtime.app.abort_task(actor, begun.dataset_id, UUID(begun.task_id))
@@ -120,8 +123,9 @@ def _actor(runtime: Runtime, email: str | None, out: TextIO) -> Actor:
     try:
         user = runtime.app.get_user_by_email(email)
     except UserNotFound:
-        raise ImportRefused(f"there is no user {email}; add one with: snapset users add "
-                            f"{email}") from None
+        raise ImportRefused(
+            f"there is no user {email}; add one with: snapset users add {email}"
+        ) from None
     return Actor(str(user.id), user.email, user.is_admin)
 
 
@@ -138,17 +142,21 @@ def _existing_dataset(runtime: Runtime, actor: Actor, name_or_id: str) -> Datase
     ids: list[str] = []
     page = 1
     while rows := view.page(actor.user_id, page, 500)[0]:
-        ids += [r["dataset_id"] for r in rows
-                if r["name"] == name and r["owner_id"] == actor.user_id]
+        ids += [
+            r["dataset_id"] for r in rows if r["name"] == name and r["owner_id"] == actor.user_id
+        ]
         page += 1
     if len(ids) > 1:
-        raise ImportRefused(f"you own {len(ids)} datasets named {name!r} "
-                            f"({', '.join(ids)}); give --dataset one of these ids.")
+        raise ImportRefused(
+            f"you own {len(ids)} datasets named {name!r} "
+            f"({', '.join(ids)}); give --dataset one of these ids."
+        )
     return app.get_dataset(actor, UUID(ids[0])) if ids else None
 
 
-def _start(runtime: Runtime, actor: Actor, name: str, source: Path,
-           existing: Dataset | None) -> _Started:
+def _start(
+    runtime: Runtime, actor: Actor, name: str, source: Path, existing: Dataset | None
+) -> _Started:
     """Record the task (and the dataset, if new) the way the HTTP API does."""
     app = runtime.app
     dataset_id = existing.id if existing is not None else uuid4()
@@ -162,8 +170,14 @@ def _start(runtime: Runtime, actor: Actor, name: str, source: Path,
     except BaseException:
         runtime.staging.remove(task_id)
         raise
-    return _Started(dataset_id, existing.name, task_id, MEDIA_ADDITION, False,
-                    (existing.n_images, existing.n_videos))
+    return _Started(
+        dataset_id,
+        existing.name,
+        task_id,
+        MEDIA_ADDITION,
+        False,
+        (existing.n_images, existing.n_videos),
+    )
 
 
 def _source_params(runtime: Runtime, source: Path, task_id: str) -> dict[str, Any]:
@@ -178,42 +192,56 @@ def _source_params(runtime: Runtime, source: Path, task_id: str) -> dict[str, An
     return {"source": "upload", "task_id": task_id}
 
 
-def _run(runtime: Runtime, actor: Actor, begun: _Started, progress: Progress,
-         err: TextIO) -> None:
+def _run(runtime: Runtime, actor: Actor, begun: _Started, progress: Progress, err: TextIO) -> None:
     """Run the task with a worker of this process; if another worker (a server's) claimed
     it first, wait for that one to finish it."""
-    worker = Worker(runtime.app, runtime.worker.queue, runtime.worker.operations,
-                    lease_seconds=runtime.backend.settings.lease_seconds,
-                    worker_id=f"import-{uuid4().hex[:8]}",
-                    observer=lambda _task, done, total: progress.update(done, total))
+    worker = Worker(
+        runtime.app,
+        runtime.worker.queue,
+        runtime.worker.operations,
+        lease_seconds=runtime.backend.settings.lease_seconds,
+        worker_id=f"import-{uuid4().hex[:8]}",
+        observer=lambda _task, done, total: progress.update(done, total),
+    )
     if worker.run_task(begun.dataset_id, begun.task_id):
         return
-    print(f"Task {begun.task_id} is run by another worker; waiting for it.", file=err,
-          flush=True)
+    print(f"Task {begun.task_id} is run by another worker; waiting for it.", file=err, flush=True)
     while begun.task_id not in runtime.app.get_dataset(actor, begun.dataset_id).finished_tasks:
         time.sleep(_WAIT_SECONDS)
 
 
-def _summarise(runtime: Runtime, actor: Actor, begun: _Started, progress: Progress,
-               seconds: float, out: TextIO, err: TextIO) -> int:
+def _summarise(
+    runtime: Runtime,
+    actor: Actor,
+    begun: _Started,
+    progress: Progress,
+    seconds: float,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     dataset = runtime.app.get_dataset(actor, begun.dataset_id)
     status = dataset.finished_tasks.get(begun.task_id, "UNKNOWN")
     view = runtime.backend.views["task_log"]
     assert isinstance(view, TaskLogView)
     row = view.get(None, begun.task_id) or {}
-    print(f"Task {begun.task_type} {begun.task_id} {status} in {seconds:.2f} s "
-          f"({progress.done:,} files, {progress.rate:,.1f} files/s).", file=out)
+    print(
+        f"Task {begun.task_type} {begun.task_id} {status} in {seconds:.2f} s "
+        f"({progress.done:,} files, {progress.rate:,.1f} files/s).",
+        file=out,
+    )
     if status != "COMPLETED":
         error = dataset.fatal_error_msg or row.get("error_message") or "unknown error"
         print(f"snapset import: the task {status.lower()}: {error}", file=err)
         return 1
     images = dataset.n_images - begun.items_before[0]
     videos = dataset.n_videos - begun.items_before[1]
-    print(f"Ingested {images + videos:,} items ({images:,} images, {videos:,} videos).",
-          file=out)
+    print(f"Ingested {images + videos:,} items ({images:,} images, {videos:,} videos).", file=out)
     _print_skipped(str(row.get("status_message") or ""), out)
-    print(f"Dataset {dataset.name!r} ({dataset.id}): {dataset.status}, {dataset.n_images:,} "
-          f"images, {dataset.n_videos:,} videos.", file=out)
+    print(
+        f"Dataset {dataset.name!r} ({dataset.id}): {dataset.status}, {dataset.n_images:,} "
+        f"images, {dataset.n_videos:,} videos.",
+        file=out,
+    )
     return 0
 
 

@@ -32,8 +32,7 @@ class ExportFolder:
     @contextlib.contextmanager
     def create(self, task_id: str) -> Iterator[IO[bytes]]:
         target = self.path(task_id)
-        fd, partial = tempfile.mkstemp(dir=self._root, prefix=f".partial-{task_id}-",
-                                       suffix=".zip")
+        fd, partial = tempfile.mkstemp(dir=self._root, prefix=f".partial-{task_id}-", suffix=".zip")
         try:
             with os.fdopen(fd, "w+b") as out:
                 yield out
@@ -49,7 +48,7 @@ class ExportFolder:
         (not in ``keep``) and they are older than the cutoff."""
         removed = 0
         for partial in self._root.glob(".partial-*.zip"):
-            task_id = partial.name[len(".partial-"):][:36]
+            task_id = partial.name[len(".partial-") :][:36]
             if task_id not in keep and partial.stat().st_mtime < written_before:
                 partial.unlink(missing_ok=True)
                 removed += 1

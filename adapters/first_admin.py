@@ -23,8 +23,11 @@ def ensure_first_admin(app: Datasets, out: TextIO | None = None) -> bool:
         api_key, api_secret = app.register_user(FIRST_ADMIN_EMAIL, "admin")
     except Conflict:  # another process created it a moment ago
         return False
-    print(f"Created the first admin user {FIRST_ADMIN_EMAIL}. Keep these; the secret is "
-          f"shown only now:\n  api_key:    {api_key}\n  api_secret: {api_secret}\n"
-          f"Get a token with: snapset token --api-key {api_key} --api-secret {api_secret}",
-          file=out or sys.stdout, flush=True)
+    print(
+        f"Created the first admin user {FIRST_ADMIN_EMAIL}. Keep these; the secret is "
+        f"shown only now:\n  api_key:    {api_key}\n  api_secret: {api_secret}\n"
+        f"Get a token with: snapset token --api-key {api_key} --api-secret {api_secret}",
+        file=out or sys.stdout,
+        flush=True,
+    )
     return True

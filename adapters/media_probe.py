@@ -21,8 +21,16 @@ from PIL import Image, UnidentifiedImageError
 
 from application.operations.ingest import UnsupportedMedia
 
-_READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
-                TypeError, ZeroDivisionError)
+_READ_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    TypeError,
+    ZeroDivisionError,
+)
 
 
 @dataclass(frozen=True)
@@ -75,13 +83,14 @@ def read_video(path: Path) -> VideoFacts:
                 duration = container.duration / av.time_base
             rate = stream.average_rate or stream.guessed_rate
             return VideoFacts(
-                width=frame.width, height=frame.height,
+                width=frame.width,
+                height=frame.height,
                 duration=None if duration is None else round(duration, 6),
                 fps=round(float(Fraction(rate)), 6) if rate else None,
-                codec=stream.codec_context.name)
+                codec=stream.codec_context.name,
+            )
     except (av.FFmpegError, *_READ_ERRORS) as error:
-        raise UnsupportedMedia(f"not a readable video ({type(error).__name__}: "
-                               f"{error})") from None
+        raise UnsupportedMedia(f"not a readable video ({type(error).__name__}: {error})") from None
 
 
 def _is_image_format(names: str) -> bool:

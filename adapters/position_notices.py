@@ -28,11 +28,17 @@ log = logging.getLogger(__name__)
 
 
 class PositionNotices:
-    def __init__(self, settings: Settings, views: Mapping[str, ViewStore], positions: Positions,
-                 projected: Signal) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        views: Mapping[str, ViewStore],
+        positions: Positions,
+        projected: Signal,
+    ) -> None:
         pg = settings.postgres()
-        self._conninfo = make_conninfo(**{k: pg[k] for k in ("dbname", "host", "port", "user",
-                                                             "password")})
+        self._conninfo = make_conninfo(
+            **{k: pg[k] for k in ("dbname", "host", "port", "user", "password")}
+        )
         self._channel = f"snapset_{pg['schema']}_projected"[:63]
         self._views = views
         self._positions = positions
@@ -45,15 +51,17 @@ class PositionNotices:
         datastore: Any = next(iter(self._views.values())).datastore  # type: ignore[attr-defined]
         try:
             with datastore.get_connection() as connection:
-                connection.execute("SELECT pg_notify(%s, %s)",
-                                    (self._channel, json.dumps(dict(moved))))
+                connection.execute(
+                    "SELECT pg_notify(%s, %s)", (self._channel, json.dumps(dict(moved)))
+                )
         except Exception:  # listeners fall back to asking the database
             log.warning("could not announce projected positions", exc_info=True)
 
     def start(self) -> None:
         """Listen, in a thread, until ``stop``."""
-        self._thread = threading.Thread(target=self._run, name="snapset-position-notices",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="snapset-position-notices", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -87,8 +95,7 @@ class PositionNotices:
                         for notice in connection.notifies(timeout=0.5):
                             self.receive(notice.payload)
             except psycopg.Error:
-                log.warning("position notices lost their connection; reconnecting",
-                            exc_info=True)
+                log.warning("position notices lost their connection; reconnecting", exc_info=True)
             finally:
                 self._positions.set_listening(False)
             self._stop.wait(1.0)

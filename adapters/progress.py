@@ -24,8 +24,15 @@ PLAIN_EVERY_SECONDS = float(os.environ.get("SNAPSET_PROGRESS_SECONDS", "5"))
 class Progress:
     """Counts ``done`` of ``total`` ``unit``s; ``update`` takes the absolute count."""
 
-    def __init__(self, label: str, unit: str, *, total: int | None = None,
-                 stream: TextIO | None = None, every: float | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        unit: str,
+        *,
+        total: int | None = None,
+        stream: TextIO | None = None,
+        every: float | None = None,
+    ) -> None:
         self.label = label
         self.unit = unit
         self.total = total
@@ -37,8 +44,14 @@ class Progress:
         self._ended: float | None = None
         self._bar: tqdm[Any] | None = None
         if self._stream.isatty():
-            self._bar = tqdm(total=total, desc=label, unit=unit, file=self._stream,
-                             dynamic_ncols=True, smoothing=0.1)
+            self._bar = tqdm(
+                total=total,
+                desc=label,
+                unit=unit,
+                file=self._stream,
+                dynamic_ncols=True,
+                smoothing=0.1,
+            )
 
     @property
     def elapsed(self) -> float:
@@ -70,16 +83,20 @@ class Progress:
             self._bar = None
             return
         count = f"{self.done:,}/{self.total:,}" if self.total else f"{self.done:,}"
-        self._print(f"{self.label}: {count} {self.unit}s in {self.elapsed:.2f} s "
-                    f"({self.rate:,.1f} {self.unit}s/s)")
+        self._print(
+            f"{self.label}: {count} {self.unit}s in {self.elapsed:.2f} s "
+            f"({self.rate:,.1f} {self.unit}s/s)"
+        )
 
     def _line(self) -> str:
         if not self.total:
             return f"{self.label}: {self.done:,} {self.unit}s, {self.rate:,.1f} {self.unit}s/s"
         eta = _clock((self.total - self.done) / self.rate) if self.done else "?"
-        return (f"{self.label}: {self.done:,}/{self.total:,} {self.unit}s "
-                f"({100 * self.done // self.total}%), {self.rate:,.1f} {self.unit}s/s, "
-                f"ETA {eta}")
+        return (
+            f"{self.label}: {self.done:,}/{self.total:,} {self.unit}s "
+            f"({100 * self.done // self.total}%), {self.rate:,.1f} {self.unit}s/s, "
+            f"ETA {eta}"
+        )
 
     def _print(self, line: str) -> None:
         print(line, file=self._stream, flush=True)
@@ -87,8 +104,12 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
 
@@ -101,8 +122,11 @@ def phase(label: str, stream: TextIO | None = None) -> Iterator[list[str]]:
     started = time.monotonic()
     outcome: list[str] = []
     yield outcome
-    print(f"{label}: {', '.join(outcome) or 'done'} in {time.monotonic() - started:.2f} s",
-          file=out, flush=True)
+    print(
+        f"{label}: {', '.join(outcome) or 'done'} in {time.monotonic() - started:.2f} s",
+        file=out,
+        flush=True,
+    )
 
 
 def _clock(seconds: float) -> str:

@@ -67,8 +67,9 @@ class Projector:
     """Runs one projection into its view. Its position is cached: it re-reads the view's
     tracking row only at the start and after another runner got ahead of it."""
 
-    def __init__(self, app: Datasets, projection: Projection, view: ViewStore, *,
-                 batch_size: int = 500) -> None:
+    def __init__(
+        self, app: Datasets, projection: Projection, view: ViewStore, *, batch_size: int = 500
+    ) -> None:
         self.app = app
         self.projection = projection
         self.view = view
@@ -90,7 +91,8 @@ class Projector:
     def read(self, start: int, limit: int) -> list[tuple[Notification, Any]]:
         """Notifications after ``start`` with their dataset events decoded (None for others)."""
         notifications = self.app.recorder.select_notifications(
-            start=start, limit=limit, inclusive_of_start=False)
+            start=start, limit=limit, inclusive_of_start=False
+        )
         return [(n, self.decode(n)) for n in notifications]
 
     def decode(self, notification: Notification) -> Any:
@@ -99,8 +101,7 @@ class Projector:
         event = self.app.mapper.to_domain_event(notification)
         return event if is_dataset_event(event) else None
 
-    def pending(self, batch: Sequence[tuple[Notification, Any]]
-                ) -> list[tuple[Notification, Any]]:
+    def pending(self, batch: Sequence[tuple[Notification, Any]]) -> list[tuple[Notification, Any]]:
         start = self.position
         return [(n, e) for n, e in batch if n.id > start]
 
@@ -133,14 +134,23 @@ class Projector:
         """Record ``notification`` as processed without its rows, and why (see ``parked``)."""
         start = self.position
         try:
-            self.view.park(Tracking(self.app.name, notification.id), after=start,
-                           topic=notification.topic, error=f"{type(error).__name__}: {error}",
-                           at=datetime.now(UTC).isoformat())
+            self.view.park(
+                Tracking(self.app.name, notification.id),
+                after=start,
+                topic=notification.topic,
+                error=f"{type(error).__name__}: {error}",
+                at=datetime.now(UTC).isoformat(),
+            )
         except IntegrityError:
             self.forget_position()  # another runner moved on first
             return
-        log.error("view %s parked event %s (%s) after repeated failures: %s",
-                  self.view.view_name, notification.id, notification.topic, error)
+        log.error(
+            "view %s parked event %s (%s) after repeated failures: %s",
+            self.view.view_name,
+            notification.id,
+            notification.topic,
+            error,
+        )
         self._position = notification.id
 
     def catch_up(self) -> int:
@@ -155,10 +165,17 @@ class Projector:
 class ProjectorThread:
     """Runs projectors until stopped, waking on ``saved`` and pulsing ``projected``."""
 
-    def __init__(self, projectors: Sequence[Projector], saved: Signal, projected: Signal, *,
-                 poll_seconds: float = 0.05, backoff_seconds: float = 1.0,
-                 positions: Positions | None = None,
-                 announce: Callable[[dict[str, int]], None] | None = None) -> None:
+    def __init__(
+        self,
+        projectors: Sequence[Projector],
+        saved: Signal,
+        projected: Signal,
+        *,
+        poll_seconds: float = 0.05,
+        backoff_seconds: float = 1.0,
+        positions: Positions | None = None,
+        announce: Callable[[dict[str, int]], None] | None = None,
+    ) -> None:
         self._projectors = projectors
         self._announce = announce
         self._positions = positions
@@ -201,7 +218,8 @@ class ProjectorThread:
         if start >= (self._suspect or 0):
             return 0
         notifications = projector.app.recorder.select_notifications(
-            start=start, limit=1, inclusive_of_start=False)
+            start=start, limit=1, inclusive_of_start=False
+        )
         if not notifications:
             return 0
         notification = notifications[0]
@@ -239,8 +257,11 @@ class ProjectorThread:
             moved = self._step_together(batch)
         else:
             moved = sum(p.step(batch) for p in self._projectors)
-        if not moved and any(p.pending(batch) for p in self._projectors) and \
-                [p.position for p in self._projectors] == before:
+        if (
+            not moved
+            and any(p.pending(batch) for p in self._projectors)
+            and [p.position for p in self._projectors] == before
+        ):
             # Refused (IntegrityError) with no other runner ahead: the rows broke a
             # constraint. Fail, so the cycle goes one event at a time and can park it.
             raise IntegrityError("a view refused the rows of this batch")
@@ -313,8 +334,9 @@ class Positions:
     projected by another process is asked (its tracking row) only while still behind.
     """
 
-    def __init__(self, views: dict[str, ViewStore], projected: Signal, *,
-                 ask_every: float = 0.25) -> None:
+    def __init__(
+        self, views: dict[str, ViewStore], projected: Signal, *, ask_every: float = 0.25
+    ) -> None:
         self._views = views
         self._projected = projected
         self._known: dict[int, int] = {}

@@ -85,19 +85,31 @@ class Runtime:
     def app(self) -> Any:
         return self.backend.app
 
-    def start(self, *, projections: bool, worker: bool, only: tuple[str, ...] = (),
-              listen: bool = False) -> None:
+    def start(
+        self, *, projections: bool, worker: bool, only: tuple[str, ...] = (), listen: bool = False
+    ) -> None:
         """Start the projector and worker threads this process runs; with ``listen`` (a
         server), also hear other processes' projections (PostgreSQL)."""
-        notices = PositionNotices(self.backend.settings, self.backend.views, self.positions,
-                                  self.projected) if self.backend.settings.uses_postgres else None
+        notices = (
+            PositionNotices(
+                self.backend.settings, self.backend.views, self.positions, self.projected
+            )
+            if self.backend.settings.uses_postgres
+            else None
+        )
         if notices is not None and listen:
             self._threads.append(notices)
         if projections:
             chosen = [p for name, p in self.projectors.items() if not only or name in only]
-            self._threads.append(ProjectorThread(
-                chosen, self.saved, self.projected, positions=self.positions,
-                announce=notices.announce if notices is not None else None))
+            self._threads.append(
+                ProjectorThread(
+                    chosen,
+                    self.saved,
+                    self.projected,
+                    positions=self.positions,
+                    announce=notices.announce if notices is not None else None,
+                )
+            )
         if worker:
             self._threads.append(WorkerThread(self.worker, self.projected))
         for thread in self._threads:
@@ -122,15 +134,20 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     backend = open_backend(settings, migrate=migrate)
     staging = StagingFolder(settings.data_dir / "staging")
     projections = projections_for(backend)
-    projectors = {name: Projector(backend.app, projections[name], backend.views[name])
-                  for name in VIEW_NAMES}
+    projectors = {
+        name: Projector(backend.app, projections[name], backend.views[name]) for name in VIEW_NAMES
+    }
     saved, projected = Signal(), Signal()
     backend.app.on_saved = saved.pulse
     positions = Positions(backend.views, projected)
     task_view = backend.views["task_log"]
     assert isinstance(task_view, TaskLogView)
-    worker = Worker(backend.app, TaskLogQueue(task_view), operations_for(backend, staging),
-                    lease_seconds=settings.lease_seconds,
-                    hold_after_claim=settings.fault_hold_after_claim,
-                    pause_per_item=settings.fault_pause_per_item)
+    worker = Worker(
+        backend.app,
+        TaskLogQueue(task_view),
+        operations_for(backend, staging),
+        lease_seconds=settings.lease_seconds,
+        hold_after_claim=settings.fault_hold_after_claim,
+        pause_per_item=settings.fault_pause_per_item,
+    )
     return Runtime(backend, staging, projectors, positions, worker, saved, projected)

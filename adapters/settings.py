@@ -32,7 +32,8 @@ class Settings:
         settings = cls(
             data_dir=Path(env.get("SNAPSET_DATA_DIR", "snapset-data")),
             database_url=env.get("SNAPSET_DATABASE_URL", ""),
-            import_root=Path(env["SNAPSET_IMPORT_ROOT"]) if env.get("SNAPSET_IMPORT_ROOT")
+            import_root=Path(env["SNAPSET_IMPORT_ROOT"])
+            if env.get("SNAPSET_IMPORT_ROOT")
             else None,
             max_body_bytes=int(env.get("SNAPSET_MAX_BODY_BYTES", MiB)),
             max_upload_bytes=int(env.get("SNAPSET_MAX_UPLOAD_BYTES", 2048 * MiB)),

@@ -26,8 +26,11 @@ class StagingFolder:
         """Remove the folders of tasks not in ``keep`` last written before the cutoff."""
         removed = 0
         for folder in self._root.iterdir():
-            if folder.is_dir() and folder.name not in keep \
-                    and folder.stat().st_mtime < written_before:
+            if (
+                folder.is_dir()
+                and folder.name not in keep
+                and folder.stat().st_mtime < written_before
+            ):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
         return removed

@@ -37,8 +37,13 @@ class Thumbnails:
         self._folder = folder
         self._size = size
 
-    def get(self, blob: str, source: Path, kind: str,
-            shape: tuple[int | None, int | None] = (None, None)) -> Thumbnail:
+    def get(
+        self,
+        blob: str,
+        source: Path,
+        kind: str,
+        shape: tuple[int | None, int | None] = (None, None),
+    ) -> Thumbnail:
         """The thumbnail of the blob stored at ``source`` (``kind`` image or video).
 
         ``shape`` (width, height) gives a placeholder the item's proportions when known.
@@ -57,14 +62,19 @@ class Thumbnails:
 
     def _paths(self, blob: str) -> tuple[Path, Path]:
         folder = self._folder / blob[:2]
-        return (folder / f"{blob}-{self._size}.jpg",
-                folder / f"{blob}-{self._size}.placeholder.jpg")
+        return (
+            folder / f"{blob}-{self._size}.jpg",
+            folder / f"{blob}-{self._size}.placeholder.jpg",
+        )
 
     def _placeholder(self, shape: tuple[int | None, int | None]) -> bytes:
         """A grey tile, ``size`` px on its long side, in the item's proportions if known."""
         width, height = (shape[0], shape[1]) if shape[0] and shape[1] else (1, 1)
-        tile = (self._size, max(1, round(height / width * self._size))) if width >= height \
+        tile = (
+            (self._size, max(1, round(height / width * self._size)))
+            if width >= height
             else (max(1, round(width / height * self._size)), self._size)
+        )
         return _encode(Image.new("RGB", tile, _BACKGROUND))
 
 
@@ -81,9 +91,18 @@ def _image(source: Path, box: tuple[int, int]) -> Image.Image | None:
                 return None  # a decompression bomb: refused from its header, as ingest does
             opened.thumbnail(box)
             return ImageOps.exif_transpose(opened)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
-            ZeroDivisionError):
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        struct.error,
+        ZeroDivisionError,
+    ):
         return None
 
 

@@ -85,19 +85,31 @@ class Datasets(UsersMixin, Application[UUID]):
     # Dataset commands.
 
     def create_dataset(
-        self, actor: Actor, name: str, description: str = "", *, snapshot_support: bool = True,
-        source: dict[str, Any] | None = None, dataset_id: UUID | None = None,
+        self,
+        actor: Actor,
+        name: str,
+        description: str = "",
+        *,
+        snapshot_support: bool = True,
+        source: dict[str, Any] | None = None,
+        dataset_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         """Create a dataset (and its creation task when it has a source); idempotent by id."""
         dataset = Dataset(
-            id=dataset_id or uuid4(), name=name, description=description,
-            owner_id=actor.user_id, owner_email=actor.email,
-            source_type=(source or {}).get("source", "empty"), snapshot_support=snapshot_support,
-            source_dataset_id=None, at=now(),
+            id=dataset_id or uuid4(),
+            name=name,
+            description=description,
+            owner_id=actor.user_id,
+            owner_email=actor.email,
+            source_type=(source or {}).get("source", "empty"),
+            snapshot_support=snapshot_support,
+            source_dataset_id=None,
+            at=now(),
         )
         if source is not None:
-            dataset.start_ingest(str(creation_task_id(dataset.id)), CREATION, actor.email, source,
-                                 now())
+            dataset.start_ingest(
+                str(creation_task_id(dataset.id)), CREATION, actor.email, source, now()
+            )
         try:
             return dataset.id, self._save(dataset)
         except IntegrityError:
@@ -117,32 +129,50 @@ class Datasets(UsersMixin, Application[UUID]):
     # Checkpoint ("snapshot") commands.
 
     def create_snapshot(
-        self, actor: Actor, dataset_id: UUID, name: str = "", description: str = "",
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        name: str = "",
+        description: str = "",
         snapshot_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         checkpoint_id = snapshot_id or uuid4()
-        _, position = self._change(actor, dataset_id, lambda d: d.create_checkpoint(
-            str(checkpoint_id), name, description, actor.email, now()))
+        _, position = self._change(
+            actor,
+            dataset_id,
+            lambda d: d.create_checkpoint(
+                str(checkpoint_id), name, description, actor.email, now()
+            ),
+        )
         return checkpoint_id, position
 
     def update_snapshot(
-        self, actor: Actor, dataset_id: UUID, snapshot_id: UUID,
-        name: str | None, description: str | None,
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        snapshot_id: UUID,
+        name: str | None,
+        description: str | None,
     ) -> int:
-        return self._change(actor, dataset_id, lambda d: d.update_checkpoint(
-            str(snapshot_id), name, description, actor.email))[1]
+        return self._change(
+            actor,
+            dataset_id,
+            lambda d: d.update_checkpoint(str(snapshot_id), name, description, actor.email),
+        )[1]
 
     def delete_snapshot(self, actor: Actor, dataset_id: UUID, snapshot_id: UUID) -> int:
-        return self._change(actor, dataset_id, lambda d: d.delete_checkpoint(
-            str(snapshot_id), actor.email))[1]
+        return self._change(
+            actor, dataset_id, lambda d: d.delete_checkpoint(str(snapshot_id), actor.email)
+        )[1]
 
     def restore_snapshot(
         self, actor: Actor, dataset_id: UUID, snapshot_id: str, task_id: UUID | None = None
     ) -> tuple[UUID, int]:
         """Start restoring a checkpoint id or ``current``; returns the task id."""
         task = task_id or uuid4()
-        _, position = self._change(actor, dataset_id, lambda d: d.start_restore(
-            str(task), snapshot_id, actor.email, now()))
+        _, position = self._change(
+            actor, dataset_id, lambda d: d.start_restore(str(task), snapshot_id, actor.email, now())
+        )
         return task, position
 
     def clone_snapshot(
@@ -166,24 +196,40 @@ class Datasets(UsersMixin, Application[UUID]):
     # Task commands.
 
     def abort_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
-        return self._change(actor, dataset_id, lambda d: self._end_task(
-            d, str(task_id), lambda: d.abort_task(str(task_id), actor.email)))[1]
+        return self._change(
+            actor,
+            dataset_id,
+            lambda d: self._end_task(
+                d, str(task_id), lambda: d.abort_task(str(task_id), actor.email)
+            ),
+        )[1]
 
     def retry_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
-        return self._change(actor, dataset_id, lambda d: d.retry_task(str(task_id), now(),
-                                                                       actor.email))[1]
+        return self._change(
+            actor, dataset_id, lambda d: d.retry_task(str(task_id), now(), actor.email)
+        )[1]
 
     def start_operation(
-        self, actor: Actor, dataset_id: UUID, task_type: str, params: dict[str, Any],
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        task_type: str,
+        params: dict[str, Any],
         task_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         task = task_id or uuid4()
-        _, position = self._change(actor, dataset_id, lambda d: d.start_operation(
-            str(task), task_type, actor.email, params, now()))
+        _, position = self._change(
+            actor,
+            dataset_id,
+            lambda d: d.start_operation(str(task), task_type, actor.email, params, now()),
+        )
         return task, position
 
     def edit_items(
-        self, actor: Actor, dataset_id: UUID, edit: Callable[[Dataset], dict[str, Any]],
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        edit: Callable[[Dataset], dict[str, Any]],
         summary: str,
     ) -> int:
         """Apply a small synchronous content edit; ``edit`` maps the dataset to tree changes."""
@@ -207,29 +253,58 @@ class Datasets(UsersMixin, Application[UUID]):
         return self._system(dataset_id, claim)
 
     def report_progress(
-        self, dataset_id: UUID, task_id: str, worker: str, progress: int, message: str,
+        self,
+        dataset_id: UUID,
+        task_id: str,
+        worker: str,
+        progress: int,
+        message: str,
         lease: float,
     ) -> None:
-        self._system(dataset_id, lambda d: d.report_progress(
-            task_id, worker, progress, message, now() + timedelta(seconds=lease)))
+        self._system(
+            dataset_id,
+            lambda d: d.report_progress(
+                task_id, worker, progress, message, now() + timedelta(seconds=lease)
+            ),
+        )
 
     def complete_operation(
-        self, dataset_id: UUID, task_id: str, worker: str, root: str, status: str,
-        *, facets: dict[str, Any] | None = None, report: dict[str, Any] | None = None,
+        self,
+        dataset_id: UUID,
+        task_id: str,
+        worker: str,
+        root: str,
+        status: str,
+        *,
+        facets: dict[str, Any] | None = None,
+        report: dict[str, Any] | None = None,
         message: str = "",
     ) -> None:
         counts = self.tree.counts(root)
 
         def decide(dataset: Dataset) -> None:
             task = dataset.task(task_id)
-            dataset.complete_operation(task_id, worker, root, counts.images, counts.videos,
-                                       status, task["created_by"], now(), facets=facets,
-                                       report=report, message=message)
+            dataset.complete_operation(
+                task_id,
+                worker,
+                root,
+                counts.images,
+                counts.videos,
+                status,
+                task["created_by"],
+                now(),
+                facets=facets,
+                report=report,
+                message=message,
+            )
 
         self._system(dataset_id, decide)
 
     def start_export(
-        self, actor: Actor, dataset_id: UUID, params: dict[str, Any],
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        params: dict[str, Any],
         task_id: UUID | None = None,
     ) -> tuple[UUID, int]:
         """Start an export (a read: the viewer role is enough); it blocks nothing."""
@@ -242,28 +317,35 @@ class Datasets(UsersMixin, Application[UUID]):
 
         return task, self._retrying(dataset_id, decide)[1]
 
-    def complete_export(self, dataset_id: UUID, task_id: str, worker: str,
-                        report: dict[str, Any], message: str = "") -> None:
+    def complete_export(
+        self, dataset_id: UUID, task_id: str, worker: str, report: dict[str, Any], message: str = ""
+    ) -> None:
         self._system(dataset_id, lambda d: d.complete_export(task_id, worker, report, message))
 
     def complete_restore(self, dataset_id: UUID, task_id: str, worker: str) -> None:
         self._system(dataset_id, lambda d: d.complete_restore(task_id, worker))
 
     def complete_clone(self, dataset_id: UUID, task_id: str, worker: str) -> None:
-        self._system(dataset_id, lambda d: self._end_task(d, task_id, lambda: d.complete_clone(
-            task_id, worker, d.task(task_id)["created_by"], now())))
+        self._system(
+            dataset_id,
+            lambda d: self._end_task(
+                d,
+                task_id,
+                lambda: d.complete_clone(task_id, worker, d.task(task_id)["created_by"], now()),
+            ),
+        )
 
     def fail_task(self, dataset_id: UUID, task_id: str, worker: str, error: str) -> None:
-        self._system(dataset_id, lambda d: self._end_task(
-            d, task_id, lambda: d.fail_task(task_id, worker, error)))
+        self._system(
+            dataset_id,
+            lambda d: self._end_task(d, task_id, lambda: d.fail_task(task_id, worker, error)),
+        )
 
-    def _end_task(self, dataset: Dataset, task_id: str, end: Callable[[], None]
-                  ) -> Also:
+    def _end_task(self, dataset: Dataset, task_id: str, end: Callable[[], None]) -> Also:
         """End a task however it ends; a clone's end also releases its source dataset (which
         refuses restores while a clone from it runs), in the same save."""
         task = dataset.active_task
-        is_clone = task is not None and task["task_id"] == task_id \
-            and task["task_type"] == CLONE
+        is_clone = task is not None and task["task_id"] == task_id and task["task_type"] == CLONE
         end()
         if not is_clone or dataset.source_dataset_id is None:
             return Also()
@@ -357,7 +439,13 @@ def creation_task_id(dataset_id: UUID) -> UUID:
 
 def _new_clone(source: Dataset, record: dict[str, Any], actor: Actor, clone_id: UUID) -> Dataset:
     return Dataset(
-        id=clone_id, name=f"{source.name} (cloned)", description=source.description,
-        owner_id=actor.user_id, owner_email=actor.email, source_type="clone",
-        snapshot_support=True, source_dataset_id=source.id, at=now(),
+        id=clone_id,
+        name=f"{source.name} (cloned)",
+        description=source.description,
+        owner_id=actor.user_id,
+        owner_email=actor.email,
+        source_type="clone",
+        snapshot_support=True,
+        source_dataset_id=source.id,
+        at=now(),
     )

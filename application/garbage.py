@@ -37,7 +37,8 @@ def dataset_ids(app: Datasets, batch: int = 1000) -> Iterator[UUID]:
     start = 0
     while True:
         notifications = app.recorder.select_notifications(
-            start=start, limit=batch, topics=[_CREATED], inclusive_of_start=False)
+            start=start, limit=batch, topics=[_CREATED], inclusive_of_start=False
+        )
         if not notifications:
             return
         for notification in notifications:
@@ -72,8 +73,9 @@ def collect_garbage(app: Datasets, nodes: Sweepable, *, grace_seconds: float = 3
     return nodes.sweep(reachable(app.tree, live_roots(app)), cutoff)
 
 
-def collect_task_leftovers(app: Datasets, staging: Sweepable, *,
-                           grace_seconds: float = 3600) -> int:
+def collect_task_leftovers(
+    app: Datasets, staging: Sweepable, *, grace_seconds: float = 3600
+) -> int:
     """Remove what tasks leave behind (staged uploads, blobs waiting for their batch) when no
     open task owns it and it is older than the grace period."""
     cutoff = time.time() - grace_seconds

@@ -32,8 +32,9 @@ class UsersMixin:
         # option) and needs no quoting in a shell.
         api_key = secrets.token_hex(16)
         api_secret = secrets.token_hex(32)
-        user = User(api_key=api_key, api_secret=api_secret, email=email, role=role,
-                    at=datetime.now(UTC))
+        user = User(
+            api_key=api_key, api_secret=api_secret, email=email, role=role, at=datetime.now(UTC)
+        )
         try:
             self.save(user, UserEmail(email=email.lower(), user_id=user.id))
         except IntegrityError:

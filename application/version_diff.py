@@ -47,18 +47,25 @@ def version_of(dataset: Dataset, version: str) -> Version:
     return Version(version, record["root"], dict(record.get("facets") or {}))
 
 
-def compare_versions(app: Datasets, actor: Actor, dataset_id: UUID, snapshot: str,
-                     against: str, page: int, page_size: int) -> VersionDiff:
+def compare_versions(
+    app: Datasets,
+    actor: Actor,
+    dataset_id: UUID,
+    snapshot: str,
+    against: str,
+    page: int,
+    page_size: int,
+) -> VersionDiff:
     """What changes going from version ``against`` to version ``snapshot`` (a read)."""
     dataset = app.get_dataset(actor, dataset_id)
     if not dataset.snapshot_support:
         raise SnapshotsDisabled(dataset.id)
-    return _diff(app, version_of(dataset, against), version_of(dataset, snapshot), page,
-                 page_size)
+    return _diff(app, version_of(dataset, against), version_of(dataset, snapshot), page, page_size)
 
 
-def preview_restore(app: Datasets, actor: Actor, dataset_id: UUID, snapshot: str, page: int,
-                    page_size: int) -> VersionDiff:
+def preview_restore(
+    app: Datasets, actor: Actor, dataset_id: UUID, snapshot: str, page: int, page_size: int
+) -> VersionDiff:
     """What restoring ``snapshot`` (an id or ``current``) would change, changing nothing.
 
     Same rules as the restore: the caller needs the editor role, and whatever would refuse
@@ -70,14 +77,13 @@ def preview_restore(app: Datasets, actor: Actor, dataset_id: UUID, snapshot: str
     trial.start_restore(str(uuid4()), snapshot, actor.email, datetime.now(UTC))
     target = trial.restoring
     assert target is not None, "a restore that started names its snapshot"
-    return _diff(app, version_of(dataset, CURRENT), version_of(dataset, target), page,
-                 page_size)
+    return _diff(app, version_of(dataset, CURRENT), version_of(dataset, target), page, page_size)
 
 
-def _diff(app: Datasets, old: Version, new: Version, page: int, page_size: int
-          ) -> VersionDiff:
+def _diff(app: Datasets, old: Version, new: Version, page: int, page_size: int) -> VersionDiff:
     return VersionDiff(
-        snapshot_id=new.id, against=old.id,
+        snapshot_id=new.id,
+        against=old.id,
         page=page_of(app.tree.diff(old.root, new.root), page, page_size),
         facets=changed_facets(old.facets, new.facets),
     )

@@ -33,10 +33,18 @@ class LeaseLost(Exception):
 
 
 class Worker:
-    def __init__(self, app: Datasets, queue: TaskQueue, operations: Mapping[str, Operation], *,
-                 lease_seconds: float = 30.0, worker_id: str | None = None,
-                 hold_after_claim: float = 0.0, pause_per_item: float = 0.0,
-                 observer: Callable[[str, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: Datasets,
+        queue: TaskQueue,
+        operations: Mapping[str, Operation],
+        *,
+        lease_seconds: float = 30.0,
+        worker_id: str | None = None,
+        hold_after_claim: float = 0.0,
+        pause_per_item: float = 0.0,
+        observer: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.app = app
         self.queue = queue
         self.operations = operations
@@ -66,12 +74,12 @@ class Worker:
         try:
             if task["task_type"] == RESTORE:
                 self._require_root(dataset.checkpoints[task["params"]["snapshot_id"]]["root"])
-                self._publish(lambda: self.app.complete_restore(dataset_id, task_id,
-                                                                self.worker_id))
+                self._publish(
+                    lambda: self.app.complete_restore(dataset_id, task_id, self.worker_id)
+                )
             elif task["task_type"] == CLONE:
                 self._require_root(task["params"]["root"])
-                self._publish(lambda: self.app.complete_clone(dataset_id, task_id,
-                                                              self.worker_id))
+                self._publish(lambda: self.app.complete_clone(dataset_id, task_id, self.worker_id))
             else:
                 self._run_operation(dataset_id, dataset, task)
         except LeaseLost:
@@ -91,19 +99,35 @@ class Worker:
         if operation is None:
             raise OperationFailed(f"No worker can run {task['task_type']} tasks.")
         context = TaskContext(
-            dataset_id=str(dataset_id), dataset_name=dataset.name,
-            content_root=dataset.content_root, facets=dataset.facets, task=task,
-            tree=self.app.tree, progress=self._progress(dataset_id, task_id),
+            dataset_id=str(dataset_id),
+            dataset_name=dataset.name,
+            content_root=dataset.content_root,
+            facets=dataset.facets,
+            task=task,
+            tree=self.app.tree,
+            progress=self._progress(dataset_id, task_id),
             observe=self._observe(task_id),
         )
         outcome = operation.run(context)
         if task["task_type"] == EXPORT:
-            self._publish(lambda: self.app.complete_export(
-                dataset_id, task_id, self.worker_id, outcome.report or {}, outcome.message))
+            self._publish(
+                lambda: self.app.complete_export(
+                    dataset_id, task_id, self.worker_id, outcome.report or {}, outcome.message
+                )
+            )
         else:
-            self._publish(lambda: self.app.complete_operation(
-                dataset_id, task_id, self.worker_id, outcome.root, outcome.status,
-                facets=outcome.facets, report=outcome.report, message=outcome.message))
+            self._publish(
+                lambda: self.app.complete_operation(
+                    dataset_id,
+                    task_id,
+                    self.worker_id,
+                    outcome.root,
+                    outcome.status,
+                    facets=outcome.facets,
+                    report=outcome.report,
+                    message=outcome.message,
+                )
+            )
         for cleanup in outcome.cleanup:
             cleanup()
 
@@ -121,8 +145,11 @@ class Worker:
 
     def _progress(self, dataset_id: UUID, task_id: str) -> Callable[[int, str], None]:
         def report(progress: int, message: str) -> None:
-            self._publish(lambda: self.app.report_progress(
-                dataset_id, task_id, self.worker_id, progress, message, self.lease))
+            self._publish(
+                lambda: self.app.report_progress(
+                    dataset_id, task_id, self.worker_id, progress, message, self.lease
+                )
+            )
 
         return report
 

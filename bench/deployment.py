@@ -52,19 +52,29 @@ class Deployment:
     @contextmanager
     def start(cls, settings: Settings, *, shape: str = "embedded") -> Iterator[Deployment]:
         app_name = f"snapset-bench-{uuid4().hex[:8]}"  # libpq names its connections so
-        env = {**os.environ, "SNAPSET_DATABASE_URL": settings.database_url,
-               "SNAPSET_LEASE_SECONDS": str(settings.lease_seconds), "PGAPPNAME": app_name}
+        env = {
+            **os.environ,
+            "SNAPSET_DATABASE_URL": settings.database_url,
+            "SNAPSET_LEASE_SECONDS": str(settings.lease_seconds),
+            "PGAPPNAME": app_name,
+        }
         data = str(settings.data_dir)
         if shape == "split":
             if not settings.uses_postgres:
                 raise SystemExit("the split shape needs PostgreSQL (--backend postgres)")
-            subprocess.run(snapset_command("migrate", "--data-dir", data), env=env, cwd=ROOT,
-                           check=True, capture_output=True)
+            subprocess.run(
+                snapset_command("migrate", "--data-dir", data),
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             extra = ("--api-only",)
         else:
             extra = ("--embedded",) if settings.uses_postgres else ()
-        server = start_server(settings.data_dir, database_url=settings.database_url,
-                              extra_args=extra, extra_env=env)
+        server = start_server(
+            settings.data_dir, database_url=settings.database_url, extra_args=extra, extra_env=env
+        )
         deployment = cls(settings, server, env, app_name)
         try:
             if shape == "split":
@@ -84,8 +94,12 @@ class Deployment:
 
     def spawn(self, command: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            snapset_command(command, "--data-dir", str(self.settings.data_dir)), env=self.env,
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            snapset_command(command, "--data-dir", str(self.settings.data_dir)),
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.background[command] = process
         return process
 

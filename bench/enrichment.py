@@ -43,8 +43,11 @@ from domain.clustering import near_duplicate_groups  # noqa: E402
 from domain.content_tree import EMPTY_ROOT, ContentTree  # noqa: E402
 from domain.tasks import TaskState  # noqa: E402
 
-IMAGE_MODELS = {"IMAGE_PROPERTIES": "image-properties-v1", "PERCEPTUAL_HASH": "phash-64-v1",
-                "IMAGE_QUALITY": "laplacian-quality-v1"}
+IMAGE_MODELS = {
+    "IMAGE_PROPERTIES": "image-properties-v1",
+    "PERCEPTUAL_HASH": "phash-64-v1",
+    "IMAGE_QUALITY": "laplacian-quality-v1",
+}
 
 
 class MemoryNodes:
@@ -72,15 +75,28 @@ def write_jpegs(folder: Path, count: int, width: int, height: int) -> list[Path]
     return paths
 
 
-def context(tree: ContentTree, root: str, task_type: str, params: dict[str, object]
-            ) -> TaskContext:
-    task: TaskState = {"task_id": "bench", "task_type": task_type, "created_by": "bench",
-                       "params": params, "status": "RUNNING", "status_before": "READY",
-                       "start_time": datetime.now(UTC), "claimed_by": "bench",
-                       "lease_until": None, "progress": None}
-    return TaskContext(dataset_id="bench", dataset_name="bench", content_root=root,
-                       facets={"clustered": False, "models": {}, "schema": {}}, task=task,
-                       tree=tree, progress=lambda percent, message: None)
+def context(tree: ContentTree, root: str, task_type: str, params: dict[str, object]) -> TaskContext:
+    task: TaskState = {
+        "task_id": "bench",
+        "task_type": task_type,
+        "created_by": "bench",
+        "params": params,
+        "status": "RUNNING",
+        "status_before": "READY",
+        "start_time": datetime.now(UTC),
+        "claimed_by": "bench",
+        "lease_until": None,
+        "progress": None,
+    }
+    return TaskContext(
+        dataset_id="bench",
+        dataset_name="bench",
+        content_root=root,
+        facets={"clustered": False, "models": {}, "schema": {}},
+        task=task,
+        tree=tree,
+        progress=lambda percent, message: None,
+    )
 
 
 def rate(operation: Operation, task: TaskContext, items: int) -> tuple[float, float]:
@@ -108,24 +124,40 @@ def main() -> None:
         for number, path in enumerate(write_jpegs(folder, args.images, width, height)):
             sha256, size = blobs.put_file(path)
             media_id = f"m{number:06d}"
-            records[media_id] = {"media_id": media_id, "kind": "image",
-                                 "file_name": path.name, "blob": sha256, "size": size,
-                                 "width": width, "height": height, "metadata": {},
-                                 "tags": [], "labels": [], "enrichment": {},
-                                 "cluster_id": None}
+            records[media_id] = {
+                "media_id": media_id,
+                "kind": "image",
+                "file_name": path.name,
+                "blob": sha256,
+                "size": size,
+                "width": width,
+                "height": height,
+                "metadata": {},
+                "tags": [],
+                "labels": [],
+                "enrichment": {},
+                "cluster_id": None,
+            }
         tree = ContentTree(MemoryNodes())
         root = tree.update(EMPTY_ROOT, records)
         mean_kb = sum(p.stat().st_size for p in folder.iterdir()) / args.images / 1024
-        print(f"{args.images} JPEGs of {width}x{height} (mean {mean_kb:.0f} KB), "
-              f"{os.cpu_count()} CPUs, best of {args.repeat}")
-        print(f"{'operation':<30}{'1 thread':>10}{'2 threads':>11}{'ratio':>7}"
-              f"{'cores busy (1 / 2 threads)':>28}")
+        print(
+            f"{args.images} JPEGs of {width}x{height} (mean {mean_kb:.0f} KB), "
+            f"{os.cpu_count()} CPUs, best of {args.repeat}"
+        )
+        print(
+            f"{'operation':<30}{'1 thread':>10}{'2 threads':>11}{'ratio':>7}"
+            f"{'cores busy (1 / 2 threads)':>28}"
+        )
         runs: list[tuple[str, str, dict[str, object]]] = [
-            ("enrichment (3 image models)", "ENRICHMENT", {"models": IMAGE_MODELS})]
-        runs += [(f"enrichment ({t})", "ENRICHMENT", {"models": {t: i}})
-                 for t, i in IMAGE_MODELS.items()]
+            ("enrichment (3 image models)", "ENRICHMENT", {"models": IMAGE_MODELS})
+        ]
+        runs += [
+            (f"enrichment ({t})", "ENRICHMENT", {"models": {t: i}}) for t, i in IMAGE_MODELS.items()
+        ]
         runs.append(("reindex (hash + cluster)", "REINDEX", {"threshold": 8}))
         for label, task_type, params in runs:
+
             def make(threads: int, task_type: str = task_type) -> Operation:
                 if task_type == "REINDEX":
                     return Reindex(blobs, registry, threads=threads)
@@ -134,11 +166,15 @@ def main() -> None:
             best = [(0.0, 0.0), (0.0, 0.0)]
             for _ in range(args.repeat):
                 for index, threads in enumerate((1, 2)):
-                    best[index] = max(best[index], rate(
-                        make(threads), context(tree, root, task_type, params), args.images))
+                    best[index] = max(
+                        best[index],
+                        rate(make(threads), context(tree, root, task_type, params), args.images),
+                    )
             (one, busy_one), (two, busy_two) = best
-            print(f"{label:<30}{one:>8.0f}/s{two:>9.0f}/s{two / one:>6.2f}x"
-                  f"{busy_one:>18.2f} / {busy_two:.2f}")
+            print(
+                f"{label:<30}{one:>8.0f}/s{two:>9.0f}/s{two / one:>6.2f}x"
+                f"{busy_one:>18.2f} / {busy_two:.2f}"
+            )
     rng = random.Random(1)
     print(f"\n{'clustering n random hashes, t=8':<34}{'seconds':>12}")
     for n in (1_000, 10_000, 50_000):

@@ -48,22 +48,34 @@ def rich_records(prefix: str, n: int, seed: int = 1) -> Iterator[tuple[str, dict
         media_id = f"{prefix}-{i:07d}"
         video = i % 5 == 0
         tags = rng.sample(TAGS, rng.randint(0, 3)) + (["common"] if i % 2 else [])
-        yield media_id, {
-            "media_id": media_id, "kind": "video" if video else "image",
-            "file_name": f"{prefix}/dir{rng.randint(0, 99):02d}/{rng.getrandbits(40):010x}"
-                         f".{'mp4' if video else 'jpg'}",
-            "blob": hashlib.sha256(media_id.encode()).hexdigest(),
-            "size": rng.randint(20_000, 5_000_000), "width": rng.choice((640, 1280, 1920)),
-            "height": rng.choice((480, 720, 1080)),
-            "metadata": {"camera": rng.choice(CAMERAS), "score": round(rng.random() * 100, 3),
-                         "taken_at": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-                                     f"T{rng.randint(0, 23):02d}:00:00"},
-            "tags": sorted(tags),
-            "labels": [{"class_name": c, "bbox": None, "source": "bench",
-                        "source_media_id": None} for c in rng.sample(CLASSES, rng.randint(0, 2))],
-            "enrichment": {},
-            "cluster_id": None if i % 10 == 0 else f"cluster{int(rng.paretovariate(1.2)) % 1000}",
-        }
+        yield (
+            media_id,
+            {
+                "media_id": media_id,
+                "kind": "video" if video else "image",
+                "file_name": f"{prefix}/dir{rng.randint(0, 99):02d}/{rng.getrandbits(40):010x}"
+                f".{'mp4' if video else 'jpg'}",
+                "blob": hashlib.sha256(media_id.encode()).hexdigest(),
+                "size": rng.randint(20_000, 5_000_000),
+                "width": rng.choice((640, 1280, 1920)),
+                "height": rng.choice((480, 720, 1080)),
+                "metadata": {
+                    "camera": rng.choice(CAMERAS),
+                    "score": round(rng.random() * 100, 3),
+                    "taken_at": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                    f"T{rng.randint(0, 23):02d}:00:00",
+                },
+                "tags": sorted(tags),
+                "labels": [
+                    {"class_name": c, "bbox": None, "source": "bench", "source_media_id": None}
+                    for c in rng.sample(CLASSES, rng.randint(0, 2))
+                ],
+                "enrichment": {},
+                "cluster_id": None
+                if i % 10 == 0
+                else f"cluster{int(rng.paretovariate(1.2)) % 1000}",
+            },
+        )
 
 
 def seed(runtime: Runtime, actor: Actor, prefix: str, n: int) -> tuple[UUID, str]:
@@ -87,17 +99,23 @@ def timed(call: Callable[[], int], repeat: int) -> tuple[list[float], int]:
     return samples, found
 
 
-def queries(view: MediaIndexView, runtime: Runtime, root: str
-            ) -> list[tuple[str, Callable[[], int]]]:
-    def page(where: MediaFilter = EVERYTHING, order: MediaOrder = BY_NAME,
-             number: int = 1) -> Callable[[], int]:
+def queries(
+    view: MediaIndexView, runtime: Runtime, root: str
+) -> list[tuple[str, Callable[[], int]]]:
+    def page(
+        where: MediaFilter = EVERYTHING, order: MediaOrder = BY_NAME, number: int = 1
+    ) -> Callable[[], int]:
         def run() -> int:
             counts = runtime.app.tree.counts(root)
-            known = {None: counts.items, "image": counts.images, "video": counts.videos}[
-                where.kind] if where.by_kind_only else None
+            known = (
+                {None: counts.items, "image": counts.images, "video": counts.videos}[where.kind]
+                if where.by_kind_only
+                else None
+            )
             rows, total = view.search(root, where, order, number, 20, total=known)
             assert rows or not total
             return total
+
         return run
 
     def clusters() -> int:
@@ -117,12 +135,22 @@ def queries(view: MediaIndexView, runtime: Runtime, root: str
         ("cluster_id (largest)", page(MediaFilter(cluster_id="cluster1"))),
         ("q substring", page(MediaFilter(name_contains="ab"))),
         ("meta.camera=beta", page(MediaFilter(fields=(FieldFilter("camera", "beta"),)))),
-        ("meta.score 10..11", page(MediaFilter(fields=(
-            FieldFilter("score", gte=10.0, lte=11.0),)))),
-        ("meta.taken_at in March", page(MediaFilter(fields=(
-            FieldFilter("taken_at", gte="2024-03", lte="2024-03-99"),)))),
-        ("combined: video, tag, camera", page(MediaFilter(
-            kind="video", tags=("common",), fields=(FieldFilter("camera", "alpha"),)))),
+        (
+            "meta.score 10..11",
+            page(MediaFilter(fields=(FieldFilter("score", gte=10.0, lte=11.0),))),
+        ),
+        (
+            "meta.taken_at in March",
+            page(MediaFilter(fields=(FieldFilter("taken_at", gte="2024-03", lte="2024-03-99"),))),
+        ),
+        (
+            "combined: video, tag, camera",
+            page(
+                MediaFilter(
+                    kind="video", tags=("common",), fields=(FieldFilter("camera", "alpha"),)
+                )
+            ),
+        ),
         ("clusters page 1", clusters),
     ]
 
@@ -144,17 +172,20 @@ def measure(backend: str, n: int, repeat: int) -> None:
             _analyze(settings)
             view = runtime.backend.views["media_index"]
             assert isinstance(view, MediaIndexView)
-            print(f"\n## {backend}: explore at {n:,} items (index built in "
-                  f"{index_seconds:.1f}s; median and p90 of {repeat} runs, ms)\n")
+            print(
+                f"\n## {backend}: explore at {n:,} items (index built in "
+                f"{index_seconds:.1f}s; median and p90 of {repeat} runs, ms)\n"
+            )
             print("| query | median | p90 | matching |")
             print("|---|---:|---:|---:|")
             for name, call in queries(view, runtime, large):
                 samples, found = timed(call, repeat)
-                print(f"| {name} | {median_ms(samples):.1f} | {p90_ms(samples):.1f} | "
-                      f"{found:,} |")
+                print(f"| {name} | {median_ms(samples):.1f} | {p90_ms(samples):.1f} | {found:,} |")
             samples, found = timed(queries(view, runtime, small)[0][1], repeat)
-            print(f"| 1k dataset beside it: first page by name | {median_ms(samples):.1f} | "
-                  f"{p90_ms(samples):.1f} | {found:,} |")
+            print(
+                f"| 1k dataset beside it: first page by name | {median_ms(samples):.1f} | "
+                f"{p90_ms(samples):.1f} | {found:,} |"
+            )
             _ = large_id
         finally:
             runtime.close()
@@ -170,10 +201,12 @@ def _analyze(settings: Any) -> None:
 
     schema = settings.postgres()["schema"]
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s",
-                                     (schema,)).fetchall():
-            conn.execute(sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema),
-                                                         sql.Identifier(table)))
+        for (table,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+        ).fetchall():
+            conn.execute(
+                sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            )
         conn.execute("CHECKPOINT")
 
 

@@ -81,9 +81,13 @@ def run(parser: Parser, inputs: int, batch: int, mutants: int, seed: int) -> Tal
     while tally.inputs < inputs:
         before = tally.inputs
         left = -(-(inputs - tally.inputs) // (1 + mutants))
-        settings(max_examples=min(batch, left), deadline=None, database=None,
-                 phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-                 )(given(parser.strategy)(tallied))()
+        settings(
+            max_examples=min(batch, left),
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )(given(parser.strategy)(tallied))()
         if tally.inputs - before < 1:
             break  # the strategy has nothing new to give
     tally.seconds = time.perf_counter() - started
@@ -92,38 +96,61 @@ def run(parser: Parser, inputs: int, batch: int, mutants: int, seed: int) -> Tal
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inputs", type=int,
-                        default=int(os.environ.get("SNAPSET_FUZZ_INPUTS", "1000000")),
-                        help="inputs over all parsers (default 1,000,000)")
-    parser.add_argument("--batch", type=int, default=5000,
-                        help="inputs per Hypothesis run (fresh random state each run)")
-    parser.add_argument("--mutants", type=int, default=9,
-                        help="cheap variants checked per input Hypothesis draws (0: none)")
+    parser.add_argument(
+        "--inputs",
+        type=int,
+        default=int(os.environ.get("SNAPSET_FUZZ_INPUTS", "1000000")),
+        help="inputs over all parsers (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=5000,
+        help="inputs per Hypothesis run (fresh random state each run)",
+    )
+    parser.add_argument(
+        "--mutants",
+        type=int,
+        default=9,
+        help="cheap variants checked per input Hypothesis draws (0: none)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the mutations")
     parser.add_argument("--only", default="", help="comma-separated parser names")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="snapset-fuzz-") as tmp:
-        chosen = [p for p in parsers(Path(tmp) / "work")
-                  if not args.only or p.name in args.only.split(",")]
+        chosen = [
+            p
+            for p in parsers(Path(tmp) / "work")
+            if not args.only or p.name in args.only.split(",")
+        ]
         weights = sum(p.weight for p in chosen)
         seed = args.seed if args.seed is not None else random.getrandbits(32)
         print(f"{args.inputs} inputs, {args.mutants} mutants per drawn input, seed {seed}")
-        print(f"{'parser':<16}{'inputs':>10}{'drawn':>10}{'crashes':>10}{'distinct':>10}"
-              f"{'seconds':>10}{'inputs/s':>10}", flush=True)
+        print(
+            f"{'parser':<16}{'inputs':>10}{'drawn':>10}{'crashes':>10}{'distinct':>10}"
+            f"{'seconds':>10}{'inputs/s':>10}",
+            flush=True,
+        )
         tallies: dict[str, Tally] = {}
         for item in chosen:
-            tally = tallies[item.name] = run(item, round(args.inputs * item.weight / weights),
-                                             args.batch, args.mutants, seed)
-            print(f"{item.name:<16}{tally.inputs:>10}{tally.drawn:>10}{tally.crashes:>10}"
-                  f"{len(tally.distinct):>10}{tally.seconds:>10.1f}"
-                  f"{tally.inputs / max(tally.seconds, 1e-9):>10.0f}", flush=True)
+            tally = tallies[item.name] = run(
+                item, round(args.inputs * item.weight / weights), args.batch, args.mutants, seed
+            )
+            print(
+                f"{item.name:<16}{tally.inputs:>10}{tally.drawn:>10}{tally.crashes:>10}"
+                f"{len(tally.distinct):>10}{tally.seconds:>10.1f}"
+                f"{tally.inputs / max(tally.seconds, 1e-9):>10.0f}",
+                flush=True,
+            )
     total = sum(t.inputs for t in tallies.values())
     drawn = sum(t.drawn for t in tallies.values())
     crashes = sum(t.crashes for t in tallies.values())
     distinct = sum(len(t.distinct) for t in tallies.values())
     seconds = sum(t.seconds for t in tallies.values())
-    print(f"{'total':<16}{total:>10}{drawn:>10}{crashes:>10}{distinct:>10}{seconds:>10.1f}"
-          f"{total / max(seconds, 1e-9):>10.0f}")
+    print(
+        f"{'total':<16}{total:>10}{drawn:>10}{crashes:>10}{distinct:>10}{seconds:>10.1f}"
+        f"{total / max(seconds, 1e-9):>10.0f}"
+    )
     for name, tally in tallies.items():
         for text in tally.distinct.values():
             print(f"\n[{name}] {text}")

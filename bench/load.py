@@ -95,22 +95,25 @@ def seed(http: httpx.Client, media: list[Path], datasets: int, snapshots: int) -
                 raise RuntimeError(f"dataset {target.dataset_id} never became READY")
             time.sleep(0.1)
         for k in range(snapshots):
-            made = http.post(f"/api/v1/dataset/{target.dataset_id}/snapshot",
-                             json={"name": f"seed {k}"})
+            made = http.post(
+                f"/api/v1/dataset/{target.dataset_id}/snapshot", json={"name": f"seed {k}"}
+            )
             made.raise_for_status()
             target.snapshots.append(made.json()["snapshot_id"])
     return targets
 
 
-def client_loop(base_url: str, token: str, targets: list[Target], seed_value: int,
-                deadline: float, tally: Tally) -> None:
+def client_loop(
+    base_url: str, token: str, targets: list[Target], seed_value: int, deadline: float, tally: Tally
+) -> None:
     rng = random.Random(seed_value)
     kinds = [k for k, _ in WEIGHTS]
     weights = [w for _, w in WEIGHTS]
     reads = ("snapshot", "", "media?page_size=20", "tasks")
     n = 0
-    with httpx.Client(base_url=base_url, timeout=30,
-                      headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx.Client(
+        base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         while time.monotonic() < deadline:
             n += 1
             target = rng.choice(targets)
@@ -118,9 +121,15 @@ def client_loop(base_url: str, token: str, targets: list[Target], seed_value: in
             kind = rng.choices(kinds, weights)[0]
             if kind == "read":
                 which = reads[n % len(reads)]
-                method, path, body = "GET", (
-                    f"/api/v1/tasks?dataset_id={target.dataset_id}" if which == "tasks"
-                    else f"{dataset}/{which}".rstrip("/")), None
+                method, path, body = (
+                    "GET",
+                    (
+                        f"/api/v1/tasks?dataset_id={target.dataset_id}"
+                        if which == "tasks"
+                        else f"{dataset}/{which}".rstrip("/")
+                    ),
+                    None,
+                )
             elif kind == "edit":
                 method, path = "PATCH", f"{dataset}/snapshot/{rng.choice(target.snapshots)}"
                 body = {"description": f"load edit {seed_value}-{n}"}
@@ -146,21 +155,31 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(backend: str, seconds: float, clients: int, shape: str) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="snapset-load-media-") as tmp, \
-            backend_store(backend, "load") as settings:
+    with (
+        tempfile.TemporaryDirectory(prefix="snapset-load-media-") as tmp,
+        backend_store(backend, "load") as settings,
+    ):
         media = sorted(folder_of_media(Path(tmp), images=4, videos=1).iterdir())
         with Deployment.start(settings, shape=shape) as deployment:
             token = make_token(deployment.api_key, deployment.api_secret, 3600)
-            with httpx.Client(base_url=deployment.base_url, timeout=60,
-                              headers={"Authorization": f"Bearer {token}"}) as http:
+            with httpx.Client(
+                base_url=deployment.base_url,
+                timeout=60,
+                headers={"Authorization": f"Bearer {token}"},
+            ) as http:
                 log("seeding 4 datasets with 20 snapshots each")
                 targets = seed(http, media, 4, 20)
             tally = Tally()
             log(f"{clients} clients for {seconds:.0f} s ({shape}, {backend})")
             started = time.monotonic()
             deadline = started + seconds
-            threads = [threading.Thread(target=client_loop, args=(
-                deployment.base_url, token, targets, i, deadline, tally)) for i in range(clients)]
+            threads = [
+                threading.Thread(
+                    target=client_loop,
+                    args=(deployment.base_url, token, targets, i, deadline, tally),
+                )
+                for i in range(clients)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -169,40 +188,55 @@ def run(backend: str, seconds: float, clients: int, shape: str) -> dict[str, obj
     return summarize(backend, shape, clients, elapsed, tally)
 
 
-def summarize(backend: str, shape: str, clients: int, elapsed: float,
-              tally: Tally) -> dict[str, object]:
+def summarize(
+    backend: str, shape: str, clients: int, elapsed: float, tally: Tally
+) -> dict[str, object]:
     kinds = {}
     for kind, _ in WEIGHTS:
         values = tally.latencies.get(kind, [])
-        kinds[kind] = {"requests": len(values), "req_s": round(len(values) / elapsed, 1),
-                       "p50_ms": round(statistics.median(values), 2) if values else None,
-                       "p99_ms": round(percentile(values, 0.99), 2) if values else None}
+        kinds[kind] = {
+            "requests": len(values),
+            "req_s": round(len(values) / elapsed, 1),
+            "p50_ms": round(statistics.median(values), 2) if values else None,
+            "p99_ms": round(percentile(values, 0.99), 2) if values else None,
+        }
     total = sum(len(v) for v in tally.latencies.values())
     writes = tally.latencies.get("edit", []) + tally.latencies.get("create", [])
     return {
-        "backend": backend, "shape": shape, "clients": clients, "seconds": round(elapsed, 1),
-        "req_s": round(total / elapsed, 1), "kinds": kinds,
+        "backend": backend,
+        "shape": shape,
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "req_s": round(total / elapsed, 1),
+        "kinds": kinds,
         "read_p99_ms": round(percentile(tally.latencies["read"], 0.99), 2)
-        if tally.latencies.get("read") else None,
+        if tally.latencies.get("read")
+        else None,
         "write_p99_ms": round(percentile(writes, 0.99), 2) if writes else None,
         "projection_lag_p50_ms": round(statistics.median(tally.lags), 2) if tally.lags else None,
         "projection_lag_p99_ms": round(percentile(tally.lags, 0.99), 2) if tally.lags else None,
-        "unexpected": len(tally.unexpected), "unexpected_samples": tally.unexpected[:10],
+        "unexpected": len(tally.unexpected),
+        "unexpected_samples": tally.unexpected[:10],
     }
 
 
 def report(figures: dict[str, object]) -> None:
-    print(f"\n## Mixed load: {figures['backend']}, {figures['shape']}, "
-          f"{figures['clients']} connections, {figures['seconds']} s\n")
+    print(
+        f"\n## Mixed load: {figures['backend']}, {figures['shape']}, "
+        f"{figures['clients']} connections, {figures['seconds']} s\n"
+    )
     print("| kind | requests | req/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|")
     kinds: dict[str, dict[str, object]] = figures["kinds"]
     for kind, row in kinds.items():
-        print(f"| {kind} | {row['requests']} | {row['req_s']} | {row['p50_ms']} | "
-              f"{row['p99_ms']} |")
+        print(
+            f"| {kind} | {row['requests']} | {row['req_s']} | {row['p50_ms']} | {row['p99_ms']} |"
+        )
     print(f"| **all** | | **{figures['req_s']}** | | |")
-    print(f"\nprojection lag reported by writes: p50 {figures['projection_lag_p50_ms']} ms, "
-          f"p99 {figures['projection_lag_p99_ms']} ms")
+    print(
+        f"\nprojection lag reported by writes: p50 {figures['projection_lag_p50_ms']} ms, "
+        f"p99 {figures['projection_lag_p99_ms']} ms"
+    )
     print(f"unexpected answers: {figures['unexpected']}")
     for sample in figures["unexpected_samples"]:
         print(f"  {sample}")

@@ -92,7 +92,8 @@ def make_jpegs(folder: Path, count: int, side: int = 256, seed: int = 7) -> list
     paths = []
     for i in range(count):
         field_ = Image.frombytes("RGB", (4, 4), rng.randbytes(48)).resize(
-            (side, side), Image.Resampling.BICUBIC)
+            (side, side), Image.Resampling.BICUBIC
+        )
         noise = Image.effect_noise((side, side), 24 + i % 40).convert("RGB")
         picture = Image.blend(field_, noise, 0.25)
         draw = ImageDraw.Draw(picture)
@@ -179,13 +180,20 @@ class Bench:
         self.rt.close()
 
     def worker(self, observer: Callable[[str, int, int], None] | None = None) -> Worker:
-        return Worker(self.app, self.rt.worker.queue, self.rt.worker.operations,
-                      lease_seconds=600, observer=observer)
+        return Worker(
+            self.app,
+            self.rt.worker.queue,
+            self.rt.worker.operations,
+            lease_seconds=600,
+            observer=observer,
+        )
 
-    def ingest(self, folder: Path, name: str, profile: cProfile.Profile | None = None
-               ) -> tuple[UUID, float]:
-        dataset_id, _ = self.app.create_dataset(self.actor, name,
-                                                source={"source": "path", "path": str(folder)})
+    def ingest(
+        self, folder: Path, name: str, profile: cProfile.Profile | None = None
+    ) -> tuple[UUID, float]:
+        dataset_id, _ = self.app.create_dataset(
+            self.actor, name, source={"source": "path", "path": str(folder)}
+        )
         task_id = str(creation_task_id(dataset_id))
         worker = self.worker()
         started = time.perf_counter()
@@ -197,8 +205,9 @@ class Bench:
         seconds = time.perf_counter() - started
         dataset = self.app.get_dataset(self.actor, dataset_id)
         if dataset.finished_tasks.get(task_id) != "COMPLETED":
-            raise RuntimeError(f"ingest ended {dataset.finished_tasks.get(task_id)}: "
-                               f"{dataset.fatal_error_msg}")
+            raise RuntimeError(
+                f"ingest ended {dataset.finished_tasks.get(task_id)}: {dataset.fatal_error_msg}"
+            )
         return dataset_id, seconds
 
     def seed_dataset(self, root: str, name: str) -> tuple[UUID, str]:
@@ -212,8 +221,9 @@ class Bench:
         return dataset_id, checkpoint
 
 
-def measure_ingest(bench: Bench, folder: Path, paths: Sequence[Path], backend: str,
-                   profile: bool) -> IngestResult:
+def measure_ingest(
+    bench: Bench, folder: Path, paths: Sequence[Path], backend: str, profile: bool
+) -> IngestResult:
     raw, hashed = raw_rate(paths)
     log(f"{backend} ingest: raw decode+hash {raw:,.0f} items/s (hash only {hashed:,.0f})")
     profiler = cProfile.Profile() if profile else None
@@ -240,13 +250,15 @@ def measure_enrichment(bench: Bench, dataset_id: UUID) -> tuple[float | None, st
         return None, f"not measured: no enrichment models in this tree ({missing})"
     if ENRICHMENT not in bench.rt.worker.operations:
         return None, "not measured: no ENRICHMENT operation is registered in adapters/runtime"
-    models = {model.model_type: model.model_id for model in registry.default_registry().models()
-              if "image" in model.media_kinds}
+    models = {
+        model.model_type: model.model_id
+        for model in registry.default_registry().models()
+        if "image" in model.media_kinds
+    }
     if not models:
         return None, "not measured: the enrichment registry lists no image models"
     items = bench.app.get_dataset(bench.actor, dataset_id).n_images
-    task_id, _ = bench.app.start_operation(bench.actor, dataset_id, ENRICHMENT,
-                                           {"models": models})
+    task_id, _ = bench.app.start_operation(bench.actor, dataset_id, ENRICHMENT, {"models": models})
     started = time.perf_counter()
     bench.worker().run_task(dataset_id, str(task_id))
     seconds = time.perf_counter() - started
@@ -254,12 +266,14 @@ def measure_enrichment(bench: Bench, dataset_id: UUID) -> tuple[float | None, st
     final = dataset.finished_tasks.get(str(task_id))
     if final != "COMPLETED":
         return None, f"enrichment ended {final}: {dataset.fatal_error_msg}"
-    return items / seconds, f"{items:,} images in {seconds:.2f} s; models " + \
-        ", ".join(f"{t} ({i})" for t, i in sorted(models.items()))
+    return items / seconds, f"{items:,} images in {seconds:.2f} s; models " + ", ".join(
+        f"{t} ({i})" for t, i in sorted(models.items())
+    )
 
 
-def measure_diffs(bench: Bench, sizes: Sequence[int], repeat: int, backend: str
-                  ) -> list[DiffResult]:
+def measure_diffs(
+    bench: Bench, sizes: Sequence[int], repeat: int, backend: str
+) -> list[DiffResult]:
     results = []
     nodes = bench.rt.backend.nodes
     compare = _compare_versions()
@@ -269,8 +283,11 @@ def measure_diffs(bench: Bench, sizes: Sequence[int], repeat: int, backend: str
             old = bench.app.tree.build(synthetic_records(f"d{n}", n))
         keys = [key for key, _ in synthetic_records(f"d{n}", n)]
         chosen = random.Random(n).sample(keys, CHANGES)
-        changes = {key: {**record, "tags": ["bench-changed"]}
-                   for key in chosen if (record := bench.app.tree.get(old, key)) is not None}
+        changes = {
+            key: {**record, "tags": ["bench-changed"]}
+            for key in chosen
+            if (record := bench.app.tree.get(old, key)) is not None
+        }
         new = bench.app.tree.update(old, changes)
         dataset_id, checkpoint = bench.seed_dataset(old, f"bench diff {n}")
         bench.app.edit_items(bench.actor, dataset_id, lambda _d, c=changes: c, "bench edit")
@@ -291,8 +308,10 @@ def measure_diffs(bench: Bench, sizes: Sequence[int], repeat: int, backend: str
                 if compare is not None:
                     result.compare.append(compare_elapsed)
         assert result.changes == CHANGES, result.changes
-        log(f"{backend} diff n={n:,}: tree.diff {median_ms(result.tree_diff):.2f} ms, "
-            f"compare_versions {median_ms(result.compare):.2f} ms")
+        log(
+            f"{backend} diff n={n:,}: tree.diff {median_ms(result.tree_diff):.2f} ms, "
+            f"compare_versions {median_ms(result.compare):.2f} ms"
+        )
         results.append(result)
     return results
 
@@ -307,11 +326,14 @@ def _compare_versions() -> Callable[..., Any] | None:
     return found
 
 
-def measure_backend(backend: str, images: int, sizes: Sequence[int], repeat: int,
-                    profile: bool) -> BackendResult:
+def measure_backend(
+    backend: str, images: int, sizes: Sequence[int], repeat: int, profile: bool
+) -> BackendResult:
     result = BackendResult()
-    with tempfile.TemporaryDirectory(prefix="snapset-bench-media-") as tmp, \
-            backend_store(backend, "ops") as base:
+    with (
+        tempfile.TemporaryDirectory(prefix="snapset-bench-media-") as tmp,
+        backend_store(backend, "ops") as base,
+    ):
         folder = Path(tmp) / "jpegs"
         log(f"{backend}: writing {images:,} JPEGs")
         paths = make_jpegs(folder, images)
@@ -333,40 +355,52 @@ def measure_backend(backend: str, images: int, sizes: Sequence[int], repeat: int
 def report_backend(backend: str, r: BackendResult, repeat: int) -> None:
     ingest = r.ingest
     assert ingest is not None
-    print(f"\n## {backend}: ingest ({ingest.items:,} JPEGs, 256x256, one DATASET_CREATION "
-          "task, in-process worker)\n")
+    print(
+        f"\n## {backend}: ingest ({ingest.items:,} JPEGs, 256x256, one DATASET_CREATION "
+        "task, in-process worker)\n"
+    )
     print("| run | seconds | items/s | raw decode+hash items/s | ingest / raw |")
     print("|---|---:|---:|---:|---:|")
-    for name, seconds, rate in (("cold blob folder", ingest.cold_seconds, ingest.cold_rate),
-                                ("blobs already stored", ingest.warm_seconds,
-                                 ingest.warm_rate)):
-        print(f"| {name} | {seconds:.2f} | {rate:,.0f} | {ingest.raw_rate:,.0f} | "
-              f"{rate / ingest.raw_rate:.2f} |")
-    print(f"\nRaw: one process reading, sha256-hashing and fully decoding (PIL open + load) "
-          f"each file, best of {RAW_PASSES}; hashing alone runs at {ingest.hash_rate:,.0f} "
-          f"items/s. Goal: ingest / raw >= {INGEST_GOAL} "
-          f"({'PASS' if ingest.cold_rate / ingest.raw_rate >= INGEST_GOAL else 'MISS'} "
-          "for the cold run).")
+    for name, seconds, rate in (
+        ("cold blob folder", ingest.cold_seconds, ingest.cold_rate),
+        ("blobs already stored", ingest.warm_seconds, ingest.warm_rate),
+    ):
+        print(
+            f"| {name} | {seconds:.2f} | {rate:,.0f} | {ingest.raw_rate:,.0f} | "
+            f"{rate / ingest.raw_rate:.2f} |"
+        )
+    print(
+        f"\nRaw: one process reading, sha256-hashing and fully decoding (PIL open + load) "
+        f"each file, best of {RAW_PASSES}; hashing alone runs at {ingest.hash_rate:,.0f} "
+        f"items/s. Goal: ingest / raw >= {INGEST_GOAL} "
+        f"({'PASS' if ingest.cold_rate / ingest.raw_rate >= INGEST_GOAL else 'MISS'} "
+        "for the cold run)."
+    )
     print(f"\n## {backend}: enrichment\n")
     if r.enrichment is None:
         print(f"- {r.enrichment_note}")
     else:
         print(f"- {r.enrichment:,.1f} items/s ({r.enrichment_note})")
-    print(f"\n## {backend}: diff of {CHANGES} changed records (median ms of {repeat}, cold "
-          "node cache)\n")
+    print(
+        f"\n## {backend}: diff of {CHANGES} changed records (median ms of {repeat}, cold "
+        "node cache)\n"
+    )
     print("| n | tree.diff | compare_versions (1st page of 50) |")
     print("|---:|---:|---:|")
     for d in r.diffs:
-        print(f"| {fmt_size(d.n)} | {median_ms(d.tree_diff):.2f} | "
-              f"{median_ms(d.compare):.2f} |")
+        print(f"| {fmt_size(d.n)} | {median_ms(d.tree_diff):.2f} | {median_ms(d.compare):.2f} |")
     if len(r.diffs) > 1:
         first, last = r.diffs[0], r.diffs[-1]
         span = f"{fmt_size(last.n)}/{fmt_size(first.n)}"
-        for name, a, b in (("tree.diff", last.tree_diff, first.tree_diff),
-                           ("compare_versions", last.compare, first.compare)):
+        for name, a, b in (
+            ("tree.diff", last.tree_diff, first.tree_diff),
+            ("compare_versions", last.compare, first.compare),
+        ):
             ratio = median_ms(a) / median_ms(b) if a and b else float("nan")
-            print(f"\n- {name} {span}: {ratio:.2f} (goal < {FLAT_GOAL}: "
-                  f"{'PASS' if ratio < FLAT_GOAL else 'MISS'})")
+            print(
+                f"\n- {name} {span}: {ratio:.2f} (goal < {FLAT_GOAL}: "
+                f"{'PASS' if ratio < FLAT_GOAL else 'MISS'})"
+            )
     if ingest.profile:
         print(f"\n## {backend}: where the cold ingest's time goes (cProfile)\n")
         print("```")
@@ -379,19 +413,26 @@ def report_summary(results: dict[str, BackendResult]) -> None:
     sizes = next(iter(results.values())).diffs
     heads = " | ".join(f"diff {fmt_size(d.n)} ms" for d in sizes)
     span = f"{fmt_size(sizes[-1].n)}/{fmt_size(sizes[0].n)}" if len(sizes) > 1 else ""
-    print(f"| backend | ingest items/s | raw items/s | ingest/raw | enrichment items/s | "
-          f"{heads} | diff {span} |")
+    print(
+        f"| backend | ingest items/s | raw items/s | ingest/raw | enrichment items/s | "
+        f"{heads} | diff {span} |"
+    )
     print("|---|---:|---:|---:|---:|" + "---:|" * (len(sizes) + 1))
     for backend, r in results.items():
         ingest = r.ingest
         assert ingest is not None
         enrich = "n/a" if r.enrichment is None else f"{r.enrichment:,.1f}"
         diffs = " | ".join(f"{median_ms(d.tree_diff):.2f}" for d in r.diffs)
-        ratio = median_ms(r.diffs[-1].tree_diff) / median_ms(r.diffs[0].tree_diff) \
-            if len(r.diffs) > 1 else float("nan")
-        print(f"| {backend} | {ingest.cold_rate:,.0f} | {ingest.raw_rate:,.0f} | "
-              f"{ingest.cold_rate / ingest.raw_rate:.2f} | {enrich} | {diffs} | "
-              f"x{ratio:.2f} |")
+        ratio = (
+            median_ms(r.diffs[-1].tree_diff) / median_ms(r.diffs[0].tree_diff)
+            if len(r.diffs) > 1
+            else float("nan")
+        )
+        print(
+            f"| {backend} | {ingest.cold_rate:,.0f} | {ingest.raw_rate:,.0f} | "
+            f"{ingest.cold_rate / ingest.raw_rate:.2f} | {enrich} | {diffs} | "
+            f"x{ratio:.2f} |"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -400,14 +441,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--images", type=int, help=f"JPEGs to ingest (default {DEFAULT_IMAGES})")
     parser.add_argument("--sizes", help="comma-separated tree sizes for the diff")
     parser.add_argument("--repeat", type=int, help="timed runs per diff figure (default 15)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK_IMAGES} images, sizes 1k,10k, fewer repeats")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the cold ingest with cProfile and print the breakdown")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_IMAGES} images, sizes 1k,10k, fewer repeats"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the cold ingest with cProfile and print the breakdown",
+    )
     args = parser.parse_args(argv)
     images = args.images or (QUICK_IMAGES if args.quick else DEFAULT_IMAGES)
-    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes \
-        else QUICK_SIZES if args.quick else DEFAULT_SIZES
+    sizes = (
+        tuple(int(s) for s in args.sizes.split(","))
+        if args.sizes
+        else QUICK_SIZES
+        if args.quick
+        else DEFAULT_SIZES
+    )
     repeat = args.repeat or (7 if args.quick else 15)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(backends) - {"sqlite", "postgres"}
@@ -415,10 +465,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
 
     print("# snapset operations benchmark\n")
-    print(f"{images:,} JPEGs; diff sizes {', '.join(fmt_size(n) for n in sizes)}; backends "
-          f"{', '.join(backends)}; {repeat} timed runs per diff figure; Python "
-          f"{sys.version.split()[0]}; {os.cpu_count()} CPUs; load average at start "
-          f"{load_average()}")
+    print(
+        f"{images:,} JPEGs; diff sizes {', '.join(fmt_size(n) for n in sizes)}; backends "
+        f"{', '.join(backends)}; {repeat} timed runs per diff figure; Python "
+        f"{sys.version.split()[0]}; {os.cpu_count()} CPUs; load average at start "
+        f"{load_average()}"
+    )
     results: dict[str, BackendResult] = {}
     for backend in backends:
         results[backend] = measure_backend(backend, images, sizes, repeat, args.profile)

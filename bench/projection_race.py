@@ -58,8 +58,7 @@ from tests.support.client import SnapsetClient  # noqa: E402
 from tests.support.media import folder_of_media  # noqa: E402
 from tests.support.server import ServerProcess, snapset_command, start_server  # noqa: E402
 
-PG_URL = os.environ.get("SNAPSET_BENCH_DATABASE_URL",
-                        "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get("SNAPSET_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DATASET_TOPIC_PREFIX = "snapset:Dataset."
 DATASETS = 5
 ANSWERS = {200, 202, 409}  # a write either lands or is refused because of the dataset's state
@@ -113,26 +112,39 @@ class Deployment:
                 process.wait()
 
 
-def start_deployment(data_dir: Path, database_url: str = "", *, api_servers: int = 2,
-                     logs: Path | None = None) -> Deployment:
+def start_deployment(
+    data_dir: Path, database_url: str = "", *, api_servers: int = 2, logs: Path | None = None
+) -> Deployment:
     """SQLite: one embedded server (its only shape). PostgreSQL: ``api_servers`` API-only
     servers, a projector and a worker process on one database, so requests for one dataset
     race across processes, not only across one server's threads."""
     if not database_url:
         return Deployment(data_dir, "", [start_server(data_dir)])
     env = {**os.environ, "SNAPSET_DATABASE_URL": database_url}
-    subprocess.run(snapset_command("migrate", "--data-dir", str(data_dir)), env=env, cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run(
+        snapset_command("migrate", "--data-dir", str(data_dir)),
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     deployment = Deployment(data_dir, database_url, [])
     try:
         for role in ("project", "worker"):
             out = (logs / f"{role}.log").open("wb") if logs else subprocess.DEVNULL
-            deployment.background.append(subprocess.Popen(
-                snapset_command(role, "--data-dir", str(data_dir)), env=env, cwd=ROOT,
-                stdout=out, stderr=subprocess.STDOUT))
+            deployment.background.append(
+                subprocess.Popen(
+                    snapset_command(role, "--data-dir", str(data_dir)),
+                    env=env,
+                    cwd=ROOT,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         for _ in range(api_servers):
-            deployment.servers.append(start_server(data_dir, database_url=database_url,
-                                                   extra_args=("--api-only",)))
+            deployment.servers.append(
+                start_server(data_dir, database_url=database_url, extra_args=("--api-only",))
+            )
     except BaseException:
         deployment.stop()
         raise
@@ -201,8 +213,9 @@ class Writer(threading.Thread):
     """One client: creates, renames and deletes its own snapshots, tags media and now and
     then restores, on the datasets given, until the deadline."""
 
-    def __init__(self, index: int, client: SnapsetClient, targets: list[Target],
-                 deadline: float, seed: int) -> None:
+    def __init__(
+        self, index: int, client: SnapsetClient, targets: list[Target], deadline: float, seed: int
+    ) -> None:
         super().__init__(name=f"writer-{index}", daemon=True)
         self.index = index
         self.client = client
@@ -233,8 +246,11 @@ class Writer(threading.Thread):
                 mine.append(response.json()["snapshot_id"])
             self._answer("create", response)
         elif roll < 0.75:
-            response = self.client.request("PATCH", f"{base}/{self.random.choice(mine)}",
-                                           json={"name": f"w{self.index}-{step}-renamed"})
+            response = self.client.request(
+                "PATCH",
+                f"{base}/{self.random.choice(mine)}",
+                json={"name": f"w{self.index}-{step}-renamed"},
+            )
             self._answer("rename", response)
         elif roll < 0.85:
             chosen = mine.pop(self.random.randrange(len(mine)))
@@ -244,21 +260,23 @@ class Writer(threading.Thread):
             self._answer("delete", response)
         elif roll < 0.97:
             response = self.client.request(
-                "POST", f"/dataset/{target.dataset_id}/media/tags",
-                json={"media_ids": [self.random.choice(target.media_ids)],
-                      "add": [f"w{self.index}"]})
+                "POST",
+                f"/dataset/{target.dataset_id}/media/tags",
+                json={
+                    "media_ids": [self.random.choice(target.media_ids)],
+                    "add": [f"w{self.index}"],
+                },
+            )
             self._answer("tag", response)
         else:
-            response = self.client.request("POST",
-                                           f"{base}/{target.creation_snapshot}/restore")
+            response = self.client.request("POST", f"{base}/{target.creation_snapshot}/restore")
             self._answer("restore", response)
 
     def _answer(self, kind: str, response: httpx.Response) -> None:
         self.answers[(kind, response.status_code)] += 1
 
 
-def prepare_targets(deployment: Deployment, folder: Path, count: int = DATASETS
-                    ) -> list[Target]:
+def prepare_targets(deployment: Deployment, folder: Path, count: int = DATASETS) -> list[Target]:
     client = deployment.client(0)
     try:
         targets = []
@@ -272,8 +290,9 @@ def prepare_targets(deployment: Deployment, folder: Path, count: int = DATASETS
         client.close()
 
 
-def run_race(deployment: Deployment, folder: Path, *, seconds: float, writers: int = 10,
-             seed: int = 0) -> RaceFigures:
+def run_race(
+    deployment: Deployment, folder: Path, *, seconds: float, writers: int = 10, seed: int = 0
+) -> RaceFigures:
     """Write for ``seconds`` with ``writers`` concurrent clients, then wait until every read
     model has caught up and audit them (see the module docstring)."""
     targets = prepare_targets(deployment, folder)
@@ -300,8 +319,16 @@ def run_race(deployment: Deployment, folder: Path, *, seconds: float, writers: i
     wait_until_quiet(deployment, [t.dataset_id for t in targets])
     catch_up = time.monotonic() - settled
     audit = audit_projections(reader, [UUID(t.dataset_id) for t in targets])
-    return RaceFigures(deployment.backend_name, seconds, writers, answers,
-                       audit.last_position - first_position, lag_samples, catch_up, audit)
+    return RaceFigures(
+        deployment.backend_name,
+        seconds,
+        writers,
+        answers,
+        audit.last_position - first_position,
+        lag_samples,
+        catch_up,
+        audit,
+    )
 
 
 @contextlib.contextmanager
@@ -324,16 +351,22 @@ def _sampling_lag(reader: Backend, samples: list[int]) -> Iterator[None]:
         thread.join()
 
 
-def wait_until_quiet(deployment: Deployment, dataset_ids: list[str],
-                     timeout: float = 120.0) -> None:
+def wait_until_quiet(
+    deployment: Deployment, dataset_ids: list[str], timeout: float = 120.0
+) -> None:
     """Until no task runs on the datasets and every view has the log's last notification."""
     client = deployment.client(0)
     reader = deployment.reader()
     deadline = time.monotonic() + timeout
     try:
         for dataset_id in dataset_ids:
-            client.wait_status(dataset_id, "READY", "PARTIAL INDEX", "ERROR",
-                               timeout=max(1.0, deadline - time.monotonic()))
+            client.wait_status(
+                dataset_id,
+                "READY",
+                "PARTIAL INDEX",
+                "ERROR",
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
         pause = 0.01
         while True:
             last = reader.app.position()
@@ -355,8 +388,9 @@ def stored_notifications(reader: Backend) -> list[Any]:
     notifications: list[Any] = []
     start = 0
     while True:
-        page = reader.app.recorder.select_notifications(start=start, limit=1000,
-                                                        inclusive_of_start=False)
+        page = reader.app.recorder.select_notifications(
+            start=start, limit=1000, inclusive_of_start=False
+        )
         if not page:
             return notifications
         notifications.extend(page)
@@ -378,8 +412,9 @@ def _drift(reader: Backend, dataset_id: UUID) -> list[str]:
     """How the snapshot list and the task log differ from the aggregate's own state."""
     dataset = reader.app.repository.get(dataset_id)
     assert isinstance(dataset, Dataset)
-    live = {cid: record["name"] for cid, record in dataset.checkpoints.items()
-            if not record["deleted"]}
+    live = {
+        cid: record["name"] for cid, record in dataset.checkpoints.items() if not record["deleted"]
+    }
     snapshot_list = reader.views["snapshot_list"]
     assert isinstance(snapshot_list, SnapshotListView)
     rows = snapshot_list.list(str(dataset_id))
@@ -389,8 +424,12 @@ def _drift(reader: Backend, dataset_id: UUID) -> list[str]:
     if dataset.active_task is not None:
         tasks[dataset.active_task["task_id"]] = dataset.active_task["status"]
     with reader.views["task_log"].reading() as view:
-        logged = {r["task_id"]: r["status"] for r in view.all(
-            "SELECT task_id, status FROM {t}tasks WHERE dataset_id = ?", (str(dataset_id),))}
+        logged = {
+            r["task_id"]: r["status"]
+            for r in view.all(
+                "SELECT task_id, status FROM {t}tasks WHERE dataset_id = ?", (str(dataset_id),)
+            )
+        }
     drift = []
     if listed != live:
         drift.append(f"{dataset_id}: snapshot list {listed} != aggregate {live}")
@@ -415,8 +454,9 @@ def _store(backend: str) -> Iterator[tuple[Path, str]]:
             yield Path(tmp), f"{PG_URL}?schema={schema}"
         finally:
             with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(schema)))
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
 
 
 def race_on(backend: str, seconds: float, writers: int) -> RaceFigures:
@@ -434,28 +474,46 @@ def race_on(backend: str, seconds: float, writers: int) -> RaceFigures:
 
 def print_figures(results: list[RaceFigures]) -> None:
     print("\nProjection race: concurrent HTTP writers, live projections, then an audit")
-    print(f"{'backend':<9} {'writers':>7} {'seconds':>7} {'acked':>7} {'409s':>6} "
-          f"{'events':>7} {'events/s':>9} {'lag p50':>8} {'lag max':>8} {'catch-up':>9} "
-          f"{'skipped':>8} {'extra':>6} {'behind':>7} {'drift':>6}")
+    print(
+        f"{'backend':<9} {'writers':>7} {'seconds':>7} {'acked':>7} {'409s':>6} "
+        f"{'events':>7} {'events/s':>9} {'lag p50':>8} {'lag max':>8} {'catch-up':>9} "
+        f"{'skipped':>8} {'extra':>6} {'behind':>7} {'drift':>6}"
+    )
     for r in results:
         refused = sum(n for (_, status), n in r.answers.items() if status == 409)
         lag = r.lag_samples or [0]
-        print(f"{r.backend:<9} {r.writers:>7} {r.seconds:>7.0f} {r.acknowledged:>7} "
-              f"{refused:>6} {r.events:>7} {r.events / r.seconds:>9.1f} "
-              f"{statistics.median(lag):>8.0f} {max(lag):>8} {r.catch_up_seconds:>8.2f}s "
-              f"{len(r.audit.skipped):>8} {len(r.audit.extra):>6} "
-              f"{len(r.audit.views_behind):>7} {len(r.audit.drift):>6}")
+        print(
+            f"{r.backend:<9} {r.writers:>7} {r.seconds:>7.0f} {r.acknowledged:>7} "
+            f"{refused:>6} {r.events:>7} {r.events / r.seconds:>9.1f} "
+            f"{statistics.median(lag):>8.0f} {max(lag):>8} {r.catch_up_seconds:>8.2f}s "
+            f"{len(r.audit.skipped):>8} {len(r.audit.extra):>6} "
+            f"{len(r.audit.views_behind):>7} {len(r.audit.drift):>6}"
+        )
     print("\nAnswers by kind (status: count):")
     for r in results:
         kinds = sorted({kind for kind, _ in r.answers})
-        text = "; ".join(f"{kind} " + ", ".join(
-            f"{status}: {n}" for (k, status), n in sorted(r.answers.items()) if k == kind)
-            for kind in kinds)
+        text = "; ".join(
+            f"{kind} "
+            + ", ".join(
+                f"{status}: {n}" for (k, status), n in sorted(r.answers.items()) if k == kind
+            )
+            for kind in kinds
+        )
         print(f"  {r.backend}: {text}")
-    clean = all(not (r.audit.skipped or r.audit.extra or r.audit.views_behind or r.audit.drift
-                     or r.unexpected) for r in results)
-    print(f"\nAudit: {'CLEAN' if clean else 'PROBLEMS'} (skipped, extra, views behind and "
-          "drift must all be 0; lag and catch-up are figures, not goals)")
+    clean = all(
+        not (
+            r.audit.skipped
+            or r.audit.extra
+            or r.audit.views_behind
+            or r.audit.drift
+            or r.unexpected
+        )
+        for r in results
+    )
+    print(
+        f"\nAudit: {'CLEAN' if clean else 'PROBLEMS'} (skipped, extra, views behind and "
+        "drift must all be 0; lag and catch-up are figures, not goals)"
+    )
     for r in results:
         for line in r.audit.drift[:5]:
             print(f"  {r.backend} drift: {line}")
@@ -471,8 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args(argv)
-    results = [race_on(backend, args.seconds, args.writers)
-               for backend in args.backends.split(",") if backend]
+    results = [
+        race_on(backend, args.seconds, args.writers)
+        for backend in args.backends.split(",")
+        if backend
+    ]
     print_figures(results)
     return 0
 

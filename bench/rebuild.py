@@ -83,15 +83,23 @@ def content_roots(runtime: Runtime) -> list[tuple[str, int, int]]:
     return roots
 
 
-def dataset_story(number: int, owner: Actor, other: Actor,
-                  roots: list[tuple[str, int, int]]) -> Dataset:
+def dataset_story(
+    number: int, owner: Actor, other: Actor, roots: list[tuple[str, int, int]]
+) -> Dataset:
     """One dataset's history, decided by the domain (its guards run), not yet saved."""
-    dataset = Dataset(id=uuid4(), name=f"bench-{number}", description="a benchmark dataset",
-                      owner_id=owner.user_id, owner_email=owner.email, source_type="path",
-                      snapshot_support=True, source_dataset_id=None, at=now())
+    dataset = Dataset(
+        id=uuid4(),
+        name=f"bench-{number}",
+        description="a benchmark dataset",
+        owner_id=owner.user_id,
+        owner_email=owner.email,
+        source_type="path",
+        snapshot_support=True,
+        source_dataset_id=None,
+        at=now(),
+    )
     task = str(uuid4())
-    dataset.start_ingest(task, CREATION, owner.email, {"source": "path", "path": "/bench"},
-                         now())
+    dataset.start_ingest(task, CREATION, owner.email, {"source": "path", "path": "/bench"}, now())
     lease = now() + timedelta(seconds=30)
     dataset.claim_task(task, WORKER, lease, now())
     dataset.report_progress(task, WORKER, 50, "half way", lease)
@@ -126,8 +134,7 @@ def write_log(runtime: Runtime, events: int) -> int:
     roots = content_roots(runtime)
     number = 0
     while app.position() < events:
-        batch = [dataset_story(number + i, owner, other, roots)
-                 for i in range(DATASETS_PER_SAVE)]
+        batch = [dataset_story(number + i, owner, other, roots) for i in range(DATASETS_PER_SAVE)]
         number += len(batch)
         app.save(*batch)
         log(f"wrote {app.position():,} events ({number} datasets)")
@@ -174,8 +181,10 @@ def measure(backend: str, events: int, repeat: int) -> list[str]:
 
 def row(backend: str, attempt: int, what: str, events: int, seconds: float) -> str:
     rate = events / max(seconds, 1e-9)
-    return (f"| {backend:<8} | {attempt:>3} | {what:<16} | {events:>8,} | {seconds:>8.2f} "
-            f"| {rate:>10,.0f} |")
+    return (
+        f"| {backend:<8} | {attempt:>3} | {what:<16} | {events:>8,} | {seconds:>8.2f} "
+        f"| {rate:>10,.0f} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    header: list[Any] = [f"snapset rebuild: ~{args.events:,} events, "
-                         f"load average {load_average()}"]
+    header: list[Any] = [f"snapset rebuild: ~{args.events:,} events, load average {load_average()}"]
     if "postgres" in backends:
         header.append(f"PostgreSQL: {postgres_settings()}")
     rows: list[str] = []

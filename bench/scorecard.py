@@ -117,8 +117,12 @@ def module_detail(module: str) -> str:
         for backend in ("postgres", "sqlite"):
             found = figures(f"{PER_BACKEND[module]}-{backend}")
             if found:
-                parts.append(f"{backend}: " + ", ".join(
-                    f"{found[k]} {k}" for k in ("sequences", "steps", "requests") if k in found))
+                parts.append(
+                    f"{backend}: "
+                    + ", ".join(
+                        f"{found[k]} {k}" for k in ("sequences", "steps", "requests") if k in found
+                    )
+                )
         return "; ".join(parts)
     found = figures(module.rsplit(".", 1)[-1])
     if not found:
@@ -135,15 +139,19 @@ def print_load() -> None:
         if load is None:
             print(f"| load, {backend} | not run | | | | |")
             continue
-        print(f"| load, {backend}, {load['shape']}, {load['clients']} conn, "
-              f"{load['seconds']} s | {load['req_s']} | {load['read_p99_ms']} | "
-              f"{load['write_p99_ms']} | {load['projection_lag_p50_ms']}/"
-              f"{load['projection_lag_p99_ms']} | {load['unexpected']} |")
+        print(
+            f"| load, {backend}, {load['shape']}, {load['clients']} conn, "
+            f"{load['seconds']} s | {load['req_s']} | {load['read_p99_ms']} | "
+            f"{load['write_p99_ms']} | {load['projection_lag_p50_ms']}/"
+            f"{load['projection_lag_p99_ms']} | {load['unexpected']} |"
+        )
     for backend in ("postgres", "sqlite"):
         lag = figures(f"projection-lag-{backend}")
         if lag is not None:
-            print(f"| natural projection lag under load (test), {backend} | | | | "
-                  f"{lag['lag_p50_ms']}/{lag['lag_p99_ms']} | |")
+            print(
+                f"| natural projection lag under load (test), {backend} | | | | "
+                f"{lag['lag_p50_ms']}/{lag['lag_p99_ms']} | |"
+            )
 
 
 def print_reconciliation() -> None:
@@ -153,16 +161,22 @@ def print_reconciliation() -> None:
         print("not run: `.venv/bin/python bench/soak.py` (20 minutes by default)")
         return
     result = soak["reconciliation"]
-    print(f"{soak['minutes']} min on {soak['backend']}, {soak['worker_kills']} worker "
-          f"SIGKILLs, {soak['requests']} load requests, {soak['unexpected']} unexpected.\n")
-    print("| events stored | slowest view position | dataset events | audit rows | "
-          "acknowledged commands | missing from audit | tasks completed | verdict |")
+    print(
+        f"{soak['minutes']} min on {soak['backend']}, {soak['worker_kills']} worker "
+        f"SIGKILLs, {soak['requests']} load requests, {soak['unexpected']} unexpected.\n"
+    )
+    print(
+        "| events stored | slowest view position | dataset events | audit rows | "
+        "acknowledged commands | missing from audit | tasks completed | verdict |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
-    print(f"| {result['events_stored']} | {min(result['view_positions'].values())} | "
-          f"{result['dataset_events']} | {result['audit_rows']} | "
-          f"{result['acknowledged_commands']} | {result['acknowledged_missing_from_audit']} | "
-          f"{result['tasks_completed']}/{result['tasks']} | "
-          f"{'OK' if result['ok'] else 'MISMATCH'} |")
+    print(
+        f"| {result['events_stored']} | {min(result['view_positions'].values())} | "
+        f"{result['dataset_events']} | {result['audit_rows']} | "
+        f"{result['acknowledged_commands']} | {result['acknowledged_missing_from_audit']} | "
+        f"{result['tasks_completed']}/{result['tasks']} | "
+        f"{'OK' if result['ok'] else 'MISMATCH'} |"
+    )
 
 
 def main() -> None:
@@ -177,8 +191,10 @@ def main() -> None:
     print_tests(counts)
     print_reconciliation()
     failed = sum(c["failed"] for c in counts.values())
-    print(f"\n{'ALL PASSED' if not failed else f'{failed} FAILED'}: "
-          f"{sum(sum(c.values()) for c in counts.values())} cases in the parts above.")
+    print(
+        f"\n{'ALL PASSED' if not failed else f'{failed} FAILED'}: "
+        f"{sum(sum(c.values()) for c in counts.values())} cases in the parts above."
+    )
     sys.exit(1 if failed else 0)
 
 

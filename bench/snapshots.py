@@ -73,8 +73,7 @@ from application.datasets import creation_task_id  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 
 T = TypeVar("T")
-PG_URL = os.environ.get("SNAPSET_BENCH_DATABASE_URL",
-                        "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get("SNAPSET_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 RATIO_GOAL = 1.5  # largest size against 1k; create snapshot against a raw save; history
@@ -179,11 +178,18 @@ def synthetic_records(tag: str, n: int) -> Iterator[tuple[str, dict[str, Any]]]:
         media_id = f"{tag}-{i:07d}"
         video = i % 5 == 0
         record: dict[str, Any] = {
-            "media_id": media_id, "kind": "video" if video else "image",
+            "media_id": media_id,
+            "kind": "video" if video else "image",
             "file_name": f"{tag}/{i:07d}.{'mp4' if video else 'jpg'}",
             "blob": hashlib.sha256(media_id.encode()).hexdigest(),
-            "size": 20_000 + (i * 7919) % 5_000_000, "width": 1920, "height": 1080,
-            "metadata": {}, "tags": [], "labels": [], "enrichment": {}, "cluster_id": None,
+            "size": 20_000 + (i * 7919) % 5_000_000,
+            "width": 1920,
+            "height": 1080,
+            "metadata": {},
+            "tags": [],
+            "labels": [],
+            "enrichment": {},
+            "cluster_id": None,
         }
         if video:
             record["duration"] = 12.5
@@ -259,8 +265,9 @@ class Harness:
         with no_gc():
             root = self.app.tree.build(synthetic_records(tag, n))
         build_seconds = time.perf_counter() - started
-        dataset_id, _ = self.app.create_dataset(self.actor, f"bench {tag}",
-                                                source={"source": "bench"})
+        dataset_id, _ = self.app.create_dataset(
+            self.actor, f"bench {tag}", source={"source": "bench"}
+        )
         task = str(creation_task_id(dataset_id))
         self.app.claim_task(dataset_id, task, "bench", 600)
         self.app.complete_operation(dataset_id, task, "bench", root, "READY")
@@ -341,11 +348,16 @@ class Harness:
             return
         schema = self.settings.postgres()["schema"]
         with psycopg.connect(PG_URL, autocommit=True) as conn:
-            tables = [row[0] for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))]
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+                )
+            ]
             for table in tables:
-                conn.execute(sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema),
-                                                             sql.Identifier(table)))
+                conn.execute(
+                    sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+                )
             # Flush the bulk load now, so the server's checkpointer does not write the
             # seeded gigabyte in the middle of the timed runs (it slowed even raw saves 3x).
             conn.execute("CHECKPOINT")
@@ -375,12 +387,14 @@ def backend_store(backend: str, label: str) -> Iterator[Settings]:
             return
         schema = f"bench_{label}_{uuid4().hex[:10]}"
         try:
-            yield Settings(data_dir=data_dir, database_url=f"{PG_URL}?schema={schema}",
-                           lease_seconds=30.0)
+            yield Settings(
+                data_dir=data_dir, database_url=f"{PG_URL}?schema={schema}", lease_seconds=30.0
+            )
         finally:
             with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(schema)))
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
             log(f"dropped schema {schema}")
 
 
@@ -421,8 +435,10 @@ def measure_size(harness: Harness, backend: str, n: int, repeat: int) -> SizeRes
         if i:
             result.create.append(create)
             result.raw.append(raw)
-    log(f"{backend} n={n:,}: create snapshot {median_ms(result.create):.2f} ms, raw save "
-        f"{median_ms(result.raw):.2f} ms")
+    log(
+        f"{backend} n={n:,}: create snapshot {median_ms(result.create):.2f} ms, raw save "
+        f"{median_ms(result.raw):.2f} ms"
+    )
 
     edited = harness.second_checkpoint(seeded)
     for i in range(repeat + 1):
@@ -441,8 +457,10 @@ def measure_size(harness: Harness, backend: str, n: int, repeat: int) -> SizeRes
             seconds, ok = harness.time_explore(clone_id, n)
             result.explore.append(seconds)
             result.explore_ok = result.explore_ok and ok
-    log(f"{backend} n={n:,}: clone {median_ms(result.clone):.2f} ms, first page "
-        f"{median_ms(result.explore):.1f} ms, complete={result.explore_ok}")
+    log(
+        f"{backend} n={n:,}: clone {median_ms(result.clone):.2f} ms, first page "
+        f"{median_ms(result.explore):.1f} ms, complete={result.explore_ok}"
+    )
     return result
 
 
@@ -468,8 +486,10 @@ def measure_history(backend: str, repeat: int, events: int) -> HistoryResult:
             harness.settle(timeout=1800)
             harness.analyze()
             log(f"{backend} history: read models caught up")
-            pairs = [(fresh, result.fresh_create, result.fresh_restore),
-                     (long, result.long_create, result.long_restore)]
+            pairs = [
+                (fresh, result.fresh_create, result.fresh_restore),
+                (long, result.long_create, result.long_restore),
+            ]
             edited = {s.dataset_id: harness.second_checkpoint(s) for s, _, _ in pairs}
             for i in range(repeat + 1):  # interleaved, so both see the same machine
                 for seeded, creates, _ in pairs:
@@ -484,8 +504,10 @@ def measure_history(backend: str, repeat: int, events: int) -> HistoryResult:
                         restores.append(elapsed)
         finally:
             harness.close()
-    log(f"{backend} history: create {median_ms(result.long_create):.2f} ms vs fresh "
-        f"{median_ms(result.fresh_create):.2f} ms")
+    log(
+        f"{backend} history: create {median_ms(result.long_create):.2f} ms vs fresh "
+        f"{median_ms(result.fresh_create):.2f} ms"
+    )
     return result
 
 
@@ -516,8 +538,9 @@ def measure_http(backend: str, seconds: float) -> HttpResult:
             harness.close()
         log(f"{backend} http: raw save {raw_rate:,.0f} events/s; starting a server")
         extra = ("--embedded",) if settings.uses_postgres else ()
-        server = start_server(settings.data_dir, database_url=settings.database_url,
-                              extra_args=extra)
+        server = start_server(
+            settings.data_dir, database_url=settings.database_url, extra_args=extra
+        )
         try:
             token = make_token(api_key, api_secret, 3600)
             scenarios = []
@@ -527,8 +550,9 @@ def measure_http(backend: str, seconds: float) -> HttpResult:
                 (f"{HTTP_CLIENTS} clients, 1 dataset each", targets),
                 (f"{HTTP_CLIENTS} clients, all on 1 dataset", [targets[0]] * HTTP_CLIENTS),
             ):
-                rate, ok, errors, cpu = hammer(server.base_url, token, chosen, seconds,
-                                               lambda: process_cpu_seconds(pid))
+                rate, ok, errors, cpu = hammer(
+                    server.base_url, token, chosen, seconds, lambda: process_cpu_seconds(pid)
+                )
                 scenarios.append((name, rate, errors, cpu * 1000 / max(ok, 1)))
                 log(f"{backend} http: {name}: {rate:,.0f} req/s ({errors} errors)")
         finally:
@@ -536,8 +560,9 @@ def measure_http(backend: str, seconds: float) -> HttpResult:
     return HttpResult(raw_rate, scenarios)
 
 
-def hammer(base_url: str, token: str, targets: Sequence[Seeded], seconds: float,
-           cpu: Callable[[], float]) -> tuple[float, int, int, float]:
+def hammer(
+    base_url: str, token: str, targets: Sequence[Seeded], seconds: float, cpu: Callable[[], float]
+) -> tuple[float, int, int, float]:
     """Concurrent PATCH renames until the deadline; returns (req/s, ok, errors, server CPU s)."""
     barrier = threading.Barrier(len(targets) + 1)
     deadline = [0.0]
@@ -545,8 +570,9 @@ def hammer(base_url: str, token: str, targets: Sequence[Seeded], seconds: float,
 
     def client(index: int, target: Seeded) -> None:
         path = f"/api/v1/dataset/{target.dataset_id}/snapshot/{target.checkpoint}"
-        with httpx.Client(base_url=base_url, timeout=30,
-                          headers={"Authorization": f"Bearer {token}"}) as http:
+        with httpx.Client(
+            base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
             http.patch(path, json={"name": f"warm {index}"})
             barrier.wait()
             ok = errors = k = 0
@@ -589,8 +615,9 @@ def load_average() -> str:
 def postgres_settings() -> str:
     names = ("server_version", "autovacuum", "fsync", "synchronous_commit")
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        values = [conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone()
-                  for n in names]
+        values = [
+            conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone() for n in names
+        ]
     return ", ".join(f"{n}={v[0] if v else '?'}" for n, v in zip(names, values, strict=True))
 
 
@@ -608,39 +635,48 @@ def fmt_size(n: int) -> str:
 
 def report_sizes(backend: str, results: list[SizeResult], repeat: int) -> list[str]:
     """Prints the per-size table; returns the goal lines for the summary."""
-    print(f"\n## {backend}: latency against dataset size "
-          f"(median and p90 in ms, {repeat} runs each after a warm-up)\n")
-    print("| n | create snapshot | restore | clone | raw save | create / raw | "
-          "explore 1st page* | seed: build / index (s) |")
+    print(
+        f"\n## {backend}: latency against dataset size "
+        f"(median and p90 in ms, {repeat} runs each after a warm-up)\n"
+    )
+    print(
+        "| n | create snapshot | restore | clone | raw save | create / raw | "
+        "explore 1st page* | seed: build / index (s) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {fmt_size(r.n)} | {median_ms(r.create):.2f} ({p90_ms(r.create):.2f}) | "
-              f"{median_ms(r.restore):.1f} ({p90_ms(r.restore):.1f}) | "
-              f"{median_ms(r.clone):.1f} ({p90_ms(r.clone):.1f}) | "
-              f"{median_ms(r.raw):.2f} ({p90_ms(r.raw):.2f}) | "
-              f"{median_ms(r.create) / median_ms(r.raw):.2f} | "
-              f"{median_ms(r.explore):.1f}{'' if r.explore_ok else ' INCOMPLETE'} | "
-              f"{r.build_seconds:.1f} / {r.index_seconds:.1f} |")
-    print("\n*explore: one `media_index.items(clone, 'current', 1, 20)` call on a finished "
-          "clone (first page plus total), checked to return all n items; not part of the "
-          "clone figure.")
+        print(
+            f"| {fmt_size(r.n)} | {median_ms(r.create):.2f} ({p90_ms(r.create):.2f}) | "
+            f"{median_ms(r.restore):.1f} ({p90_ms(r.restore):.1f}) | "
+            f"{median_ms(r.clone):.1f} ({p90_ms(r.clone):.1f}) | "
+            f"{median_ms(r.raw):.2f} ({p90_ms(r.raw):.2f}) | "
+            f"{median_ms(r.create) / median_ms(r.raw):.2f} | "
+            f"{median_ms(r.explore):.1f}{'' if r.explore_ok else ' INCOMPLETE'} | "
+            f"{r.build_seconds:.1f} / {r.index_seconds:.1f} |"
+        )
+    print(
+        "\n*explore: one `media_index.items(clone, 'current', 1, 20)` call on a finished "
+        "clone (first page plus total), checked to return all n items; not part of the "
+        "clone figure."
+    )
     goals: list[str] = []
     first, last = results[0], results[-1]
     if last.n != first.n:
         span = f"{fmt_size(last.n)}/{fmt_size(first.n)}"
         print(f"\nRatios {span} (goal: at most {RATIO_GOAL}):\n")
-        for name, a, b in (("create snapshot", last.create, first.create),
-                           ("restore", last.restore, first.restore),
-                           ("clone", last.clone, first.clone),
-                           ("raw save", last.raw, first.raw),
-                           ("explore 1st page (no goal)", last.explore, first.explore)):
+        for name, a, b in (
+            ("create snapshot", last.create, first.create),
+            ("restore", last.restore, first.restore),
+            ("clone", last.clone, first.clone),
+            ("raw save", last.raw, first.raw),
+            ("explore 1st page (no goal)", last.explore, first.explore),
+        ):
             ratio = median_ms(a) / median_ms(b)
             mark = "" if "no goal" in name else f"  {verdict(ratio <= RATIO_GOAL)}"
             print(f"- {name}: {ratio:.2f}{mark}")
             if not mark:
                 continue
-            goals.append(f"{backend}: {name} {span} = {ratio:.2f} (<= {RATIO_GOAL})"
-                         f"{mark}")
+            goals.append(f"{backend}: {name} {span} = {ratio:.2f} (<= {RATIO_GOAL}){mark}")
     worst_create = max(median_ms(r.create) / median_ms(r.raw) for r in results)
     slowest_restore = max(median_ms(r.restore) for r in results)
     slowest_clone = max(median_ms(r.clone) for r in results)
@@ -661,19 +697,24 @@ def report_sizes(backend: str, results: list[SizeResult], repeat: int) -> list[s
 
 
 def report_history(backend: str, h: HistoryResult) -> list[str]:
-    print(f"\n## {backend}: 1k items, fresh against {h.events:,} events of history "
-          "(median ms)\n")
+    print(f"\n## {backend}: 1k items, fresh against {h.events:,} events of history (median ms)\n")
     print("| dataset | create snapshot | restore |")
     print("|---|---:|---:|")
     print(f"| fresh | {median_ms(h.fresh_create):.2f} | {median_ms(h.fresh_restore):.1f} |")
-    print(f"| {h.events:,} events | {median_ms(h.long_create):.2f} | "
-          f"{median_ms(h.long_restore):.1f} |")
+    print(
+        f"| {h.events:,} events | {median_ms(h.long_create):.2f} | "
+        f"{median_ms(h.long_restore):.1f} |"
+    )
     goals = []
-    for name, long, fresh in (("create snapshot", h.long_create, h.fresh_create),
-                              ("restore", h.long_restore, h.fresh_restore)):
+    for name, long, fresh in (
+        ("create snapshot", h.long_create, h.fresh_create),
+        ("restore", h.long_restore, h.fresh_restore),
+    ):
         ratio = median_ms(long) / median_ms(fresh)
-        goals.append(f"{backend}: {name} with history / fresh = {ratio:.2f} "
-                     f"(<= {RATIO_GOAL}, flat in history)  {verdict(ratio <= RATIO_GOAL)}")
+        goals.append(
+            f"{backend}: {name} with history / fresh = {ratio:.2f} "
+            f"(<= {RATIO_GOAL}, flat in history)  {verdict(ratio <= RATIO_GOAL)}"
+        )
     print()
     for line in goals:
         print(f"- {line}")
@@ -681,54 +722,70 @@ def report_history(backend: str, h: HistoryResult) -> list[str]:
 
 
 def report_http(backend: str, h: HttpResult, seconds: float) -> None:
-    print(f"\n## {backend}: single-event commands through HTTP (PATCH snapshot rename, "
-          f"{seconds:.0f} s) against raw saves\n")
-    print("| scenario | HTTP req/s | errors | server CPU ms/req | raw save events/s | "
-          "HTTP / raw |")
+    print(
+        f"\n## {backend}: single-event commands through HTTP (PATCH snapshot rename, "
+        f"{seconds:.0f} s) against raw saves\n"
+    )
+    print("| scenario | HTTP req/s | errors | server CPU ms/req | raw save events/s | HTTP / raw |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, rate, errors, cpu_ms in h.scenarios:
-        print(f"| {name} | {rate:,.0f} | {errors} | {cpu_ms:.1f} | {h.raw_rate:,.0f} | "
-              f"{rate / h.raw_rate:.3f} |")
-    print("\nHTTP: each PATCH is one SnapshotUpdated event; the server answers after every read "
-          "model has processed it (read-your-writes), as `snapset serve` does. Raw save: "
-          "back-to-back `Application.save` of one event, single-threaded, in-process, no "
-          "read models running. Server CPU: the snapset process only (not PostgreSQL).")
+        print(
+            f"| {name} | {rate:,.0f} | {errors} | {cpu_ms:.1f} | {h.raw_rate:,.0f} | "
+            f"{rate / h.raw_rate:.3f} |"
+        )
+    print(
+        "\nHTTP: each PATCH is one SnapshotUpdated event; the server answers after every read "
+        "model has processed it (read-your-writes), as `snapset serve` does. Raw save: "
+        "back-to-back `Application.save` of one event, single-threaded, in-process, no "
+        "read models running. Server CPU: the snapset process only (not PostgreSQL)."
+    )
 
 
-def report_summary(sizes: dict[str, list[SizeResult]], history: dict[str, HistoryResult],
-                   http: dict[str, HttpResult], goals: list[str]) -> None:
+def report_summary(
+    sizes: dict[str, list[SizeResult]],
+    history: dict[str, HistoryResult],
+    http: dict[str, HttpResult],
+    goals: list[str],
+) -> None:
     print("\n## Summary (paste-ready)\n")
-    print("| backend | n | create snapshot ms | restore ms | clone ms | raw save ms | "
-          "create/raw |")
+    print("| backend | n | create snapshot ms | restore ms | clone ms | raw save ms | create/raw |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for backend, results in sizes.items():
         for r in results:
-            print(f"| {backend} | {fmt_size(r.n)} | {median_ms(r.create):.2f} | "
-                  f"{median_ms(r.restore):.1f} | {median_ms(r.clone):.1f} | "
-                  f"{median_ms(r.raw):.2f} | {median_ms(r.create) / median_ms(r.raw):.2f} |")
+            print(
+                f"| {backend} | {fmt_size(r.n)} | {median_ms(r.create):.2f} | "
+                f"{median_ms(r.restore):.1f} | {median_ms(r.clone):.1f} | "
+                f"{median_ms(r.raw):.2f} | {median_ms(r.create) / median_ms(r.raw):.2f} |"
+            )
         if len(results) > 1:
             first, last = results[0], results[-1]
 
             def ratio(a: list[float], b: list[float]) -> str:
                 return f"x{median_ms(a) / median_ms(b):.2f}"
 
-            print(f"| {backend} | {fmt_size(last.n)}/{fmt_size(first.n)} | "
-                  f"{ratio(last.create, first.create)} | {ratio(last.restore, first.restore)} | "
-                  f"{ratio(last.clone, first.clone)} | {ratio(last.raw, first.raw)} | |")
+            print(
+                f"| {backend} | {fmt_size(last.n)}/{fmt_size(first.n)} | "
+                f"{ratio(last.create, first.create)} | {ratio(last.restore, first.restore)} | "
+                f"{ratio(last.clone, first.clone)} | {ratio(last.raw, first.raw)} | |"
+            )
         if backend in history:
             h = history[backend]
-            print(f"| {backend} | 1k + {h.events // 1000}k events | "
-                  f"{median_ms(h.long_create):.2f} "
-                  f"(x{median_ms(h.long_create) / median_ms(h.fresh_create):.2f} of fresh) | "
-                  f"{median_ms(h.long_restore):.1f} "
-                  f"(x{median_ms(h.long_restore) / median_ms(h.fresh_restore):.2f}) | | | |")
+            print(
+                f"| {backend} | 1k + {h.events // 1000}k events | "
+                f"{median_ms(h.long_create):.2f} "
+                f"(x{median_ms(h.long_create) / median_ms(h.fresh_create):.2f} of fresh) | "
+                f"{median_ms(h.long_restore):.1f} "
+                f"(x{median_ms(h.long_restore) / median_ms(h.fresh_restore):.2f}) | | | |"
+            )
     if http:
         print("\n| backend | HTTP scenario | req/s | raw save events/s | HTTP / raw |")
         print("|---|---|---:|---:|---:|")
         for backend, result in http.items():
             for name, rate, _, _ in result.scenarios:
-                print(f"| {backend} | {name} | {rate:,.0f} | {result.raw_rate:,.0f} | "
-                      f"{rate / result.raw_rate:.3f} |")
+                print(
+                    f"| {backend} | {name} | {rate:,.0f} | {result.raw_rate:,.0f} | "
+                    f"{rate / result.raw_rate:.3f} |"
+                )
     print("\nGoals:\n")
     for line in goals:
         print(f"- {line}")
@@ -741,13 +798,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated dataset sizes (default 1k..1M)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, help="timed runs per figure (default 15)")
-    parser.add_argument("--quick", action="store_true",
-                        help="sizes 1k,10k, fewer repeats, shorter HTTP run (about a minute)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="sizes 1k,10k, fewer repeats, shorter HTTP run (about a minute)",
+    )
     parser.add_argument("--history-events", type=int)
     parser.add_argument("--http-seconds", type=float)
     args = parser.parse_args(argv)
-    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes \
-        else QUICK_SIZES if args.quick else DEFAULT_SIZES
+    sizes = (
+        tuple(int(s) for s in args.sizes.split(","))
+        if args.sizes
+        else QUICK_SIZES
+        if args.quick
+        else DEFAULT_SIZES
+    )
     repeat = args.repeat or (9 if args.quick else 15)
     history_events = args.history_events or HISTORY_EVENTS
     http_seconds = args.http_seconds or (2.0 if args.quick else 5.0)
@@ -757,12 +822,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
 
     print("# snapset snapshot benchmark\n")
-    print(f"sizes {', '.join(fmt_size(n) for n in sizes)}; backends {', '.join(backends)}; "
-          f"{repeat} timed runs per figure; Python {sys.version.split()[0]}; "
-          f"{os.cpu_count()} CPUs; load average at start {load_average()}")
+    print(
+        f"sizes {', '.join(fmt_size(n) for n in sizes)}; backends {', '.join(backends)}; "
+        f"{repeat} timed runs per figure; Python {sys.version.split()[0]}; "
+        f"{os.cpu_count()} CPUs; load average at start {load_average()}"
+    )
     if "postgres" in backends:
-        print(f"PostgreSQL {postgres_settings()}; the bench ANALYZEs its schema after each "
-              "seeding, as autovacuum would, and takes a CHECKPOINT before timing.")
+        print(
+            f"PostgreSQL {postgres_settings()}; the bench ANALYZEs its schema after each "
+            "seeding, as autovacuum would, and takes a CHECKPOINT before timing."
+        )
     sizes_results: dict[str, list[SizeResult]] = {}
     history: dict[str, HistoryResult] = {}
     http: dict[str, HttpResult] = {}

@@ -95,8 +95,10 @@ def db_connections(deployment: Deployment) -> int:
         return 0
     base = deployment.settings.database_url.split("?")[0]
     with psycopg.connect(base, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                           (deployment.app_name,)).fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (deployment.app_name,),
+        ).fetchone()
     return int(row[0]) if row else -1
 
 
@@ -116,15 +118,18 @@ def sample(deployment: Deployment, started: float) -> Sample:
         rss_mb={n: round(proc_value(p, "VmRSS") / 1024, 1) for n, p in pids.items()},
         open_files={n: open_files(p) for n, p in pids.items()},
         db_connections=db_connections(deployment),
-        lag_events=projection_lag(deployment.settings))
+        lag_events=projection_lag(deployment.settings),
+    )
 
 
-def acknowledged_writer(base_url: str, token: str, target: Target, deadline: float,
-                        soak: Soak) -> None:
+def acknowledged_writer(
+    base_url: str, token: str, target: Target, deadline: float, soak: Soak
+) -> None:
     """Edits whose acknowledged positions the reconciliation looks up in the audit history."""
     path = f"/api/v1/dataset/{target.dataset_id}/snapshot/{target.snapshots[0]}"
-    with httpx.Client(base_url=base_url, timeout=60,
-                      headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx.Client(
+        base_url=base_url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         n = 0
         while time.monotonic() < deadline:
             n += 1
@@ -144,14 +149,14 @@ def wait_task(http: httpx.Client, task_id: str, timeout: float = 300) -> dict[st
     deadline = time.monotonic() + timeout
     while True:
         task: dict[str, Any] = http.get(f"/api/v1/tasks/{task_id}").json()
-        if task.get("status") in ("COMPLETED", "FAILED", "ABORTED") or \
-                time.monotonic() > deadline:
+        if task.get("status") in ("COMPLETED", "FAILED", "ABORTED") or time.monotonic() > deadline:
             return task
         time.sleep(0.2)
 
 
-def minute_of_tasks(http: httpx.Client, deployment: Deployment, target: Target, kill: bool,
-                    soak: Soak) -> None:
+def minute_of_tasks(
+    http: httpx.Client, deployment: Deployment, target: Target, kill: bool, soak: Soak
+) -> None:
     """One restore and one clone; the worker is SIGKILLed while the restore runs if `kill`."""
     dataset = f"/api/v1/dataset/{target.dataset_id}"
     snapshot = target.snapshots[len(soak.tasks) % len(target.snapshots)]
@@ -197,17 +202,25 @@ def reconcile(settings: Settings, soak: Soak, http: httpx.Client) -> dict[str, A
     listed = http.get("/api/v1/datasets?page_size=100").json()["datasets"]
     read_only = [d["id"] for d in listed if d["status"] == "READ ONLY"]
     return {
-        "events_stored": stored, "view_positions": positions, "parked_events": parked,
-        "dataset_events": dataset_events, "audit_rows": audit_rows,
+        "events_stored": stored,
+        "view_positions": positions,
+        "parked_events": parked,
+        "dataset_events": dataset_events,
+        "audit_rows": audit_rows,
         "acknowledged_commands": len(soak.acknowledged),
         "acknowledged_missing_from_audit": len(missing),
-        "tasks": len(soak.tasks), "tasks_completed": sum(
-            1 for t in soak.tasks if t["status"] == "COMPLETED"),
+        "tasks": len(soak.tasks),
+        "tasks_completed": sum(1 for t in soak.tasks if t["status"] == "COMPLETED"),
         "datasets_read_only": read_only,
-        "ok": (all(p == stored for p in positions.values()) and not any(parked.values())
-               and dataset_events == audit_rows
-               and not missing and not read_only and not soak.problems
-               and all(c == 1 for c in completions.values())),
+        "ok": (
+            all(p == stored for p in positions.values())
+            and not any(parked.values())
+            and dataset_events == audit_rows
+            and not missing
+            and not read_only
+            and not soak.problems
+            and all(c == 1 for c in completions.values())
+        ),
     }
 
 
@@ -215,25 +228,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     seconds = args.minutes * 60
     shape = "split" if args.backend == "postgres" else "embedded"
     soak = Soak()
-    with tempfile.TemporaryDirectory(prefix="snapset-soak-media-") as tmp, \
-            backend_store(args.backend, "soak") as store:
-        settings = Settings(data_dir=store.data_dir, database_url=store.database_url,
-                            lease_seconds=2.0)
+    with (
+        tempfile.TemporaryDirectory(prefix="snapset-soak-media-") as tmp,
+        backend_store(args.backend, "soak") as store,
+    ):
+        settings = Settings(
+            data_dir=store.data_dir, database_url=store.database_url, lease_seconds=2.0
+        )
         media = sorted(folder_of_media(Path(tmp), images=6, videos=1).iterdir())
         with Deployment.start(settings, shape=shape) as deployment:
             token = make_token(deployment.api_key, deployment.api_secret, 24 * 3600)
-            http = httpx.Client(base_url=deployment.base_url, timeout=60,
-                                headers={"Authorization": f"Bearer {token}"})
+            http = httpx.Client(
+                base_url=deployment.base_url,
+                timeout=60,
+                headers={"Authorization": f"Bearer {token}"},
+            )
             targets = seed(http, media, 3, 5)
             tasks_target, edit_target, load_targets = targets[0], targets[1], targets[1:]
             started = time.monotonic()
             deadline = started + seconds
             tally = Tally()
-            threads = [threading.Thread(target=client_loop, args=(
-                deployment.base_url, token, load_targets, i, deadline, tally))
-                for i in range(args.clients)]
-            threads.append(threading.Thread(target=acknowledged_writer, args=(
-                deployment.base_url, token, edit_target, deadline, soak)))
+            threads = [
+                threading.Thread(
+                    target=client_loop,
+                    args=(deployment.base_url, token, load_targets, i, deadline, tally),
+                )
+                for i in range(args.clients)
+            ]
+            threads.append(
+                threading.Thread(
+                    target=acknowledged_writer,
+                    args=(deployment.base_url, token, edit_target, deadline, soak),
+                )
+            )
             for thread in threads:
                 thread.start()
             minute = 0
@@ -260,31 +287,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             kills = deployment.worker_kills
     reads = tally.latencies.get("read", [])
     return {
-        "backend": args.backend, "minutes": args.minutes, "worker_kills": kills,
+        "backend": args.backend,
+        "minutes": args.minutes,
+        "worker_kills": kills,
         "requests": sum(len(v) for v in tally.latencies.values()),
         "read_p50_ms": round(statistics.median(reads), 2) if reads else None,
         "unexpected": len(tally.unexpected) + len(soak.problems),
         "problems": (tally.unexpected + soak.problems)[:20],
-        "samples": [asdict(s) for s in soak.samples], "reconciliation": result,
+        "samples": [asdict(s) for s in soak.samples],
+        "reconciliation": result,
     }
 
 
 def report(figures: dict[str, Any]) -> None:
     samples = figures["samples"]
     first, last = samples[0], samples[-1]
-    print(f"\n## Soak: {figures['backend']}, {figures['minutes']} min, "
-          f"{figures['worker_kills']} worker SIGKILLs, {figures['requests']} load requests\n")
+    print(
+        f"\n## Soak: {figures['backend']}, {figures['minutes']} min, "
+        f"{figures['worker_kills']} worker SIGKILLs, {figures['requests']} load requests\n"
+    )
     print("| process | RSS first MB | RSS last MB | RSS max MB | open files first | last |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in first["rss_mb"]:
         peak = max(s["rss_mb"].get(name, 0) for s in samples)
-        print(f"| {name} | {first['rss_mb'][name]} | {last['rss_mb'].get(name)} | {peak} | "
-              f"{first['open_files'][name]} | {last['open_files'].get(name)} |")
+        print(
+            f"| {name} | {first['rss_mb'][name]} | {last['rss_mb'].get(name)} | {peak} | "
+            f"{first['open_files'][name]} | {last['open_files'].get(name)} |"
+        )
     connections = [s["db_connections"] for s in samples]
     lags = [s["lag_events"] for s in samples]
-    print(f"\ndatabase connections: first {connections[0]}, last {connections[-1]}, "
-          f"max {max(connections)}; projection lag (events): max {max(lags)}, "
-          f"last {lags[-1]}")
+    print(
+        f"\ndatabase connections: first {connections[0]}, last {connections[-1]}, "
+        f"max {max(connections)}; projection lag (events): max {max(lags)}, "
+        f"last {lags[-1]}"
+    )
     print(f"unexpected answers and problems: {figures['unexpected']}")
     for problem in figures["problems"]:
         print(f"  {problem}")

@@ -56,8 +56,9 @@ def dataset_with_snapshots(client: SnapsetClient, folder: Path, snapshots: int) 
     dataset_id = client.create_dataset("catalog bench", files=files)
     client.wait_status(dataset_id, "READY", timeout=120)
     for number in range(len(client.snapshots(dataset_id)), snapshots):
-        client.create_snapshot(dataset_id, name=f"run {number:04d}",
-                               description=f"nightly evaluation number {number}")
+        client.create_snapshot(
+            dataset_id, name=f"run {number:04d}", description=f"nightly evaluation number {number}"
+        )
     return dataset_id
 
 
@@ -80,7 +81,8 @@ def open_catalog(page: Page, dataset_id: str, snapshots: int) -> tuple[int, floa
     build, load = page.evaluate(
         "([render, load]) => [performance.getEntriesByName(render).at(-1).duration,"
         " performance.getEntriesByName(load).at(-1).duration]",
-        [RENDER_MEASURE, LOAD_MEASURE])
+        [RENDER_MEASURE, LOAD_MEASURE],
+    )
     return rows.count(), float(build), float(load)
 
 
@@ -97,8 +99,9 @@ def run(snapshots: int, repeat: int) -> int:
             log(f"creating a dataset with {snapshots} snapshots")
             dataset_id = dataset_with_snapshots(client, work / "media", snapshots)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                     headless=True, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                )
                 try:
                     page = browser.new_context(base_url=server.base_url).new_page()
                     sign_in(page, client)
@@ -107,8 +110,10 @@ def run(snapshots: int, repeat: int) -> int:
                     results = []
                     for number in range(1, repeat + 1):
                         results.append(open_catalog(page, dataset_id, snapshots))
-                        log(f"open {number}/{repeat}: build {results[-1][1]:.1f} ms, "
-                            f"fetch + build {results[-1][2]:.1f} ms")
+                        log(
+                            f"open {number}/{repeat}: build {results[-1][1]:.1f} ms, "
+                            f"fetch + build {results[-1][2]:.1f} ms"
+                        )
                     version = browser.version
                 finally:
                     browser.close()
@@ -125,21 +130,27 @@ def report(snapshots: int, results: list[tuple[int, float, float]], version: str
     loads = [load for _, _, load in results]
     met = max(loads) < GOAL_MS
     print(f"\n## Snapshot Catalog in Chromium {version}, SQLite, {len(results)} opens")
-    print("| snapshots | rows rendered | build median | build max | fetch + build median "
-          "| fetch + build max | goal: fetch + build < 1000 ms |")
+    print(
+        "| snapshots | rows rendered | build median | build max | fetch + build median "
+        "| fetch + build max | goal: fetch + build < 1000 ms |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---|")
-    print(f"| {snapshots} | {', '.join(str(r) for r in sorted(rendered))} "
-          f"| {statistics.median(builds):.1f} ms | {max(builds):.1f} ms "
-          f"| {statistics.median(loads):.1f} ms | {max(loads):.1f} ms "
-          f"| {'met' if met else 'MISSED'} |")
+    print(
+        f"| {snapshots} | {', '.join(str(r) for r in sorted(rendered))} "
+        f"| {statistics.median(builds):.1f} ms | {max(builds):.1f} ms "
+        f"| {statistics.median(loads):.1f} ms | {max(loads):.1f} ms "
+        f"| {'met' if met else 'MISSED'} |"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--snapshots", type=int, default=200,
-                        help="snapshots of the dataset in all (default 200)")
-    parser.add_argument("--repeat", type=int, default=7,
-                        help="timed opens of the catalog (default 7)")
+    parser.add_argument(
+        "--snapshots", type=int, default=200, help="snapshots of the dataset in all (default 200)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=7, help="timed opens of the catalog (default 7)"
+    )
     args = parser.parse_args(argv)
     if args.snapshots < 1 or args.repeat < 1:
         parser.error("--snapshots and --repeat must be at least 1")

@@ -62,8 +62,9 @@ def near_duplicate_groups(hashes: Mapping[str, int], threshold: int) -> list[lis
     grouped: dict[int, list[str]] = {}
     for index, value in enumerate(values):
         grouped.setdefault(components.find(index), []).extend(keys_of[value])
-    return sorted((sorted(keys) for keys in grouped.values() if len(keys) > 1),
-                  key=lambda keys: keys[0])
+    return sorted(
+        (sorted(keys) for keys in grouped.values() if len(keys) > 1), key=lambda keys: keys[0]
+    )
 
 
 def exact_groups(values: Mapping[str, str]) -> list[list[str]]:
@@ -71,8 +72,9 @@ def exact_groups(values: Mapping[str, str]) -> list[list[str]]:
     keys_of: dict[str, list[str]] = {}
     for key, value in values.items():
         keys_of.setdefault(value, []).append(key)
-    return sorted((sorted(keys) for keys in keys_of.values() if len(keys) > 1),
-                  key=lambda keys: keys[0])
+    return sorted(
+        (sorted(keys) for keys in keys_of.values() if len(keys) > 1), key=lambda keys: keys[0]
+    )
 
 
 def cluster_ids(groups: list[list[str]]) -> dict[str, str]:
@@ -85,17 +87,23 @@ def cluster_ids(groups: list[list[str]]) -> dict[str, str]:
 
 
 def check_threshold(threshold: int) -> None:
-    if isinstance(threshold, bool) or not isinstance(threshold, int) \
-            or not 0 <= threshold <= MAX_THRESHOLD:
-        raise Invalid(f"The threshold must be a whole number of bits from 0 to "
-                      f"{MAX_THRESHOLD}, not {threshold!r}.")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int)
+        or not 0 <= threshold <= MAX_THRESHOLD
+    ):
+        raise Invalid(
+            f"The threshold must be a whole number of bits from 0 to "
+            f"{MAX_THRESHOLD}, not {threshold!r}."
+        )
 
 
-def _join_close(members: list[int], values: list[int], threshold: int,
-                components: _UnionFind) -> None:
+def _join_close(
+    members: list[int], values: list[int], threshold: int, components: _UnionFind
+) -> None:
     for position, first in enumerate(members):
         value = values[first]
-        for second in members[position + 1:]:
+        for second in members[position + 1 :]:
             if (value ^ values[second]).bit_count() <= threshold:
                 components.union(first, second)
 

@@ -20,8 +20,13 @@ from domain.content_tree import Change, Record
 # Record key -> the part of an item it belongs to. Keys not listed are named for themselves,
 # so a change is never hidden because the record grew a key this table does not know.
 PART_OF_KEY: dict[str, str] = {
-    "kind": "file", "file_name": "file", "blob": "file", "size": "file", "width": "file",
-    "height": "file", "duration": "file",
+    "kind": "file",
+    "file_name": "file",
+    "blob": "file",
+    "size": "file",
+    "width": "file",
+    "height": "file",
+    "duration": "file",
     "metadata": "metadata",
     "tags": "tags",
     "labels": "labels",
@@ -31,8 +36,13 @@ PART_OF_KEY: dict[str, str] = {
 PART_ORDER = ("file", "metadata", "tags", "labels", "enrichment", "cluster")
 
 # An absent key means the same as its empty value (records written before a key existed).
-_EMPTY: dict[str, Any] = {"metadata": {}, "tags": [], "labels": [], "enrichment": {},
-                          "cluster_id": None}
+_EMPTY: dict[str, Any] = {
+    "metadata": {},
+    "tags": [],
+    "labels": [],
+    "enrichment": {},
+    "cluster_id": None,
+}
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -58,8 +68,7 @@ def changed_parts(old: Record, new: Record) -> list[str]:
 
 def summary(media_id: str, record: Record) -> dict[str, Any]:
     """How an added or removed item is listed: enough to recognise it."""
-    return {"media_id": media_id, "kind": record.get("kind"),
-            "file_name": record.get("file_name")}
+    return {"media_id": media_id, "kind": record.get("kind"), "file_name": record.get("file_name")}
 
 
 def changed_facets(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -51,7 +51,9 @@ class Counts:
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
-            self.items + other.items, self.images + other.images, self.videos + other.videos,
+            self.items + other.items,
+            self.images + other.images,
+            self.videos + other.videos,
             self.objects + other.objects,
         )
 
@@ -103,8 +105,14 @@ def _encode(node: _Node) -> bytes:
         {
             "t": "I",
             "c": [
-                [c.digit, c.hash, c.counts.items, c.counts.images, c.counts.videos,
-                 c.counts.objects]
+                [
+                    c.digit,
+                    c.hash,
+                    c.counts.items,
+                    c.counts.images,
+                    c.counts.videos,
+                    c.counts.objects,
+                ]
                 for c in node.children
             ],
         }
@@ -181,7 +189,7 @@ class ContentTree:
             found: list[tuple[str, tuple[tuple[str, Record], ...]]] = []
             below: list[str] = []
             for start in range(0, len(frontier), batch):
-                chunk = frontier[start:start + batch]
+                chunk = frontier[start : start + batch]
                 for node_hash, node in zip(chunk, self._peek_many(chunk), strict=True):
                     if isinstance(node, _Interior):
                         below.extend(c.hash for c in node.children)
@@ -253,8 +261,10 @@ class ContentTree:
                     a_children = {c.digit: c.hash for c in node_a.children}
                     b_children = {c.digit: c.hash for c in node_b.children}
                     for digit in _DIGITS:
-                        pair = (a_children.get(digit, EMPTY_ROOT),
-                                b_children.get(digit, EMPTY_ROOT))
+                        pair = (
+                            a_children.get(digit, EMPTY_ROOT),
+                            b_children.get(digit, EMPTY_ROOT),
+                        )
                         if pair[0] != pair[1]:
                             below.append((path + digit, *pair))
                 else:
@@ -264,9 +274,8 @@ class ContentTree:
             frontier = below
         terminal.sort()
         for start in range(0, len(terminal), _DIFF_BATCH):
-            chunk = terminal[start:start + _DIFF_BATCH]
-            wanted = list(dict.fromkeys(
-                h for _, a, b in chunk for h in (a, b) if h not in kept))
+            chunk = terminal[start : start + _DIFF_BATCH]
+            wanted = list(dict.fromkeys(h for _, a, b in chunk for h in (a, b) if h not in kept))
             nodes = {**kept, **dict(zip(wanted, self._peek_many(wanted), strict=True))}
             for _, a, b in chunk:
                 before = dict(self._subtree_items(a, nodes[a]))

@@ -459,9 +459,7 @@ class Dataset(Aggregate):
     # Side tasks: exports read a version of the content and change nothing, so they run
     # beside any other task and in any status.
 
-    def start_export(
-        self, task_id: str, by: str, params: dict[str, Any], at: datetime
-    ) -> bool:
+    def start_export(self, task_id: str, by: str, params: dict[str, Any], at: datetime) -> bool:
         """Start an export; False when it already started (an idempotent retry)."""
         if self._known_task(task_id):
             return False
@@ -839,8 +837,13 @@ def check_may_write(
 
 
 # The events that put a task in INITIALIZING: each starts one task for its ``by``.
-_TASK_STARTS = ("OperationStarted", "RestoreStarted", "CloneStarted", "ExportStarted",
-                "TaskRetried")
+_TASK_STARTS = (
+    "OperationStarted",
+    "RestoreStarted",
+    "CloneStarted",
+    "ExportStarted",
+    "TaskRetried",
+)
 
 
 def task_starters(events: Iterable[object]) -> list[str]:

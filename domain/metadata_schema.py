@@ -56,6 +56,7 @@ class ValueRejected(ValueError):
 
 # Schemas.
 
+
 def parse_schema(raw: object) -> Schema:
     """The canonical form of a schema given by a user, or ``Invalid`` naming the problem.
 
@@ -86,26 +87,34 @@ def merge_schemas(current: Schema, new: Schema) -> Schema:
             merged[name] = dict(spec)
             continue
         if old["type"] != spec["type"]:
-            raise Invalid(f"The field {name!r} already has type {old['type']}; it cannot "
-                          f"change to {spec['type']}.")
+            raise Invalid(
+                f"The field {name!r} already has type {old['type']}; it cannot "
+                f"change to {spec['type']}."
+            )
         if spec["type"] in ENUM_TYPES:
             options = list(old["options"])
             options += [o for o in spec["options"] if o not in set(old["options"])]
             if len(options) > MAX_OPTIONS:
-                raise Invalid(f"The field {name!r} would have {len(options)} options; at "
-                              f"most {MAX_OPTIONS} are allowed.")
+                raise Invalid(
+                    f"The field {name!r} would have {len(options)} options; at "
+                    f"most {MAX_OPTIONS} are allowed."
+                )
             merged[name] = {"type": spec["type"], "options": options}
     if len(merged) > MAX_FIELDS:
-        raise Invalid(f"The dataset's schema would have {len(merged)} fields; at most "
-                      f"{MAX_FIELDS} are allowed.")
+        raise Invalid(
+            f"The dataset's schema would have {len(merged)} fields; at most "
+            f"{MAX_FIELDS} are allowed."
+        )
     _check_size(merged)
     return merged
 
 
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not FIELD_NAME.match(name):
-        raise Invalid(f"The field name {name!r} must start with a letter or '_' and hold at "
-                      "most 64 letters, digits and '_'.")
+        raise Invalid(
+            f"The field name {name!r} must start with a letter or '_' and hold at "
+            "most 64 letters, digits and '_'."
+        )
     if name in RESERVED_NAMES:
         raise Invalid(f"The field name {name!r} is reserved: it identifies the item of a row.")
 
@@ -114,12 +123,12 @@ def _parse_spec(name: str, spec: object) -> Spec:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict):
-        raise Invalid(f"The spec of field {name!r} must be an object such as "
-                      '{"type": "string"}.')
+        raise Invalid(f'The spec of field {name!r} must be an object such as {{"type": "string"}}.')
     kind = spec.get("type")
     if kind not in FIELD_TYPES:
-        raise Invalid(f"The field {name!r} has type {kind!r}; the types are "
-                      f"{', '.join(FIELD_TYPES)}.")
+        raise Invalid(
+            f"The field {name!r} has type {kind!r}; the types are {', '.join(FIELD_TYPES)}."
+        )
     allowed = {"type", "options"} if kind in ENUM_TYPES else {"type"}
     unknown = sorted(set(spec) - allowed)
     if unknown:
@@ -133,18 +142,25 @@ def _parse_options(name: str, kind: str, options: object) -> list[str]:
     if not isinstance(options, list) or not options:
         raise Invalid(f"The {kind} field {name!r} needs a non-empty list of options.")
     if len(options) > MAX_OPTIONS:
-        raise Invalid(f"The field {name!r} has {len(options)} options; at most "
-                      f"{MAX_OPTIONS} are allowed.")
+        raise Invalid(
+            f"The field {name!r} has {len(options)} options; at most {MAX_OPTIONS} are allowed."
+        )
     for option in options:
         if not isinstance(option, str) or not 1 <= len(option) <= MAX_OPTION_LENGTH:
-            raise Invalid(f"Each option of field {name!r} must be text of 1 to "
-                          f"{MAX_OPTION_LENGTH} characters, not {option!r}.")
+            raise Invalid(
+                f"Each option of field {name!r} must be text of 1 to "
+                f"{MAX_OPTION_LENGTH} characters, not {option!r}."
+            )
         if option != option.strip() or _CONTROL.search(option):
-            raise Invalid(f"The option {option!r} of field {name!r} has surrounding spaces "
-                          "or control characters.")
+            raise Invalid(
+                f"The option {option!r} of field {name!r} has surrounding spaces "
+                "or control characters."
+            )
         if kind == "multi_enum" and MULTI_SEPARATOR in option:
-            raise Invalid(f"The option {option!r} of multi_enum field {name!r} contains "
-                          f"{MULTI_SEPARATOR!r}, which separates options in CSV cells.")
+            raise Invalid(
+                f"The option {option!r} of multi_enum field {name!r} contains "
+                f"{MULTI_SEPARATOR!r}, which separates options in CSV cells."
+            )
     if len(set(options)) != len(options):
         raise Invalid(f"The options of field {name!r} repeat a value.")
     return list(options)
@@ -153,11 +169,13 @@ def _parse_options(name: str, kind: str, options: object) -> list[str]:
 def _check_size(schema: Schema) -> None:
     size = len(json.dumps(schema))
     if size > MAX_SCHEMA_BYTES:
-        raise Invalid(f"The schema is {size} bytes as JSON; at most {MAX_SCHEMA_BYTES} are "
-                      "allowed.")
+        raise Invalid(
+            f"The schema is {size} bytes as JSON; at most {MAX_SCHEMA_BYTES} are allowed."
+        )
 
 
 # Values.
+
 
 def check_value(spec: Spec, value: object, *, text: bool) -> Any:
     """The value to store for ``value`` in a field of ``spec``, or ``ValueRejected``.
@@ -220,8 +238,9 @@ def _datetime(value: object) -> str:
     except ValueError:
         raise ValueRejected(f"{_shown(value)} is not an ISO 8601 time") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueRejected(f"{_shown(value)} has no time zone; add 'Z' or an offset such "
-                            "as '+02:00'")
+        raise ValueRejected(
+            f"{_shown(value)} has no time zone; add 'Z' or an offset such as '+02:00'"
+        )
     try:
         utc = moment.astimezone(UTC)
     except OverflowError:
@@ -233,8 +252,7 @@ def _option(value: object, options: list[str]) -> str:
     if not isinstance(value, str):
         raise ValueRejected(f"expected one of the options as text, got {_kind(value)}")
     if value not in options:
-        raise ValueRejected(f"{_shown(value)} is not one of the options "
-                            f"({_listed(options)})")
+        raise ValueRejected(f"{_shown(value)} is not one of the options ({_listed(options)})")
     return value
 
 
@@ -242,8 +260,9 @@ def _options(value: object, options: list[str], *, text: bool) -> list[str]:
     if text and isinstance(value, str):
         values: list[object] = [part.strip() for part in value.split(MULTI_SEPARATOR)]
         if any(part == "" for part in values):
-            raise ValueRejected(f"{_shown(value)} has an empty option between "
-                                f"{MULTI_SEPARATOR!r} separators")
+            raise ValueRejected(
+                f"{_shown(value)} has an empty option between {MULTI_SEPARATOR!r} separators"
+            )
     elif isinstance(value, list):
         values = value
     else:

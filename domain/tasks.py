@@ -28,7 +28,6 @@ TASK_STATUSES = ("INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
 FINAL_STATUSES = ("COMPLETED", "FAILED", "ABORTED")
 
 
-
 class TaskState(TypedDict):
     task_id: str
     task_type: str

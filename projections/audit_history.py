@@ -20,15 +20,24 @@ class AuditHistoryProjection:
     name = "audit_history"
 
     def process(self, event: Any, position: int, writer: AuditWriter) -> None:
-        actor = getattr(event, "by", None) or getattr(event, "created_by", None) \
-            or getattr(event, "owner_email", None) or "system"
+        actor = (
+            getattr(event, "by", None)
+            or getattr(event, "created_by", None)
+            or getattr(event, "owner_email", None)
+            or "system"
+        )
         details = {k: v for k, v in vars(event).items() if k not in _HIDDEN}
-        writer.append({
-            "position": position, "dataset_id": str(event.originator_id),
-            "version": event.originator_version, "event_type": event_name(event),
-            "actor": actor, "at": iso(event.timestamp),
-            "details": json.dumps(details, default=_plain, sort_keys=True),
-        })
+        writer.append(
+            {
+                "position": position,
+                "dataset_id": str(event.originator_id),
+                "version": event.originator_version,
+                "event_type": event_name(event),
+                "actor": actor,
+                "at": iso(event.timestamp),
+                "details": json.dumps(details, default=_plain, sort_keys=True),
+            }
+        )
 
 
 def _plain(value: object) -> str:

@@ -24,13 +24,20 @@ class DatasetListProjection:
         name = event_name(event)
         dataset_id = str(event.originator_id)
         if name == "Created":
-            writer.add({
-                "dataset_id": dataset_id, "name": event.name, "description": event.description,
-                "owner_id": event.owner_id, "owner_email": event.owner_email,
-                "created_at": iso(event.at), "source_type": event.source_type,
-                "source_dataset_id": None if event.source_dataset_id is None
-                else str(event.source_dataset_id),
-            })
+            writer.add(
+                {
+                    "dataset_id": dataset_id,
+                    "name": event.name,
+                    "description": event.description,
+                    "owner_id": event.owner_id,
+                    "owner_email": event.owner_email,
+                    "created_at": iso(event.at),
+                    "source_type": event.source_type,
+                    "source_dataset_id": None
+                    if event.source_dataset_id is None
+                    else str(event.source_dataset_id),
+                }
+            )
             writer.grant(dataset_id, event.owner_id, "owner")
         elif name == "Shared":
             writer.grant(dataset_id, event.user_id, event.role)

@@ -31,8 +31,13 @@ _FIXED_STATUS = {
     "RestoreFailed": "ERROR",
     "CloneFailed": "ERROR",
 }
-_STATUS_FROM_EVENT = ("OperationStarted", "OperationCompleted", "RestoreCompleted",
-                      "CloneCompleted", "TaskAborted")
+_STATUS_FROM_EVENT = (
+    "OperationStarted",
+    "OperationCompleted",
+    "RestoreCompleted",
+    "CloneCompleted",
+    "TaskAborted",
+)
 
 
 def status_after(event: object) -> str | None:
@@ -47,8 +52,12 @@ def status_after(event: object) -> str | None:
 
 def new_content(event: object) -> tuple[str, int, int] | None:
     """(root, n_images, n_videos) when ``event`` publishes new current content."""
-    if event_name(event) in ("OperationCompleted", "RestoreCompleted", "CloneCompleted",
-                             "ContentEdited"):
+    if event_name(event) in (
+        "OperationCompleted",
+        "RestoreCompleted",
+        "CloneCompleted",
+        "ContentEdited",
+    ):
         e: Any = event
         return e.root, e.n_images, e.n_videos
     return None

@@ -83,9 +83,15 @@ def searchable(record: Record) -> Searchable:
         height=_integer(record.get("height")),
         cluster_id=None if cluster is None else index_text(str(cluster)),
         tags=tuple(sorted({index_text(str(t)) for t in record.get("tags") or ()})),
-        classes=tuple(sorted({index_text(str(label.get("class_name")))
-                              for label in record.get("labels") or ()
-                              if isinstance(label, dict) and label.get("class_name")})),
+        classes=tuple(
+            sorted(
+                {
+                    index_text(str(label.get("class_name")))
+                    for label in record.get("labels") or ()
+                    if isinstance(label, dict) and label.get("class_name")
+                }
+            )
+        ),
         values=tuple(values),
     )
 
@@ -134,8 +140,7 @@ class MediaFilter:
     @property
     def by_kind_only(self) -> bool:
         """True when the content tree's counts give the total (no condition beyond kind)."""
-        return not (self.tags or self.label or self.cluster_id or self.name_contains
-                    or self.fields)
+        return not (self.tags or self.label or self.cluster_id or self.name_contains or self.fields)
 
 
 @dataclass(frozen=True)
@@ -179,8 +184,11 @@ class MediaIndexProjection:
         if content is not None:
             self._index_root(writer, content[0], writer.version_root(dataset_id, CURRENT))
             writer.set_version(dataset_id, CURRENT, content[0])
-        if name == "SnapshotCreated" or (name == "OperationCompleted" and event.checkpoint_id) \
-                or name == "CloneCompleted":
+        if (
+            name == "SnapshotCreated"
+            or (name == "OperationCompleted" and event.checkpoint_id)
+            or name == "CloneCompleted"
+        ):
             self._index_root(writer, event.root, writer.version_root(dataset_id, CURRENT))
             writer.set_version(dataset_id, event.checkpoint_id, event.root)
         elif name == "SnapshotSoftDeleted":
@@ -213,4 +221,4 @@ class MediaIndexProjection:
     def _index_leaves(self, writer: MediaIndexWriter, leaves: set[str]) -> None:
         missing = sorted(writer.missing_leaves(sorted(leaves)))
         for start in range(0, len(missing), _BATCH):
-            writer.add_leaves(self._tree.leaf_items_many(missing[start:start + _BATCH]))
+            writer.add_leaves(self._tree.leaf_items_many(missing[start : start + _BATCH]))

@@ -32,15 +32,44 @@ class SnapshotListProjection:
         if name == "Created":
             writer.remember_dataset(dataset_id, event.name)
         elif name == "SnapshotCreated":
-            self._add(writer, dataset_id, event.checkpoint_id, event.name, event.description,
-                      event.reason, event.created_by, event, event.n_images, event.n_videos)
+            self._add(
+                writer,
+                dataset_id,
+                event.checkpoint_id,
+                event.name,
+                event.description,
+                event.reason,
+                event.created_by,
+                event,
+                event.n_images,
+                event.n_videos,
+            )
         elif name == "OperationCompleted" and event.checkpoint_id:
-            self._add(writer, dataset_id, event.checkpoint_id,
-                      _default_name(writer.dataset_name(dataset_id), event.checkpoint_id), "",
-                      "creation", event.by, event, event.n_images, event.n_videos)
+            self._add(
+                writer,
+                dataset_id,
+                event.checkpoint_id,
+                _default_name(writer.dataset_name(dataset_id), event.checkpoint_id),
+                "",
+                "creation",
+                event.by,
+                event,
+                event.n_images,
+                event.n_videos,
+            )
         elif name == "CloneCompleted":
-            self._add(writer, dataset_id, event.checkpoint_id, event.name, event.description,
-                      "clone", event.by, event, event.n_images, event.n_videos)
+            self._add(
+                writer,
+                dataset_id,
+                event.checkpoint_id,
+                event.name,
+                event.description,
+                "clone",
+                event.by,
+                event,
+                event.n_images,
+                event.n_videos,
+            )
         elif name == "SnapshotUpdated":
             writer.update(event.checkpoint_id, event.name, event.description)
         elif name == "SnapshotSoftDeleted":
@@ -55,17 +84,32 @@ class SnapshotListProjection:
 
     @staticmethod
     def _add(
-        writer: SnapshotListWriter, dataset_id: str, snapshot_id: str, name: str,
-        description: str, reason: str, created_by: str, event: Any, n_images: int,
+        writer: SnapshotListWriter,
+        dataset_id: str,
+        snapshot_id: str,
+        name: str,
+        description: str,
+        reason: str,
+        created_by: str,
+        event: Any,
+        n_images: int,
         n_videos: int,
     ) -> None:
-        writer.add({
-            "dataset_id": dataset_id, "snapshot_id": snapshot_id, "snapshot_name": name,
-            "source_dataset_name": writer.dataset_name(dataset_id),
-            "created_at": iso(event.at), "created_by": created_by, "n_images": n_images,
-            "n_videos": n_videos, "description": description, "reason": reason,
-            "root": event.root,
-        })
+        writer.add(
+            {
+                "dataset_id": dataset_id,
+                "snapshot_id": snapshot_id,
+                "snapshot_name": name,
+                "source_dataset_name": writer.dataset_name(dataset_id),
+                "created_at": iso(event.at),
+                "created_by": created_by,
+                "n_images": n_images,
+                "n_videos": n_videos,
+                "description": description,
+                "reason": reason,
+                "root": event.root,
+            }
+        )
         writer.make_current(dataset_id, snapshot_id)
 
 

@@ -20,8 +20,15 @@ class TaskLogWriter(Protocol):
 
     def progressed(self, task_id: str, progress: int, message: str, lease_until: str) -> None: ...
 
-    def finished(self, task_id: str, status: str, end_time: str, message: str,
-                 error: str | None, report: dict[str, Any] | None = None) -> None: ...
+    def finished(
+        self,
+        task_id: str,
+        status: str,
+        end_time: str,
+        message: str,
+        error: str | None,
+        report: dict[str, Any] | None = None,
+    ) -> None: ...
 
     def retried(self, task_id: str, start_time: str) -> None: ...
 
@@ -44,23 +51,30 @@ class TaskLogProjection:
             writer.grant(dataset_id, event.user_id)
         elif name in _STARTED:
             task = event.task
-            writer.started({
-                "task_id": task["task_id"], "dataset_id": dataset_id,
-                "task_type": task["task_type"], "created_by": task["created_by"],
-                "start_time": iso(task["start_time"]),
-            })
+            writer.started(
+                {
+                    "task_id": task["task_id"],
+                    "dataset_id": dataset_id,
+                    "task_type": task["task_type"],
+                    "created_by": task["created_by"],
+                    "start_time": iso(task["start_time"]),
+                }
+            )
         elif name == "TaskClaimed":
             writer.claimed(event.task_id, iso(event.lease_until))
         elif name == "TaskProgressed":
-            writer.progressed(event.task_id, event.progress, event.message,
-                              iso(event.lease_until))
+            writer.progressed(event.task_id, event.progress, event.message, iso(event.lease_until))
         elif name in _COMPLETED:
-            writer.finished(event.task_id, "COMPLETED", iso(event.timestamp),
-                            getattr(event, "message", "") or "Completed.", None,
-                            getattr(event, "report", None))
+            writer.finished(
+                event.task_id,
+                "COMPLETED",
+                iso(event.timestamp),
+                getattr(event, "message", "") or "Completed.",
+                None,
+                getattr(event, "report", None),
+            )
         elif name in _FAILED:
-            writer.finished(event.task_id, "FAILED", iso(event.timestamp), "Failed.",
-                            event.error)
+            writer.finished(event.task_id, "FAILED", iso(event.timestamp), "Failed.", event.error)
         elif name == "TaskAborted":
             writer.finished(event.task_id, "ABORTED", iso(event.timestamp), "Aborted.", None)
         elif name == "TaskRetried":

@@ -19,8 +19,7 @@ from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
 from application.actor import Actor
 
-BASE_URL = os.environ.get("SNAPSET_TEST_DATABASE_URL",
-                          "postgresql://postgres@127.0.0.1:5432/test")
+BASE_URL = os.environ.get("SNAPSET_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -52,8 +51,12 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 def settings(backend_name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     url = request.getfixturevalue("postgres_url") if backend_name == "postgres" else ""
     (tmp_path / "imports").mkdir()
-    return Settings(data_dir=tmp_path / "data", database_url=url,
-                    import_root=tmp_path / "imports", lease_seconds=5.0)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=url,
+        import_root=tmp_path / "imports",
+        lease_seconds=5.0,
+    )
 
 
 @pytest.fixture

@@ -23,12 +23,22 @@ from application.operations.ingest import UnsupportedMedia
 MAX_DECODE_PIXELS = 64_000_000
 
 # What Pillow raises on bad input (its fuzzing tests expect the same families).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
-                  TypeError, ZeroDivisionError, MemoryError)
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    TypeError,
+    ZeroDivisionError,
+    MemoryError,
+)
 
 
-def decode(path: Path, mode: str, *, at_least: int | None = None,
-           fit: int | None = None) -> Image.Image:
+def decode(
+    path: Path, mode: str, *, at_least: int | None = None, fit: int | None = None
+) -> Image.Image:
     """The image at ``path`` decoded and converted to ``mode``. With ``at_least``, a JPEG may
     decode at a reduced scale (1/2 to 1/8, far cheaper) that keeps both sides at least that
     long; with ``fit``, the result is scaled down (never up) to fit a fit x fit box."""
@@ -60,7 +70,8 @@ def check_pixels(size: tuple[int, int]) -> None:
     if width * height > MAX_DECODE_PIXELS:
         raise UnsupportedMedia(
             f"a decompression bomb: {width}x{height} is more than the "
-            f"{MAX_DECODE_PIXELS} pixels the models decode")
+            f"{MAX_DECODE_PIXELS} pixels the models decode"
+        )
 
 
 @contextmanager
@@ -71,5 +82,4 @@ def _readable() -> Iterator[None]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UnsupportedMedia(f"a decompression bomb ({error})") from None
     except _DECODE_ERRORS as error:
-        raise UnsupportedMedia(f"not a readable image ({type(error).__name__}: "
-                               f"{error})") from None
+        raise UnsupportedMedia(f"not a readable image ({type(error).__name__}: {error})") from None

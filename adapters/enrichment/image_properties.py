@@ -34,16 +34,23 @@ class ImageProperties:
     model_type = "IMAGE_PROPERTIES"
     model_id = "image-properties-v1"
     name = "Image properties"
-    description = ("Format, width, height, colour mode, file size and the EXIF capture time "
-                   "(UTC), read from the file's header.")
+    description = (
+        "Format, width, height, colour mode, file size and the EXIF capture time "
+        "(UTC), read from the file's header."
+    )
     media_kinds = ("image",)
 
     def run(self, path: Path, record: Record) -> dict[str, Any]:
         with header(path) as image:
             width, height = image.size
-            return {"format": image.format, "width": width, "height": height,
-                    "mode": image.mode, "file_size": path.stat().st_size,
-                    "captured_at": capture_time(image)}
+            return {
+                "format": image.format,
+                "width": width,
+                "height": height,
+                "mode": image.mode,
+                "file_size": path.stat().st_size,
+                "captured_at": capture_time(image),
+            }
 
 
 def capture_time(image: Image.Image) -> str | None:
@@ -77,8 +84,12 @@ def _parse_offset(value: object) -> timezone | None:
     if not isinstance(value, str):
         return None
     text = value.strip("\x00 ")
-    if len(text) != 6 or text[0] not in "+-" or text[3] != ":" \
-            or not (text[1:3] + text[4:6]).isdigit():
+    if (
+        len(text) != 6
+        or text[0] not in "+-"
+        or text[3] != ":"
+        or not (text[1:3] + text[4:6]).isdigit()
+    ):
         return None
     minutes = int(text[1:3]) * 60 + int(text[4:6])
     if minutes >= 24 * 60:

@@ -30,25 +30,32 @@ class ImageQuality:
     model_type = "IMAGE_QUALITY"
     model_id = "laplacian-quality-v1"
     name = "Image quality"
-    description = (f"Blur score (variance of the Laplacian; blurry below {BLURRY_BELOW:g}) "
-                   f"and mean brightness 0..255 (too dark below {TOO_DARK_BELOW:g}, too bright "
-                   f"above {TOO_BRIGHT_ABOVE:g}), measured in grayscale scaled to fit "
-                   f"{MEASURE_SIZE} pixels.")
+    description = (
+        f"Blur score (variance of the Laplacian; blurry below {BLURRY_BELOW:g}) "
+        f"and mean brightness 0..255 (too dark below {TOO_DARK_BELOW:g}, too bright "
+        f"above {TOO_BRIGHT_ABOVE:g}), measured in grayscale scaled to fit "
+        f"{MEASURE_SIZE} pixels."
+    )
     media_kinds = ("image",)
 
     def run(self, path: Path, record: Record) -> dict[str, Any]:
         gray = np.asarray(decode(path, "L", fit=MEASURE_SIZE), dtype=np.float64)
         blur = round(laplacian_variance(gray), 3)
         brightness = round(float(gray.mean()), 3)
-        return {"blur_score": blur, "brightness": brightness,
-                "blurry": blur < BLURRY_BELOW, "too_dark": brightness < TOO_DARK_BELOW,
-                "too_bright": brightness > TOO_BRIGHT_ABOVE}
+        return {
+            "blur_score": blur,
+            "brightness": brightness,
+            "blurry": blur < BLURRY_BELOW,
+            "too_dark": brightness < TOO_DARK_BELOW,
+            "too_bright": brightness > TOO_BRIGHT_ABOVE,
+        }
 
 
 def laplacian_variance(gray: np.ndarray[Any, np.dtype[np.float64]]) -> float:
     """Variance of the 4-neighbour Laplacian over the interior; 0 for images under 3x3."""
     if gray.shape[0] < 3 or gray.shape[1] < 3:
         return 0.0
-    laplacian = (gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:]
-                 - 4.0 * gray[1:-1, 1:-1])
+    laplacian = (
+        gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:] - 4.0 * gray[1:-1, 1:-1]
+    )
     return float(laplacian.var())

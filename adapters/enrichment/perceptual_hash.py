@@ -24,8 +24,10 @@ class PerceptualHash:
     model_type = "PERCEPTUAL_HASH"
     model_id = "phash-64-v1"
     name = "Perceptual hash"
-    description = ("A 64-bit perceptual hash (pHash, 16 hex digits): near-duplicates differ "
-                   "in few bits. Re-index clusters images by it.")
+    description = (
+        "A 64-bit perceptual hash (pHash, 16 hex digits): near-duplicates differ "
+        "in few bits. Re-index clusters images by it."
+    )
     media_kinds = ("image",)
 
     def run(self, path: Path, record: Record) -> dict[str, Any]:

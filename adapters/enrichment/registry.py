@@ -10,5 +10,4 @@ from application.operations.enrichment import ModelRegistry
 
 
 def default_registry() -> ModelRegistry:
-    return ModelRegistry([ImageProperties(), PerceptualHash(), ImageQuality(),
-                          VideoProperties()])
+    return ModelRegistry([ImageProperties(), PerceptualHash(), ImageQuality(), VideoProperties()])

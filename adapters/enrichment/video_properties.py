@@ -24,5 +24,10 @@ class VideoProperties:
 
     def run(self, path: Path, record: Record) -> dict[str, Any]:
         facts = read_video(path)
-        return {"duration": facts.duration, "width": facts.width, "height": facts.height,
-                "fps": facts.fps, "codec": facts.codec}
+        return {
+            "duration": facts.duration,
+            "width": facts.width,
+            "height": facts.height,
+            "fps": facts.fps,
+            "codec": facts.codec,
+        }

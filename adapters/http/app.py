@@ -39,14 +39,24 @@ VERSION = "0.1.0"
 
 def registry() -> Registry:
     merged = Registry()
-    for module in (system, datasets, snapshots, tasks, enrichment, annotation_routes,
-                   explore, exports, web):
+    for module in (
+        system,
+        datasets,
+        snapshots,
+        tasks,
+        enrichment,
+        annotation_routes,
+        explore,
+        exports,
+        web,
+    ):
         merged.endpoints.extend(module.registry.endpoints)
     return merged
 
 
-def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = False,
-               run_worker: bool = False) -> Any:
+def create_app(
+    runtime: Runtime, settings: Settings, *, run_projections: bool = False, run_worker: bool = False
+) -> Any:
     app_service = runtime.backend.app
 
     def lookup(api_key: str) -> Credentials | None:
@@ -80,11 +90,16 @@ def create_app(runtime: Runtime, settings: Settings, *, run_projections: bool = 
             runtime.stop()
 
     starlette = Starlette(
-        routes=[*routes(declared, services, authenticate),
-                Route("/openapi.json", openapi_json), Route("/docs", docs), *web.pages()],
+        routes=[
+            *routes(declared, services, authenticate),
+            Route("/openapi.json", openapi_json),
+            Route("/docs", docs),
+            *web.pages(),
+        ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
     starlette.state.services = services
-    return BodyLimit(starlette, json_limit=settings.max_body_bytes,
-                     upload_limit=settings.max_upload_bytes)
+    return BodyLimit(
+        starlette, json_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes
+    )

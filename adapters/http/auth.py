@@ -26,9 +26,12 @@ class Credentials:
 
 def make_token(api_key: str, api_secret: str, ttl: int = 3600, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    return jwt.encode({"sub": api_key, "iat": issued, "exp": issued + ttl, "iss": "sdk"},
-                      api_secret, algorithm="HS256",
-                      headers={"kid": api_key, "typ": "JWT"})
+    return jwt.encode(
+        {"sub": api_key, "iat": issued, "exp": issued + ttl, "iss": "sdk"},
+        api_secret,
+        algorithm="HS256",
+        headers={"kid": api_key, "typ": "JWT"},
+    )
 
 
 class TokenVerifier:
@@ -63,9 +66,14 @@ class TokenVerifier:
         if credentials is None:
             raise Unauthorized("The token's key id is unknown.")
         try:
-            claims = jwt.decode(token, credentials.secret, algorithms=["HS256"], issuer="sdk",
-                                leeway=LEEWAY_SECONDS,
-                                options={"require": ["exp", "iat", "iss", "sub"]})
+            claims = jwt.decode(
+                token,
+                credentials.secret,
+                algorithms=["HS256"],
+                issuer="sdk",
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "iss", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("The token has expired.") from None
         except jwt.PyJWTError as error:
@@ -98,5 +106,6 @@ def _reason(error: Exception) -> str:
         jwt.MissingRequiredClaimError: "a required claim is missing",
         jwt.DecodeError: "cannot be decoded",
     }
-    return next((text for cls, text in names.items() if isinstance(error, cls)),
-                type(error).__name__)
+    return next(
+        (text for cls, text in names.items() if isinstance(error, cls)), type(error).__name__
+    )

@@ -62,8 +62,7 @@ class Registry:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
-    def add(self, method: str, path: str, summary: str,
-            **options: Any) -> Callable[[H], H]:
+    def add(self, method: str, path: str, summary: str, **options: Any) -> Callable[[H], H]:
         def register(handler: H) -> H:
             self.endpoints.append(Endpoint(method, path, handler, summary, **options))
             return handler
@@ -71,37 +70,46 @@ class Registry:
         return register
 
 
-def routes(registry: Registry, services: Any,
-           authenticate: Callable[[Request], Actor]) -> list[Route]:
+def routes(
+    registry: Registry, services: Any, authenticate: Callable[[Request], Actor]
+) -> list[Route]:
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in registry.endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
     # Literal segments before parameters: a request a route matches by path but not by
     # method gets its 405 (and Allow) from the first such route, so /media/tags must come
     # before /media/{media_id}. A full match is found wherever it is.
-    return [Route(path, _dispatcher(methods, services, authenticate), methods=list(methods))
-            for path, methods in sorted(by_path.items(), key=lambda item: _literal_first(item[0]))]
+    return [
+        Route(path, _dispatcher(methods, services, authenticate), methods=list(methods))
+        for path, methods in sorted(by_path.items(), key=lambda item: _literal_first(item[0]))
+    ]
 
 
 def _literal_first(path: str) -> list[tuple[bool, str]]:
     return [(segment.startswith("{"), segment) for segment in path.split("/")]
 
 
-def _dispatcher(methods: dict[str, Endpoint], services: Any,
-                authenticate: Callable[[Request], Actor]) -> Callable[[Request], Any]:
+def _dispatcher(
+    methods: dict[str, Endpoint], services: Any, authenticate: Callable[[Request], Actor]
+) -> Callable[[Request], Any]:
     async def dispatch(request: Request) -> Response:
         endpoint = methods[request.method if request.method != "HEAD" else "GET"]
-        actor = Actor("", "anonymous") if endpoint.public else \
-            await run_in_threadpool(authenticate, request)
+        actor = (
+            Actor("", "anonymous")
+            if endpoint.public
+            else await run_in_threadpool(authenticate, request)
+        )
         call = Call(request, actor, dict(request.path_params), services=services)
         if endpoint.query is not None:
             call.query = _validate(endpoint.query, _query_dict(request))
         if endpoint.multipart and _is_multipart(request):
-            call.form = await request.form(max_files=10_000, max_fields=100,
-                                           max_part_size=services.settings.max_upload_bytes)
+            call.form = await request.form(
+                max_files=10_000, max_fields=100, max_part_size=services.settings.max_upload_bytes
+            )
         elif endpoint.body is not None:
-            call.body = _validate(endpoint.body,
-                                  await _json(request, services.settings.max_body_bytes))
+            call.body = _validate(
+                endpoint.body, await _json(request, services.settings.max_body_bytes)
+            )
         try:
             result = await run_in_threadpool(endpoint.handler, call)
         finally:
@@ -178,10 +186,8 @@ def _respond(result: Any, status: int) -> Response:
     if isinstance(result, Response):
         return result
     if isinstance(result, BaseModel):
-        return Response(result.model_dump_json(), status_code=status,
-                        media_type="application/json")
+        return Response(result.model_dump_json(), status_code=status, media_type="application/json")
     if isinstance(result, list) and all(isinstance(r, BaseModel) for r in result):
         body = "[" + ",".join(r.model_dump_json() for r in result) + "]"
         return Response(body, status_code=status, media_type="application/json")
     return JSONResponse(result, status_code=status)
-

@@ -47,8 +47,9 @@ def import_folder(import_root: Path | None, source_path: str) -> Path:
         inside = resolved.is_relative_to(root)
         folder = inside and resolved.is_dir()
     except (OSError, RuntimeError, ValueError) as error:  # too long, a link loop, not UTF-8
-        raise Invalid(f"The source_path {source_path!r} cannot be used as a folder "
-                      f"({_reason(error)}).") from None
+        raise Invalid(
+            f"The source_path {source_path!r} cannot be used as a folder ({_reason(error)})."
+        ) from None
     if not inside:
         raise Forbidden(f"The source_path {source_path!r} is outside the import root.")
     if not folder:
@@ -104,7 +105,7 @@ def _safe_name(filename: str, number: int) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", base).strip(" .")
     suffix = PurePosixPath(base).suffix if len(PurePosixPath(base).suffix) <= 16 else ""
-    stem = base[:len(base) - len(suffix)]
+    stem = base[: len(base) - len(suffix)]
     while stem and len((stem + suffix).encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         stem = stem[:-1]
     name = stem.rstrip(" .") + suffix if stem.rstrip(" .") else ""
@@ -136,6 +137,7 @@ def iso_time(value: str | None, name: str) -> str | None:
         try:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
         except OverflowError:
-            raise Invalid(f"{name} must be a time between the years 1 and 9999 in UTC, not "
-                          f"{value!r}.") from None
+            raise Invalid(
+                f"{name} must be a time between the years 1 and 9999 in UTC, not {value!r}."
+            ) from None
     return moment.isoformat(timespec="microseconds")

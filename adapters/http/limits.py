@@ -56,7 +56,14 @@ class _TooLarge(Exception):
 
 async def _too_large(send: Any, limit: int) -> None:
     body = json.dumps({"detail": f"The request body is larger than the limit of {limit} bytes."})
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body.encode()})

@@ -38,19 +38,22 @@ def form_body(form: FormData) -> ImportMetadata:
         raise Invalid(f"Unknown form field {unknown[0]!r}; the fields are schema, key, file.")
     text = form_text(form, "schema", limit=2 * MAX_SCHEMA_BYTES)
     if text is None:
-        raise Invalid("The form field 'schema' is required: JSON text mapping field names to "
-                      "specs.")
+        raise Invalid(
+            "The form field 'schema' is required: JSON text mapping field names to specs."
+        )
     try:
         schema = json.loads(text)
     except (ValueError, RecursionError):
         raise Invalid("The form field 'schema' is not valid JSON.") from None
     return ImportMetadata.model_validate(
-        {"schema": schema, "key": form_text(form, "key", limit=20), "rows": []})
+        {"schema": schema, "key": form_text(form, "key", limit=20), "rows": []}
+    )
 
 
 @contextmanager
-def staged_rows(call_form: FormData | None, body: ImportMetadata, schema: Schema,
-                staging: Staging, task_id: str) -> Iterator[dict[str, Any]]:
+def staged_rows(
+    call_form: FormData | None, body: ImportMetadata, schema: Schema, staging: Staging, task_id: str
+) -> Iterator[dict[str, Any]]:
     """Stage the rows for ``task_id`` and yield the task's params; the staged file is
     removed again if the block raises (the task did not start)."""
     folder = staging.folder(task_id)
@@ -62,8 +65,7 @@ def staged_rows(call_form: FormData | None, body: ImportMetadata, schema: Schema
         else:
             fmt = _write_upload(call_form, folder)
         _check_staged(folder / f"rows.{fmt}", fmt, body.key, schema)
-        yield {"file": f"rows.{fmt}", "format": fmt, "key": body.key,
-               "schema": body.field_schema}
+        yield {"file": f"rows.{fmt}", "format": fmt, "key": body.key, "schema": body.field_schema}
         started = True
     finally:
         if not started:
@@ -83,8 +85,13 @@ def _write_upload(form: FormData, folder: Path) -> str:
         raise Invalid("Upload exactly one .csv or .json file in the form field 'file'.")
     upload = files[0]
     name = (upload.filename or "").lower()
-    fmt = "csv" if name.endswith(".csv") else "json" if name.endswith(".json") else \
-        _TYPES.get((upload.content_type or "").split(";")[0].strip())
+    fmt = (
+        "csv"
+        if name.endswith(".csv")
+        else "json"
+        if name.endswith(".json")
+        else _TYPES.get((upload.content_type or "").split(";")[0].strip())
+    )
     if fmt is None:
         raise Invalid("The uploaded file must be a .csv or a .json file.")
     if (upload.size or 0) > MAX_FILE_BYTES:

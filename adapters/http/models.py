@@ -14,15 +14,17 @@ class Strict(BaseModel):
 
 class Error(BaseModel):
     detail: str = Field(description="One human sentence naming the thing and why.")
-    errors: list[dict[str, Any]] | None = Field(default=None,
-                                                description="Field-level problems (422 only).")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Field-level problems (422 only)."
+    )
 
 
 class CreateDataset(Strict):
     dataset_name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    source_path: str | None = Field(default=None, max_length=4096,
-                                    description="A folder inside the server's import root.")
+    source_path: str | None = Field(
+        default=None, max_length=4096, description="A folder inside the server's import root."
+    )
     snapshot_support: bool = True
 
 
@@ -132,7 +134,8 @@ class TaskReport(BaseModel):
     status: Literal["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"]
     report: dict[str, Any] | None = Field(
         description="Null until the task completes; then what it did, e.g. counts and "
-                    "sample per-item errors with row numbers.")
+        "sample per-item errors with row numbers."
+    )
 
 
 class TaskPage(BaseModel):
@@ -152,16 +155,27 @@ class TaskFilters(BaseModel):
 class TaskQuery(Strict):
     dataset_id: UUID | None = None
     dataset_name: str | None = Field(default=None, max_length=200)
-    task_type: Literal["DATASET_CREATION", "MEDIA_ADDITION", "REINDEX", "ENRICHMENT",
-                       "CUSTOM_METADATA", "LABEL_PROPAGATION", "SNAPSHOT_RESTORE",
-                       "SNAPSHOT_CLONE", "EXPORT"] | None = None
-    task_status: Literal["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None \
-        = None
+    task_type: (
+        Literal[
+            "DATASET_CREATION",
+            "MEDIA_ADDITION",
+            "REINDEX",
+            "ENRICHMENT",
+            "CUSTOM_METADATA",
+            "LABEL_PROPAGATION",
+            "SNAPSHOT_RESTORE",
+            "SNAPSHOT_CLONE",
+            "EXPORT",
+        ]
+        | None
+    ) = None
+    task_status: Literal["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = None
     created_by: str | None = Field(default=None, max_length=254)
     start_time_from: str | None = Field(default=None, max_length=40)
     start_time_to: str | None = Field(default=None, max_length=40)
-    sort_by: Literal["start_time", "status", "task_type", "dataset_name", "dataset_id",
-                     "created_by"] = "start_time"
+    sort_by: Literal[
+        "start_time", "status", "task_type", "dataset_name", "dataset_id", "created_by"
+    ] = "start_time"
     sort_order: Literal["asc", "desc"] = "desc"
     page: int = Field(default=1, ge=1, le=1_000_000)
     page_size: int = Field(default=20, ge=5, le=50)
@@ -203,8 +217,9 @@ class Label(Strict):
 class EditMedia(Strict):
     tags: list[str] | None = Field(default=None, max_length=200)
     labels: list[Label] | None = Field(default=None, max_length=1000)
-    metadata: dict[str, str | float | int | bool | None] | None = Field(default=None,
-                                                                         max_length=200)
+    metadata: dict[str, str | float | int | bool | None] | None = Field(
+        default=None, max_length=200
+    )
 
 
 class Media(BaseModel):

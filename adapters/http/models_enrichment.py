@@ -11,14 +11,18 @@ from domain.clustering import DEFAULT_THRESHOLD, MAX_THRESHOLD
 
 
 class EnrichmentModelInfo(BaseModel):
-    type: str = Field(description="What the model computes, e.g. IMAGE_PROPERTIES; its outputs "
-                                  "sit under this key of each item's `enrichment`.")
+    type: str = Field(
+        description="What the model computes, e.g. IMAGE_PROPERTIES; its outputs "
+        "sit under this key of each item's `enrichment`."
+    )
     model_id: str = Field(description="The implementation, e.g. image-properties-v1.")
     name: str
     description: str = Field(description="What it outputs, with units and thresholds.")
     media_kinds: list[str] = Field(description="The media kinds it applies to: image, video.")
-    applied: bool = Field(description="Whether the dataset's current content was enriched "
-                                      "with this model (type and id).")
+    applied: bool = Field(
+        description="Whether the dataset's current content was enriched "
+        "with this model (type and id)."
+    )
 
 
 class ModelList(BaseModel):
@@ -28,7 +32,8 @@ class ModelList(BaseModel):
 class EnrichDataset(Strict):
     enrichment_models: dict[str, str] = Field(
         description='The models to run, by type: {"IMAGE_QUALITY": "laplacian-quality-v1"}. '
-                    "Items already enriched by the same model id are not run again.")
+        "Items already enriched by the same model id are not run again."
+    )
 
 
 def _integral(value: Any) -> Any:
@@ -38,6 +43,10 @@ def _integral(value: Any) -> Any:
 
 class ReindexDataset(Strict):
     threshold: Annotated[int, BeforeValidator(_integral)] = Field(
-        default=DEFAULT_THRESHOLD, ge=0, le=MAX_THRESHOLD, strict=True,
+        default=DEFAULT_THRESHOLD,
+        ge=0,
+        le=MAX_THRESHOLD,
+        strict=True,
         description="Two images are near-duplicates when their 64-bit perceptual hashes "
-                    "differ in at most this many bits.")
+        "differ in at most this many bits.",
+    )

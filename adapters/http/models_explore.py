@@ -11,8 +11,10 @@ from adapters.http.models import Media, PageQuery, Strict
 
 
 def _snapshot_id() -> Any:
-    return Field(default=None, description="Read this snapshot instead of the current data "
-                                           "(without restoring it).")
+    return Field(
+        default=None,
+        description="Read this snapshot instead of the current data (without restoring it).",
+    )
 
 
 class VersionQuery(Strict):
@@ -28,17 +30,24 @@ class MediaQuery(PageQuery):
 
     snapshot_id: UUID | None = _snapshot_id()
     kind: Literal["image", "video"] | None = None
-    tag: str | None = Field(default=None, max_length=4000,
-                            description="Comma-separated tags; an item must have all of them.")
-    label: str | None = Field(default=None, max_length=200,
-                              description="A label class name the item must have.")
+    tag: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Comma-separated tags; an item must have all of them.",
+    )
+    label: str | None = Field(
+        default=None, max_length=200, description="A label class name the item must have."
+    )
     cluster_id: str | None = Field(default=None, max_length=200)
-    q: str | None = Field(default=None, max_length=200,
-                          description="A substring of the file name (case-insensitive).")
-    sort_by: Literal["file_name", "size", "width", "height", "kind", "cluster_id",
-                     "media_id"] = Field(default="file_name",
-                                         description="Ties are broken by file name, then id; "
-                                                     "empty values sort last.")
+    q: str | None = Field(
+        default=None, max_length=200, description="A substring of the file name (case-insensitive)."
+    )
+    sort_by: Literal["file_name", "size", "width", "height", "kind", "cluster_id", "media_id"] = (
+        Field(
+            default="file_name",
+            description="Ties are broken by file name, then id; empty values sort last.",
+        )
+    )
     sort_order: Literal["asc", "desc"] = "asc"
 
 

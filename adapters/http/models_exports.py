@@ -12,15 +12,21 @@ from application.version_diff import VersionDiff
 
 
 class DiffQuery(PageQuery):
-    against: str = Field(default="current", min_length=1, max_length=64,
-                         description="The version to compare with: a snapshot id or `current` "
-                                     "(the dataset's current content).")
+    against: str = Field(
+        default="current",
+        min_length=1,
+        max_length=64,
+        description="The version to compare with: a snapshot id or `current` "
+        "(the dataset's current content).",
+    )
 
 
 class RestoreQuery(PageQuery):
-    dry_run: bool = Field(default=False,
-                          description="Answer 200 with the changes the restore would make, "
-                                      "and change nothing. `page`/`page_size` page them.")
+    dry_run: bool = Field(
+        default=False,
+        description="Answer 200 with the changes the restore would make, "
+        "and change nothing. `page`/`page_size` page them.",
+    )
 
 
 class ItemSummary(BaseModel):
@@ -30,8 +36,10 @@ class ItemSummary(BaseModel):
 
 
 class ChangedItem(ItemSummary):
-    parts: list[str] = Field(description="What changed: any of file, metadata, tags, labels, "
-                                         "enrichment, cluster (other record keys by name).")
+    parts: list[str] = Field(
+        description="What changed: any of file, metadata, tags, labels, "
+        "enrichment, cluster (other record keys by name)."
+    )
 
 
 class DiffCounts(BaseModel):
@@ -57,28 +65,38 @@ class Diff(BaseModel):
     removed: list[ItemSummary]
     changed: list[ChangedItem]
     facets: dict[str, FacetChange] = Field(
-        description="Dataset-level facets (clustered, models, schema) that differ.")
+        description="Dataset-level facets (clustered, models, schema) that differ."
+    )
     page: int
     page_size: int
 
 
 def diff_from(diff: VersionDiff) -> Diff:
     page = diff.page
-    return Diff.model_validate({
-        "snapshot_id": diff.snapshot_id, "against": diff.against, "counts": page.counts,
-        "total": page.total, "added": page.added, "removed": page.removed,
-        "changed": page.changed, "facets": diff.facets, "page": page.page,
-        "page_size": page.page_size,
-    })
+    return Diff.model_validate(
+        {
+            "snapshot_id": diff.snapshot_id,
+            "against": diff.against,
+            "counts": page.counts,
+            "total": page.total,
+            "added": page.added,
+            "removed": page.removed,
+            "changed": page.changed,
+            "facets": diff.facets,
+            "page": page.page,
+            "page_size": page.page_size,
+        }
+    )
 
 
 class ExportQuery(Strict):
-    snapshot_id: UUID | None = Field(default=None,
-                                     description="Export this snapshot instead of the current "
-                                                 "content (extension).")
-    include_media: bool = Field(default=False,
-                                description="Also put each item's file in the archive, under "
-                                            "media/<media_id><suffix>.")
+    snapshot_id: UUID | None = Field(
+        default=None, description="Export this snapshot instead of the current content (extension)."
+    )
+    include_media: bool = Field(
+        default=False,
+        description="Also put each item's file in the archive, under media/<media_id><suffix>.",
+    )
 
 
 class ExportStarted(BaseModel):

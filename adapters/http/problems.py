@@ -84,8 +84,10 @@ async def on_http_problem(request: Request, error: Exception) -> Response:
 
 async def on_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ValidationError)
-    items = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-             for e in error.errors(include_url=False, include_input=False)]
+    items = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in error.errors(include_url=False, include_input=False)
+    ]
     first = items[0] if items else {"loc": [], "msg": "invalid"}
     where = ".".join(str(p) for p in first["loc"]) or "body"
     return _detail(f"Invalid value for {where}: {first['msg']}.", 422, errors=items)
@@ -93,8 +95,11 @@ async def on_validation_error(request: Request, error: Exception) -> Response:
 
 async def on_http_exception(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    detail = error.detail if isinstance(error.detail, str) and error.detail else \
-        "The request cannot be served."
+    detail = (
+        error.detail
+        if isinstance(error.detail, str) and error.detail
+        else "The request cannot be served."
+    )
     if error.status_code == 404:
         detail = f"No such endpoint: {request.method} {request.url.path}."
     elif error.status_code == 405:

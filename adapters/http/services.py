@@ -45,33 +45,43 @@ class Services:
         started = time.perf_counter()
         self.runtime.positions.wait(position, self.settings.write_wait_seconds)
         waited = (time.perf_counter() - started) * 1000
-        return {POSITION_HEADER: str(position),
-                "Server-Timing": f"projection;dur={waited:.2f};desc=\"read models caught up\""}
+        return {
+            POSITION_HEADER: str(position),
+            "Server-Timing": f'projection;dur={waited:.2f};desc="read models caught up"',
+        }
 
     def task_started(self, task_id: object, dataset_id: object, position: int) -> Response:
         """The 202 of a command that started a task: Location of the task, and its ids."""
         headers = self.settle(position)
         headers["Location"] = f"/api/v1/tasks/{task_id}"
-        return JSONResponse({"task_id": str(task_id), "dataset_id": str(dataset_id)},
-                            status_code=202, headers=headers)
+        return JSONResponse(
+            {"task_id": str(task_id), "dataset_id": str(dataset_id)},
+            status_code=202,
+            headers=headers,
+        )
 
     def task_quota(self, email: str) -> None:
         """The application asks this before it stores a task's start (``Datasets.task_quota``):
         TooManyTasks (429) when ``email`` already has the most unfinished tasks one user may."""
-        self.runtime.positions.wait(self.app.position(), self.settings.read_wait_seconds,
-                                    ("task_log",))
+        self.runtime.positions.wait(
+            self.app.position(), self.settings.read_wait_seconds, ("task_log",)
+        )
         open_tasks = self.view("task_log").open_tasks_created_by(email)
         limit = self.settings.max_open_tasks
         if open_tasks >= limit:
-            raise TooManyTasks(f"You have {open_tasks} unfinished tasks, the most one user may "
-                               f"have ({limit}); start this one when one of them finishes.")
+            raise TooManyTasks(
+                f"You have {open_tasks} unfinished tasks, the most one user may "
+                f"have ({limit}); start this one when one of them finishes."
+            )
 
-    def start_operation(self, call: Call, dataset_id: UUID, task_type: str,
-                        params: dict[str, Any], *, key: str) -> Response:
+    def start_operation(
+        self, call: Call, dataset_id: UUID, task_type: str, params: dict[str, Any], *, key: str
+    ) -> Response:
         """Start a data-modifying task; a retry with the same Idempotency-Key starts none."""
         task_id = idempotent_id(call, f"{key}:{dataset_id}") or uuid4()
-        started, position = self.app.start_operation(call.actor, dataset_id, task_type, params,
-                                                     task_id)
+        started, position = self.app.start_operation(
+            call.actor, dataset_id, task_type, params, task_id
+        )
         return self.task_started(started, dataset_id, position)
 
     def catch_up_for(self, call: Call, view: str) -> None:

@@ -52,8 +52,13 @@ class Session:
     expires: int  # unix seconds
 
 
-def sign_in(lookup: Callable[[str], Credentials | None], api_key: str, api_secret: str,
-            lifetime: int, now: float | None = None) -> Session:
+def sign_in(
+    lookup: Callable[[str], Credentials | None],
+    api_key: str,
+    api_secret: str,
+    lifetime: int,
+    now: float | None = None,
+) -> Session:
     """A new session for the user with this key and secret; one message for every miss."""
     credentials = lookup(api_key)
     expected = credentials.secret if credentials is not None else secrets.token_urlsafe(32)
@@ -61,12 +66,19 @@ def sign_in(lookup: Callable[[str], Credentials | None], api_key: str, api_secre
     if credentials is None or not matches:
         raise Unauthorized(BAD_CREDENTIALS)
     issued = int(now if now is not None else time.time())
-    token = jwt.encode({"sub": api_key, "iat": issued, "exp": issued + lifetime, "iss": "sdk",
-                        "jti": secrets.token_urlsafe(16)},
-                       credentials.secret, algorithm="HS256",
-                       headers={"kid": api_key, "typ": "JWT"})
-    return Session(token, csrf_token_for(token, credentials.secret), credentials,
-                   issued + lifetime)
+    token = jwt.encode(
+        {
+            "sub": api_key,
+            "iat": issued,
+            "exp": issued + lifetime,
+            "iss": "sdk",
+            "jti": secrets.token_urlsafe(16),
+        },
+        credentials.secret,
+        algorithm="HS256",
+        headers={"kid": api_key, "typ": "JWT"},
+    )
+    return Session(token, csrf_token_for(token, credentials.secret), credentials, issued + lifetime)
 
 
 def current(verifier: TokenVerifier, request: Request) -> Session:
@@ -77,8 +89,7 @@ def current(verifier: TokenVerifier, request: Request) -> Session:
     try:
         credentials = verifier.verify(token)
     except Unauthorized as error:
-        raise Unauthorized(f"The session is not valid ({error.detail}): sign in again.") \
-            from None
+        raise Unauthorized(f"The session is not valid ({error.detail}): sign in again.") from None
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     return Session(token, csrf_token_for(token, credentials.secret), credentials, expires)
 
@@ -107,29 +118,50 @@ def csrf_token_for(token: str, secret: str) -> str:
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
-def set_cookies(response: Response, session: Session, *, secure: bool,
-                now: float | None = None) -> None:
+def set_cookies(
+    response: Response, session: Session, *, secure: bool, now: float | None = None
+) -> None:
     max_age = max(0, session.expires - int(now if now is not None else time.time()))
-    response.set_cookie(SESSION_COOKIE, session.token, max_age=max_age, path="/",
-                        secure=secure, httponly=True, samesite="strict")
-    response.set_cookie(CSRF_COOKIE, session.csrf_token, max_age=max_age, path="/",
-                        secure=secure, httponly=False, samesite="strict")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        session.csrf_token,
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=False,
+        samesite="strict",
+    )
 
 
 def clear_cookies(response: Response, *, secure: bool) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True,
-                           samesite="strict")
-    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False,
-                           samesite="strict")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="strict"
+    )
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="strict")
 
 
 def _check_csrf(request: Request, session: Session) -> None:
     sent = request.headers.get(CSRF_HEADER, "")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not sent:
-        raise CsrfRejected(f"A {request.method} signed in by the session cookie must send "
-                           "the X-CSRF-Token header (the snapset_csrf cookie's value).")
-    if not (hmac.compare_digest(sent.encode(), cookie.encode())
-            and hmac.compare_digest(sent.encode(), session.csrf_token.encode())):
-        raise CsrfRejected("The X-CSRF-Token header does not match this session's CSRF "
-                           "token: reload the page or sign in again.")
+        raise CsrfRejected(
+            f"A {request.method} signed in by the session cookie must send "
+            "the X-CSRF-Token header (the snapset_csrf cookie's value)."
+        )
+    if not (
+        hmac.compare_digest(sent.encode(), cookie.encode())
+        and hmac.compare_digest(sent.encode(), session.csrf_token.encode())
+    ):
+        raise CsrfRejected(
+            "The X-CSRF-Token header does not match this session's CSRF "
+            "token: reload the page or sign in again."
+        )

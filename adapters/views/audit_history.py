@@ -14,8 +14,11 @@ class AuditWriterSql:
         self.sql = sql
 
     def append(self, row: dict[str, Any]) -> None:
-        self.sql.run(f"INSERT INTO {{t}}events ({', '.join(_COLUMNS)}) "
-                     f"VALUES ({', '.join('?' * len(_COLUMNS))})", [row[c] for c in _COLUMNS])
+        self.sql.run(
+            f"INSERT INTO {{t}}events ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [row[c] for c in _COLUMNS],
+        )
 
 
 class AuditHistoryView(ViewStore):
@@ -31,20 +34,32 @@ class AuditHistoryView(ViewStore):
         return AuditWriterSql(sql)
 
     def page(
-        self, dataset_id: str, *, actor: str | None = None, event_type: str | None = None,
-        since: str | None = None, until: str | None = None, page: int = 1,
+        self,
+        dataset_id: str,
+        *,
+        actor: str | None = None,
+        event_type: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        page: int = 1,
         page_size: int = 50,
     ) -> tuple[list[Row], int]:
         """The dataset's events, oldest first, filtered by actor, type and time."""
         clauses, params = ["dataset_id = ?"], [dataset_id]
-        for clause, value in (("actor = ?", actor), ("event_type = ?", event_type),
-                              ("at >= ?", since), ("at <= ?", until)):
+        for clause, value in (
+            ("actor = ?", actor),
+            ("event_type = ?", event_type),
+            ("at >= ?", since),
+            ("at <= ?", until),
+        ):
             if value is not None:
                 clauses.append(clause)
                 params.append(value)
         where = " AND ".join(clauses)
         with self.reading() as sql:
             total = sql.value(f"SELECT COUNT(*) FROM {{t}}events WHERE {where}", params)
-            rows = sql.all(f"SELECT * FROM {{t}}events WHERE {where} ORDER BY position "
-                           "LIMIT ? OFFSET ?", [*params, page_size, (page - 1) * page_size])
+            rows = sql.all(
+                f"SELECT * FROM {{t}}events WHERE {where} ORDER BY position LIMIT ? OFFSET ?",
+                [*params, page_size, (page - 1) * page_size],
+            )
         return rows, int(total or 0)

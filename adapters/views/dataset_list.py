@@ -6,8 +6,16 @@ from typing import Any, ClassVar
 
 from adapters.views.store import Row, Sql, ViewStore
 
-_COLUMNS = ("dataset_id", "name", "description", "owner_id", "owner_email", "created_at",
-            "source_type", "source_dataset_id")
+_COLUMNS = (
+    "dataset_id",
+    "name",
+    "description",
+    "owner_id",
+    "owner_email",
+    "created_at",
+    "source_type",
+    "source_dataset_id",
+)
 
 
 class DatasetListWriterSql:
@@ -23,17 +31,20 @@ class DatasetListWriterSql:
         )
 
     def grant(self, dataset_id: str, user_id: str, role: str) -> None:
-        self.sql.run("INSERT INTO {t}access (dataset_id, user_id, role) VALUES (?, ?, ?) "
-                     "ON CONFLICT (dataset_id, user_id) DO UPDATE SET role = excluded.role",
-                     (dataset_id, user_id, role))
+        self.sql.run(
+            "INSERT INTO {t}access (dataset_id, user_id, role) VALUES (?, ?, ?) "
+            "ON CONFLICT (dataset_id, user_id) DO UPDATE SET role = excluded.role",
+            (dataset_id, user_id, role),
+        )
 
     def set_status(self, dataset_id: str, status: str) -> None:
-        self.sql.run("UPDATE {t}datasets SET status = ? WHERE dataset_id = ?",
-                     (status, dataset_id))
+        self.sql.run("UPDATE {t}datasets SET status = ? WHERE dataset_id = ?", (status, dataset_id))
 
     def set_counts(self, dataset_id: str, n_images: int, n_videos: int) -> None:
-        self.sql.run("UPDATE {t}datasets SET n_images = ?, n_videos = ? WHERE dataset_id = ?",
-                     (n_images, n_videos, dataset_id))
+        self.sql.run(
+            "UPDATE {t}datasets SET n_images = ?, n_videos = ? WHERE dataset_id = ?",
+            (n_images, n_videos, dataset_id),
+        )
 
 
 class DatasetListView(ViewStore):
@@ -53,12 +64,19 @@ class DatasetListView(ViewStore):
 
     def page(self, user_id: str | None, page: int, page_size: int) -> tuple[list[Row], int]:
         """Datasets the user has a role on (all of them for ``None``: an admin), newest first."""
-        where, params = ("", []) if user_id is None else (
-            "WHERE dataset_id IN (SELECT dataset_id FROM {t}access WHERE user_id = ?)",
-            [user_id])
+        where, params = (
+            ("", [])
+            if user_id is None
+            else (
+                "WHERE dataset_id IN (SELECT dataset_id FROM {t}access WHERE user_id = ?)",
+                [user_id],
+            )
+        )
         with self.reading() as sql:
             total = sql.value(f"SELECT COUNT(*) FROM {{t}}datasets {where}", params)
-            rows = sql.all(f"SELECT * FROM {{t}}datasets {where} "
-                           "ORDER BY created_at DESC, dataset_id LIMIT ? OFFSET ?",
-                           [*params, page_size, (page - 1) * page_size])
+            rows = sql.all(
+                f"SELECT * FROM {{t}}datasets {where} "
+                "ORDER BY created_at DESC, dataset_id LIMIT ? OFFSET ?",
+                [*params, page_size, (page - 1) * page_size],
+            )
         return rows, int(total or 0)

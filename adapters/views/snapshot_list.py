@@ -6,8 +6,19 @@ from typing import Any, ClassVar
 
 from adapters.views.store import Row, Sql, ViewStore
 
-_COLUMNS = ("dataset_id", "snapshot_id", "snapshot_name", "source_dataset_name", "created_at",
-            "created_by", "n_images", "n_videos", "description", "reason", "root")
+_COLUMNS = (
+    "dataset_id",
+    "snapshot_id",
+    "snapshot_name",
+    "source_dataset_name",
+    "created_at",
+    "created_by",
+    "n_images",
+    "n_videos",
+    "description",
+    "reason",
+    "root",
+)
 
 
 class SnapshotListWriterSql:
@@ -15,9 +26,11 @@ class SnapshotListWriterSql:
         self.sql = sql
 
     def remember_dataset(self, dataset_id: str, name: str) -> None:
-        self.sql.run("INSERT INTO {t}datasets (dataset_id, name) VALUES (?, ?) "
-                     "ON CONFLICT (dataset_id) DO UPDATE SET name = excluded.name",
-                     (dataset_id, name))
+        self.sql.run(
+            "INSERT INTO {t}datasets (dataset_id, name) VALUES (?, ?) "
+            "ON CONFLICT (dataset_id) DO UPDATE SET name = excluded.name",
+            (dataset_id, name),
+        )
 
     def dataset_name(self, dataset_id: str) -> str:
         name = self.sql.value("SELECT name FROM {t}datasets WHERE dataset_id = ?", (dataset_id,))
@@ -32,19 +45,25 @@ class SnapshotListWriterSql:
         )
 
     def make_current(self, dataset_id: str, snapshot_id: str) -> None:
-        self.sql.run("UPDATE {t}snapshots SET is_current = CASE WHEN snapshot_id = ? THEN 1 "
-                     "ELSE 0 END WHERE dataset_id = ? AND (is_current = 1 OR snapshot_id = ?)",
-                     (snapshot_id, dataset_id, snapshot_id))
+        self.sql.run(
+            "UPDATE {t}snapshots SET is_current = CASE WHEN snapshot_id = ? THEN 1 "
+            "ELSE 0 END WHERE dataset_id = ? AND (is_current = 1 OR snapshot_id = ?)",
+            (snapshot_id, dataset_id, snapshot_id),
+        )
 
     def set_restoring(self, dataset_id: str, snapshot_id: str | None) -> None:
-        self.sql.run("UPDATE {t}snapshots SET is_restoring = CASE WHEN snapshot_id = ? THEN 1 "
-                     "ELSE 0 END WHERE dataset_id = ? AND (is_restoring = 1 OR snapshot_id = ?)",
-                     (snapshot_id, dataset_id, snapshot_id))
+        self.sql.run(
+            "UPDATE {t}snapshots SET is_restoring = CASE WHEN snapshot_id = ? THEN 1 "
+            "ELSE 0 END WHERE dataset_id = ? AND (is_restoring = 1 OR snapshot_id = ?)",
+            (snapshot_id, dataset_id, snapshot_id),
+        )
 
     def update(self, snapshot_id: str, name: str | None, description: str | None) -> None:
-        self.sql.run("UPDATE {t}snapshots SET snapshot_name = COALESCE(?, snapshot_name), "
-                     "description = COALESCE(?, description) WHERE snapshot_id = ?",
-                     (name, description, snapshot_id))
+        self.sql.run(
+            "UPDATE {t}snapshots SET snapshot_name = COALESCE(?, snapshot_name), "
+            "description = COALESCE(?, description) WHERE snapshot_id = ?",
+            (name, description, snapshot_id),
+        )
 
     def mark_deleted(self, snapshot_id: str) -> None:
         self.sql.run("UPDATE {t}snapshots SET deleted = 1 WHERE snapshot_id = ?", (snapshot_id,))
@@ -69,5 +88,8 @@ class SnapshotListView(ViewStore):
     def list(self, dataset_id: str) -> list[Row]:
         """The dataset's live snapshots, newest first."""
         with self.reading() as sql:
-            return sql.all("SELECT * FROM {t}snapshots WHERE dataset_id = ? AND deleted = 0 "
-                           "ORDER BY created_at DESC, snapshot_id DESC", (dataset_id,))
+            return sql.all(
+                "SELECT * FROM {t}snapshots WHERE dataset_id = ? AND deleted = 0 "
+                "ORDER BY created_at DESC, snapshot_id DESC",
+                (dataset_id,),
+            )

@@ -24,8 +24,10 @@ Row = dict[str, Any]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 # Every view has one: the events its projection could not process (see Projector.park).
 # A rebuild clears it with the rest, so parked events are tried again.
-_PARKED_DDL = ("CREATE TABLE IF NOT EXISTS {t}parked (notification_id BIGINT PRIMARY KEY, "
-               "topic TEXT NOT NULL, error TEXT NOT NULL, parked_at TEXT NOT NULL)")
+_PARKED_DDL = (
+    "CREATE TABLE IF NOT EXISTS {t}parked (notification_id BIGINT PRIMARY KEY, "
+    "topic TEXT NOT NULL, error TEXT NOT NULL, parked_at TEXT NOT NULL)"
+)
 
 
 class Sql:
@@ -38,8 +40,7 @@ class Sql:
 
     def text(self, statement: str) -> str:
         statement = statement.replace("{t}", self._prefix)
-        return statement.replace("?", self._placeholder) if self._placeholder != "?" \
-            else statement
+        return statement.replace("?", self._placeholder) if self._placeholder != "?" else statement
 
     def run(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self.text(statement), _plain(params))
@@ -98,8 +99,7 @@ class ViewStore:
             yield w
 
     @contextmanager
-    def batch(self, cursor: Any, tracking: Tracking, *, after: int | None = None
-              ) -> Iterator[Any]:
+    def batch(self, cursor: Any, tracking: Tracking, *, after: int | None = None) -> Iterator[Any]:
         """Like ``transaction``, inside a transaction someone else opened and commits."""
         if after is not None:
             self._serialise(cursor)
@@ -117,7 +117,9 @@ class ViewStore:
         with self._open(commit=True) as cursor, self.batch(cursor, tracking, after=after):
             self._sql(cursor).run(
                 "INSERT INTO {t}parked (notification_id, topic, error, parked_at) "
-                "VALUES (?, ?, ?, ?)", (tracking.notification_id, topic, error[:2000], at))
+                "VALUES (?, ?, ?, ?)",
+                (tracking.notification_id, topic, error[:2000], at),
+            )
 
     def parked(self) -> list[Row]:
         with self.reading() as sql:
@@ -165,8 +167,9 @@ class ViewStore:
         raise NotImplementedError
 
     def tables(self) -> list[str]:
-        return [re.findall(r"\{t\}(\w+)", s)[0] for s in self.all_ddl()
-                if s.startswith("CREATE TABLE")]
+        return [
+            re.findall(r"\{t\}(\w+)", s)[0] for s in self.all_ddl() if s.startswith("CREATE TABLE")
+        ]
 
 
 class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
@@ -174,8 +177,10 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         SQLiteTrackingRecorder.__init__(self, datastore)
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(),
-                *(s.replace("{t}", "").replace("{i}", "") for s in self.all_ddl())]
+        return [
+            *super().construct_create_table_statements(),
+            *(s.replace("{t}", "").replace("{i}", "") for s in self.all_ddl()),
+        ]
 
     def _sql(self, cursor: Any) -> Sql:
         return Sql(cursor, "", "?")
@@ -194,9 +199,15 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             self, datastore, tracking_table_name=f"snapset_{self.view_name}_tracking"
         )
         self.sql_create_statements.extend(
-            Composed([SQL(s.replace("{t}", self._prefix)
-                          .replace("{i}", f"snapset_{self.view_name}_")
-                          .replace("BLOB", "BYTEA"))])
+            Composed(
+                [
+                    SQL(
+                        s.replace("{t}", self._prefix)
+                        .replace("{i}", f"snapset_{self.view_name}_")
+                        .replace("BLOB", "BYTEA")
+                    )
+                ]
+            )
             for s in self.all_ddl()
         )
 
@@ -229,13 +240,15 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             super().check_positions(cursor, expected)
             return
         keys = sorted(v._lock_key for v in views)
-        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(hashtext(%s))"] * len(keys)),
-                       keys)
+        cursor.execute(
+            "SELECT " + ", ".join(["pg_advisory_xact_lock(hashtext(%s))"] * len(keys)), keys
+        )
         columns = ", ".join(
             f'(SELECT MAX(notification_id) FROM "{v.datastore.schema}".{v.tracking_table_name} '
-            f"WHERE application_name = %s) AS p{n}" for n, v in enumerate(views))
-        row = cursor.execute(f"SELECT {columns}",
-                             [v.application_name for v in views]).fetchone()
+            f"WHERE application_name = %s) AS p{n}"
+            for n, v in enumerate(views)
+        )
+        row = cursor.execute(f"SELECT {columns}", [v.application_name for v in views]).fetchone()
         for n, (view, after) in enumerate(expected):
             now = row[f"p{n}"]
             if (now or 0) != after:
@@ -245,5 +258,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         # Only this application's row: the library's "__migration__" row must stay, or the
         # next create_table() "migrates" the table again and fails on its backup's name.
         schema = self.datastore.schema
-        sql.run(f'DELETE FROM "{schema}".{self.tracking_table_name} '
-                "WHERE application_name = ?", (self.application_name,))
+        sql.run(
+            f'DELETE FROM "{schema}".{self.tracking_table_name} WHERE application_name = ?',
+            (self.application_name,),
+        )

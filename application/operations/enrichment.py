@@ -90,8 +90,9 @@ class ModelRegistry:
             known = ", ".join(sorted({t for t, _ in self._models}))
             raise Invalid(f"Unknown enrichment model type {model_type!r} (known: {known}).")
         if (model_type, model_id) not in self._models:
-            raise Invalid(f"Unknown model id {model_id!r} for {model_type} "
-                          f"(known: {', '.join(ids)}).")
+            raise Invalid(
+                f"Unknown model id {model_id!r} for {model_type} (known: {', '.join(ids)})."
+            )
         return self._models[(model_type, model_id)]
 
     def default(self, model_type: str) -> EnrichmentModel:
@@ -104,9 +105,11 @@ class ModelRegistry:
     def resolve(self, requested: object) -> list[EnrichmentModel]:
         """The models a ``{TYPE: model_id}`` mapping names; Invalid for any unknown one."""
         if not isinstance(requested, Mapping) or not requested:
-            raise Invalid("Choose at least one enrichment model: {\"TYPE\": \"model_id\"}.")
-        return [self.get(str(model_type), str(model_id))
-                for model_type, model_id in sorted(requested.items())]
+            raise Invalid('Choose at least one enrichment model: {"TYPE": "model_id"}.')
+        return [
+            self.get(str(model_type), str(model_id))
+            for model_type, model_id in sorted(requested.items())
+        ]
 
 
 @dataclass
@@ -119,9 +122,14 @@ class ItemErrors:
     def add(self, record: Record, model: str, detail: str) -> None:
         self.count += 1
         if len(self.sample) < MAX_SAMPLE_ERRORS:
-            self.sample.append({"media_id": str(record.get("media_id")),
-                                "file_name": str(record.get("file_name")),
-                                "model": model, "detail": detail})
+            self.sample.append(
+                {
+                    "media_id": str(record.get("media_id")),
+                    "file_name": str(record.get("file_name")),
+                    "model": model,
+                    "detail": detail,
+                }
+            )
 
 
 def blob_path(blobs: BlobStore, record: Record) -> Path:
@@ -170,15 +178,18 @@ class Enrichment:
             raise OperationFailed(error.detail) from None
         kinds = {kind for model in models for kind in model.media_kinds}
         counts = context.tree.counts(context.content_root)
-        total = (counts.images if "image" in kinds else 0) + \
-            (counts.videos if "video" in kinds else 0)
-        items = ((media_id, record) for media_id, record in
-                 context.tree.items(context.content_root) if record.get("kind") in kinds)
+        total = (counts.images if "image" in kinds else 0) + (
+            counts.videos if "video" in kinds else 0
+        )
+        items = (
+            (media_id, record)
+            for media_id, record in context.tree.items(context.content_root)
+            if record.get("kind") in kinds
+        )
         changes: dict[str, Record | None] = {}
         errors = ItemErrors()
         done = ran = reused = clean = 0
-        for result in ordered_map(lambda item: self._enrich(item, models), items,
-                                  self._threads):
+        for result in ordered_map(lambda item: self._enrich(item, models), items, self._threads):
             done += 1
             ran += result.ran
             reused += result.reused
@@ -190,16 +201,26 @@ class Enrichment:
             context.tick(done, total, f"Enriched {done} of {total} items.", share=95)
         if errors.count and not ran and not reused:
             first = errors.sample[0]
-            raise OperationFailed(f"No item could be enriched ({errors.count} errors; "
-                                  f"{first['file_name']}: {first['detail']}).")
+            raise OperationFailed(
+                f"No item could be enriched ({errors.count} errors; "
+                f"{first['file_name']}: {first['detail']})."
+            )
         applied = {model.model_type: model.model_id for model in models}
-        report = {"models": applied, "items": done, "processed": clean, "reused": reused,
-                  "error_count": errors.count, "errors": errors.sample}
+        report = {
+            "models": applied,
+            "items": done,
+            "processed": clean,
+            "reused": reused,
+            "error_count": errors.count,
+            "errors": errors.sample,
+        }
         return Outcome(
             root=context.tree.update(context.content_root, changes),
-            status=status_after(context), message=_message(done, clean, applied, errors),
+            status=status_after(context),
+            message=_message(done, clean, applied, errors),
             facets={"models": {**context.facets.get("models", {}), **applied}},
-            report=report)
+            report=report,
+        )
 
     def _enrich(self, item: tuple[str, Record], models: list[EnrichmentModel]) -> _Result:
         media_id, record = item
@@ -223,8 +244,10 @@ class Enrichment:
             todo = []
         for model in todo:
             try:
-                enrichment[model.model_type] = {**model.run(path, record),
-                                                "model_id": model.model_id}
+                enrichment[model.model_type] = {
+                    **model.run(path, record),
+                    "model_id": model.model_id,
+                }
                 result.ran += 1
             except UnsupportedMedia as error:
                 result.failed.append((model.model_type, str(error)))

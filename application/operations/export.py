@@ -87,17 +87,25 @@ class Export:
         entries = sorted(self._entries(context, root, work))
         report = _Report(items=len(entries))
         header = {
-            "id": context.dataset_id, "name": context.dataset_name,
+            "id": context.dataset_id,
+            "name": context.dataset_name,
             "snapshot_id": params.get("snapshot_id") or "current",
-            "counts": {"items": counts.items, "images": counts.images,
-                       "videos": counts.videos, "objects": counts.objects},
+            "counts": {
+                "items": counts.items,
+                "images": counts.images,
+                "videos": counts.videos,
+                "objects": counts.objects,
+            },
             "facets": params.get("facets", context.facets),
             "include_media": include_media,
         }
         with self._archives.create(context.task_id) as out:
             with zipfile.ZipFile(out, "w") as archive:
-                paths = self._write_media(context, archive, entries, report, work) \
-                    if include_media else None
+                paths = (
+                    self._write_media(context, archive, entries, report, work)
+                    if include_media
+                    else None
+                )
                 _write_metadata(archive, header, entries, paths)
             size = out.tell()
         uri = self._archives.download_uri(context.dataset_id, context.task_id)
@@ -106,11 +114,17 @@ class Export:
         if report.error_count:
             message += f" {report.error_count} media files were missing."
         return Outcome(
-            root=context.content_root, status="",  # an export changes nothing: both unused
+            root=context.content_root,
+            status="",  # an export changes nothing: both unused
             message=message,
-            report={"download_uri": uri, "items": report.items,
-                    "media_files": report.media_files, "bytes": size,
-                    "error_count": report.error_count, "errors": report.errors},
+            report={
+                "download_uri": uri,
+                "items": report.items,
+                "media_files": report.media_files,
+                "bytes": size,
+                "error_count": report.error_count,
+                "errors": report.errors,
+            },
         )
 
     def _entries(self, context: TaskContext, root: str, work: int) -> list[_Entry]:
@@ -121,8 +135,14 @@ class Export:
             context.tick(len(entries), work, f"Read {len(entries)} records.")
         return entries
 
-    def _write_media(self, context: TaskContext, archive: zipfile.ZipFile,
-                     entries: list[_Entry], report: _Report, work: int) -> dict[str, str]:
+    def _write_media(
+        self,
+        context: TaskContext,
+        archive: zipfile.ZipFile,
+        entries: list[_Entry],
+        report: _Report,
+        work: int,
+    ) -> dict[str, str]:
         paths: dict[str, str] = {}
         used: set[str] = set()
         for number, entry in enumerate(entries, 1):
@@ -148,8 +168,12 @@ class Export:
 
 def _entry(media_id: str, record: Record) -> _Entry:
     blob = record.get("blob")
-    return _Entry(str(record.get("file_name") or ""), media_id, canonical_bytes(record),
-                  blob if isinstance(blob, str) else None)
+    return _Entry(
+        str(record.get("file_name") or ""),
+        media_id,
+        canonical_bytes(record),
+        blob if isinstance(blob, str) else None,
+    )
 
 
 def _unique(path: str, used: set[str]) -> str:
@@ -163,8 +187,12 @@ def _unique(path: str, used: set[str]) -> str:
     return candidate
 
 
-def _write_metadata(archive: zipfile.ZipFile, header: dict[str, Any], entries: list[_Entry],
-                    paths: dict[str, str] | None) -> None:
+def _write_metadata(
+    archive: zipfile.ZipFile,
+    header: dict[str, Any],
+    entries: list[_Entry],
+    paths: dict[str, str] | None,
+) -> None:
     """``{"dataset": header, "items": [records], "media": {media_id: path}}``, streamed."""
     info = zipfile.ZipInfo(METADATA, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED

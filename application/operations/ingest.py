@@ -61,8 +61,10 @@ class _Report:
             self.errors.append(f"{name}: {why}")
 
     def message(self) -> str:
-        text = f"Ingested {self.images + self.videos} media ({self.images} images, " \
-               f"{self.videos} videos)."
+        text = (
+            f"Ingested {self.images + self.videos} media ({self.images} images, "
+            f"{self.videos} videos)."
+        )
         if self.error_count:
             text += f" Skipped {self.error_count} files: " + "; ".join(self.errors)
         return text
@@ -73,8 +75,15 @@ class Ingest:
 
     task_type = CREATION
 
-    def __init__(self, blobs: BlobStore, probe: MediaProbe, staging: Staging,
-                 import_root: Path | None, *, threads: int = 4) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        probe: MediaProbe,
+        staging: Staging,
+        import_root: Path | None,
+        *,
+        threads: int = 4,
+    ) -> None:
         self._threads = threads  # files are read and stored on a few threads: mostly I/O
         self._blobs = blobs
         self._probe = probe
@@ -100,17 +109,20 @@ class Ingest:
                     self._ingest_zip(context, blobs, path, relative, records, report)
                 else:
                     _add(result, relative, records, report)
-                context.tick(number, len(files), f"Read {number} of {len(files)} files.",
-                             share=90)
+                context.tick(number, len(files), f"Read {number} of {len(files)} files.", share=90)
         if not records:
             detail = report.message() if report.error_count else "The source has no files."
             raise OperationFailed(f"No supported images or videos were found. {detail}")
         root = context.tree.update(context.content_root, records)
         task_id = context.task_id
-        cleanup = [lambda: self._staging.remove(task_id)] \
-            if context.params.get("source") == "upload" else []
-        return Outcome(root=root, status=self._status_after(context), message=report.message(),
-                       cleanup=cleanup)
+        cleanup = (
+            [lambda: self._staging.remove(task_id)]
+            if context.params.get("source") == "upload"
+            else []
+        )
+        return Outcome(
+            root=root, status=self._status_after(context), message=report.message(), cleanup=cleanup
+        )
 
     def _status_after(self, context: TaskContext) -> str:
         return Status.READY.value
@@ -121,23 +133,39 @@ class Ingest:
         if params.get("source") == "path":
             path = Path(str(params["path"]))
             if self._import_root is None or not path.resolve().is_relative_to(
-                    self._import_root.resolve()):
+                self._import_root.resolve()
+            ):
                 raise OperationFailed("The source folder is outside the import root.")
             if not path.is_dir():
                 raise OperationFailed(f"The source folder {params['path']} does not exist.")
             return path
         raise OperationFailed("The task has no media source.")
 
-    def _ingest_file(self, context: TaskContext, blobs: BlobWriter, path: Path, name: str,
-                     records: dict[str, Record | None], report: _Report) -> None:
+    def _ingest_file(
+        self,
+        context: TaskContext,
+        blobs: BlobWriter,
+        path: Path,
+        name: str,
+        records: dict[str, Record | None],
+        report: _Report,
+    ) -> None:
         _add(self._read_file(context, blobs, path, name), name, records, report)
 
-    def _read_file(self, context: TaskContext, blobs: BlobWriter, path: Path,
-                   name: str) -> Record | str:
+    def _read_file(
+        self, context: TaskContext, blobs: BlobWriter, path: Path, name: str
+    ) -> Record | str:
         """The file's media record, or why it was skipped. Safe to run on several threads."""
         suffix = path.suffix.lower()
-        record: Record = {"kind": "", "file_name": name, "metadata": {}, "tags": [],
-                          "labels": [], "enrichment": {}, "cluster_id": None}
+        record: Record = {
+            "kind": "",
+            "file_name": name,
+            "metadata": {},
+            "tags": [],
+            "labels": [],
+            "enrichment": {},
+            "cluster_id": None,
+        }
         try:
             if suffix in IMAGE_SUFFIXES:
                 width, height = self._probe.image_size(path)
@@ -154,9 +182,15 @@ class Ingest:
         record["media_id"] = str(uuid5(NAMESPACE, f"media:{context.task_id}:{name}"))
         return record
 
-
-    def _ingest_zip(self, context: TaskContext, blobs: BlobWriter, path: Path, name: str,
-                    records: dict[str, Record | None], report: _Report) -> None:
+    def _ingest_zip(
+        self,
+        context: TaskContext,
+        blobs: BlobWriter,
+        path: Path,
+        name: str,
+        records: dict[str, Record | None],
+        report: _Report,
+    ) -> None:
         try:
             with zipfile.ZipFile(path) as archive:
                 members = _safe_members(archive, path.stat().st_size)
@@ -165,10 +199,18 @@ class Ingest:
                         target = Path(tmp) / f"member{Path(member.filename).suffix}"
                         with archive.open(member) as src, target.open("wb") as dst:
                             shutil.copyfileobj(src, dst, 1 << 20)
-                        self._ingest_file(context, blobs, target, f"{name}/{member.filename}",
-                                          records, report)
-        except (zipfile.BadZipFile, UnsupportedMedia, OSError, EOFError, ValueError,
-                NotImplementedError, zlib.error) as error:  # what damaged archives raise
+                        self._ingest_file(
+                            context, blobs, target, f"{name}/{member.filename}", records, report
+                        )
+        except (
+            zipfile.BadZipFile,
+            UnsupportedMedia,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            zlib.error,
+        ) as error:  # what damaged archives raise
             report.error(name, f"unreadable zip archive ({error or type(error).__name__})")
 
 
@@ -201,8 +243,9 @@ class MediaAddition(Ingest):
         return Status.PARTIAL_INDEX.value if context.clustered else Status.READY.value
 
 
-def _add(result: Record | str, name: str, records: dict[str, Record | None],
-         report: _Report) -> None:
+def _add(
+    result: Record | str, name: str, records: dict[str, Record | None], report: _Report
+) -> None:
     if isinstance(result, str):
         report.error(name, result)
         return

@@ -24,8 +24,12 @@ PROPAGATION = "propagation"
 def label_identity(label: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two labels the same label on one item."""
     bbox = label.get("bbox")
-    return (label.get("class_name"), tuple(bbox) if bbox is not None else None,
-            label.get("source"), label.get("source_media_id"))
+    return (
+        label.get("class_name"),
+        tuple(bbox) if bbox is not None else None,
+        label.get("source"),
+        label.get("source_media_id"),
+    )
 
 
 class LabelPropagation:
@@ -40,12 +44,21 @@ class LabelPropagation:
         changes: dict[str, Record | None] = {}
         propagated = 0
         for source_id, source in sorted(sources.items()):  # same result in any order
-            labels = [label for label in source.get("labels", [])
-                      if label.get("source") != PROPAGATION
-                      and (classes is None or label.get("class_name") in classes)]
-            copies = [{"class_name": label["class_name"], "bbox": label.get("bbox"),
-                       "source": PROPAGATION, "source_media_id": source_id}
-                      for label in labels]
+            labels = [
+                label
+                for label in source.get("labels", [])
+                if label.get("source") != PROPAGATION
+                and (classes is None or label.get("class_name") in classes)
+            ]
+            copies = [
+                {
+                    "class_name": label["class_name"],
+                    "bbox": label.get("bbox"),
+                    "source": PROPAGATION,
+                    "source_media_id": source_id,
+                }
+                for label in labels
+            ]
             for member_id, member in members[str(source["cluster_id"])].items():
                 if member_id == source_id:
                     continue
@@ -60,21 +73,28 @@ class LabelPropagation:
         message = f"Propagated {propagated} labels to {len(changes)} items."
         if errors.count:
             message += f" {errors.count} source items could not be used; see the task's report."
-        report = {"propagated_labels": propagated, "items_changed": len(changes),
-                  "error_count": errors.count, "errors": errors.sample}
+        report = {
+            "propagated_labels": propagated,
+            "items_changed": len(changes),
+            "error_count": errors.count,
+            "errors": errors.sample,
+        }
         return Outcome(root=root, status=status_kept(context), message=message, report=report)
 
     @staticmethod
-    def _sources(context: TaskContext, media_ids: list[str],
-                 errors: ErrorSample) -> dict[str, Record]:
+    def _sources(
+        context: TaskContext, media_ids: list[str], errors: ErrorSample
+    ) -> dict[str, Record]:
         sources: dict[str, Record] = {}
         for media_id in dict.fromkeys(media_ids):
             record = context.tree.get(context.content_root, media_id)
             if record is None:
                 errors.add(media_id=media_id, detail="the item is not in the dataset")
             elif not record.get("cluster_id"):
-                errors.add(media_id=media_id, detail="the item has no cluster; re-index the "
-                                                     "dataset to cluster new media")
+                errors.add(
+                    media_id=media_id,
+                    detail="the item has no cluster; re-index the dataset to cluster new media",
+                )
             else:
                 sources[media_id] = record
         return sources
@@ -86,11 +106,14 @@ class LabelPropagation:
         if not clusters:
             return members
         total = context.tree.counts(context.content_root).items
-        for number, (media_id, record) in enumerate(
-                context.tree.items(context.content_root), 1):
+        for number, (media_id, record) in enumerate(context.tree.items(context.content_root), 1):
             cluster = record.get("cluster_id")
             if cluster is not None and str(cluster) in members:
                 members[str(cluster)][media_id] = record
-            context.tick(number, total, f"Looked through {number} of {total} items for "
-                         "cluster members.", share=90)
+            context.tick(
+                number,
+                total,
+                f"Looked through {number} of {total} items for cluster members.",
+                share=90,
+            )
         return members

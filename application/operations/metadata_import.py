@@ -40,8 +40,10 @@ def check_columns(columns: list[str], key: str, schema: Schema) -> None:
         raise Invalid(f"The CSV header has no {key!r} column to say which item each row is for.")
     unknown = [c for c in columns if c not in schema and c not in RESERVED_NAMES]
     if unknown:
-        raise Invalid(f"The CSV column {unknown[0]!r} is not a field of the schema; declare "
-                      "it in the schema or remove the column.")
+        raise Invalid(
+            f"The CSV column {unknown[0]!r} is not a field of the schema; declare "
+            "it in the schema or remove the column."
+        )
 
 
 class MetadataImport:
@@ -54,14 +56,16 @@ class MetadataImport:
         params = context.params
         key = str(params["key"])
         try:
-            schema = merge_schemas(dict(context.facets.get("schema") or {}),
-                                   parse_schema(params["schema"]))
+            schema = merge_schemas(
+                dict(context.facets.get("schema") or {}), parse_schema(params["schema"])
+            )
         except Invalid as error:
             raise OperationFailed(error.detail) from None
         path = self._staging.folder(context.task_id) / str(params["file"])
         if not path.is_file():
-            raise OperationFailed("The uploaded metadata file is no longer staged; upload it "
-                                  "again.")
+            raise OperationFailed(
+                "The uploaded metadata file is no longer staged; upload it again."
+            )
         reader = RowReader(path, str(params["format"]))
         importing = _Import(context, key, schema)
         try:
@@ -70,17 +74,26 @@ class MetadataImport:
                 check_columns(columns, key, schema)
             for row in reader.rows():
                 importing.apply(row)
-                context.tick(int(1000 * reader.fraction), 1000,
-                             f"Read {row.number} rows of custom metadata.", share=90)
+                context.tick(
+                    int(1000 * reader.fraction),
+                    1000,
+                    f"Read {row.number} rows of custom metadata.",
+                    share=90,
+                )
         except RowsUnreadable as error:
             raise OperationFailed(str(error)) from None
         except Invalid as error:
             raise OperationFailed(error.detail) from None
         root = context.tree.update(context.content_root, importing.changes)
         task_id = context.task_id
-        return Outcome(root=root, status=status_kept(context), message=importing.message(),
-                       facets={"schema": schema}, report=importing.report(),
-                       cleanup=[lambda: self._staging.remove(task_id)])
+        return Outcome(
+            root=root,
+            status=status_kept(context),
+            message=importing.message(),
+            facets={"schema": schema},
+            report=importing.report(),
+            cleanup=[lambda: self._staging.remove(task_id)],
+        )
 
 
 class _Import:
@@ -119,11 +132,16 @@ class _Import:
         if problems or media_id is None:
             self._reject(row, problems)
             return
-        record = self.changes.get(media_id) or \
-            self._context.tree.get(self._context.content_root, media_id) or {}
+        record = (
+            self.changes.get(media_id)
+            or self._context.tree.get(self._context.content_root, media_id)
+            or {}
+        )
         metadata = {**record.get("metadata", {}), **updates}
         self.changes[media_id] = {
-            **record, "metadata": {k: v for k, v in metadata.items() if v is not None}}
+            **record,
+            "metadata": {k: v for k, v in metadata.items() if v is not None},
+        }
         self.inserted += 1
 
     def _item(self, value: object, problems: list[tuple[str | None, str]]) -> str | None:
@@ -142,8 +160,14 @@ class _Import:
             return value
         found = self._file_names().get(value, [])
         if len(found) != 1:
-            problems.append((key, f"no item of the dataset has file_name {value!r}" if not found
-                             else f"{len(found)} items have file_name {value!r}; use media_id"))
+            problems.append(
+                (
+                    key,
+                    f"no item of the dataset has file_name {value!r}"
+                    if not found
+                    else f"{len(found)} items have file_name {value!r}; use media_id",
+                )
+            )
             return None
         return found[0]
 
@@ -160,12 +184,18 @@ class _Import:
             self.errors.add(row=row.number, field=field, detail=detail)
 
     def report(self) -> dict[str, Any]:
-        return {"inserted_rows": self.inserted, "rejected_rows": self.rejected,
-                "error_count": self.errors.count, "errors": self.errors.sample}
+        return {
+            "inserted_rows": self.inserted,
+            "rejected_rows": self.rejected,
+            "error_count": self.errors.count,
+            "errors": self.errors.sample,
+        }
 
     def message(self) -> str:
         text = f"Imported custom metadata from {self.inserted} rows."
         if self.rejected:
-            text += f" Rejected {self.rejected} rows ({self.errors.count} errors); see the " \
-                    "task's report."
+            text += (
+                f" Rejected {self.rejected} rows ({self.errors.count} errors); see the "
+                "task's report."
+            )
         return text

@@ -61,8 +61,9 @@ def csv_header(path: Path) -> list[str]:
         raise RowsUnreadable("The CSV file is empty; its first line must name the columns.")
     columns = [name.strip() for name in first]
     if len(columns) > MAX_COLUMNS:
-        raise RowsUnreadable(f"The CSV header has {len(columns)} columns; at most "
-                             f"{MAX_COLUMNS} are allowed.")
+        raise RowsUnreadable(
+            f"The CSV header has {len(columns)} columns; at most {MAX_COLUMNS} are allowed."
+        )
     if any(not name for name in columns):
         raise RowsUnreadable("The CSV header has a blank column name.")
     repeated = sorted({name for name in columns if columns.count(name) > 1})
@@ -131,13 +132,19 @@ class RowReader:
                     if not cells:
                         continue
                     if len(cells) != len(columns):
-                        yield Row(number, {}, text=True, problem=f"the row has {len(cells)} "
-                                  f"cells; the header has {len(columns)}")
+                        yield Row(
+                            number,
+                            {},
+                            text=True,
+                            problem=f"the row has {len(cells)} "
+                            f"cells; the header has {len(columns)}",
+                        )
                         continue
                     yield Row(number, dict(zip(columns, cells, strict=True)), text=True)
             except (csv.Error, UnicodeDecodeError) as error:
-                raise RowsUnreadable(f"The CSV file cannot be read at data row {number + 1}: "
-                                     f"{_why(error)}.") from None
+                raise RowsUnreadable(
+                    f"The CSV file cannot be read at data row {number + 1}: {_why(error)}."
+                ) from None
         self.fraction = 1.0
 
 
@@ -145,8 +152,9 @@ def _lines(raw: BinaryIO) -> Iterator[str]:
     """The file's lines as text, decoded one by one (so bad bytes are found on their line,
     not a buffer earlier), line ends kept as the csv module wants them."""
     for number, line in enumerate(raw):
-        yield (line[3:] if number == 0 and line.startswith(codecs.BOM_UTF8) else line) \
-            .decode("utf-8")
+        yield (line[3:] if number == 0 and line.startswith(codecs.BOM_UTF8) else line).decode(
+            "utf-8"
+        )
 
 
 def _why(error: Exception) -> str:

@@ -64,8 +64,9 @@ class Reindex:
         hashed: dict[str, Record] = {}  # records that gained a stored hash
         errors = ItemErrors()
         reused = 0
-        for done, (record, found) in enumerate(ordered_map(
-                lambda r: self._hash(r, hasher), images, self._threads), 1):
+        for done, (record, found) in enumerate(
+            ordered_map(lambda r: self._hash(r, hasher), images, self._threads), 1
+        ):
             if isinstance(found, str):
                 errors.add(record, HASH_TYPE, found)
             else:
@@ -74,13 +75,14 @@ class Reindex:
                 reused += stored is None
                 if stored is not None:
                     hashed[media_id] = stored
-            context.tick(done, len(images), f"Hashed {done} of {len(images)} images.",
-                         share=90)
+            context.tick(done, len(images), f"Hashed {done} of {len(images)} images.", share=90)
         videos = {k: str(r.get("blob")) for k, r in records.items() if r.get("kind") == "video"}
         if errors.count and not hashes and not videos:
             first = errors.sample[0]
-            raise OperationFailed(f"No image could be hashed ({errors.count} errors; "
-                                  f"{first['file_name']}: {first['detail']}).")
+            raise OperationFailed(
+                f"No image could be hashed ({errors.count} errors; "
+                f"{first['file_name']}: {first['detail']})."
+            )
         groups = near_duplicate_groups(hashes, threshold) + exact_groups(videos)
         clusters = cluster_ids(groups)
         changes: dict[str, Record | None] = {}
@@ -91,20 +93,34 @@ class Reindex:
                 updated = {**updated, "cluster_id": cluster}
             if updated is not record:
                 changes[media_id] = updated
-        report = {"threshold": threshold, "model_id": hasher.model_id, "images": len(images),
-                  "videos": len(videos), "hashed": len(hashed), "reused": reused,
-                  "clusters": len(groups), "clustered_items": len(clusters),
-                  "error_count": errors.count, "errors": errors.sample}
+        report = {
+            "threshold": threshold,
+            "model_id": hasher.model_id,
+            "images": len(images),
+            "videos": len(videos),
+            "hashed": len(hashed),
+            "reused": reused,
+            "clusters": len(groups),
+            "clustered_items": len(clusters),
+            "error_count": errors.count,
+            "errors": errors.sample,
+        }
         facets: dict[str, Any] = {"clustered": True}
         if hashed:
             facets["models"] = {**context.facets.get("models", {}), HASH_TYPE: hasher.model_id}
-        message = f"Found {len(groups)} clusters of near-duplicates among {len(records)} " \
-                  f"items (threshold {threshold} bits)."
+        message = (
+            f"Found {len(groups)} clusters of near-duplicates among {len(records)} "
+            f"items (threshold {threshold} bits)."
+        )
         if errors.count:
             message += f" {errors.count} images could not be hashed; see the task's report."
-        return Outcome(root=context.tree.update(context.content_root, changes),
-                       status=Status.READY.value, message=message, facets=facets,
-                       report=report)
+        return Outcome(
+            root=context.tree.update(context.content_root, changes),
+            status=Status.READY.value,
+            message=message,
+            facets=facets,
+            report=report,
+        )
 
     def _hasher(self, applied: dict[str, str]) -> EnrichmentModel:
         if HASH_TYPE in applied:
@@ -115,11 +131,11 @@ class Reindex:
         try:
             return self._registry.default(HASH_TYPE)
         except Invalid as error:
-            raise OperationFailed(f"Re-index needs a {HASH_TYPE} model. {error.detail}") \
-                from None
+            raise OperationFailed(f"Re-index needs a {HASH_TYPE} model. {error.detail}") from None
 
-    def _hash(self, record: Record, hasher: EnrichmentModel
-              ) -> tuple[Record, tuple[int, Record | None] | str]:
+    def _hash(
+        self, record: Record, hasher: EnrichmentModel
+    ) -> tuple[Record, tuple[int, Record | None] | str]:
         """(record, (hash, the record with the hash stored or None if it had it) or why not)."""
         output = (record.get("enrichment") or {}).get(HASH_TYPE)
         if isinstance(output, dict) and output.get("model_id") == hasher.model_id:
@@ -133,8 +149,10 @@ class Reindex:
         value = _as_hash(outputs.get("phash"))
         if value is None:
             return record, f"the {HASH_TYPE} model gave no 64-bit hash"
-        enrichment = {**(record.get("enrichment") or {}),
-                      HASH_TYPE: {**outputs, "model_id": hasher.model_id}}
+        enrichment = {
+            **(record.get("enrichment") or {}),
+            HASH_TYPE: {**outputs, "model_id": hasher.model_id},
+        }
         return record, (value, {**record, "enrichment": enrichment})
 
 

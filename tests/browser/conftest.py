@@ -58,9 +58,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item,
-                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport,
-                                                                        pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed:
         item.stash[FAILED] = True
@@ -77,8 +77,9 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                          args=CHROMIUM_ARGS)
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
     yield launched
     launched.close()
 
@@ -90,8 +91,9 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
-def page(browser: Browser, server: ServerProcess, request: pytest.FixtureRequest,
-         artifacts: Path) -> Iterator[Page]:
+def page(
+    browser: Browser, server: ServerProcess, request: pytest.FixtureRequest, artifacts: Path
+) -> Iterator[Page]:
     """A fresh context and page on the server; problems it reports fail the test."""
     context = browser.new_context(base_url=server.base_url)
     opened = context.new_page()
@@ -114,14 +116,16 @@ def signed_in_page(page: Page, server: ServerProcess) -> Page:
     if _shows(page, SIGN_IN_KEY):
         page.fill(SIGN_IN_KEY, server.api_key)
         page.fill(SIGN_IN_SECRET, server.api_secret)
-        with page.expect_response(lambda r: r.url.endswith("/ui/session")
-                                  and r.request.method == "POST") as answer:
+        with page.expect_response(
+            lambda r: r.url.endswith("/ui/session") and r.request.method == "POST"
+        ) as answer:
             page.press(SIGN_IN_SECRET, "Enter")
         assert answer.value.status == 200, answer.value.text()
         page.wait_for_selector(SIGN_IN_KEY, state="hidden")
     else:
-        response = page.request.post("/ui/session", data={"api_key": server.api_key,
-                                                          "api_secret": server.api_secret})
+        response = page.request.post(
+            "/ui/session", data={"api_key": server.api_key, "api_secret": server.api_secret}
+        )
         assert response.status == 200, response.text()
         page.goto("/")
     assert any(c["name"] == "snapset_session" for c in page.context.cookies())

@@ -37,7 +37,8 @@ class DatasetOperations:
 
     def button(self, label: str) -> Locator:
         return self.page.get_by_role("group", name="Dataset operations").get_by_role(
-            "button", name=label, exact=True)
+            "button", name=label, exact=True
+        )
 
     def dialog(self) -> Locator:
         return self.page.locator("dialog[open]")
@@ -65,7 +66,8 @@ class DatasetOperations:
 
     def filter(self, label: str, value: str) -> None:
         field = self.page.get_by_role("search", name="Filter the media").get_by_label(
-            label, exact=True)
+            label, exact=True
+        )
         if field.evaluate("(el) => el.tagName") == "SELECT":
             field.select_option(value)
         else:
@@ -94,11 +96,13 @@ class DatasetOperations:
 
 def near_duplicate_photos(folder: Path) -> list[Path]:
     """Five photos: two pairs of near-duplicates (a resized copy each) and one loner."""
-    return [photo(folder / "a.png", seed=1), photo(folder / "a_small.png", seed=1, width=64,
-                                                    height=64),
-            photo(folder / "b.png", seed=2), photo(folder / "b_small.png", seed=2, width=72,
-                                                    height=72),
-            photo(folder / "c.png", seed=3)]
+    return [
+        photo(folder / "a.png", seed=1),
+        photo(folder / "a_small.png", seed=1, width=64, height=64),
+        photo(folder / "b.png", seed=2),
+        photo(folder / "b_small.png", seed=2, width=72, height=72),
+        photo(folder / "c.png", seed=3),
+    ]
 
 
 def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

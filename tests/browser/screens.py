@@ -78,8 +78,9 @@ class Catalog:
         return self
 
     def row(self, name: str) -> Locator:
-        return self.rows.filter(has=self.page.locator("th .name-text", has_text=re.compile(
-            f"^{re.escape(name)}$")))
+        return self.rows.filter(
+            has=self.page.locator("th .name-text", has_text=re.compile(f"^{re.escape(name)}$"))
+        )
 
     def row_by_id(self, snapshot_id: str) -> Locator:
         return self.page.locator(f'#snapshot-table tbody tr[data-snapshot-id="{snapshot_id}"]')
@@ -97,8 +98,13 @@ class Catalog:
         return menu
 
     def item(self, label: str) -> Locator:
-        return self.page.get_by_role("menu").get_by_role("menuitem").filter(
-            has=self.page.locator(".menu-label", has_text=re.compile(f"^{re.escape(label)}$")))
+        return (
+            self.page.get_by_role("menu")
+            .get_by_role("menuitem")
+            .filter(
+                has=self.page.locator(".menu-label", has_text=re.compile(f"^{re.escape(label)}$"))
+            )
+        )
 
     def choose(self, name: str, label: str) -> None:
         self.open_menu(name)

@@ -36,16 +36,20 @@ def two_snapshots(client: SnapsetClient, tmp_path: Path, name: str = "Street sce
     return dataset_id
 
 
-def alpha_in_the_catalog(page: Page, client: SnapsetClient, tmp_path: Path,
-                         name: str = "Street scenes") -> tuple[str, dict[str, Any], Catalog]:
+def alpha_in_the_catalog(
+    page: Page, client: SnapsetClient, tmp_path: Path, name: str = "Street scenes"
+) -> tuple[str, dict[str, Any], Catalog]:
     """``two_snapshots``' dataset open in the catalog, and its "alpha" as the API lists it."""
     dataset_id = two_snapshots(client, tmp_path, name)
     alpha = snapshot_by_name(client.snapshots(dataset_id), "alpha")
     return dataset_id, alpha, Catalog(page).open(dataset_id)
 
 
-def alpha_gone_behind_the_pages_back(page: Page, client: SnapsetClient, tmp_path: Path,
-                                     ) -> tuple[str, Catalog]:
+def alpha_gone_behind_the_pages_back(
+    page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+) -> tuple[str, Catalog]:
     """``alpha_in_the_catalog``, then "alpha" removed through the API, so the page still
     offers it; the API path of "alpha", and the catalog."""
     dataset_id, alpha, catalog = alpha_in_the_catalog(page, client, tmp_path)
@@ -54,12 +58,16 @@ def alpha_gone_behind_the_pages_back(page: Page, client: SnapsetClient, tmp_path
 
 
 def test_the_catalog_lists_every_snapshot_newest_first_with_its_fields(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id = two_snapshots(client, tmp_path)
     listed = client.snapshots(dataset_id)
-    assert [s["created_at"] for s in listed] == sorted((s["created_at"] for s in listed),
-                                                       reverse=True)
+    assert [s["created_at"] for s in listed] == sorted(
+        (s["created_at"] for s in listed), reverse=True
+    )
 
     catalog = Catalog(signed_in_page).open(dataset_id)
 
@@ -74,16 +82,20 @@ def test_the_catalog_lists_every_snapshot_newest_first_with_its_fields(
             expect(status).to_have_text("")
         expect(row.locator(".snapshot-description")).to_have_text(snapshot["description"] or "—")
         expect(row.locator(".snapshot-items")).to_have_text(
-            str(snapshot["n_images"] + snapshot["n_videos"]))
+            str(snapshot["n_images"] + snapshot["n_videos"])
+        )
         expect(row.locator(".snapshot-author")).to_have_text(snapshot["created_by"])
         expect(row.locator(".snapshot-created time")).to_have_attribute(
-            "datetime", snapshot["created_at"][:23] + "Z")
+            "datetime", snapshot["created_at"][:23] + "Z"
+        )
     expect(catalog.dataset_status).to_have_text("READY")
     shot(signed_in_page, artifacts, "catalog")
 
 
 def test_creating_a_snapshot_needs_a_name_and_adds_it_as_the_current_version(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = two_snapshots(client, tmp_path)
     catalog = Catalog(signed_in_page).open(dataset_id)
@@ -103,17 +115,23 @@ def test_creating_a_snapshot_needs_a_name_and_adds_it_as_the_current_version(
     catalog.no_dialog()
 
     newest = client.snapshots(dataset_id)[0]
-    assert (newest["snapshot_name"], newest["description"], newest["is_current"]) == \
-        ("gamma", "after review", True)
+    assert (newest["snapshot_name"], newest["description"], newest["is_current"]) == (
+        "gamma",
+        "after review",
+        True,
+    )
     expect(catalog.rows.first).to_have_attribute("data-snapshot-id", newest["snapshot_id"])
     expect(catalog.rows.first.locator(".snapshot-status")).to_have_text("Current Version")
     expect(catalog.table.get_by_text("Current Version")).to_have_count(1)
-    expect(signed_in_page.get_by_role("status").filter(has_text="Snapshot “gamma” created.")) \
-        .to_be_visible()
+    expect(
+        signed_in_page.get_by_role("status").filter(has_text="Snapshot “gamma” created.")
+    ).to_be_visible()
 
 
 def test_a_snapshot_dialogs_error_clears_once_the_user_edits_a_field_as_in_every_form_dialog(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = two_snapshots(client, tmp_path)
     catalog = Catalog(signed_in_page).open(dataset_id)
@@ -132,7 +150,9 @@ def test_a_snapshot_dialogs_error_clears_once_the_user_edits_a_field_as_in_every
 
 
 def test_editing_a_snapshot_saves_its_name_and_description_in_place(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path)
     order = catalog.names()
@@ -153,28 +173,38 @@ def test_editing_a_snapshot_saves_its_name_and_description_in_place(
     expect(row.locator(".snapshot-description")).to_have_text("checked by two people")
     assert catalog.names() == [("alpha reviewed" if n == "alpha" else n) for n in order]
     saved = snapshot_by_name(client.snapshots(dataset_id), "alpha reviewed")
-    assert (saved["snapshot_id"], saved["description"]) == \
-        (alpha["snapshot_id"], "checked by two people")
+    assert (saved["snapshot_id"], saved["description"]) == (
+        alpha["snapshot_id"],
+        "checked by two people",
+    )
     assert not [u for u in reads if u.endswith("/snapshot")], "saved in place, no reload"
     expect(catalog.menu_button("alpha reviewed")).to_be_focused()
 
 
 def test_copy_snapshot_id_puts_the_id_on_the_clipboard_and_says_so(
-    signed_in_page: Page, client: SnapsetClient, server: ServerProcess, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    server: ServerProcess,
+    tmp_path: Path,
 ) -> None:
-    signed_in_page.context.grant_permissions(["clipboard-read", "clipboard-write"],
-                                             origin=server.base_url)
+    signed_in_page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=server.base_url
+    )
     _, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path)
 
     catalog.choose("alpha", "Copy Snapshot ID")
 
-    expect(signed_in_page.get_by_role("status").filter(has_text=alpha["snapshot_id"])) \
-        .to_contain_text("copied")
+    expect(
+        signed_in_page.get_by_role("status").filter(has_text=alpha["snapshot_id"])
+    ).to_contain_text("copied")
     assert signed_in_page.evaluate("navigator.clipboard.readText()") == alpha["snapshot_id"]
 
 
 def test_remove_asks_first_then_hides_the_snapshot_and_leaves_the_data_alone(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path)
     media = client.media(dataset_id)
@@ -198,7 +228,10 @@ def test_remove_asks_first_then_hides_the_snapshot_and_leaves_the_data_alone(
 
 
 def test_the_current_snapshot_cannot_be_restored_or_removed_and_the_menu_says_why(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id = two_snapshots(client, tmp_path)
     current = [s for s in client.snapshots(dataset_id) if s["is_current"]]
@@ -229,7 +262,9 @@ def test_the_current_snapshot_cannot_be_restored_or_removed_and_the_menu_says_wh
 
 
 def test_search_filters_snapshots_by_name_or_description(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "search", images=2)
     client.create_snapshot(dataset_id, name="Nightly run", description="")
@@ -240,13 +275,17 @@ def test_search_filters_snapshots_by_name_or_description(
 
     for query in ("night", "SUNNY", "a", "zzz"):
         catalog.search.fill(query)
-        wanted = [s["snapshot_name"] for s in listed
-                  if query.lower() in f"{s['snapshot_name']}\n{s['description']}".lower()]
+        wanted = [
+            s["snapshot_name"]
+            for s in listed
+            if query.lower() in f"{s['snapshot_name']}\n{s['description']}".lower()
+        ]
         expect(catalog.visible_rows).to_have_count(len(wanted))
         assert catalog.names() == wanted
         if wanted:
             expect(signed_in_page.locator("#snapshot-count")).to_have_text(
-                f"{len(wanted)} of {len(listed)} snapshots match “{query}”")
+                f"{len(wanted)} of {len(listed)} snapshots match “{query}”"
+            )
         else:
             expect(signed_in_page.get_by_text(f"No snapshot matches “{query}”.")).to_be_visible()
 
@@ -255,7 +294,9 @@ def test_search_filters_snapshots_by_name_or_description(
 
 
 def test_the_snapshot_menu_works_from_the_keyboard(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = two_snapshots(client, tmp_path)
     catalog = Catalog(signed_in_page).open(dataset_id)
@@ -308,7 +349,9 @@ def test_the_snapshot_menu_works_from_the_keyboard(
 
 
 def test_restore_asks_first_then_runs_to_completion_and_moves_the_current_version(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "restorable", images=3)
     alpha = client.create_snapshot(dataset_id, name="alpha")
@@ -337,17 +380,28 @@ def test_restore_asks_first_then_runs_to_completion_and_moves_the_current_versio
 
 
 def test_the_restore_dialog_previews_what_the_restore_would_change(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Preview", images=3)
     alpha = client.create_snapshot(dataset_id, name="alpha")
     at_alpha = client.media(dataset_id)
     tagged = at_alpha[0]
     client.edit_media(dataset_id, tagged["media_id"], tags=["later"])  # 1 item changes: tags
-    added = [image(tmp_path / "more" / f"extra{i}.png", 20 + i, 14, (10, 20 * i, 90))
-             for i in range(2)]  # 2 items the restore will remove
-    finish(client, client.ok("POST", f"/dataset/{dataset_id}/media", expect=202,
-                             files=[("files", (f.name, f.read_bytes())) for f in added]))
+    added = [
+        image(tmp_path / "more" / f"extra{i}.png", 20 + i, 14, (10, 20 * i, 90)) for i in range(2)
+    ]  # 2 items the restore will remove
+    finish(
+        client,
+        client.ok(
+            "POST",
+            f"/dataset/{dataset_id}/media",
+            expect=202,
+            files=[("files", (f.name, f.read_bytes())) for f in added],
+        ),
+    )
     client.create_snapshot(dataset_id, name="beta")
     catalog = Catalog(signed_in_page).open(dataset_id)
 
@@ -356,7 +410,8 @@ def test_the_restore_dialog_previews_what_the_restore_would_change(
     preview = dialog.locator(".restore-preview")
     expect(preview).to_have_attribute("data-state", "ready")
     expect(preview.locator(".preview-text")).to_have_text(
-        f"Restoring will remove {len(added)} items, change 1 (tags).")
+        f"Restoring will remove {len(added)} items, change 1 (tags)."
+    )
     cancel = dialog.get_by_role("button", name="Cancel")
     expect(cancel).to_be_focused()  # the preview arriving does not move the focus
     shot(signed_in_page, artifacts, "restore-preview")
@@ -380,39 +435,49 @@ def test_the_restore_dialog_previews_what_the_restore_would_change(
     catalog.confirm("Restore")
     expect(catalog.task_card()).to_contain_text("Restore completed.", timeout=TASK_TIMEOUT_MS)
     assert client.media(dataset_id) == at_alpha  # what the preview said, and nothing else
-    assert snapshot_by_name(client.snapshots(dataset_id), "alpha")["snapshot_id"] == \
-        alpha["snapshot_id"]
+    assert (
+        snapshot_by_name(client.snapshots(dataset_id), "alpha")["snapshot_id"]
+        == alpha["snapshot_id"]
+    )
 
 
 def test_the_restore_dialog_says_why_its_preview_is_unavailable_and_still_works(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     alpha_path, catalog = alpha_gone_behind_the_pages_back(signed_in_page, client, tmp_path)
     restore_path = f"{alpha_path}/restore"
-    preview_detail = client.request("POST", restore_path, params={"dry_run": "true"}) \
-        .json()["detail"]
+    preview_detail = client.request("POST", restore_path, params={"dry_run": "true"}).json()[
+        "detail"
+    ]
 
     catalog.choose("alpha", "Restore")
     dialog = catalog.dialog()
     preview = dialog.locator(".restore-preview")
     expect(preview).to_have_attribute("data-state", "unavailable")
     expect(preview).to_have_text(
-        f"The preview of what would change is unavailable: {preview_detail}")
+        f"The preview of what would change is unavailable: {preview_detail}"
+    )
     expect(dialog.get_by_role("button", name="Compare with current")).to_have_count(0)
     catalog.confirm("Cancel")
     expect(catalog.menu_button("alpha")).to_be_focused()
 
     catalog.choose("alpha", "Restore")
     expect(catalog.dialog().locator(".restore-preview")).to_have_attribute(
-        "data-state", "unavailable")
+        "data-state", "unavailable"
+    )
     catalog.confirm("Restore")
     restore_detail = client.request("POST", restore_path).json()["detail"]
     expect(signed_in_page.get_by_role("alert").filter(has_text=restore_detail)).to_contain_text(
-        "Could not restore “alpha”")
+        "Could not restore “alpha”"
+    )
 
 
 def test_clone_runs_until_the_clone_appears_in_the_dataset_list(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     _, alpha, catalog = alpha_in_the_catalog(signed_in_page, client, tmp_path, name="Harbour")
 
@@ -424,12 +489,18 @@ def test_clone_runs_until_the_clone_appears_in_the_dataset_list(
 
     card = catalog.task_card()
     expect(card).to_contain_text("Clone completed.", timeout=TASK_TIMEOUT_MS)
-    clones = [d for d in client.ok("GET", "/datasets")["datasets"]
-              if d["display_name"] == "Harbour (cloned)"]
+    clones = [
+        d
+        for d in client.ok("GET", "/datasets")["datasets"]
+        if d["display_name"] == "Harbour (cloned)"
+    ]
     assert len(clones) == 1
     clone = clones[0]
-    assert (clone["status"], clone["n_images"], clone["n_videos"]) == \
-        ("READY", alpha["n_images"], alpha["n_videos"])
+    assert (clone["status"], clone["n_images"], clone["n_videos"]) == (
+        "READY",
+        alpha["n_images"],
+        alpha["n_videos"],
+    )
 
     card.get_by_role("link", name="Open “Harbour (cloned)”").click()
     expect(signed_in_page.locator("#dataset-title")).to_have_text("Harbour (cloned)")
@@ -439,11 +510,14 @@ def test_clone_runs_until_the_clone_appears_in_the_dataset_list(
     expect(row.get_by_role("link")).to_have_text("Harbour (cloned)")
     expect(row).to_contain_text("READY")
     expect(row.locator('[data-col="items"]')).to_have_text(
-        str(alpha["n_images"] + alpha["n_videos"]))
+        str(alpha["n_images"] + alpha["n_videos"])
+    )
 
 
 def test_api_errors_show_the_servers_detail(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     path, catalog = alpha_gone_behind_the_pages_back(signed_in_page, client, tmp_path)
     patch_detail = client.request("PATCH", path, json={"name": "x"}).json()["detail"]
@@ -459,16 +533,20 @@ def test_api_errors_show_the_servers_detail(
     catalog.choose("alpha", "Remove")
     catalog.confirm("Remove")
     expect(signed_in_page.get_by_role("alert").filter(has_text=delete_detail)).to_contain_text(
-        "Could not remove “alpha”")
+        "Could not remove “alpha”"
+    )
 
 
 def test_a_catalog_of_200_snapshots_renders_every_row_from_three_reads(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "large catalog", images=2)
     for number in range(200):
-        client.create_snapshot(dataset_id, name=f"run {number:03d}",
-                               description=f"nightly evaluation number {number}")
+        client.create_snapshot(
+            dataset_id, name=f"run {number:03d}", description=f"nightly evaluation number {number}"
+        )
     total = len(client.snapshots(dataset_id))
     page = signed_in_page
     page.goto(f"/#/datasets/{dataset_id}")
@@ -477,8 +555,10 @@ def test_a_catalog_of_200_snapshots_renders_every_row_from_three_reads(
     expect(page.locator("#media-grid img")).to_have_count(2)
     expect_images_loaded(page.locator("#media-grid img"))
     api_calls: list[str] = []
-    page.on("request", lambda r: api_calls.append(f"{r.method} {r.url}")
-            if "/api/v1/" in r.url else None)
+    page.on(
+        "request",
+        lambda r: api_calls.append(f"{r.method} {r.url}") if "/api/v1/" in r.url else None,
+    )
 
     page.get_by_role("button", name="Snapshots").click()
     catalog = Catalog(page)
@@ -488,10 +568,13 @@ def test_a_catalog_of_200_snapshots_renders_every_row_from_three_reads(
         performance.getEntriesByName('snapset:catalog-render').at(-1).duration,
         performance.getEntriesByName('snapset:catalog-load').at(-1).duration]""")
     # A figure to read, not an assertion: speed is measured, never asserted as wall time.
-    print(f"\ncatalog of {total} snapshots: DOM render {render_ms:.1f} ms, "
-          f"fetch + render {load_ms:.1f} ms")
+    print(
+        f"\ncatalog of {total} snapshots: DOM render {render_ms:.1f} ms, "
+        f"fetch + render {load_ms:.1f} ms"
+    )
     origin = page.evaluate("location.origin")
-    assert sorted(api_calls) == [f"GET {origin}/api/v1/dataset/{dataset_id}",
-                                 f"GET {origin}/api/v1/dataset/{dataset_id}/access",
-                                 f"GET {origin}/api/v1/dataset/{dataset_id}/snapshot"], \
-        "one read each of the dataset, the user's access and the snapshots, nothing per row"
+    assert sorted(api_calls) == [
+        f"GET {origin}/api/v1/dataset/{dataset_id}",
+        f"GET {origin}/api/v1/dataset/{dataset_id}/access",
+        f"GET {origin}/api/v1/dataset/{dataset_id}/snapshot",
+    ], "one read each of the dataset, the user's access and the snapshots, nothing per row"

@@ -27,7 +27,10 @@ server = screens.deployment_server
 
 
 def test_a_restore_shows_read_only_and_restoring_until_it_completes(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
     artifacts: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Harbour", images=3)
@@ -58,7 +61,8 @@ def test_a_restore_shows_read_only_and_restoring_until_it_completes(
     signed_in_page.keyboard.press("Escape")
     catalog.open_menu("beta")
     expect(catalog.item("Clone")).to_have_attribute(
-        "title", "The dataset is READ ONLY while a task runs; wait until it finishes.")
+        "title", "The dataset is READ ONLY while a task runs; wait until it finishes."
+    )
     signed_in_page.keyboard.press("Escape")
     signed_in_page.screenshot(path=str(artifacts / "ui-restore-running.png"), full_page=True)
 
@@ -76,7 +80,10 @@ def test_a_restore_shows_read_only_and_restoring_until_it_completes(
 
 
 def test_a_running_clone_blocks_its_own_snapshot_and_restores_until_it_ends(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Quay", images=2)
     client.create_snapshot(dataset_id, name="alpha")
@@ -95,12 +102,14 @@ def test_a_running_clone_blocks_its_own_snapshot_and_restores_until_it_ends(
     catalog.open_menu("alpha")
     for label in ("Clone", "Restore", "Remove"):
         expect(catalog.item(label)).to_have_attribute(
-            "title", "A clone of this snapshot is running.")
+            "title", "A clone of this snapshot is running."
+        )
     signed_in_page.keyboard.press("Escape")
     first = client.snapshots(dataset_id)[-1]["snapshot_name"]  # the one taken at creation
     catalog.open_menu(first)
     expect(catalog.item("Restore")).to_have_attribute(
-        "title", "A clone from this dataset is running; wait until it finishes.")
+        "title", "A clone from this dataset is running; wait until it finishes."
+    )
     expect(catalog.item("Clone")).not_to_have_attribute("aria-disabled", "true")
     signed_in_page.keyboard.press("Escape")
 
@@ -112,12 +121,18 @@ def test_a_running_clone_blocks_its_own_snapshot_and_restores_until_it_ends(
     expect(catalog.item("Restore")).not_to_have_attribute("aria-disabled", "true")
     signed_in_page.keyboard.press("Escape")
     signed_in_page.goto("/#/datasets")
-    expect(signed_in_page.locator("#datasets-table").get_by_role("row").filter(
-        has_text="Quay (cloned)")).to_contain_text("READY")
+    expect(
+        signed_in_page.locator("#datasets-table")
+        .get_by_role("row")
+        .filter(has_text="Quay (cloned)")
+    ).to_contain_text("READY")
 
 
 def test_create_is_disabled_with_its_reason_while_the_dataset_is_not_ready(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Pier", images=2)
     [creation] = client.snapshots(dataset_id)
@@ -131,8 +146,9 @@ def test_create_is_disabled_with_its_reason_while_the_dataset_is_not_ready(
     reason = "Snapshots can be taken only when the dataset is READY; it is READ ONLY now."
     expect(catalog.create_button).to_have_attribute("title", reason)
     expect(signed_in_page.get_by_text(reason)).to_be_visible()
-    expect(catalog.row_by_id(creation["snapshot_id"]).locator(".snapshot-status")) \
-        .to_have_text("Restoring")
+    expect(catalog.row_by_id(creation["snapshot_id"]).locator(".snapshot-status")).to_have_text(
+        "Restoring"
+    )
 
     deployment.start("worker")
     assert client.wait_task(started["task_id"])["status"] == "COMPLETED"
@@ -140,5 +156,6 @@ def test_create_is_disabled_with_its_reason_while_the_dataset_is_not_ready(
     expect(catalog.dataset_status).to_have_text("READY", timeout=TASK_TIMEOUT_MS)
     expect(catalog.create_button).to_be_enabled()
     expect(signed_in_page.locator("#create-snapshot-reason")).to_have_text("")
-    expect(catalog.row_by_id(creation["snapshot_id"]).locator(".snapshot-status")) \
-        .to_have_text("Current Version")
+    expect(catalog.row_by_id(creation["snapshot_id"]).locator(".snapshot-status")).to_have_text(
+        "Current Version"
+    )

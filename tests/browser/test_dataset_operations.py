@@ -59,12 +59,18 @@ def as_shown(value: Any) -> str:
 
 
 def label(client: SnapsetClient, dataset_id: str, media_id: str, class_name: str) -> None:
-    client.ok("POST", f"/dataset/{dataset_id}/media/labels",
-              json={"media_ids": [media_id], "labels": [{"class_name": class_name}]})
+    client.ok(
+        "POST",
+        f"/dataset/{dataset_id}/media/labels",
+        json={"media_ids": [media_id], "labels": [{"class_name": class_name}]},
+    )
 
 
 def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
     artifacts: Path,
 ) -> None:
     files = near_duplicate_photos(tmp_path / "media")
@@ -76,7 +82,8 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
     ops = DatasetOperations(signed_in_page).open(dataset_id)
     expect(ops.button("Propagate labels…")).to_be_disabled()
     expect(ops.button("Propagate labels…")).to_have_attribute(
-        "title", "The dataset has no clusters yet: re-index it first.")
+        "title", "The dataset has no clusters yet: re-index it first."
+    )
     expect(ops.clusters).to_have_count(0)
 
     # Enrich with two models; the report's counts and an item's outputs show.
@@ -90,14 +97,18 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
     ops.submit("Start enrichment")
     enriched = ops.result("enrich")
     report = report_of(client, enriched)
-    assert report["models"] == {"IMAGE_QUALITY": "laplacian-quality-v1",
-                                "IMAGE_PROPERTIES": "image-properties-v1"}
+    assert report["models"] == {
+        "IMAGE_QUALITY": "laplacian-quality-v1",
+        "IMAGE_PROPERTIES": "image-properties-v1",
+    }
     expect(enriched.locator(".op-summary")).to_have_text(
         f"{report['items']} items: {report['processed']} processed, {report['reused']} "
-        f"outputs reused, {report['error_count']} errors.")
+        f"outputs reused, {report['error_count']} errors."
+    )
     assert report["processed"] == len(files)
-    quality = client.ok("GET", f"/dataset/{dataset_id}/media/{items['c.png']['media_id']}"
-                        )["enrichment"]["IMAGE_QUALITY"]
+    quality = client.ok("GET", f"/dataset/{dataset_id}/media/{items['c.png']['media_id']}")[
+        "enrichment"
+    ]["IMAGE_QUALITY"]
     details = ops.details("c.png")
     outputs = details.locator("#details-enrichment")
     expect(outputs).to_contain_text("IMAGE_QUALITY")
@@ -114,14 +125,16 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
     threshold.fill("40")
     ops.dialog().get_by_role("button", name="Start re-index").click()
     expect(ops.dialog().get_by_role("alert")).to_have_text(
-        "Enter a whole number of bits from 0 to 32.")
+        "Enter a whole number of bits from 0 to 32."
+    )
     threshold.fill("8")
     ops.submit("Start re-index")
     expect(ops.status).to_have_text("READ ONLY")
     for name in WRITE_OPERATIONS:
         expect(ops.button(name)).to_be_disabled()
         expect(ops.button(name)).to_have_attribute(
-            "title", "A task is changing the dataset (READ ONLY); wait until it finishes.")
+            "title", "A task is changing the dataset (READ ONLY); wait until it finishes."
+        )
     expect(ops.button("Export…")).to_be_enabled()
     reindexing = signed_in_page.get_by_role("article", name="Re-indexing “Pets”")
     expect(reindexing).to_be_visible()
@@ -136,18 +149,19 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
     assert report["clusters"] == clusters["total"] == 2
     expect(reindexed.locator(".op-summary")).to_contain_text(
         f"{report['clusters']} clusters of near-duplicates holding "
-        f"{report['clustered_items']} items (threshold 8 bits)")
+        f"{report['clustered_items']} items (threshold 8 bits)"
+    )
     expect(ops.clusters).to_have_count(clusters["total"])
     first = clusters["clusters"][0]
-    expect(ops.clusters.first.locator(".op-cluster-name")).to_contain_text(
-        f"{first['size']} items")
+    expect(ops.clusters.first.locator(".op-cluster-name")).to_contain_text(f"{first['size']} items")
     expect(ops.clusters.first.locator("img")).to_have_count(len(first["sample_media"]))
     expect(ops.button("Propagate labels…")).to_be_enabled()
     shot(signed_in_page, artifacts, "operations-clusters")
 
     # Choosing a cluster filters the grid to its members.
-    members = sorted(m["file_name"] for m in client.media(dataset_id,
-                                                          cluster_id=first["cluster_id"]))
+    members = sorted(
+        m["file_name"] for m in client.media(dataset_id, cluster_id=first["cluster_id"])
+    )
     ops.clusters.first.get_by_role("button").click()
     ops.expect_tiles(members)
     expect(ops.clusters.first.get_by_role("button")).to_have_attribute("aria-pressed", "true")
@@ -159,7 +173,8 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
     ops.button("Propagate labels…").click()
     dialog = ops.dialog()
     expect(dialog.get_by_role("status")).to_have_text(
-        "Found 2 items with labels of their own in 2 clusters.")
+        "Found 2 items with labels of their own in 2 clusters."
+    )
     expect(dialog.get_by_label("cat")).to_be_checked()
     expect(dialog.get_by_label("dog")).to_be_checked()
     ops.submit("Start propagation")
@@ -168,7 +183,8 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
     assert report["propagated_labels"] == 2
     expect(propagated.locator(".op-summary")).to_have_text(
         f"{report['propagated_labels']} labels propagated to {report['items_changed']} items, "
-        f"{report['error_count']} errors.")
+        f"{report['error_count']} errors."
+    )
     cats = sorted(m["file_name"] for m in client.media(dataset_id, label="cat"))
     assert cats == ["a.png", "a_small.png"]
     ops.filter("Label class", "cat")
@@ -177,13 +193,19 @@ def test_enrich_reindex_and_propagate_show_their_reports_clusters_and_new_labels
 
 
 def test_an_imported_csv_reports_its_rejected_row_and_exports_hold_each_versions_metadata(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Scored", images=3)
     before = client.create_snapshot(dataset_id, name="before import")
     csv = tmp_path / "scores.csv"
-    csv.write_text("file_name,score,note\nimg000.png,0.5,sharp\nimg001.png,12abc,blurry\n"
-                   "img002.png,1.25,fine\n", encoding="utf-8")
+    csv.write_text(
+        "file_name,score,note\nimg000.png,0.5,sharp\nimg001.png,12abc,blurry\n"
+        "img002.png,1.25,fine\n",
+        encoding="utf-8",
+    )
     ops = DatasetOperations(signed_in_page).open(dataset_id)
 
     # Import a CSV whose second row has a score that is not a number.
@@ -193,9 +215,15 @@ def test_an_imported_csv_reports_its_rejected_row_and_exports_hold_each_versions
     expect(dialog.get_by_role("alert")).to_have_text("Choose a CSV or JSON file.")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"file_name": "img000.png", "1st": "x"}]), encoding="utf-8")
-    refused = client.request("POST", f"/dataset/{dataset_id}/custom_metadata", json={
-        "schema": {"1st": {"type": "string"}}, "key": "file_name",
-        "rows": json.loads(bad.read_text())})
+    refused = client.request(
+        "POST",
+        f"/dataset/{dataset_id}/custom_metadata",
+        json={
+            "schema": {"1st": {"type": "string"}},
+            "key": "file_name",
+            "rows": json.loads(bad.read_text()),
+        },
+    )
     assert refused.status_code == 422, refused.text
     dialog.get_by_label("CSV or JSON file").set_input_files(bad)
     expect(dialog.get_by_label("Type of 1st")).to_have_value("string")
@@ -214,8 +242,7 @@ def test_an_imported_csv_reports_its_rejected_row_and_exports_hold_each_versions
     assert (report["inserted_rows"], report["rejected_rows"]) == (2, 1)
     [error] = report["errors"]
     assert (error["row"], error["field"]) == (2, "score")
-    expect(imported.locator(".op-summary")).to_have_text(
-        "2 rows inserted, 1 rejected (1 error).")
+    expect(imported.locator(".op-summary")).to_have_text("2 rows inserted, 1 rejected (1 error).")
     expect(imported.locator(".op-errors li")).to_have_text([f"Row 2, score: {error['detail']}"])
     shot(signed_in_page, artifacts, "operations-import-report")
     schema = client.ok("GET", f"/dataset/{dataset_id}/custom_metadata/schema")["schema"]
@@ -259,7 +286,10 @@ def running_task(page: Page, title: str) -> Locator:
 
 
 def test_a_finished_operation_stays_in_the_running_tasks_panel_worded_for_its_type(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Tidy", images=2)
     ops = DatasetOperations(signed_in_page).open(dataset_id)
@@ -287,25 +317,33 @@ def test_a_finished_operation_stays_in_the_running_tasks_panel_worded_for_its_ty
     task = client.ok("GET", f"/tasks/{task_id}")
     assert task["status"] == "ABORTED", task
     expect(outcome).to_have_text(
-        f"Re-index aborted: {task['error_message'] or task['status_message']}")
+        f"Re-index aborted: {task['error_message'] or task['status_message']}"
+    )
     expect(reindexing.get_by_role("button", name="Dismiss")).to_be_visible()
 
 
 @pytest.mark.parametrize("ending", ["signing out", "the session ending"])
 def test_the_exports_of_a_user_whose_session_ended_are_never_shown_to_the_next_one_in_the_tab(
-    signed_in_page: Page, server: ServerProcess, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    server: ServerProcess,
+    client: SnapsetClient,
+    tmp_path: Path,
     ending: str,
 ) -> None:
     page = signed_in_page
     dataset_id = ready_dataset(client, tmp_path / "media", "Handed over", images=2)
     successor = add_user(server, "successor@example.com")
-    client.ok("POST", f"/dataset/{dataset_id}/share",
-              json={"user_email": "successor@example.com", "role": "viewer"})
+    client.ok(
+        "POST",
+        f"/dataset/{dataset_id}/share",
+        json={"user_email": "successor@example.com", "role": "viewer"},
+    )
     ops = DatasetOperations(page).open(dataset_id)
     ops.button("Export…").click()
     ops.submit("Start export")
-    expect(ops.exports.get_by_role("link", name=re.compile("^Download the export"))
-           ).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    expect(ops.exports.get_by_role("link", name=re.compile("^Download the export"))).to_be_visible(
+        timeout=TASK_TIMEOUT_MS
+    )
     page.evaluate("() => { window.sameDocument = true; }")  # a reload would forget it
 
     if ending == "signing out":
@@ -329,17 +367,22 @@ def test_the_exports_of_a_user_whose_session_ended_are_never_shown_to_the_next_o
 
 
 def test_filters_narrow_the_grid_by_kind_name_tag_and_label_and_keep_paging(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     files = sorted(folder_of_media(tmp_path / "media", images=27, videos=2).iterdir())
     dataset_id = client.create_dataset("Many", files=files)
     client.wait_status(dataset_id, "READY")
     items = by_name(client.media(dataset_id))
     tagged = [items[f"img00{n}.png"]["media_id"] for n in (1, 2, 3)]
-    client.ok("POST", f"/dataset/{dataset_id}/media/tags",
-              json={"media_ids": tagged, "add": ["night"]})
-    client.ok("POST", f"/dataset/{dataset_id}/media/tags",
-              json={"media_ids": tagged[:2], "add": ["rain"]})
+    client.ok(
+        "POST", f"/dataset/{dataset_id}/media/tags", json={"media_ids": tagged, "add": ["night"]}
+    )
+    client.ok(
+        "POST", f"/dataset/{dataset_id}/media/tags", json={"media_ids": tagged[:2], "add": ["rain"]}
+    )
     label(client, dataset_id, tagged[2], "boat")
     ops = DatasetOperations(signed_in_page).open(dataset_id)
     expect(ops.media_count).to_have_text(f"{len(files)} items")
@@ -371,19 +414,26 @@ def test_filters_narrow_the_grid_by_kind_name_tag_and_label_and_keep_paging(
     ops.expect_tiles(names(label="boat"))
     ops.filter("Label class", "no such label")
     expect(signed_in_page.locator("#media-grid .empty")).to_have_text(
-        "No media matches the filters.")
+        "No media matches the filters."
+    )
 
 
 def test_writes_are_disabled_with_the_reason_on_a_draft_dataset_and_for_a_viewer_who_may_export(
-    page: Page, server: ServerProcess, client: SnapsetClient, tmp_path: Path,
+    page: Page,
+    server: ServerProcess,
+    client: SnapsetClient,
+    tmp_path: Path,
     artifacts: Path,
 ) -> None:
     draft_id = client.create_dataset("Empty")
     assert client.dataset(draft_id)["status"] == "DRAFT"
     dataset_id = ready_dataset(client, tmp_path / "media", "Shared", images=2)
     viewer = add_user(server, "viewer@example.com")
-    client.ok("POST", f"/dataset/{dataset_id}/share",
-              json={"user_email": "viewer@example.com", "role": "viewer"})
+    client.ok(
+        "POST",
+        f"/dataset/{dataset_id}/share",
+        json={"user_email": "viewer@example.com", "role": "viewer"},
+    )
 
     sign_in(page, client)
     ops = DatasetOperations(page).open(draft_id)
@@ -391,10 +441,12 @@ def test_writes_are_disabled_with_the_reason_on_a_draft_dataset_and_for_a_viewer
     for name in WRITE_OPERATIONS:
         expect(ops.button(name)).to_be_disabled()
         expect(ops.button(name)).to_have_attribute(
-            "title", "The dataset has no media yet; add media first.")
+            "title", "The dataset has no media yet; add media first."
+        )
     expect(ops.button("Export…")).to_be_enabled()
     expect(page.locator("#cluster-count")).to_have_text(
-        "No clusters yet. Re-index the dataset to group near-duplicate images.")
+        "No clusters yet. Re-index the dataset to group near-duplicate images."
+    )
 
     sign_in(page, viewer)
     viewer.close()
@@ -415,7 +467,8 @@ def test_writes_are_disabled_with_the_reason_on_a_draft_dataset_and_for_a_viewer
 
 def sign_in(page: Page, user: SnapsetClient) -> None:
     """Sign ``page`` in as ``user`` through POST /ui/session, then load the app afresh."""
-    answer = page.request.post("/ui/session", data={"api_key": user.api_key,
-                                                    "api_secret": user.api_secret})
+    answer = page.request.post(
+        "/ui/session", data={"api_key": user.api_key, "api_secret": user.api_secret}
+    )
     assert answer.status == 200, answer.text()
     page.goto("about:blank")

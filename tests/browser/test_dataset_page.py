@@ -17,7 +17,10 @@ HISTORY_PAGE = 15
 
 
 def test_the_media_grid_pages_through_loaded_thumbnails(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Thirty", images=28, videos=2)
     names = [m["file_name"] for m in client.media(dataset_id)]  # the API's default order
@@ -39,7 +42,8 @@ def test_the_media_grid_pages_through_loaded_thumbnails(
     expect(tiles).to_have_count(len(names) - MEDIA_PAGE)
     assert tiles.locator(".file-name").all_inner_texts() == names[MEDIA_PAGE:]
     expect(media_pager).to_contain_text(
-        f"Page 2 of 2 · {MEDIA_PAGE + 1}\N{EN DASH}{len(names)} of {len(names)}")
+        f"Page 2 of 2 · {MEDIA_PAGE + 1}\N{EN DASH}{len(names)} of {len(names)}"
+    )
     expect(media_pager.get_by_role("button", name="Next")).to_be_disabled()
 
     media_pager.get_by_role("button", name="Previous").click()
@@ -48,7 +52,9 @@ def test_the_media_grid_pages_through_loaded_thumbnails(
 
 
 def test_the_history_timeline_says_who_did_what_and_when_newest_first(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Logged", images=2)
     alpha = client.create_snapshot(dataset_id, name="alpha")
@@ -56,8 +62,7 @@ def test_the_history_timeline_says_who_did_what_and_when_newest_first(
     for number in range(12):
         client.create_snapshot(dataset_id, name=f"run {number}")
     client.create_snapshot(dataset_id, name="newest", description="the last one")
-    events = client.ok("GET", f"/dataset/{dataset_id}/history",
-                       params={"page_size": 100})["events"]
+    events = client.ok("GET", f"/dataset/{dataset_id}/history", params={"page_size": 100})["events"]
     assert len(events) > HISTORY_PAGE
     newest_first = list(reversed(events))
     page = signed_in_page
@@ -69,7 +74,8 @@ def test_the_history_timeline_says_who_did_what_and_when_newest_first(
     assert shown == [e["position"] for e in newest_first[:HISTORY_PAGE]]
     expect(items.first).to_contain_text(f"{ADMIN_EMAIL} created snapshot “newest”")
     expect(items.first.locator("time")).to_have_attribute(
-        "datetime", newest_first[0]["at"][:23] + "Z")
+        "datetime", newest_first[0]["at"][:23] + "Z"
+    )
 
     renamed = items.filter(has_text="renamed a snapshot to “alpha two”")
     expect(renamed).to_contain_text(ADMIN_EMAIL)

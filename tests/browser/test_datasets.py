@@ -26,7 +26,10 @@ server = screens.deployment_server
 
 
 def test_uploading_files_creates_a_dataset_the_list_follows_until_it_is_ready(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
     artifacts: Path,
 ) -> None:
     files = sorted(folder_of_media(tmp_path / "upload", images=3, videos=1).iterdir())
@@ -39,8 +42,9 @@ def test_uploading_files_creates_a_dataset_the_list_follows_until_it_is_ready(
     page.get_by_label("Files").set_input_files([str(f) for f in files])
     page.get_by_role("button", name="Create dataset").click()
 
-    expect(page.get_by_role("status").filter(has_text="Dataset “Upload test” created")) \
-        .to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Dataset “Upload test” created")
+    ).to_be_visible()
     [created] = client.ok("GET", "/datasets")["datasets"]
     row = page.locator(f'#datasets-table tr[data-dataset-id="{created["id"]}"]')
     expect(row.get_by_role("link")).to_have_text("Upload test")
@@ -59,7 +63,8 @@ def test_uploading_files_creates_a_dataset_the_list_follows_until_it_is_ready(
 
 
 def test_the_create_form_asks_for_a_name_and_files_before_sending_anything(
-    signed_in_page: Page, tmp_path: Path,
+    signed_in_page: Page,
+    tmp_path: Path,
 ) -> None:
     page = signed_in_page
     posts: list[Request] = []

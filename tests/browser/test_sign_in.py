@@ -26,7 +26,9 @@ def sign_in(page: Page, api_key: str, api_secret: str) -> None:
 
 
 def test_signing_in_shows_the_datasets_and_signing_out_ends_the_session(
-    page: Page, server: ServerProcess, artifacts: Path,
+    page: Page,
+    server: ServerProcess,
+    artifacts: Path,
 ) -> None:
     page.goto("/")
     expect(page.get_by_role("heading", name="Sign in to snapset")).to_be_visible()
@@ -54,10 +56,12 @@ def test_signing_in_shows_the_datasets_and_signing_out_ends_the_session(
 
 
 def test_a_wrong_secret_shows_the_servers_detail_and_clears_the_secret(
-    page: Page, server: ServerProcess,
+    page: Page,
+    server: ServerProcess,
 ) -> None:
-    detail = httpx.post(f"{server.base_url}/ui/session",
-                        json={"api_key": server.api_key, "api_secret": "wrong"}).json()["detail"]
+    detail = httpx.post(
+        f"{server.base_url}/ui/session", json={"api_key": server.api_key, "api_secret": "wrong"}
+    ).json()["detail"]
     page.goto("/")
 
     sign_in(page, server.api_key, "wrong")
@@ -69,7 +73,9 @@ def test_a_wrong_secret_shows_the_servers_detail_and_clears_the_secret(
 
 
 def test_after_a_reload_the_page_is_still_signed_in_and_writes_carry_the_csrf_token(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "reloaded", images=2)
     client.create_snapshot(dataset_id, name="alpha")
@@ -89,7 +95,8 @@ def test_after_a_reload_the_page_is_still_signed_in_and_writes_carry_the_csrf_to
 
 
 def test_a_page_whose_session_ended_goes_back_to_the_sign_in_page(
-    signed_in_page: Page, server: ServerProcess,
+    signed_in_page: Page,
+    server: ServerProcess,
 ) -> None:
     expect(signed_in_page.get_by_role("heading", name="Datasets", exact=True)).to_be_visible()
     signed_in_page.context.clear_cookies()
@@ -97,7 +104,8 @@ def test_a_page_whose_session_ended_goes_back_to_the_sign_in_page(
     signed_in_page.get_by_role("link", name="Task Manager").click()
 
     expect(signed_in_page.get_by_role("alert")).to_have_text(
-        "Your session has ended. Sign in again.")
+        "Your session has ended. Sign in again."
+    )
     expect(signed_in_page.locator(KEY)).to_be_visible()
     sign_in(signed_in_page, server.api_key, server.api_secret)
     expect(signed_in_page.get_by_role("heading", name="Task Manager")).to_be_visible()

@@ -26,7 +26,8 @@ def test_the_page_loads_in_chromium_without_errors(page: Page, artifacts: Path) 
 
 
 def test_a_page_watch_catches_console_errors_uncaught_errors_5xx_and_missing_files(
-    browser: Browser, server: ServerProcess,
+    browser: Browser,
+    server: ServerProcess,
 ) -> None:
     context = browser.new_context(base_url=server.base_url)
     try:

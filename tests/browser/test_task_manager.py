@@ -54,7 +54,8 @@ def expect_tasks(screen: Page, client: SnapsetClient, **query: Any) -> None:
     for index, task_id in enumerate(ids):
         expect(rows.nth(index)).to_have_attribute("data-task-id", task_id)
     expect(screen.locator("#task-count")).to_have_text(
-        "1 task" if body["total"] == 1 else f"{body['total']} tasks")
+        "1 task" if body["total"] == 1 else f"{body['total']} tasks"
+    )
 
 
 def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -80,16 +81,22 @@ def open_task_manager(page: Page) -> None:
 def add_media(client: SnapsetClient, dataset_id: str, folder: Path) -> str:
     """Start adding one new image to the dataset; the task's id."""
     new = image(folder / "late-arrival.png", 31, 17, (5, 150, 60))
-    started = client.ok("POST", f"/dataset/{dataset_id}/media", expect=202,
-                        files=[("files", (new.name, new.read_bytes()))])
+    started = client.ok(
+        "POST",
+        f"/dataset/{dataset_id}/media",
+        expect=202,
+        files=[("files", (new.name, new.read_bytes()))],
+    )
     return str(started["task_id"])
 
 
 def hold_claimed_tasks(deployment: Deployment) -> None:
     """Restart the worker so that it pauses after claiming each task: it stays RUNNING."""
     deployment.stop("worker")
-    deployment.server.env = {**deployment.server.env,
-                             "SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(HOLD_SECONDS)}
+    deployment.server.env = {
+        **deployment.server.env,
+        "SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(HOLD_SECONDS),
+    }
     deployment.start("worker")
 
 
@@ -112,7 +119,10 @@ def sign_in_with_form(page: Page, user: SnapsetClient, email: str) -> None:
 
 
 def test_the_task_manager_filters_sorts_and_pages_like_the_api(
-    signed_in_page: Page, client: SnapsetClient, server: ServerProcess, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    server: ServerProcess,
+    tmp_path: Path,
     artifacts: Path,
 ) -> None:
     alpha = ready_dataset(client, tmp_path / "a", "Alpha set", images=2)
@@ -145,8 +155,9 @@ def test_the_task_manager_filters_sorts_and_pages_like_the_api(
     page.get_by_label("Dataset").select_option("Alpha set")
     expect_tasks(page, client, task_type="SNAPSHOT_RESTORE", dataset_name="Alpha set")
     page.get_by_label("Created by").select_option(EDITOR)
-    expect_tasks(page, client, task_type="SNAPSHOT_RESTORE", dataset_name="Alpha set",
-                 created_by=EDITOR)
+    expect_tasks(
+        page, client, task_type="SNAPSHOT_RESTORE", dataset_name="Alpha set", created_by=EDITOR
+    )
     page.get_by_role("button", name="Clear filters").click()
     expect_tasks(page, client)
     page.get_by_label("Status").select_option("COMPLETED")
@@ -176,7 +187,9 @@ def test_the_task_manager_filters_sorts_and_pages_like_the_api(
 
 
 def test_the_start_time_filters_send_utc_and_exclude_or_include_a_known_task(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Timed", images=1)
     [known] = client.tasks(dataset_id=dataset_id)["tasks"]
@@ -184,8 +197,7 @@ def test_the_start_time_filters_send_utc_and_exclude_or_include_a_known_task(
     whole = started.replace(microsecond=0)
     before, after = whole - timedelta(minutes=1), whole + timedelta(minutes=1)
     page = signed_in_page
-    page.context.new_cdp_session(page).send("Emulation.setTimezoneOverride",
-                                            {"timezoneId": ZONE})
+    page.context.new_cdp_session(page).send("Emulation.setTimezoneOverride", {"timezoneId": ZONE})
 
     def local(moment: datetime) -> str:  # what a person in ZONE types
         return moment.astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -197,8 +209,9 @@ def test_the_start_time_filters_send_utc_and_exclude_or_include_a_known_task(
     expect_tasks(page, client)
     expect(task_row(page, known["task_id"])).to_have_count(1)
 
-    with page.expect_request(lambda r: "/api/v1/tasks?" in r.url
-                             and "start_time_from" in r.url) as sent:
+    with page.expect_request(
+        lambda r: "/api/v1/tasks?" in r.url and "start_time_from" in r.url
+    ) as sent:
         page.get_by_label("Started from").fill(local(after))
     assert parse_qs(urlparse(sent.value.url).query)["start_time_from"] == [utc(after)]
     expect_tasks(page, client, start_time_from=utc(after))
@@ -220,7 +233,10 @@ def test_the_start_time_filters_send_utc_and_exclude_or_include_a_known_task(
 
 
 def test_a_running_task_is_aborted_after_confirming_and_the_dataset_is_left_as_it_was(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
     artifacts: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Abortable", images=2)
@@ -235,14 +251,16 @@ def test_a_running_task_is_aborted_after_confirming_and_the_dataset_is_left_as_i
     row_button(row, "Abort").click()
     dialog = page.locator("dialog[open]")
     expect(dialog.get_by_role("heading")).to_have_text(
-        "Abort the media addition task on “Abortable”?")
+        "Abort the media addition task on “Abortable”?"
+    )
     expect(dialog).to_contain_text("“Abortable” keeps the content it had before the task started.")
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
     shot(page, artifacts, "confirm-abort")
     dialog.get_by_role("button", name="Abort task").click()
 
     expect(page.get_by_role("status").filter(has_text="was aborted")).to_contain_text(
-        "The media addition task on “Abortable” was aborted.")
+        "The media addition task on “Abortable” was aborted."
+    )
     expect(row.locator(".badge")).to_have_text("ABORTED")
     expect(row_button(row, "Abort")).to_have_count(0)
     assert client.ok("GET", f"/tasks/{task_id}")["status"] == "ABORTED"
@@ -251,7 +269,10 @@ def test_a_running_task_is_aborted_after_confirming_and_the_dataset_is_left_as_i
 
 
 def test_aborting_a_task_that_ended_meanwhile_shows_the_servers_detail(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment, tmp_path: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
+    tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Raced", images=1)
     deployment.stop("worker")
@@ -269,12 +290,15 @@ def test_aborting_a_task_that_ended_meanwhile_shows_the_servers_detail(
     dialog.get_by_role("button", name="Abort task").click()
 
     expect(page.get_by_role("alert").filter(has_text=refused.json()["detail"])).to_contain_text(
-        "Could not abort the media addition task on “Raced”")
+        "Could not abort the media addition task on “Raced”"
+    )
     expect(row.locator(".badge")).to_have_text("ABORTED")
 
 
 def test_a_failed_creation_is_retried_from_the_task_manager_and_completes(
-    signed_in_page: Page, client: SnapsetClient, deployment: Deployment,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    deployment: Deployment,
 ) -> None:
     dataset_id, folder = failed_creation(client, deployment, "Late set")
     [failed] = client.tasks(dataset_id=dataset_id)["tasks"]
@@ -288,8 +312,7 @@ def test_a_failed_creation_is_retried_from_the_task_manager_and_completes(
 
     row_button(row, "Retry").click()
 
-    expect(page.get_by_role("status").filter(has_text="Creating “Late set” again.")) \
-        .to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Creating “Late set” again.")).to_be_visible()
     expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=TASK_TIMEOUT_MS)
     expect(row_button(row, "Retry")).to_have_count(0)
     done = client.ok("GET", f"/tasks/{failed['task_id']}")
@@ -299,16 +322,24 @@ def test_a_failed_creation_is_retried_from_the_task_manager_and_completes(
 
 
 def test_a_completed_task_shows_its_report(
-    signed_in_page: Page, client: SnapsetClient, tmp_path: Path, artifacts: Path,
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
 ) -> None:
     dataset_id = ready_dataset(client, tmp_path / "media", "Reported", images=2)
     first, second = client.media(dataset_id)
-    rows = [{"media_id": first["media_id"], "score": 1.5},
-            {"media_id": second["media_id"], "score": "high"},
-            {"media_id": "no-such-item", "score": 2}]
-    started = client.ok("POST", f"/dataset/{dataset_id}/custom_metadata", expect=202,
-                        json={"schema": {"score": {"type": "float"}}, "key": "media_id",
-                              "rows": rows})
+    rows = [
+        {"media_id": first["media_id"], "score": 1.5},
+        {"media_id": second["media_id"], "score": "high"},
+        {"media_id": "no-such-item", "score": 2},
+    ]
+    started = client.ok(
+        "POST",
+        f"/dataset/{dataset_id}/custom_metadata",
+        expect=202,
+        json={"schema": {"score": {"type": "float"}}, "key": "media_id", "rows": rows},
+    )
     finish(client, started)
     report = client.ok("GET", f"/tasks/{started['task_id']}/report")["report"]
     assert (report["inserted_rows"], report["rejected_rows"]) == (1, 2)  # what was sent
@@ -321,7 +352,8 @@ def test_a_completed_task_shows_its_report(
     button.click()
     dialog = page.locator("dialog[open]")
     expect(dialog.get_by_role("heading")).to_have_text(
-        "Report of the custom metadata task on “Reported”")
+        "Report of the custom metadata task on “Reported”"
+    )
     shown = dialog.locator("#task-report")
     expect(shown).not_to_have_attribute("aria-busy", "true")
     expect(shown.locator('dd[data-field="inserted_rows"]')).to_have_text("1")
@@ -338,7 +370,10 @@ def test_a_completed_task_shows_its_report(
 
 
 def test_a_viewer_finds_abort_and_retry_disabled_with_the_reason(
-    page: Page, client: SnapsetClient, server: ServerProcess, deployment: Deployment,
+    page: Page,
+    client: SnapsetClient,
+    server: ServerProcess,
+    deployment: Deployment,
     tmp_path: Path,
 ) -> None:
     failed_id, _ = failed_creation(client, deployment, "Broken set")
@@ -349,8 +384,11 @@ def test_a_viewer_finds_abort_and_retry_disabled_with_the_reason(
     viewer = add_user(server, VIEWER)
     try:
         for dataset_id in (failed_id, ready_id):
-            client.ok("POST", f"/dataset/{dataset_id}/share",
-                      json={"user_email": VIEWER, "role": "viewer"})
+            client.ok(
+                "POST",
+                f"/dataset/{dataset_id}/share",
+                json={"user_email": VIEWER, "role": "viewer"},
+            )
         sign_in_with_form(page, viewer, VIEWER)
         open_task_manager(page)
 
@@ -358,8 +396,7 @@ def test_a_viewer_finds_abort_and_retry_disabled_with_the_reason(
             button = row_button(task_row(page, task_id), label)
             expect(button).to_be_disabled()
             expect(button).to_have_attribute("title", VIEWER_REASON)
-            expect(task_row(page, task_id).locator(".disabled-reason")).to_have_text(
-                VIEWER_REASON)
+            expect(task_row(page, task_id).locator(".disabled-reason")).to_have_text(VIEWER_REASON)
         assert viewer.request("POST", f"/tasks/{pending}/abort").status_code == 403
     finally:
         viewer.close()

@@ -34,16 +34,16 @@ def shared(client: SnapsetClient, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def sign_in_as(page: Page, server: ServerProcess, client: SnapsetClient
-               ) -> Iterator[Callable[[str, str, str], SnapsetClient]]:
+def sign_in_as(
+    page: Page, server: ServerProcess, client: SnapsetClient
+) -> Iterator[Callable[[str, str, str], SnapsetClient]]:
     """Create a user, give it a role on a dataset and sign in as it through the form."""
     made: list[SnapsetClient] = []
 
     def sign_in(email: str, role: str, dataset_id: str) -> SnapsetClient:
         user = add_user(server, email)
         made.append(user)
-        client.ok("POST", f"/dataset/{dataset_id}/share", json={"user_email": email,
-                                                                "role": role})
+        client.ok("POST", f"/dataset/{dataset_id}/share", json={"user_email": email, "role": role})
         assert user.ok("GET", f"/dataset/{dataset_id}/access")["role"] == role
         page.goto("/")
         page.get_by_label("API key").fill(user.api_key)
@@ -58,7 +58,10 @@ def sign_in_as(page: Page, server: ServerProcess, client: SnapsetClient
 
 
 def test_a_viewer_sees_the_write_actions_disabled_with_the_reason_and_can_copy_an_id(
-    page: Page, server: ServerProcess, shared: str, artifacts: Path,
+    page: Page,
+    server: ServerProcess,
+    shared: str,
+    artifacts: Path,
     sign_in_as: Callable[[str, str, str], SnapsetClient],
 ) -> None:
     viewer = sign_in_as("viewer@example.com", "viewer", shared)
@@ -84,13 +87,16 @@ def test_a_viewer_sees_the_write_actions_disabled_with_the_reason_and_can_copy_a
     catalog.no_dialog()
     page.keyboard.press("Escape")
     catalog.choose("alpha", "Copy Snapshot ID")
-    expect(page.get_by_role("status").filter(has_text=alpha["snapshot_id"])) \
-        .to_contain_text("copied")
+    expect(page.get_by_role("status").filter(has_text=alpha["snapshot_id"])).to_contain_text(
+        "copied"
+    )
     assert page.evaluate("navigator.clipboard.readText()") == alpha["snapshot_id"]
 
 
 def test_an_editor_who_is_not_the_owner_has_every_action_the_snapshot_allows(
-    page: Page, shared: str, sign_in_as: Callable[[str, str, str], SnapsetClient],
+    page: Page,
+    shared: str,
+    sign_in_as: Callable[[str, str, str], SnapsetClient],
 ) -> None:
     sign_in_as("editor@example.com", "editor", shared)
     catalog = Catalog(page).open(shared)
@@ -103,5 +109,6 @@ def test_an_editor_who_is_not_the_owner_has_every_action_the_snapshot_allows(
     page.keyboard.press("Escape")
     catalog.open_menu("beta")
     expect(catalog.item("Restore")).to_have_attribute(
-        "title", "This snapshot is already the current version.")
+        "title", "This snapshot is already the current version."
+    )
     page.keyboard.press("Escape")

@@ -19,8 +19,12 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerPro
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
     imports = tmp_path / "imports"
     imports.mkdir()
-    process = start_server(tmp_path / "data", database_url=url, import_root=imports,
-                           extra_args=("--embedded",) if url else ())
+    process = start_server(
+        tmp_path / "data",
+        database_url=url,
+        import_root=imports,
+        extra_args=("--embedded",) if url else (),
+    )
     yield process
     process.stop()
 
@@ -35,9 +39,13 @@ def client(server: ServerProcess) -> Iterator[SnapsetClient]:
 def add_user(server: ServerProcess, email: str, role: str = "user") -> SnapsetClient:
     """Create a user with `snapset users add --json` against the server's storage."""
     out = subprocess.run(
-        snapset_command("users", "add", email, "--role", role, "--json", "--data-dir",
-                        str(server.data_dir)),
-        env=server.env, capture_output=True, text=True, check=True,
+        snapset_command(
+            "users", "add", email, "--role", role, "--json", "--data-dir", str(server.data_dir)
+        ),
+        env=server.env,
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     ).stdout
     keys = json.loads(out)

@@ -33,19 +33,50 @@ NAIVE_MICROS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
 ZULU = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 SNAPSHOT_FIELDS = {
-    "snapshot_id", "snapshot_name", "source_dataset_name", "created_at", "created_by",
-    "n_images", "n_videos", "description", "reason", "training_model_id",
-    "training_model_name", "is_current", "is_restoring",
+    "snapshot_id",
+    "snapshot_name",
+    "source_dataset_name",
+    "created_at",
+    "created_by",
+    "n_images",
+    "n_videos",
+    "description",
+    "reason",
+    "training_model_id",
+    "training_model_name",
+    "is_current",
+    "is_restoring",
 }
 TASK_FIELDS = {
-    "task_id", "dataset_id", "dataset_name", "dataset_status", "created_by", "task_type",
-    "status", "status_message", "progress_percentage", "error_message", "start_time",
+    "task_id",
+    "dataset_id",
+    "dataset_name",
+    "dataset_status",
+    "created_by",
+    "task_type",
+    "status",
+    "status_message",
+    "progress_percentage",
+    "error_message",
+    "start_time",
     "end_time",
 }
 DATASET_FIELDS = {
-    "id", "display_name", "description", "source_type", "owned_by", "created_at", "status",
-    "status_new", "progress", "n_images", "n_videos", "n_objects", "fatal_error_msg",
-    "source_dataset_id", "snapshot_support",
+    "id",
+    "display_name",
+    "description",
+    "source_type",
+    "owned_by",
+    "created_at",
+    "status",
+    "status_new",
+    "progress",
+    "n_images",
+    "n_videos",
+    "n_objects",
+    "fatal_error_msg",
+    "source_dataset_id",
+    "snapshot_support",
 }
 FINAL = ("COMPLETED", "FAILED", "ABORTED")
 
@@ -59,8 +90,9 @@ def no_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         response = original(self, request, **kwargs)
         if response.status_code >= 500:
             response.read()
-            raise AssertionError(f"{request.method} {request.url} answered "
-                                 f"{response.status_code}: {response.text}")
+            raise AssertionError(
+                f"{request.method} {request.url} answered {response.status_code}: {response.text}"
+            )
         return response
 
     monkeypatch.setattr(httpx.Client, "send", send)
@@ -68,8 +100,9 @@ def no_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def problem(response: httpx.Response, status: int) -> str:
     """Assert ``response`` is an error with ``status`` and a JSON {"detail": str}; the detail."""
-    assert response.status_code == status, \
+    assert response.status_code == status, (
         f"expected {status}, got {response.status_code}: {response.text}"
+    )
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert isinstance(body, dict)
@@ -81,22 +114,28 @@ def problem(response: httpx.Response, status: int) -> str:
 
 # Hand-made tokens.
 
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def forge(header: dict[str, Any], claims: dict[str, Any], secret: str | None,
-          digest: Any = hashlib.sha256) -> str:
+def forge(
+    header: dict[str, Any], claims: dict[str, Any], secret: str | None, digest: Any = hashlib.sha256
+) -> str:
     """A JWT with exactly this header and these claims, HMAC-signed with ``secret``
     (None: an empty signature, as for ``alg: none``)."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
-    signature = "" if secret is None else b64(
-        hmac.new(secret.encode(), signing_input.encode(), digest).digest())
+    signature = (
+        ""
+        if secret is None
+        else b64(hmac.new(secret.encode(), signing_input.encode(), digest).digest())
+    )
     return f"{signing_input}.{signature}"
 
 
-def claims_for(api_key: str, ttl: int = 600, now: int | None = None,
-               **overrides: Any) -> dict[str, Any]:
+def claims_for(
+    api_key: str, ttl: int = 600, now: int | None = None, **overrides: Any
+) -> dict[str, Any]:
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {"sub": api_key, "iat": issued, "exp": issued + ttl, "iss": "sdk"}
     claims.update(overrides)
@@ -119,12 +158,14 @@ def anonymous(server: ServerProcess) -> httpx.Client:
 
 # Datasets, snapshots and tasks.
 
+
 def imports_root(server: ServerProcess) -> Path:
     return Path(server.data_dir).parent / "imports"
 
 
-def ready_dataset(client: SnapsetClient, folder: Path, name: str, images: int = 2,
-                  videos: int = 0) -> str:
+def ready_dataset(
+    client: SnapsetClient, folder: Path, name: str, images: int = 2, videos: int = 0
+) -> str:
     """Upload a folder of small media as a new dataset and wait until it is READY."""
     files = sorted(folder_of_media(folder, images=images, videos=videos).iterdir())
     dataset_id = client.create_dataset(name, files=files)
@@ -152,6 +193,7 @@ def only(items: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
 # A production-shaped deployment: an API-only server, a projector process and a worker that
 # the test starts and stops, so tasks can be kept waiting for as long as a test needs.
 
+
 class Deployment:
     def __init__(self, server: ServerProcess, import_root: Path, logs: Path) -> None:
         self.server = server
@@ -167,9 +209,13 @@ class Deployment:
             args += ["--import-root", str(self.import_root)]
         log = self.logs / f"{role}-{len(list(self.logs.iterdir()))}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen(snapset_command(*args), stdout=out,
-                                       stderr=subprocess.STDOUT, env=self.server.env,
-                                       cwd=Path(__file__).resolve().parents[2])
+            process = subprocess.Popen(
+                snapset_command(*args),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.server.env,
+                cwd=Path(__file__).resolve().parents[2],
+            )
         self.processes[role] = process
         deadline = time.monotonic() + timeout
         while "running" not in log.read_text(errors="replace"):
@@ -200,8 +246,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     imports.mkdir()
     logs = tmp_path / "logs"
     logs.mkdir()
-    server = start_server(tmp_path / "data", database_url=url, import_root=imports,
-                          extra_args=("--api-only",))
+    server = start_server(
+        tmp_path / "data", database_url=url, import_root=imports, extra_args=("--api-only",)
+    )
     running = Deployment(server, imports, logs)
     try:
         running.start("project")

@@ -25,13 +25,21 @@ def test_unreadable_json_bodies_are_400_and_schema_violations_422(
     snap = f"/dataset/{dataset_id}/snapshot/{snapshot['snapshot_id']}"
     posts = ["/dataset", f"/dataset/{dataset_id}/snapshot", f"/dataset/{dataset_id}/share"]
     for path in posts:
-        for raw in (b'{"dataset_name": ', b"{'a': 1}", b"nul", b"\xff\xfe{}", b'{"a": NaN',
-                    b'{"a": 1} trailing'):
+        for raw in (
+            b'{"dataset_name": ',
+            b"{'a': 1}",
+            b"nul",
+            b"\xff\xfe{}",
+            b'{"a": NaN',
+            b'{"a": 1} trailing',
+        ):
             problem(client.request("POST", path, content=raw, headers=JSON), 400)
         for body in (b"[]", b'["dataset_name"]', b"42", b'"text"', b"null", b"true"):
             problem(client.request("POST", path, content=body, headers=JSON), 400)
-        problem(client.request("POST", path, content=b"name=x",
-                               headers={"Content-Type": "text/plain"}), 400)
+        problem(
+            client.request("POST", path, content=b"name=x", headers={"Content-Type": "text/plain"}),
+            400,
+        )
     problem(client.request("PATCH", snap, content=b"{", headers=JSON), 400)
     problem(client.request("PATCH", snap, content=b"[]", headers=JSON), 400)
 
@@ -53,18 +61,25 @@ def test_unreadable_json_bodies_are_400_and_schema_violations_422(
         assert errors is None or isinstance(errors, list), detail
     for body in ({"name": 1}, {"description": []}, {"name": "x", "reason": "manual"}):
         problem(client.request("PATCH", snap, json=body), 422)
-    problem(client.request("PATCH", f"/dataset/{dataset_id}/media/whatever",
-                           json={"tags": "not-a-list"}), 422)
-    assert [s["snapshot_id"] for s in client.snapshots(dataset_id)] == \
-        [snapshot["snapshot_id"]], "no bad request changed anything"
+    problem(
+        client.request(
+            "PATCH", f"/dataset/{dataset_id}/media/whatever", json={"tags": "not-a-list"}
+        ),
+        422,
+    )
+    assert [s["snapshot_id"] for s in client.snapshots(dataset_id)] == [snapshot["snapshot_id"]], (
+        "no bad request changed anything"
+    )
     assert client.ok("GET", "/datasets")["total"] == 1
 
 
 def test_deeply_nested_json_is_refused_without_a_server_error(client: SnapsetClient) -> None:
     depth = 100_000
-    for body in ("[" * depth + "]" * depth,
-                 '{"dataset_name": ' + "[" * depth + "]" * depth + "}",
-                 '{"a":' * depth + "1" + "}" * depth):
+    for body in (
+        "[" * depth + "]" * depth,
+        '{"dataset_name": ' + "[" * depth + "]" * depth + "}",
+        '{"a":' * depth + "1" + "}" * depth,
+    ):
         response = client.request("POST", "/dataset", content=body.encode(), headers=JSON)
         assert 400 <= response.status_code < 500, response.status_code
         problem(response, response.status_code)
@@ -75,8 +90,14 @@ def test_deeply_nested_json_is_refused_without_a_server_error(client: SnapsetCli
 def test_unknown_paths_are_404_and_wrong_methods_405_with_a_json_detail(
     client: SnapsetClient,
 ) -> None:
-    for path in ("/api/v1/nothing", "/api/v2/datasets", "/nothing", "/api/v1/datasets/x",
-                 f"/api/v1/dataset/{uuid.uuid4()}/nothing", "/api/v1/tasks/a/b/c"):
+    for path in (
+        "/api/v1/nothing",
+        "/api/v2/datasets",
+        "/nothing",
+        "/api/v1/datasets/x",
+        f"/api/v1/dataset/{uuid.uuid4()}/nothing",
+        "/api/v1/tasks/a/b/c",
+    ):
         problem(client.http.get(path), 404)
     for method, path, allowed in (
         ("PUT", "/api/v1/datasets", {"GET"}),
@@ -99,22 +120,41 @@ def test_unknown_paths_are_404_and_wrong_methods_405_with_a_json_detail(
 
 def test_bad_headers_and_query_strings_are_4xx(client: SnapsetClient) -> None:
     problem(client.request("GET", "/tasks", params=[("page", "1"), ("page", "2")]), 400)
-    problem(client.request("POST", "/dataset", json={"dataset_name": "x"},
-                           headers={"Idempotency-Key": "k" * 201}), 400)
-    problem(client.request("POST", "/dataset", json={"dataset_name": "x"},
-                           headers={"Idempotency-Key": "has space"}), 400)
+    problem(
+        client.request(
+            "POST", "/dataset", json={"dataset_name": "x"}, headers={"Idempotency-Key": "k" * 201}
+        ),
+        400,
+    )
+    problem(
+        client.request(
+            "POST", "/dataset", json={"dataset_name": "x"}, headers={"Idempotency-Key": "has space"}
+        ),
+        400,
+    )
     problem(client.request("GET", "/datasets", headers={"X-Snapset-Min-Position": "-1"}), 400)
     problem(client.request("GET", "/datasets", params={"page": "9" * 30}), 422)
     problem(client.request("GET", "/tasks", params={"page_size": "1e3"}), 422)
-    problem(client.request("POST", "/dataset", content=b"x" * 10,
-                           headers={"Content-Type": "multipart/form-data; boundary=zzz"}), 400)
+    problem(
+        client.request(
+            "POST",
+            "/dataset",
+            content=b"x" * 10,
+            headers={"Content-Type": "multipart/form-data; boundary=zzz"},
+        ),
+        400,
+    )
     assert client.ok("GET", "/datasets")["total"] == 0
 
 
 def running(tmp_path: Path, limit: int, upload_limit: int) -> Iterator[ServerProcess]:
-    server = start_server(tmp_path / "limited",
-                          extra_env={"SNAPSET_MAX_BODY_BYTES": str(limit),
-                                     "SNAPSET_MAX_UPLOAD_BYTES": str(upload_limit)})
+    server = start_server(
+        tmp_path / "limited",
+        extra_env={
+            "SNAPSET_MAX_BODY_BYTES": str(limit),
+            "SNAPSET_MAX_UPLOAD_BYTES": str(upload_limit),
+        },
+    )
     try:
         yield server
     finally:
@@ -135,11 +175,17 @@ def test_a_body_over_the_configured_limit_is_413(tmp_path: Path) -> None:
                 yield b'"}'
 
             problem(client.request("POST", "/dataset", content=chunks(), headers=JSON), 413)
-            problem(client.request("PATCH", f"/dataset/{uuid.uuid4()}/snapshot/x",
-                                   json={"name": "n" * 3000}), 413)
+            problem(
+                client.request(
+                    "PATCH", f"/dataset/{uuid.uuid4()}/snapshot/x", json={"name": "n" * 3000}
+                ),
+                413,
+            )
             upload = [("files", ("big.png", b"\x89PNG" + b"0" * 30_000))]
-            problem(client.request("POST", "/dataset", files=upload,
-                                   data={"dataset_name": "upload"}), 413)
+            problem(
+                client.request("POST", "/dataset", files=upload, data={"dataset_name": "upload"}),
+                413,
+            )
             assert client.ok("GET", "/datasets")["total"] == 0
             small = client.create_dataset("small", description="d" * 1000)
             assert client.ok("GET", "/datasets")["total"] == 1

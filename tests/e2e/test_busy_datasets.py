@@ -21,8 +21,9 @@ deployment = helpers.deployment
 def test_a_pending_restore_makes_the_dataset_read_only_and_blocks_other_operations(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    client = SnapsetClient(deployment.server.base_url, deployment.server.api_key,
-                           deployment.server.api_secret)
+    client = SnapsetClient(
+        deployment.server.base_url, deployment.server.api_key, deployment.server.api_secret
+    )
     try:
         deployment.start("worker")
         dataset_id = ready_dataset(client, tmp_path / "media", "busy", images=2)
@@ -43,11 +44,15 @@ def test_a_pending_restore_makes_the_dataset_read_only_and_blocks_other_operatio
         assert listed[second["snapshot_id"]]["is_restoring"] is False
         assert listed[second["snapshot_id"]]["is_current"] is True
         task = client.ok("GET", f"/tasks/{started['task_id']}")
-        assert (task["status"], task["end_time"], task["error_message"]) == \
-            ("INITIALIZING", None, None)
+        assert (task["status"], task["end_time"], task["error_message"]) == (
+            "INITIALIZING",
+            None,
+            None,
+        )
         assert task["dataset_status"] == "READ_ONLY"
-        assert [t["task_id"] for t in client.tasks(task_status="INITIALIZING")["tasks"]] == \
-            [started["task_id"]]
+        assert [t["task_id"] for t in client.tasks(task_status="INITIALIZING")["tasks"]] == [
+            started["task_id"]
+        ]
 
         base = f"/dataset/{dataset_id}/snapshot"
         problem(client.request("POST", f"{base}/{second['snapshot_id']}/restore"), 409)
@@ -56,8 +61,12 @@ def test_a_pending_restore_makes_the_dataset_read_only_and_blocks_other_operatio
         problem(client.request("POST", f"{base}/{second['snapshot_id']}/clone"), 409)
         problem(client.request("POST", base, json={"name": "during"}), 409)
         problem(client.request("DELETE", f"{base}/{creation['snapshot_id']}"), 409)
-        problem(client.request("PATCH", f"/dataset/{dataset_id}/media/{target}",
-                               json={"tags": ["during"]}), 409)
+        problem(
+            client.request(
+                "PATCH", f"/dataset/{dataset_id}/media/{target}", json={"tags": ["during"]}
+            ),
+            409,
+        )
         assert client.media(dataset_id) == edited, "reads show the data from before"
         assert client.ok("GET", "/datasets")["datasets"][0]["status"] == "READ ONLY"
 
@@ -66,8 +75,10 @@ def test_a_pending_restore_makes_the_dataset_read_only_and_blocks_other_operatio
         assert helpers.ZULU.match(aborted["end_time"])
         assert client.dataset(dataset_id)["status"] == "READY"
         assert not any(s["is_restoring"] for s in client.snapshots(dataset_id))
-        assert only(client.snapshots(dataset_id), is_current=True)["snapshot_id"] == \
-            second["snapshot_id"]
+        assert (
+            only(client.snapshots(dataset_id), is_current=True)["snapshot_id"]
+            == second["snapshot_id"]
+        )
         assert client.media(dataset_id) == edited
         problem(client.request("POST", f"/tasks/{started['task_id']}/abort"), 409)
         problem(client.request("POST", f"/tasks/{started['task_id']}/retry"), 400)
@@ -87,10 +98,13 @@ def test_a_pending_restore_makes_the_dataset_read_only_and_blocks_other_operatio
         assert again["task_id"] != started["task_id"]
         finish(client, again)
         assert client.media(dataset_id) == original
-        assert only(client.snapshots(dataset_id), is_current=True)["snapshot_id"] == \
-            creation["snapshot_id"]
-        statuses = {t["task_id"]: t["status"] for t in
-                    client.tasks(task_type="SNAPSHOT_RESTORE")["tasks"]}
+        assert (
+            only(client.snapshots(dataset_id), is_current=True)["snapshot_id"]
+            == creation["snapshot_id"]
+        )
+        statuses = {
+            t["task_id"]: t["status"] for t in client.tasks(task_type="SNAPSHOT_RESTORE")["tasks"]
+        }
         assert statuses == {started["task_id"]: "ABORTED", again["task_id"]: "COMPLETED"}
     finally:
         client.close()
@@ -99,17 +113,26 @@ def test_a_pending_restore_makes_the_dataset_read_only_and_blocks_other_operatio
 def test_a_pending_creation_is_indexing_and_can_be_aborted_and_retried(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    client = SnapsetClient(deployment.server.base_url, deployment.server.api_key,
-                           deployment.server.api_secret)
+    client = SnapsetClient(
+        deployment.server.base_url, deployment.server.api_key, deployment.server.api_secret
+    )
     try:
-        dataset_id = client.create_dataset("pending", files=[image(tmp_path / "a.png"),
-                                                             image(tmp_path / "b.png")])
+        dataset_id = client.create_dataset(
+            "pending", files=[image(tmp_path / "a.png"), image(tmp_path / "b.png")]
+        )
         dataset = client.dataset(dataset_id)
-        assert (dataset["status"], dataset["status_new"], dataset["n_images"]) == \
-            ("INDEXING", "INDEXING", 0)
+        assert (dataset["status"], dataset["status_new"], dataset["n_images"]) == (
+            "INDEXING",
+            "INDEXING",
+            0,
+        )
         [task] = client.tasks(dataset_id=dataset_id)["tasks"]
-        assert (task["task_type"], task["status"], task["dataset_status"], task["end_time"]) \
-            == ("DATASET_CREATION", "INITIALIZING", "INDEXING", None)
+        assert (task["task_type"], task["status"], task["dataset_status"], task["end_time"]) == (
+            "DATASET_CREATION",
+            "INITIALIZING",
+            "INDEXING",
+            None,
+        )
         problem(client.request("POST", f"/dataset/{dataset_id}/snapshot", json={}), 409)
         assert client.snapshots(dataset_id) == []
         problem(client.request("POST", f"/tasks/{task['task_id']}/retry"), 400)
@@ -123,8 +146,11 @@ def test_a_pending_creation_is_indexing_and_can_be_aborted_and_retried(
         problem(client.request("POST", f"/tasks/{task['task_id']}/abort"), 409)
 
         retried = client.ok("POST", f"/tasks/{task['task_id']}/retry")
-        assert (retried["task_id"], retried["status"], retried["end_time"]) == \
-            (task["task_id"], "INITIALIZING", None)
+        assert (retried["task_id"], retried["status"], retried["end_time"]) == (
+            task["task_id"],
+            "INITIALIZING",
+            None,
+        )
         assert client.dataset(dataset_id)["status"] == "INDEXING"
         deployment.start("worker")
         done = client.wait_task(task["task_id"])

@@ -15,9 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def snapset(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(snapset_command(*args), capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "SNAPSET_DATABASE_URL": "", **(env or {})},
-                          check=False)
+    return subprocess.run(
+        snapset_command(*args),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "SNAPSET_DATABASE_URL": "", **(env or {})},
+        check=False,
+    )
 
 
 def test_a_user_added_before_the_first_start_can_call_the_api_with_a_cli_token(
@@ -29,15 +34,21 @@ def test_a_user_added_before_the_first_start_can_call_the_api_with_a_cli_token(
     keys = json.loads(added.stdout)
     assert set(keys) == {"api_key", "api_secret"}
 
-    signed = snapset("token", f"--api-key={keys['api_key']}",
-                     f"--api-secret={keys['api_secret']}", "--ttl", "600")
+    signed = snapset(
+        "token",
+        f"--api-key={keys['api_key']}",
+        f"--api-secret={keys['api_secret']}",
+        "--ttl",
+        "600",
+    )
     assert signed.returncode == 0, signed.stderr
     token = signed.stdout.strip()
     server = start_server(data)
     try:
         assert server.api_key, "the first start still creates and prints the admin"
-        response = httpx.get(f"{server.base_url}/api/v1/datasets",
-                             headers={"Authorization": f"Bearer {token}"})
+        response = httpx.get(
+            f"{server.base_url}/api/v1/datasets", headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 200
         assert response.json()["total"] == 0
     finally:

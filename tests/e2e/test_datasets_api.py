@@ -20,8 +20,17 @@ from tests.support.media import folder_of_media, image, video, zip_of
 from tests.support.server import ServerProcess
 
 no_server_errors = helpers.no_server_errors
-SUMMARY_FIELDS = {"id", "display_name", "description", "owned_by", "created_at", "status",
-                  "n_images", "n_videos", "source_dataset_id"}
+SUMMARY_FIELDS = {
+    "id",
+    "display_name",
+    "description",
+    "owned_by",
+    "created_at",
+    "status",
+    "n_images",
+    "n_videos",
+    "source_dataset_id",
+}
 
 
 def test_source_path_imports_inside_the_import_root_and_anything_outside_is_403(
@@ -33,12 +42,28 @@ def test_source_path_imports_inside_the_import_root_and_anything_outside_is_403(
     (root / "escape").symlink_to(outside, target_is_directory=True)
     (root / "inner").symlink_to(root / "set1", target_is_directory=True)
 
-    for source in ("../outside", str(outside), "set1/../../outside", "escape", "escape/.",
-                   str(root / "escape"), "/", "/etc", "..", str(root.parent)):
-        problem(client.request("POST", "/dataset",
-                               json={"dataset_name": "nope", "source_path": source}), 403)
-    problem(client.request("POST", "/dataset",
-                           json={"dataset_name": "nope", "source_path": "missing"}), 422)
+    for source in (
+        "../outside",
+        str(outside),
+        "set1/../../outside",
+        "escape",
+        "escape/.",
+        str(root / "escape"),
+        "/",
+        "/etc",
+        "..",
+        str(root.parent),
+    ):
+        problem(
+            client.request(
+                "POST", "/dataset", json={"dataset_name": "nope", "source_path": source}
+            ),
+            403,
+        )
+    problem(
+        client.request("POST", "/dataset", json={"dataset_name": "nope", "source_path": "missing"}),
+        422,
+    )
     assert client.ok("GET", "/datasets")["total"] == 0, "a refused import creates nothing"
 
     relative = client.create_dataset("relative", source_path="set1")
@@ -62,26 +87,43 @@ def test_uploads_make_ready_datasets_with_exactly_the_contract_fields(
     dataset = client.wait_status(zipped, "READY")
     assert set(dataset) == DATASET_FIELDS
     assert dataset == {
-        **dataset, "id": zipped, "display_name": "zipped", "description": "from a zip",
-        "owned_by": ADMIN_EMAIL, "status": "READY", "status_new": "READY", "n_images": 2,
-        "n_videos": 1, "fatal_error_msg": None, "source_dataset_id": None,
+        **dataset,
+        "id": zipped,
+        "display_name": "zipped",
+        "description": "from a zip",
+        "owned_by": ADMIN_EMAIL,
+        "status": "READY",
+        "status_new": "READY",
+        "n_images": 2,
+        "n_videos": 1,
+        "fatal_error_msg": None,
+        "source_dataset_id": None,
         "snapshot_support": True,
     }
     assert isinstance(dataset["created_at"], str)
     assert isinstance(dataset["source_type"], str)
     assert isinstance(dataset["n_objects"], int)
     assert dataset["progress"] is None or 0 <= dataset["progress"] <= 100
-    assert {m["file_name"] for m in client.media(zipped)} == \
-        {"pics.zip/a.png", "pics.zip/sub/b.png", "pics.zip/c.mp4"}
+    assert {m["file_name"] for m in client.media(zipped)} == {
+        "pics.zip/a.png",
+        "pics.zip/sub/b.png",
+        "pics.zip/c.mp4",
+    }
     [creation] = client.snapshots(zipped)
     assert (creation["n_images"], creation["n_videos"]) == (2, 1)
 
-    mixed = client.create_dataset("mixed", files=[archive, image(tmp_path / "x.png"),
-                                                  image(tmp_path / "y.jpg", fmt="JPEG")])
+    mixed = client.create_dataset(
+        "mixed", files=[archive, image(tmp_path / "x.png"), image(tmp_path / "y.jpg", fmt="JPEG")]
+    )
     assert client.wait_status(mixed, "READY")["n_images"] == 4
 
-    for bad in ({"dataset_name": ""}, {"dataset_name": "   "}, {"dataset_name": "x" * 201},
-                {"dataset_name": "ok", "description": "d" * 2001}, {}):
+    for bad in (
+        {"dataset_name": ""},
+        {"dataset_name": "   "},
+        {"dataset_name": "x" * 201},
+        {"dataset_name": "ok", "description": "d" * 2001},
+        {},
+    ):
         problem(client.request("POST", "/dataset", json=bad), 422)
     problem(client.request("GET", f"/dataset/{uuid.uuid4()}"), 404)
     problem(client.request("GET", "/dataset/not-a-uuid"), 404)
@@ -92,8 +134,12 @@ def test_a_dataset_without_a_source_stays_draft_and_the_list_pages_newest_first(
 ) -> None:
     made = [client.create_dataset(f"d{i}") for i in range(5)]
     draft = client.dataset(made[0])
-    assert (draft["status"], draft["status_new"], draft["n_images"], draft["n_videos"]) == \
-        ("DRAFT", "DRAFT", 0, 0)
+    assert (draft["status"], draft["status_new"], draft["n_images"], draft["n_videos"]) == (
+        "DRAFT",
+        "DRAFT",
+        0,
+        0,
+    )
     assert client.tasks(dataset_id=made[0])["total"] == 0
     assert client.snapshots(made[0]) == []
 
@@ -104,8 +150,9 @@ def test_a_dataset_without_a_source_stays_draft_and_the_list_pages_newest_first(
     for summary in page["datasets"]:
         assert set(summary) == SUMMARY_FIELDS
         assert (summary["status"], summary["owned_by"]) == ("DRAFT", ADMIN_EMAIL)
-    pages = [client.ok("GET", "/datasets", params={"page": n, "page_size": 2})
-             for n in (1, 2, 3, 4)]
+    pages = [
+        client.ok("GET", "/datasets", params={"page": n, "page_size": 2}) for n in (1, 2, 3, 4)
+    ]
     assert [len(p["datasets"]) for p in pages] == [2, 2, 1, 0]
     assert all(p["total"] == 5 and p["page_size"] == 2 for p in pages)
     assert [d["id"] for p in pages for d in p["datasets"]] == list(reversed(made))
@@ -120,8 +167,11 @@ def test_history_lists_events_with_actor_emails_and_filters_by_type_and_actor(
     dataset_id = ready_dataset(client, tmp_path / "media", "audited")
     editor = add_user(server, "editor@example.com")
     try:
-        client.ok("POST", f"/dataset/{dataset_id}/share",
-                  json={"user_email": "editor@example.com", "role": "editor"})
+        client.ok(
+            "POST",
+            f"/dataset/{dataset_id}/share",
+            json={"user_email": "editor@example.com", "role": "editor"},
+        )
         made = editor.create_snapshot(dataset_id, name="by editor")
         client.edit_snapshot(dataset_id, made["snapshot_id"], description="checked")
         path = f"/dataset/{dataset_id}/history"
@@ -136,8 +186,7 @@ def test_history_lists_events_with_actor_emails_and_filters_by_type_and_actor(
         assert (events[0]["event_type"], events[0]["actor"]) == ("Created", ADMIN_EMAIL)
         types = [e["event_type"] for e in events]
         assert types[-3:] == ["Shared", "SnapshotCreated", "SnapshotUpdated"]
-        assert [e["actor"] for e in events[-3:]] == \
-            [ADMIN_EMAIL, "editor@example.com", ADMIN_EMAIL]
+        assert [e["actor"] for e in events[-3:]] == [ADMIN_EMAIL, "editor@example.com", ADMIN_EMAIL]
 
         created = client.ok("GET", path, params={"event_type": "SnapshotCreated"})
         assert [e["actor"] for e in created["events"]] == ["editor@example.com"]
@@ -145,8 +194,9 @@ def test_history_lists_events_with_actor_emails_and_filters_by_type_and_actor(
         by_editor = editor.ok("GET", path, params={"actor": "editor@example.com"})
         assert [e["event_type"] for e in by_editor["events"]] == ["SnapshotCreated"]
         assert client.ok("GET", path, params={"actor": "nobody@example.com"})["total"] == 0
-        both = client.ok("GET", path, params={"actor": ADMIN_EMAIL,
-                                              "event_type": "SnapshotUpdated"})
+        both = client.ok(
+            "GET", path, params={"actor": ADMIN_EMAIL, "event_type": "SnapshotUpdated"}
+        )
         assert both["total"] == 1
         first = client.ok("GET", path, params={"page_size": 1, "page": 2})
         assert first["events"] == [events[1]]

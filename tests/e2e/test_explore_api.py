@@ -84,14 +84,26 @@ def test_filters_select_by_kind_name_tags_labels_and_metadata_set_over_http(
     client: SnapsetClient, explored: Explored
 ) -> None:
     ids = explored.ids
-    client.edit_media(explored.dataset_id, ids["Red_Car.png"], tags=["car", "red"],
-                      labels=[{"class_name": "vehicle"}],
-                      metadata={"score": 0.9, "camera": "alpha", "taken": "2024-05-01T10:00:00"})
-    client.edit_media(explored.dataset_id, ids["green-tree.jpg"], tags=["red", "tree"],
-                      metadata={"score": 3, "camera": "beta", "taken": "2023-12-31T23:59:59"})
-    client.edit_media(explored.dataset_id, ids["night_cat.png"], tags=["cat"],
-                      labels=[{"class_name": "animal"}, {"class_name": "vehicle"}],
-                      metadata={"score": 12, "camera": "alpha", "taken": "2024-07-04T00:00:00"})
+    client.edit_media(
+        explored.dataset_id,
+        ids["Red_Car.png"],
+        tags=["car", "red"],
+        labels=[{"class_name": "vehicle"}],
+        metadata={"score": 0.9, "camera": "alpha", "taken": "2024-05-01T10:00:00"},
+    )
+    client.edit_media(
+        explored.dataset_id,
+        ids["green-tree.jpg"],
+        tags=["red", "tree"],
+        metadata={"score": 3, "camera": "beta", "taken": "2023-12-31T23:59:59"},
+    )
+    client.edit_media(
+        explored.dataset_id,
+        ids["night_cat.png"],
+        tags=["cat"],
+        labels=[{"class_name": "animal"}, {"class_name": "vehicle"}],
+        metadata={"score": 12, "camera": "alpha", "taken": "2024-07-04T00:00:00"},
+    )
     everything = sorted(explored.files)
 
     assert names(client, explored) == everything
@@ -104,18 +116,26 @@ def test_filters_select_by_kind_name_tags_labels_and_metadata_set_over_http(
     assert names(client, explored, tag="red, tree") == ["green-tree.jpg"]
     assert names(client, explored, tag="red,cat") == []
     assert names(client, explored, label="vehicle") == ["Red_Car.png", "night_cat.png"]
-    assert names(client, explored, **{"meta.camera": "alpha"}) == \
-        ["Red_Car.png", "night_cat.png"]
+    assert names(client, explored, **{"meta.camera": "alpha"}) == ["Red_Car.png", "night_cat.png"]
     assert names(client, explored, **{"meta.score": "3"}) == ["green-tree.jpg"]
-    assert names(client, explored, **{"meta.score.gte": "1", "meta.score.lte": "12"}) == \
-        ["green-tree.jpg", "night_cat.png"]
+    assert names(client, explored, **{"meta.score.gte": "1", "meta.score.lte": "12"}) == [
+        "green-tree.jpg",
+        "night_cat.png",
+    ]
     assert names(client, explored, **{"meta.score.gte": "1.5e1"}) == []
-    assert names(client, explored, **{"meta.taken.gte": "2024"}) == \
-        ["Red_Car.png", "night_cat.png"]
-    assert names(client, explored, **{"meta.taken.lte": "2024-05-01T10:00:00"}) == \
-        ["Red_Car.png", "green-tree.jpg"]
-    assert names(client, explored, **{"meta.camera": "alpha", "meta.score.lte": "1"},
-                 kind="image", label="vehicle", tag="car") == ["Red_Car.png"]
+    assert names(client, explored, **{"meta.taken.gte": "2024"}) == ["Red_Car.png", "night_cat.png"]
+    assert names(client, explored, **{"meta.taken.lte": "2024-05-01T10:00:00"}) == [
+        "Red_Car.png",
+        "green-tree.jpg",
+    ]
+    assert names(
+        client,
+        explored,
+        **{"meta.camera": "alpha", "meta.score.lte": "1"},
+        kind="image",
+        label="vehicle",
+        tag="car",
+    ) == ["Red_Car.png"]
 
 
 def test_sorting_and_paging_follow_the_uploaded_files(
@@ -125,22 +145,30 @@ def test_sorting_and_paging_follow_the_uploaded_files(
     by_size = sorted(sizes, key=lambda name: (-sizes[name], name))
 
     assert names(client, explored, sort_by="size", sort_order="desc") == by_size
-    assert names(client, explored, sort_by="file_name", sort_order="desc") == \
-        sorted(explored.files, reverse=True)
+    assert names(client, explored, sort_by="file_name", sort_order="desc") == sorted(
+        explored.files, reverse=True
+    )
     heights = {}
     for name, path in explored.files.items():
         if path.suffix != ".mp4":
             with Image.open(path) as picture:
                 heights[name] = picture.height
-    assert names(client, explored, sort_by="height", kind="image") == \
-        sorted(heights, key=lambda name: (heights[name], name))
+    assert names(client, explored, sort_by="height", kind="image") == sorted(
+        heights, key=lambda name: (heights[name], name)
+    )
     assert names(client, explored, sort_by="kind", kind="video") == ["broken.mp4", "drive.mp4"]
-    assert names(client, explored, sort_by="media_id") == \
-        sorted(explored.ids, key=lambda name: explored.ids[name])
+    assert names(client, explored, sort_by="media_id") == sorted(
+        explored.ids, key=lambda name: explored.ids[name]
+    )
 
-    pages = [client.ok("GET", f"{explored.base}/media",
-                       params={"sort_by": "size", "sort_order": "desc", "page": page,
-                               "page_size": 4}) for page in (1, 2)]
+    pages = [
+        client.ok(
+            "GET",
+            f"{explored.base}/media",
+            params={"sort_by": "size", "sort_order": "desc", "page": page, "page_size": 4},
+        )
+        for page in (1, 2)
+    ]
 
     assert [p["total"] for p in pages] == [6, 6]
     assert [(p["page"], p["page_size"]) for p in pages] == [(1, 4), (2, 4)]
@@ -153,10 +181,12 @@ def test_a_page_past_the_last_is_422_naming_the_last_page(
     last = client.ok("GET", f"{explored.base}/media", params={"page": 3, "page_size": 2})
     assert [len(last["media"]), last["total"]] == [2, 6]
 
-    detail = problem(client.request("GET", f"{explored.base}/media",
-                                    params={"page": 4, "page_size": 2}), 422)
-    filtered = problem(client.request("GET", f"{explored.base}/media",
-                                      params={"page": 2, "kind": "video"}), 422)
+    detail = problem(
+        client.request("GET", f"{explored.base}/media", params={"page": 4, "page_size": 2}), 422
+    )
+    filtered = problem(
+        client.request("GET", f"{explored.base}/media", params={"page": 2, "kind": "video"}), 422
+    )
     empty = client.ok("GET", f"{explored.base}/media", params={"tag": "nothing-has-this"})
 
     assert "last page, 3" in detail
@@ -164,15 +194,27 @@ def test_a_page_past_the_last_is_422_naming_the_last_page(
     assert (empty["media"], empty["total"], empty["page"]) == ([], 0, 1)
 
 
-@pytest.mark.parametrize("query", [
-    {"page": "0"}, {"page_size": "1000"}, {"page_size": "0"}, {"page": "two"},
-    {"sort_by": "foo"}, {"sort_order": "up"}, {"kind": "audio"}, {"snapshot_id": "nope"},
-    {"meta.": "x"}, {"meta..gte": "1"}, {"meta.camera": "x" * 1001},
-    {"tag": ",".join(f"t{i}" for i in range(21))},
-    {f"meta.f{i}": "x" for i in range(21)},
-])
-def test_bad_query_values_are_422(client: SnapsetClient, explored: Explored,
-                                  query: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "0"},
+        {"page_size": "1000"},
+        {"page_size": "0"},
+        {"page": "two"},
+        {"sort_by": "foo"},
+        {"sort_order": "up"},
+        {"kind": "audio"},
+        {"snapshot_id": "nope"},
+        {"meta.": "x"},
+        {"meta..gte": "1"},
+        {"meta.camera": "x" * 1001},
+        {"tag": ",".join(f"t{i}" for i in range(21))},
+        {f"meta.f{i}": "x" for i in range(21)},
+    ],
+)
+def test_bad_query_values_are_422(
+    client: SnapsetClient, explored: Explored, query: dict[str, str]
+) -> None:
     problem(client.request("GET", f"{explored.base}/media", params=query), 422)
 
 
@@ -181,12 +223,19 @@ def test_unknown_query_parameters_are_422_naming_them(
 ) -> None:
     client.edit_media(explored.dataset_id, explored.ids["night_cat.png"], metadata={"score": 2})
 
-    unknown = problem(client.request("GET", f"{explored.base}/media",
-                                     params={"colour": "red", "sort": "x", "tag": "a"}), 422)
-    ranged = problem(client.request("GET", f"{explored.base}/media",
-                                    params={"meta.score.gte": "high"}), 422)
-    strict = [problem(client.request("GET", f"{explored.base}/{path}", params={"x": "1"}), 422)
-              for path in (f"media/{explored.ids['night_cat.png']}", "clusters")]
+    unknown = problem(
+        client.request(
+            "GET", f"{explored.base}/media", params={"colour": "red", "sort": "x", "tag": "a"}
+        ),
+        422,
+    )
+    ranged = problem(
+        client.request("GET", f"{explored.base}/media", params={"meta.score.gte": "high"}), 422
+    )
+    strict = [
+        problem(client.request("GET", f"{explored.base}/{path}", params={"x": "1"}), 422)
+        for path in (f"media/{explored.ids['night_cat.png']}", "clusters")
+    ]
 
     assert "'colour'" in unknown
     assert "'sort'" in unknown
@@ -219,15 +268,22 @@ def test_a_snapshot_is_read_as_it_was_after_an_edit(
     client.delete_snapshot(explored.dataset_id, snapshot["snapshot_id"])
     for path in ("media", f"media/{cat}", f"media/{cat}/file", "clusters"):
         problem(client.request("GET", f"{explored.base}/{path}", params=old), 404)
-        problem(client.request("GET", f"{explored.base}/{path}",
-                               params={"snapshot_id": str(uuid.uuid4())}), 404)
+        problem(
+            client.request(
+                "GET", f"{explored.base}/{path}", params={"snapshot_id": str(uuid.uuid4())}
+            ),
+            404,
+        )
 
 
 def test_the_file_is_the_uploaded_bytes_with_its_type_etag_and_304(
     client: SnapsetClient, explored: Explored
 ) -> None:
-    for name, content_type in (("Red_Car.png", "image/png"), ("green-tree.jpg", "image/jpeg"),
-                               ("drive.mp4", "video/mp4")):
+    for name, content_type in (
+        ("Red_Car.png", "image/png"),
+        ("green-tree.jpg", "image/jpeg"),
+        ("drive.mp4", "video/mp4"),
+    ):
         data = explored.files[name].read_bytes()
         path = f"{explored.base}/media/{explored.ids[name]}/file"
         response = client.request("GET", path)
@@ -286,15 +342,12 @@ def test_a_thumbnail_is_a_small_jpeg_made_once_and_then_served_from_its_cache(
     assert not [p for p in cache.parent.iterdir() if p.name.startswith(".")]
     etag = first.headers["etag"]
     assert client.request("GET", path, headers={"If-None-Match": etag}).status_code == 304
-    small = client.request("GET", f"{explored.base}/media/{explored.ids['blue_sky.png']}"
-                                  "/thumbnail")
+    small = client.request("GET", f"{explored.base}/media/{explored.ids['blue_sky.png']}/thumbnail")
     with Image.open(io.BytesIO(small.content)) as thumbnail:
         assert thumbnail.size == (20, 10)
 
 
-def test_a_video_thumbnail_is_its_first_frame(
-    client: SnapsetClient, explored: Explored
-) -> None:
+def test_a_video_thumbnail_is_its_first_frame(client: SnapsetClient, explored: Explored) -> None:
     drive = client.request("GET", f"{explored.base}/media/{explored.ids['drive.mp4']}/thumbnail")
 
     assert drive.status_code == 200
@@ -338,21 +391,26 @@ def test_a_stranger_gets_404_and_unknown_media_is_404(
         problem(other_user.request("GET", f"{explored.base}/{path}"), 404)
         problem(other_user.request("GET", f"/dataset/{uuid.uuid4()}/{path}"), 404)
     for suffix in ("", "/file", "/thumbnail"):
-        detail = problem(client.request("GET", f"{explored.base}/media/no-such-item{suffix}"),
-                         404)
+        detail = problem(client.request("GET", f"{explored.base}/media/no-such-item{suffix}"), 404)
         assert "no-such-item" in detail
 
 
-def test_a_viewer_can_explore(client: SnapsetClient, other_user: SnapsetClient,
-                              explored: Explored) -> None:
-    client.ok("POST", f"{explored.base}/share",
-              json={"user_email": "stranger@example.com", "role": "viewer"})
+def test_a_viewer_can_explore(
+    client: SnapsetClient, other_user: SnapsetClient, explored: Explored
+) -> None:
+    client.ok(
+        "POST",
+        f"{explored.base}/share",
+        json={"user_email": "stranger@example.com", "role": "viewer"},
+    )
     cat = explored.ids["night_cat.png"]
 
     assert len(other_user.media(explored.dataset_id)) == 6
     assert other_user.ok("GET", f"{explored.base}/media/{cat}")["media_id"] == cat
-    assert other_user.request("GET", f"{explored.base}/media/{cat}/file").content == \
-        explored.files["night_cat.png"].read_bytes()
+    assert (
+        other_user.request("GET", f"{explored.base}/media/{cat}/file").content
+        == explored.files["night_cat.png"].read_bytes()
+    )
     assert other_user.request("GET", f"{explored.base}/media/{cat}/thumbnail").status_code == 200
     assert other_user.ok("GET", f"{explored.base}/clusters")["total"] == 0
 
@@ -360,9 +418,10 @@ def test_a_viewer_can_explore(client: SnapsetClient, other_user: SnapsetClient,
 @pytest.fixture
 def second_runtime(server: ServerProcess) -> Iterator[Runtime]:
     """The server's storage opened in this process, to write what HTTP cannot (cluster ids)."""
-    runtime = build_runtime(Settings(data_dir=Path(server.data_dir),
-                                     database_url=server.env["SNAPSET_DATABASE_URL"]),
-                            migrate=False)
+    runtime = build_runtime(
+        Settings(data_dir=Path(server.data_dir), database_url=server.env["SNAPSET_DATABASE_URL"]),
+        migrate=False,
+    )
     yield runtime
     runtime.close()
 
@@ -373,44 +432,79 @@ def test_clusters_list_largest_first_with_samples_now_and_at_a_snapshot(
     app = second_runtime.app
     user = app.get_user_by_api_key(client.api_key)
     actor = Actor(str(user.id), user.email, user.is_admin)
-    clusters = {"Red_Car.png": "b", "green-tree.jpg": "b", "blue_sky.png": "a",
-                "night_cat.png": "b", "drive.mp4": "a", "broken.mp4": "z"}
+    clusters = {
+        "Red_Car.png": "b",
+        "green-tree.jpg": "b",
+        "blue_sky.png": "a",
+        "night_cat.png": "b",
+        "drive.mp4": "a",
+        "broken.mp4": "z",
+    }
     snapshot = client.create_snapshot(explored.dataset_id)
 
     def assign(dataset: Any) -> dict[str, Any]:
-        return {explored.ids[name]: {**app.tree.get(dataset.content_root, explored.ids[name]),
-                                     "cluster_id": cluster}
-                for name, cluster in clusters.items()}
+        return {
+            explored.ids[name]: {
+                **app.tree.get(dataset.content_root, explored.ids[name]),
+                "cluster_id": cluster,
+            }
+            for name, cluster in clusters.items()
+        }
 
     position = app.edit_items(actor, uuid.UUID(explored.dataset_id), assign, "clustered")
     seen = {"X-Snapset-Min-Position": str(position)}
-    first = client.ok("GET", f"{explored.base}/clusters", params={"page_size": 2},
-                      headers=seen)
-    second = client.ok("GET", f"{explored.base}/clusters", params={"page": 2, "page_size": 2},
-                       headers=seen)
-    before = client.ok("GET", f"{explored.base}/clusters",
-                       params={"snapshot_id": snapshot["snapshot_id"]}, headers=seen)
+    first = client.ok("GET", f"{explored.base}/clusters", params={"page_size": 2}, headers=seen)
+    second = client.ok(
+        "GET", f"{explored.base}/clusters", params={"page": 2, "page_size": 2}, headers=seen
+    )
+    before = client.ok(
+        "GET",
+        f"{explored.base}/clusters",
+        params={"snapshot_id": snapshot["snapshot_id"]},
+        headers=seen,
+    )
 
     assert (first["total"], first["page"], first["page_size"]) == (3, 1, 2)
-    found = [(c["cluster_id"], c["size"], [m["file_name"] for m in c["sample_media"]])
-             for c in first["clusters"] + second["clusters"]]
-    assert found == [("b", 3, ["Red_Car.png", "green-tree.jpg", "night_cat.png"]),
-                     ("a", 2, ["blue_sky.png", "drive.mp4"]), ("z", 1, ["broken.mp4"])]
+    found = [
+        (c["cluster_id"], c["size"], [m["file_name"] for m in c["sample_media"]])
+        for c in first["clusters"] + second["clusters"]
+    ]
+    assert found == [
+        ("b", 3, ["Red_Car.png", "green-tree.jpg", "night_cat.png"]),
+        ("a", 2, ["blue_sky.png", "drive.mp4"]),
+        ("z", 1, ["broken.mp4"]),
+    ]
     assert before == {"clusters": [], "total": 0, "page": 1, "page_size": 20}
-    assert names(client, explored, cluster_id="b", sort_by="size") == \
-        sorted(["Red_Car.png", "green-tree.jpg", "night_cat.png"],
-               key=lambda name: explored.files[name].stat().st_size)
+    assert names(client, explored, cluster_id="b", sort_by="size") == sorted(
+        ["Red_Car.png", "green-tree.jpg", "night_cat.png"],
+        key=lambda name: explored.files[name].stat().st_size,
+    )
 
 
-def test_openapi_describes_the_explore_parameters(server: ServerProcess,
-                                                  client: SnapsetClient) -> None:
+def test_openapi_describes_the_explore_parameters(
+    server: ServerProcess, client: SnapsetClient
+) -> None:
     spec = client.http.get(f"{server.base_url}/openapi.json").json()
     listing = spec["paths"]["/api/v1/dataset/{dataset_id}/media"]["get"]
     parameters = {p["name"] for p in listing["parameters"]}
 
-    assert {"snapshot_id", "kind", "tag", "label", "cluster_id", "q", "sort_by", "sort_order",
-            "page", "page_size"} <= parameters
+    assert {
+        "snapshot_id",
+        "kind",
+        "tag",
+        "label",
+        "cluster_id",
+        "q",
+        "sort_by",
+        "sort_order",
+        "page",
+        "page_size",
+    } <= parameters
     assert "meta.<field>.gte" in listing["description"]
-    for suffix in ("/media/{media_id}", "/media/{media_id}/file", "/media/{media_id}/thumbnail",
-                   "/clusters"):
+    for suffix in (
+        "/media/{media_id}",
+        "/media/{media_id}/file",
+        "/media/{media_id}/thumbnail",
+        "/clusters",
+    ):
         assert "get" in spec["paths"][f"/api/v1/dataset/{{dataset_id}}{suffix}"]

@@ -35,10 +35,10 @@ def test_a_repeated_dataset_creation_makes_one_dataset_and_one_task(
 
     other_key = client.ok("POST", "/dataset", json=body, headers=key("create-2"))
     assert other_key["dataset_id"] != dataset_id
-    theirs = other_user.ok("POST", "/dataset", json={"dataset_name": "theirs"},
-                           headers=key("create-1"))
-    assert theirs["dataset_id"] not in (dataset_id, other_key["dataset_id"]), \
-        "keys are per user"
+    theirs = other_user.ok(
+        "POST", "/dataset", json={"dataset_name": "theirs"}, headers=key("create-1")
+    )
+    assert theirs["dataset_id"] not in (dataset_id, other_key["dataset_id"]), "keys are per user"
     assert other_user.dataset(theirs["dataset_id"])["display_name"] == "theirs"
     assert client.ok("GET", "/datasets")["total"] == 3
 

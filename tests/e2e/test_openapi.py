@@ -37,7 +37,7 @@ def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         prefix = "#/components/schemas/"
         assert schema["$ref"].startswith(prefix), schema["$ref"]
-        schema = spec["components"]["schemas"][schema["$ref"][len(prefix):]]
+        schema = spec["components"]["schemas"][schema["$ref"][len(prefix) :]]
     return schema
 
 
@@ -71,8 +71,7 @@ def test_openapi_describes_every_contract_endpoint_with_the_contract_models(
                     error = resolve(spec, answer["content"]["application/json"]["schema"])
                     assert "detail" in error["properties"]
                     assert "detail" in error["required"]
-    operation_ids = [op["operationId"] for item in spec["paths"].values()
-                     for op in item.values()]
+    operation_ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()]
     assert len(operation_ids) == len(set(operation_ids))
 
     schemas = spec["components"]["schemas"]
@@ -80,36 +79,59 @@ def test_openapi_describes_every_contract_endpoint_with_the_contract_models(
     assert set(schemas["Task"]["properties"]) == TASK_FIELDS
     assert set(schemas["Dataset"]["properties"]) == DATASET_FIELDS
     snapshot_path = f"{API}/dataset/{{dataset_id}}/snapshot"
-    listed = spec["paths"][snapshot_path]["get"]["responses"]["200"]["content"][
-        "application/json"]["schema"]
+    listed = spec["paths"][snapshot_path]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
     assert listed["type"] == "array"
     assert set(resolve(spec, listed["items"])["properties"]) == SNAPSHOT_FIELDS
-    assert set(success_schema(spec, snapshot_path, "post", "200")["properties"]) == \
-        SNAPSHOT_FIELDS
-    assert set(success_schema(spec, f"{snapshot_path}/{{snapshot_id}}", "patch",
-                              "200")["properties"]) == SNAPSHOT_FIELDS
+    assert set(success_schema(spec, snapshot_path, "post", "200")["properties"]) == SNAPSHOT_FIELDS
+    assert (
+        set(success_schema(spec, f"{snapshot_path}/{{snapshot_id}}", "patch", "200")["properties"])
+        == SNAPSHOT_FIELDS
+    )
     for action in ("restore", "clone"):
-        started = success_schema(spec, f"{snapshot_path}/{{snapshot_id}}/{action}", "post",
-                                 "202")
+        started = success_schema(spec, f"{snapshot_path}/{{snapshot_id}}/{action}", "post", "202")
         assert set(started["properties"]) == {"task_id", "dataset_id"}
     page = success_schema(spec, f"{API}/tasks", "get", "200")
     assert set(page["properties"]) == {"tasks", "total", "page", "page_size"}
-    assert set(resolve(spec, page["properties"]["tasks"]["items"])["properties"]) == \
-        TASK_FIELDS
-    assert set(success_schema(spec, f"{API}/tasks/filters", "get", "200")["properties"]) == \
-        {"dataset_names", "dataset_ids", "task_types", "created_by"}
-    query = {p["name"] for p in spec["paths"][f"{API}/tasks"]["get"]["parameters"]
-             if p["in"] == "query"}
-    assert query == {"dataset_id", "dataset_name", "task_type", "task_status", "created_by",
-                     "start_time_from", "start_time_to", "sort_by", "sort_order", "page",
-                     "page_size"}
+    assert set(resolve(spec, page["properties"]["tasks"]["items"])["properties"]) == TASK_FIELDS
+    assert set(success_schema(spec, f"{API}/tasks/filters", "get", "200")["properties"]) == {
+        "dataset_names",
+        "dataset_ids",
+        "task_types",
+        "created_by",
+    }
+    query = {
+        p["name"] for p in spec["paths"][f"{API}/tasks"]["get"]["parameters"] if p["in"] == "query"
+    }
+    assert query == {
+        "dataset_id",
+        "dataset_name",
+        "task_type",
+        "task_status",
+        "created_by",
+        "start_time_from",
+        "start_time_to",
+        "sort_by",
+        "sort_order",
+        "page",
+        "page_size",
+    }
     create = spec["paths"][f"{API}/dataset"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= set(create)
-    edit = resolve(spec, spec["paths"][f"{snapshot_path}/{{snapshot_id}}"]["patch"][
-        "requestBody"]["content"]["application/json"]["schema"])
+    edit = resolve(
+        spec,
+        spec["paths"][f"{snapshot_path}/{{snapshot_id}}"]["patch"]["requestBody"]["content"][
+            "application/json"
+        ]["schema"],
+    )
     assert set(edit["properties"]) == {"name", "description"}
-    share = resolve(spec, spec["paths"][f"{API}/dataset/{{dataset_id}}/share"]["post"][
-        "requestBody"]["content"]["application/json"]["schema"])
+    share = resolve(
+        spec,
+        spec["paths"][f"{API}/dataset/{{dataset_id}}/share"]["post"]["requestBody"]["content"][
+            "application/json"
+        ]["schema"],
+    )
     assert set(share["properties"]) == {"user_email", "role"}
 
     docs = httpx.get(f"{server.base_url}/docs")

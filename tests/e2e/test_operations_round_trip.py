@@ -58,29 +58,51 @@ def started(client: SnapsetClient, path: str, body: dict[str, Any]) -> dict[str,
 def run_every_operation(client: SnapsetClient, dataset_id: str) -> None:
     base = f"/dataset/{dataset_id}"
     models = client.ok("GET", f"/enrichment/{dataset_id}/list_models")["models"]
-    started(client, f"{base}/enrich_dataset",
-            {"enrichment_models": {m["type"]: m["model_id"] for m in models}})
+    started(
+        client,
+        f"{base}/enrich_dataset",
+        {"enrichment_models": {m["type"]: m["model_id"] for m in models}},
+    )
     started(client, f"{base}/reindex", {})
     items = client.media(dataset_id, kind="image")
     clustered = [m for m in items if m["cluster_id"]]
     assert len(clustered) >= 2, "the near-duplicate pair should share a cluster"
     source = clustered[0]
-    client.ok("POST", f"{base}/media/labels", json={
-        "media_ids": [source["media_id"]], "mode": "set",
-        "labels": [{"class_name": "cat", "bbox": [1, 2, 30, 20]}]})
+    client.ok(
+        "POST",
+        f"{base}/media/labels",
+        json={
+            "media_ids": [source["media_id"]],
+            "mode": "set",
+            "labels": [{"class_name": "cat", "bbox": [1, 2, 30, 20]}],
+        },
+    )
     started(client, f"{base}/propagate_labels", {"media_ids": [source["media_id"]]})
-    client.ok("POST", f"{base}/media/tags", json={
-        "media_ids": [m["media_id"] for m in items[:3]], "add": ["reviewed", "batch-1"]})
-    started(client, f"{base}/custom_metadata", {
-        "schema": {"score": {"type": "float"}, "split": {"type": "enum",
-                                                         "options": ["train", "test"]}},
-        "key": "media_id",
-        "rows": [{"media_id": m["media_id"], "score": i / 2, "split": "train"}
-                 for i, m in enumerate(items)]})
+    client.ok(
+        "POST",
+        f"{base}/media/tags",
+        json={"media_ids": [m["media_id"] for m in items[:3]], "add": ["reviewed", "batch-1"]},
+    )
+    started(
+        client,
+        f"{base}/custom_metadata",
+        {
+            "schema": {
+                "score": {"type": "float"},
+                "split": {"type": "enum", "options": ["train", "test"]},
+            },
+            "key": "media_id",
+            "rows": [
+                {"media_id": m["media_id"], "score": i / 2, "split": "train"}
+                for i, m in enumerate(items)
+            ],
+        },
+    )
 
 
 def test_restore_brings_back_every_part_of_every_item_and_undo_and_clone_work(
-        client: SnapsetClient, tmp_path: Path) -> None:
+    client: SnapsetClient, tmp_path: Path
+) -> None:
     files = make_media(tmp_path / "media")
     dataset_id = client.create_dataset("round-trip", files=files)
     client.wait_status(dataset_id, "READY")
@@ -102,8 +124,9 @@ def test_restore_brings_back_every_part_of_every_item_and_undo_and_clone_work(
     operations = client.ok("POST", f"{base}/snapshot", json={"name": "after operations"})
 
     more = patterned(tmp_path / "late.png", seed=99)
-    response = client.request("POST", f"{base}/media",
-                              files=[("files", (more.name, more.read_bytes()))])
+    response = client.request(
+        "POST", f"{base}/media", files=[("files", (more.name, more.read_bytes()))]
+    )
     assert response.status_code == 202, response.text
     helpers.finish(client, response.json())
     assert client.dataset(dataset_id)["status"] == "PARTIAL INDEX"

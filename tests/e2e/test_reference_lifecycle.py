@@ -27,8 +27,10 @@ def test_list_create_rename_restore_oldest_brings_back_the_old_data(
     assert manual["is_current"] is True
     renamed = client.edit_snapshot(dataset_id, manual["snapshot_id"], name="tagged v1")
     assert renamed["snapshot_name"] == "tagged v1"
-    assert [s["snapshot_name"] for s in client.snapshots(dataset_id)] == \
-        ["tagged v1", creation["snapshot_name"]]
+    assert [s["snapshot_name"] for s in client.snapshots(dataset_id)] == [
+        "tagged v1",
+        creation["snapshot_name"],
+    ]
 
     started = client.restore(dataset_id, creation["snapshot_id"])
     assert started["dataset_id"] == dataset_id

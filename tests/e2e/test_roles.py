@@ -33,8 +33,12 @@ def shared(owner: SnapsetClient, tmp_path: Path) -> dict[str, Any]:
     dataset_id = ready_dataset(owner, tmp_path / "owned", "owned")
     [snapshot] = owner.snapshots(dataset_id)
     [task] = owner.tasks(dataset_id=dataset_id)["tasks"]
-    return {"dataset_id": dataset_id, "snapshot_id": snapshot["snapshot_id"],
-            "media_id": owner.media(dataset_id)[0]["media_id"], "task_id": task["task_id"]}
+    return {
+        "dataset_id": dataset_id,
+        "snapshot_id": snapshot["snapshot_id"],
+        "media_id": owner.media(dataset_id)[0]["media_id"],
+        "task_id": task["task_id"],
+    }
 
 
 def writes(ds: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -49,19 +53,26 @@ def writes(ds: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("POST", f"{snap}/clone", {}),
         ("PATCH", f"{base}/media/{ds['media_id']}", {"json": {"tags": ["x"]}}),
         ("POST", f"{base}/media", {"json": {"source_path": "."}}),
-        ("POST", f"{base}/share", {"json": {"user_email": "owner@example.com",
-                                            "role": "owner"}}),
+        ("POST", f"{base}/share", {"json": {"user_email": "owner@example.com", "role": "owner"}}),
     ]
 
 
 def reads(ds: dict[str, Any]) -> list[str]:
     base = f"/dataset/{ds['dataset_id']}"
-    return [base, f"{base}/snapshot", f"{base}/media", f"{base}/history", f"{base}/access",
-            f"{base}/media?snapshot_id={ds['snapshot_id']}"]
+    return [
+        base,
+        f"{base}/snapshot",
+        f"{base}/media",
+        f"{base}/history",
+        f"{base}/access",
+        f"{base}/media?snapshot_id={ds['snapshot_id']}",
+    ]
 
 
 def test_a_stranger_gets_404_on_every_endpoint_of_someone_elses_dataset(
-    server: ServerProcess, owner: SnapsetClient, other_user: SnapsetClient,
+    server: ServerProcess,
+    owner: SnapsetClient,
+    other_user: SnapsetClient,
     shared: dict[str, Any],
 ) -> None:
     stranger = other_user
@@ -81,15 +92,23 @@ def test_a_stranger_gets_404_on_every_endpoint_of_someone_elses_dataset(
     assert stranger.ok("GET", "/datasets")["datasets"] == []
     assert stranger.tasks() == {"tasks": [], "total": 0, "page": 1, "page_size": 20}
     assert stranger.ok("GET", "/tasks/filters") == {
-        "dataset_names": [], "dataset_ids": [], "task_types": [], "created_by": []}
+        "dataset_names": [],
+        "dataset_ids": [],
+        "task_types": [],
+        "created_by": [],
+    }
     # Nothing the stranger tried changed the dataset.
-    assert [s["snapshot_id"] for s in owner.snapshots(shared["dataset_id"])] == \
-        [shared["snapshot_id"]]
+    assert [s["snapshot_id"] for s in owner.snapshots(shared["dataset_id"])] == [
+        shared["snapshot_id"]
+    ]
     assert owner.media(shared["dataset_id"])[0]["tags"] == []
 
 
 def test_lists_show_only_the_callers_own_datasets_and_tasks(
-    server: ServerProcess, owner: SnapsetClient, other_user: SnapsetClient, tmp_path: Path,
+    server: ServerProcess,
+    owner: SnapsetClient,
+    other_user: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     mine = owner.create_dataset("mine", files=[image(tmp_path / "a.png")])
     theirs = other_user.create_dataset("theirs", files=[image(tmp_path / "b.png")])
@@ -117,20 +136,29 @@ def test_lists_show_only_the_callers_own_datasets_and_tasks(
 
 
 def test_a_viewer_reads_but_every_write_is_403(
-    server: ServerProcess, owner: SnapsetClient, shared: dict[str, Any],
+    server: ServerProcess,
+    owner: SnapsetClient,
+    shared: dict[str, Any],
 ) -> None:
     viewer = add_user(server, "viewer@example.com")
     try:
         problem(viewer.request("GET", f"/dataset/{shared['dataset_id']}"), 404)
-        owner.ok("POST", f"/dataset/{shared['dataset_id']}/share",
-                 json={"user_email": "viewer@example.com", "role": "viewer"})
+        owner.ok(
+            "POST",
+            f"/dataset/{shared['dataset_id']}/share",
+            json={"user_email": "viewer@example.com", "role": "viewer"},
+        )
         for path in reads(shared):
             assert viewer.request("GET", path).status_code == 200, path
         assert viewer.dataset(shared["dataset_id"])["owned_by"] == "owner@example.com"
-        assert viewer.ok("GET", f"/dataset/{shared['dataset_id']}/access") == \
-            {"role": "viewer", "can_edit": False, "can_share": False}
-        assert [d["id"] for d in viewer.ok("GET", "/datasets")["datasets"]] == \
-            [shared["dataset_id"]]
+        assert viewer.ok("GET", f"/dataset/{shared['dataset_id']}/access") == {
+            "role": "viewer",
+            "can_edit": False,
+            "can_share": False,
+        }
+        assert [d["id"] for d in viewer.ok("GET", "/datasets")["datasets"]] == [
+            shared["dataset_id"]
+        ]
         assert [t["task_id"] for t in viewer.tasks()["tasks"]] == [shared["task_id"]]
         assert viewer.ok("GET", f"/tasks/{shared['task_id']}")["task_id"] == shared["task_id"]
         for method, path, kwargs in writes(shared):
@@ -147,22 +175,37 @@ def test_a_viewer_reads_but_every_write_is_403(
 
 
 def test_an_editor_creates_restores_and_clones_but_only_the_owner_shares(
-    server: ServerProcess, owner: SnapsetClient, other_user: SnapsetClient,
+    server: ServerProcess,
+    owner: SnapsetClient,
+    other_user: SnapsetClient,
     shared: dict[str, Any],
 ) -> None:
     editor = add_user(server, "editor@example.com")
     dataset_id = shared["dataset_id"]
     try:
-        owner.ok("POST", f"/dataset/{dataset_id}/share",
-                 json={"user_email": "editor@example.com", "role": "editor"})
-        assert editor.ok("GET", f"/dataset/{dataset_id}/access") == \
-            {"role": "editor", "can_edit": True, "can_share": False}
-        assert owner.ok("GET", f"/dataset/{dataset_id}/access") == \
-            {"role": "owner", "can_edit": True, "can_share": True}
+        owner.ok(
+            "POST",
+            f"/dataset/{dataset_id}/share",
+            json={"user_email": "editor@example.com", "role": "editor"},
+        )
+        assert editor.ok("GET", f"/dataset/{dataset_id}/access") == {
+            "role": "editor",
+            "can_edit": True,
+            "can_share": False,
+        }
+        assert owner.ok("GET", f"/dataset/{dataset_id}/access") == {
+            "role": "owner",
+            "can_edit": True,
+            "can_share": True,
+        }
         made = editor.create_snapshot(dataset_id, name="by editor")
         assert made["created_by"] == "editor@example.com"
-        assert editor.edit_snapshot(dataset_id, made["snapshot_id"],
-                                    description="edited")["description"] == "edited"
+        assert (
+            editor.edit_snapshot(dataset_id, made["snapshot_id"], description="edited")[
+                "description"
+            ]
+            == "edited"
+        )
         finish(editor, editor.restore(dataset_id, shared["snapshot_id"]))
         assert only_current(owner.snapshots(dataset_id)) == shared["snapshot_id"]
         editor.delete_snapshot(dataset_id, made["snapshot_id"])
@@ -176,18 +219,31 @@ def test_an_editor_creates_restores_and_clones_but_only_the_owner_shares(
         share = {"user_email": "stranger@example.com", "role": "viewer"}
         problem(editor.request("POST", f"/dataset/{dataset_id}/share", json=share), 403)
         nobody = {"user_email": "nobody@example.com", "role": "viewer"}
-        assert problem(editor.request("POST", f"/dataset/{dataset_id}/share", json=nobody),
-                       403) == problem(editor.request("POST", f"/dataset/{dataset_id}/share",
-                                                      json=share), 403), \
+        assert problem(
+            editor.request("POST", f"/dataset/{dataset_id}/share", json=nobody), 403
+        ) == problem(editor.request("POST", f"/dataset/{dataset_id}/share", json=share), 403), (
             "a non-owner cannot tell a known email from an unknown one"
-        assert problem(other_user.request("POST", f"/dataset/{dataset_id}/share", json=nobody),
-                       404) == problem(other_user.request(
-                           "POST", f"/dataset/{dataset_id}/share", json=share), 404)
+        )
+        assert problem(
+            other_user.request("POST", f"/dataset/{dataset_id}/share", json=nobody), 404
+        ) == problem(other_user.request("POST", f"/dataset/{dataset_id}/share", json=share), 404)
         problem(other_user.request("GET", f"/dataset/{dataset_id}"), 404)
-        problem(owner.request("POST", f"/dataset/{dataset_id}/share",
-                              json={"user_email": "nobody@example.com", "role": "viewer"}), 404)
-        problem(owner.request("POST", f"/dataset/{dataset_id}/share",
-                              json={"user_email": "stranger@example.com", "role": "admin"}), 422)
+        problem(
+            owner.request(
+                "POST",
+                f"/dataset/{dataset_id}/share",
+                json={"user_email": "nobody@example.com", "role": "viewer"},
+            ),
+            404,
+        )
+        problem(
+            owner.request(
+                "POST",
+                f"/dataset/{dataset_id}/share",
+                json={"user_email": "stranger@example.com", "role": "admin"},
+            ),
+            422,
+        )
         answer = owner.ok("POST", f"/dataset/{dataset_id}/share", json=share)
         assert answer == share
         assert other_user.dataset(dataset_id)["id"] == dataset_id

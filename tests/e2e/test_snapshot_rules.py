@@ -39,23 +39,36 @@ def test_snapshot_objects_have_exactly_the_contract_fields_and_default_names(
     assert creation == {
         **creation,
         "snapshot_name": default_name("shapes", creation["snapshot_id"]),
-        "source_dataset_name": "shapes", "created_by": ADMIN_EMAIL, "n_images": 2,
-        "n_videos": 1, "description": "", "reason": "creation", "training_model_id": None,
-        "training_model_name": None, "is_current": True, "is_restoring": False,
+        "source_dataset_name": "shapes",
+        "created_by": ADMIN_EMAIL,
+        "n_images": 2,
+        "n_videos": 1,
+        "description": "",
+        "reason": "creation",
+        "training_model_id": None,
+        "training_model_name": None,
+        "is_current": True,
+        "is_restoring": False,
     }
 
     unnamed = client.create_snapshot(dataset_id)
     assert set(unnamed) == SNAPSHOT_FIELDS
     assert unnamed["snapshot_name"] == default_name("shapes", unnamed["snapshot_id"])
-    assert (unnamed["reason"], unnamed["description"], unnamed["is_current"]) == \
-        ("manual", "", True)
+    assert (unnamed["reason"], unnamed["description"], unnamed["is_current"]) == (
+        "manual",
+        "",
+        True,
+    )
     assert NAIVE_MICROS.match(unnamed["created_at"])
     named = client.create_snapshot(dataset_id, name="  v2  ", description="second")
     assert (named["snapshot_name"], named["description"]) == ("v2", "second")
 
     listed = client.snapshots(dataset_id)
-    assert [s["snapshot_id"] for s in listed] == \
-        [named["snapshot_id"], unnamed["snapshot_id"], creation["snapshot_id"]]
+    assert [s["snapshot_id"] for s in listed] == [
+        named["snapshot_id"],
+        unnamed["snapshot_id"],
+        creation["snapshot_id"],
+    ]
     assert [s["is_current"] for s in listed] == [True, False, False]
     assert all(set(s) == SNAPSHOT_FIELDS for s in listed)
     assert listed[0] == named
@@ -68,8 +81,9 @@ def test_snapshot_objects_have_exactly_the_contract_fields_and_default_names(
     problem(client.request("PATCH", snap, json={"name": "   "}), 422)
     problem(client.request("PATCH", snap, json={"name": "x" * 201}), 422)
     problem(client.request("PATCH", snap, json={"is_current": True}), 422)
-    problem(client.request("POST", f"/dataset/{dataset_id}/snapshot",
-                           json={"reason": "creation"}), 422)
+    problem(
+        client.request("POST", f"/dataset/{dataset_id}/snapshot", json={"reason": "creation"}), 422
+    )
     renamed = client.edit_snapshot(dataset_id, unnamed["snapshot_id"], name="first manual")
     assert (renamed["snapshot_name"], renamed["description"]) == ("first manual", "")
     described = client.edit_snapshot(dataset_id, unnamed["snapshot_id"], description="kept")
@@ -109,13 +123,13 @@ def test_removing_snapshots_follows_the_404_and_409_rules_and_keeps_data_and_clo
         problem(client.request("PATCH", f"{base}/{missing}", json={"name": "x"}), 404)
         problem(client.request("POST", f"{base}/{missing}/restore"), 404)
         problem(client.request("POST", f"{base}/{missing}/clone"), 404)
-    problem(client.request("GET", f"/dataset/{dataset_id}/media",
-                           params={"snapshot_id": gone}), 404)
+    problem(
+        client.request("GET", f"/dataset/{dataset_id}/media", params={"snapshot_id": gone}), 404
+    )
     unknown = f"/dataset/{uuid.uuid4()}/snapshot"
     problem(client.request("GET", unknown), 404)
     problem(client.request("POST", unknown, json={}), 404)
-    problem(client.request("PATCH", f"{unknown}/{later['snapshot_id']}", json={"name": "x"}),
-            404)
+    problem(client.request("PATCH", f"{unknown}/{later['snapshot_id']}", json={"name": "x"}), 404)
     problem(client.request("DELETE", f"{unknown}/{later['snapshot_id']}"), 404)
     problem(client.request("POST", f"{unknown}/current/restore"), 404)
     problem(client.request("POST", f"{unknown}/{later['snapshot_id']}/clone"), 404)
@@ -123,8 +137,7 @@ def test_removing_snapshots_follows_the_404_and_409_rules_and_keeps_data_and_clo
     assert snapshot_ids(client, dataset_id) == [later["snapshot_id"]]
 
 
-def test_creating_a_snapshot_needs_a_ready_dataset(client: SnapsetClient,
-                                                    tmp_path: Path) -> None:
+def test_creating_a_snapshot_needs_a_ready_dataset(client: SnapsetClient, tmp_path: Path) -> None:
     draft = client.create_dataset("empty")
     assert client.dataset(draft)["status"] == "DRAFT"
     problem(client.request("POST", f"/dataset/{draft}/snapshot", json={"name": "x"}), 409)
@@ -143,8 +156,9 @@ def test_creating_a_snapshot_needs_a_ready_dataset(client: SnapsetClient,
 def test_a_dataset_without_snapshot_support_answers_403_on_every_snapshot_endpoint(
     client: SnapsetClient, tmp_path: Path
 ) -> None:
-    dataset_id = client.create_dataset("plain", files=[image(tmp_path / "a.png")],
-                                       snapshot_support=False)
+    dataset_id = client.create_dataset(
+        "plain", files=[image(tmp_path / "a.png")], snapshot_support=False
+    )
     dataset = client.wait_status(dataset_id, "READY")
     assert dataset["snapshot_support"] is False
     base = f"/dataset/{dataset_id}/snapshot"
@@ -175,15 +189,19 @@ def test_restore_answers_202_and_an_automatic_snapshot_makes_it_undoable(
     edited = client.media(dataset_id)
 
     response = client.request(
-        "POST", f"/dataset/{dataset_id}/snapshot/{creation['snapshot_id']}/restore")
+        "POST", f"/dataset/{dataset_id}/snapshot/{creation['snapshot_id']}/restore"
+    )
     assert response.status_code == 202, response.text
     body = response.json()
     assert set(body) == {"task_id", "dataset_id"}
     assert body["dataset_id"] == dataset_id
     assert response.headers["location"] == f"/api/v1/tasks/{body['task_id']}"
     task = client.http.get(response.headers["location"]).json()
-    assert (task["task_id"], task["task_type"], task["dataset_id"]) == \
-        (body["task_id"], "SNAPSHOT_RESTORE", dataset_id)
+    assert (task["task_id"], task["task_type"], task["dataset_id"]) == (
+        body["task_id"],
+        "SNAPSHOT_RESTORE",
+        dataset_id,
+    )
     finish(client, body)
 
     assert client.media(dataset_id) == original
@@ -211,10 +229,10 @@ def test_restore_answers_202_and_an_automatic_snapshot_makes_it_undoable(
     autos = [s for s in client.snapshots(dataset_id) if s["reason"] == "auto"]
     assert len(autos) == 2
     newest = autos[0]
-    assert only(client.media(dataset_id, snapshot_id=newest["snapshot_id"]),
-                media_id=target)["tags"] == ["blue"]
-    assert only(client.snapshots(dataset_id), is_current=True)["snapshot_id"] == \
-        auto["snapshot_id"]
+    assert only(client.media(dataset_id, snapshot_id=newest["snapshot_id"]), media_id=target)[
+        "tags"
+    ] == ["blue"]
+    assert only(client.snapshots(dataset_id), is_current=True)["snapshot_id"] == auto["snapshot_id"]
 
 
 def test_clone_answers_202_with_a_new_dataset_owned_by_the_caller(
@@ -227,7 +245,8 @@ def test_clone_answers_202_with_a_new_dataset_owned_by_the_caller(
     tagged = client.create_snapshot(dataset_id, name="tagged")
 
     response = client.request(
-        "POST", f"/dataset/{dataset_id}/snapshot/{creation['snapshot_id']}/clone")
+        "POST", f"/dataset/{dataset_id}/snapshot/{creation['snapshot_id']}/clone"
+    )
     assert response.status_code == 202, response.text
     body = response.json()
     assert set(body) == {"task_id", "dataset_id"}
@@ -237,19 +256,26 @@ def test_clone_answers_202_with_a_new_dataset_owned_by_the_caller(
     # The clone does not block its source.
     assert client.create_snapshot(dataset_id, name="meanwhile")["is_current"] is True
     task = finish(client, body)
-    assert (task["task_type"], task["dataset_id"], task["dataset_name"]) == \
-        ("SNAPSHOT_CLONE", clone_id, "dogs (cloned)")
+    assert (task["task_type"], task["dataset_id"], task["dataset_name"]) == (
+        "SNAPSHOT_CLONE",
+        clone_id,
+        "dogs (cloned)",
+    )
 
     clone = client.dataset(clone_id)
-    assert (clone["display_name"], clone["owned_by"], clone["source_dataset_id"]) == \
-        ("dogs (cloned)", ADMIN_EMAIL, dataset_id)
+    assert (clone["display_name"], clone["owned_by"], clone["source_dataset_id"]) == (
+        "dogs (cloned)",
+        ADMIN_EMAIL,
+        dataset_id,
+    )
     assert (clone["status"], clone["n_images"], clone["snapshot_support"]) == ("READY", 2, True)
     [first_snapshot] = client.snapshots(clone_id)
     assert first_snapshot["reason"] == "clone"
     assert first_snapshot["is_current"] is True
     assert first_snapshot["source_dataset_name"] == "dogs (cloned)"
-    assert all(item["tags"] == [] for item in client.media(clone_id)), \
+    assert all(item["tags"] == [] for item in client.media(clone_id)), (
         "a clone of the creation snapshot has the data from before the edit"
+    )
 
     second = client.clone(dataset_id, tagged["snapshot_id"])
     assert second["dataset_id"] not in (dataset_id, clone_id)
@@ -270,8 +296,9 @@ def test_a_failed_operation_leaves_error_from_which_restore_and_clone_still_work
     junk = imports_root(server) / "junk"
     junk.mkdir()
     (junk / "notes.txt").write_text("not media")
-    started = client.ok("POST", f"/dataset/{dataset_id}/media", expect=202,
-                        json={"source_path": "junk"})
+    started = client.ok(
+        "POST", f"/dataset/{dataset_id}/media", expect=202, json={"source_path": "junk"}
+    )
     assert client.wait_task(started["task_id"])["status"] == "FAILED"
     failed = client.wait_status(dataset_id, "ERROR")
     assert failed["status_new"] == "ERROR"

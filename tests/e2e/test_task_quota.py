@@ -28,9 +28,13 @@ def limited(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployme
     imports, logs = tmp_path / "imports", tmp_path / "logs"
     imports.mkdir()
     logs.mkdir()
-    server = start_server(tmp_path / "data", database_url=url, import_root=imports,
-                          extra_args=("--api-only",),
-                          extra_env={"SNAPSET_MAX_OPEN_TASKS": str(LIMIT)})
+    server = start_server(
+        tmp_path / "data",
+        database_url=url,
+        import_root=imports,
+        extra_args=("--api-only",),
+        extra_env={"SNAPSET_MAX_OPEN_TASKS": str(LIMIT)},
+    )
     running = Deployment(server, imports, logs)
     try:
         running.start("project")
@@ -40,15 +44,17 @@ def limited(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployme
 
 
 def test_a_user_at_the_task_limit_gets_429_until_a_task_finishes(
-    limited: Deployment, tmp_path: Path,
+    limited: Deployment,
+    tmp_path: Path,
 ) -> None:
     server = limited.server
     client = SnapsetClient(server.base_url, server.api_key, server.api_secret)
     other = add_user(server, "other@example.com")
     try:
         limited.start("worker")
-        ids = [ready_dataset(client, tmp_path / f"media{n}", f"quota {n}", images=2)
-               for n in range(3)]
+        ids = [
+            ready_dataset(client, tmp_path / f"media{n}", f"quota {n}", images=2) for n in range(3)
+        ]
         snapshots = [client.snapshots(d)[0]["snapshot_id"] for d in ids]
         limited.stop("worker")
 
@@ -61,9 +67,12 @@ def test_a_user_at_the_task_limit_gets_429_until_a_task_finishes(
             client.request("POST", f"/dataset/{ids[2]}/snapshot/{snapshots[2]}/clone"),
             client.request("POST", f"/dataset/{ids[2]}/reindex", json={"threshold": 8}),
             client.request("GET", f"/dataset/{ids[2]}/export_context_async"),
-            client.request("POST", "/dataset", data={"dataset_name": "one more"},
-                           files=[("files", ("a.png", (tmp_path / "media0" / "img000.png")
-                                             .read_bytes()))]),
+            client.request(
+                "POST",
+                "/dataset",
+                data={"dataset_name": "one more"},
+                files=[("files", ("a.png", (tmp_path / "media0" / "img000.png").read_bytes()))],
+            ),
         ]
         for response in refused:
             detail = problem(response, 429)

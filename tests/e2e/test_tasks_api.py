@@ -23,8 +23,17 @@ from tests.support.media import folder_of_media, image
 from tests.support.server import ServerProcess
 
 no_server_errors = helpers.no_server_errors
-TYPES = {"DATASET_CREATION", "MEDIA_ADDITION", "REINDEX", "ENRICHMENT", "CUSTOM_METADATA",
-         "LABEL_PROPAGATION", "SNAPSHOT_RESTORE", "SNAPSHOT_CLONE", "EXPORT"}
+TYPES = {
+    "DATASET_CREATION",
+    "MEDIA_ADDITION",
+    "REINDEX",
+    "ENRICHMENT",
+    "CUSTOM_METADATA",
+    "LABEL_PROPAGATION",
+    "SNAPSHOT_RESTORE",
+    "SNAPSHOT_CLONE",
+    "EXPORT",
+}
 DATASET_STATUSES = {"READY", "READ_ONLY", "PARTIAL_INDEX", "INDEXING", "DRAFT", "ERROR"}
 SORT_KEYS = ("start_time", "status", "task_type", "dataset_name", "dataset_id", "created_by")
 
@@ -37,8 +46,10 @@ def six_tasks(server: ServerProcess, client: SnapsetClient, tmp_path: Path) -> d
     clone = client.clone(alpha, creation["snapshot_id"])
     finish(client, clone)
     folder_of_media(imports_root(server) / "more", images=1, videos=0)
-    finish(client, client.ok("POST", f"/dataset/{alpha}/media", expect=202,
-                             json={"source_path": "more"}))
+    finish(
+        client,
+        client.ok("POST", f"/dataset/{alpha}/media", expect=202, json={"source_path": "more"}),
+    )
     notes = tmp_path / "notes.txt"
     notes.write_text("no media here")
     broken = client.create_dataset("broken", files=[notes])
@@ -77,16 +88,22 @@ def test_task_list_has_the_contract_shape_filters_sorting_and_paging(
     assert starts == sorted(starts, reverse=True), "newest first by default"
 
     failed = only(tasks, status="FAILED")
-    assert (failed["dataset_id"], failed["task_type"], failed["dataset_status"]) == \
-        (made["broken"], "DATASET_CREATION", "ERROR")
+    assert (failed["dataset_id"], failed["task_type"], failed["dataset_status"]) == (
+        made["broken"],
+        "DATASET_CREATION",
+        "ERROR",
+    )
     assert isinstance(failed["error_message"], str)
     assert failed["error_message"]
     for task in tasks:
         if task["status"] == "COMPLETED":
             assert (task["progress_percentage"], task["error_message"]) == (100, None)
     alpha_tasks = [t for t in tasks if t["dataset_id"] == made["alpha"]]
-    assert {t["task_type"] for t in alpha_tasks} == \
-        {"DATASET_CREATION", "SNAPSHOT_RESTORE", "MEDIA_ADDITION"}
+    assert {t["task_type"] for t in alpha_tasks} == {
+        "DATASET_CREATION",
+        "SNAPSHOT_RESTORE",
+        "MEDIA_ADDITION",
+    }
     assert {t["dataset_status"] for t in alpha_tasks} == {"READY"}
     assert {t["dataset_name"] for t in alpha_tasks} == {"alpha"}
     assert only(tasks, task_type="SNAPSHOT_CLONE")["dataset_id"] == made["clone"]
@@ -99,8 +116,9 @@ def test_task_list_has_the_contract_shape_filters_sorting_and_paging(
 
     expect({"dataset_id": made["alpha"]}, alpha_tasks)
     expect({"dataset_name": "alpha"}, alpha_tasks)
-    expect({"dataset_name": "alpha (cloned)"}, [t for t in tasks if t["dataset_id"] ==
-                                                made["clone"]])
+    expect(
+        {"dataset_name": "alpha (cloned)"}, [t for t in tasks if t["dataset_id"] == made["clone"]]
+    )
     expect({"dataset_name": "alph"}, [])
     expect({"dataset_id": str(uuid.uuid4())}, [])
     for task_type in TYPES:
@@ -108,16 +126,22 @@ def test_task_list_has_the_contract_shape_filters_sorting_and_paging(
     expect({"task_status": "FAILED"}, [failed])
     expect({"task_status": "COMPLETED"}, [t for t in tasks if t["status"] == "COMPLETED"])
     expect({"task_status": "RUNNING"}, [])
-    expect({"created_by": "bob@example.com"}, [t for t in tasks
-                                              if t["created_by"] == "bob@example.com"])
+    expect(
+        {"created_by": "bob@example.com"},
+        [t for t in tasks if t["created_by"] == "bob@example.com"],
+    )
     expect({"created_by": ADMIN_EMAIL}, [t for t in tasks if t["created_by"] == ADMIN_EMAIL])
-    expect({"dataset_id": made["alpha"], "task_type": "SNAPSHOT_RESTORE"},
-           [only(alpha_tasks, task_type="SNAPSHOT_RESTORE")])
+    expect(
+        {"dataset_id": made["alpha"], "task_type": "SNAPSHOT_RESTORE"},
+        [only(alpha_tasks, task_type="SNAPSHOT_RESTORE")],
+    )
     middle = sorted(starts)[2]
     expect({"start_time_from": middle}, [t for t in tasks if t["start_time"] >= middle])
     expect({"start_time_to": middle}, [t for t in tasks if t["start_time"] <= middle])
-    expect({"start_time_from": middle, "start_time_to": middle},
-           [t for t in tasks if t["start_time"] == middle])
+    expect(
+        {"start_time_from": middle, "start_time_to": middle},
+        [t for t in tasks if t["start_time"] == middle],
+    )
     as_offset = middle.replace("Z", "+00:00")
     expect({"start_time_from": as_offset}, [t for t in tasks if t["start_time"] >= middle])
     expect({"start_time_to": "2000-01-01T00:00:00Z"}, [])
@@ -139,11 +163,22 @@ def test_task_list_has_the_contract_shape_filters_sorting_and_paging(
     assert (len(first["tasks"]), len(second["tasks"]), third["tasks"]) == (5, 1, [])
     assert ids(first) + ids(second) == [t["task_id"] for t in reversed(tasks)]
     assert len(client.tasks(page_size=50)["tasks"]) == 6
-    for bad in ({"page_size": 4}, {"page_size": 51}, {"page_size": 0}, {"page": 0},
-                {"page": -1}, {"page": "one"}, {"sort_by": "name"}, {"sort_by": "progress"},
-                {"sort_order": "up"}, {"task_type": "RESTORE"}, {"task_status": "DONE"},
-                {"dataset_id": "not-a-uuid"}, {"start_time_from": "yesterday"},
-                {"start_time_to": "2026-13-40"}):
+    for bad in (
+        {"page_size": 4},
+        {"page_size": 51},
+        {"page_size": 0},
+        {"page": 0},
+        {"page": -1},
+        {"page": "one"},
+        {"sort_by": "name"},
+        {"sort_by": "progress"},
+        {"sort_order": "up"},
+        {"task_type": "RESTORE"},
+        {"task_status": "DONE"},
+        {"dataset_id": "not-a-uuid"},
+        {"start_time_from": "yesterday"},
+        {"start_time_to": "2026-13-40"},
+    ):
         problem(client.request("GET", "/tasks", params=bad), 422)
 
 
@@ -156,9 +191,12 @@ def test_filters_single_task_abort_and_retry_follow_the_contract(
     restore = finish(client, client.restore(dataset_id, snapshot["snapshot_id"]))
 
     filters = client.ok("GET", "/tasks/filters")
-    assert filters == {"dataset_names": ["gamma"], "dataset_ids": [dataset_id],
-                       "task_types": ["DATASET_CREATION", "SNAPSHOT_RESTORE"],
-                       "created_by": [ADMIN_EMAIL]}
+    assert filters == {
+        "dataset_names": ["gamma"],
+        "dataset_ids": [dataset_id],
+        "task_types": ["DATASET_CREATION", "SNAPSHOT_RESTORE"],
+        "created_by": [ADMIN_EMAIL],
+    }
 
     one = client.ok("GET", f"/tasks/{creation_task['task_id']}")
     assert one == creation_task

@@ -33,8 +33,9 @@ def cookie_client(server: ServerProcess) -> Iterator[httpx.Client]:
 
 def sign_in(cookie_client: httpx.Client, server: ServerProcess) -> str:
     """Sign in as the first admin; the CSRF token."""
-    response = cookie_client.post("/ui/session", json={"api_key": server.api_key,
-                                                 "api_secret": server.api_secret})
+    response = cookie_client.post(
+        "/ui/session", json={"api_key": server.api_key, "api_secret": server.api_secret}
+    )
     assert response.status_code == 200, response.text
     token: str = response.json()["csrf_token"]
     return token
@@ -50,10 +51,12 @@ def set_cookies(response: httpx.Response) -> dict[str, Morsel[str]]:
 
 
 def test_sign_in_sets_an_httponly_strict_session_cookie_and_returns_the_csrf_token(
-    server: ServerProcess, cookie_client: httpx.Client,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
 ) -> None:
-    response = cookie_client.post("/ui/session", json={"api_key": server.api_key,
-                                                 "api_secret": server.api_secret})
+    response = cookie_client.post(
+        "/ui/session", json={"api_key": server.api_key, "api_secret": server.api_secret}
+    )
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -79,12 +82,17 @@ def test_sign_in_sets_an_httponly_strict_session_cookie_and_returns_the_csrf_tok
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_session_lives_no_longer_than_the_servers_token_limit(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    limited = start_server(tmp_path / "data", database_url=url,
-                           extra_args=("--embedded",) if url else (),
-                           extra_env={"SNAPSET_MAX_TOKEN_TTL": "1800"})
+    limited = start_server(
+        tmp_path / "data",
+        database_url=url,
+        extra_args=("--embedded",) if url else (),
+        extra_env={"SNAPSET_MAX_TOKEN_TTL": "1800"},
+    )
     try:
         with httpx.Client(base_url=limited.base_url) as fresh:
             sign_in(fresh, limited)
@@ -107,7 +115,8 @@ def test_each_sign_in_gets_its_own_csrf_token(server: ServerProcess) -> None:
 
 
 def test_get_session_names_the_user_and_repeats_the_csrf_token(
-    server: ServerProcess, cookie_client: httpx.Client,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
 ) -> None:
     problem(cookie_client.get("/ui/session"), 401)
     csrf = sign_in(cookie_client, server)
@@ -120,7 +129,9 @@ def test_get_session_names_the_user_and_repeats_the_csrf_token(
 
 
 def test_the_session_cookie_authenticates_api_reads(
-    server: ServerProcess, cookie_client: httpx.Client, client: SnapsetClient,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
+    client: SnapsetClient,
 ) -> None:
     dataset_id = client.create_dataset("seen through the cookie")
     problem(cookie_client.get("/api/v1/datasets"), 401)
@@ -133,7 +144,10 @@ def test_the_session_cookie_authenticates_api_reads(
 
 
 def test_a_cookie_authenticated_write_needs_the_matching_csrf_header(
-    server: ServerProcess, cookie_client: httpx.Client, client: SnapsetClient, tmp_path: Path,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
+    client: SnapsetClient,
+    tmp_path: Path,
 ) -> None:
     dataset_id = helpers.ready_dataset(client, tmp_path / "media", "guarded")
     before = helpers.snapshot_ids(client, dataset_id)
@@ -141,14 +155,19 @@ def test_a_cookie_authenticated_write_needs_the_matching_csrf_header(
     path = f"/api/v1/dataset/{dataset_id}/snapshot"
 
     missing = problem(cookie_client.post(path, json={"name": "no header"}), 403)
-    wrong = problem(cookie_client.post(path, json={"name": "wrong"},
-                                 headers={"X-CSRF-Token": csrf[:-2] + "xx"}), 403)
+    wrong = problem(
+        cookie_client.post(
+            path, json={"name": "wrong"}, headers={"X-CSRF-Token": csrf[:-2] + "xx"}
+        ),
+        403,
+    )
     assert "X-CSRF-Token" in missing
     assert "X-CSRF-Token" in wrong
     assert helpers.snapshot_ids(client, dataset_id) == before
 
-    response = cookie_client.post(path, json={"name": "with header"},
-                                  headers={"X-CSRF-Token": csrf})
+    response = cookie_client.post(
+        path, json={"name": "with header"}, headers={"X-CSRF-Token": csrf}
+    )
 
     assert response.status_code == 200, response.text
     assert response.json()["snapshot_name"] == "with header"
@@ -157,7 +176,9 @@ def test_a_cookie_authenticated_write_needs_the_matching_csrf_header(
 
 
 def test_a_csrf_cookie_planted_by_someone_else_does_not_pass(
-    server: ServerProcess, cookie_client: httpx.Client, client: SnapsetClient,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
+    client: SnapsetClient,
 ) -> None:
     dataset_id = client.create_dataset("planted")
     sign_in(cookie_client, server)
@@ -166,14 +187,16 @@ def test_a_csrf_cookie_planted_by_someone_else_does_not_pass(
     headers = {"Cookie": f"{SESSION}={session}; {CSRF}={planted}", "X-CSRF-Token": planted}
 
     with httpx.Client(base_url=server.base_url, headers=headers) as forged:
-        detail = problem(forged.patch(f"/api/v1/dataset/{dataset_id}/snapshot/x",
-                                      json={"name": "n"}), 403)
+        detail = problem(
+            forged.patch(f"/api/v1/dataset/{dataset_id}/snapshot/x", json={"name": "n"}), 403
+        )
 
     assert "CSRF" in detail
 
 
 def test_bearer_requests_ignore_the_cookies(
-    server: ServerProcess, client: SnapsetClient,
+    server: ServerProcess,
+    client: SnapsetClient,
 ) -> None:
     with httpx.Client(base_url=server.base_url) as signed_in:
         sign_in(signed_in, server)
@@ -182,11 +205,13 @@ def test_bearer_requests_ignore_the_cookies(
     dataset_id = client.create_dataset("bearer")
 
     answered = client.http.get("/api/v1/datasets", headers=junk)
-    created = client.http.post("/api/v1/dataset", json={"dataset_name": "no csrf needed"},
-                               headers=junk)
-    bad_bearer = httpx.get(f"{server.base_url}/api/v1/datasets",
-                           headers={"Authorization": "Bearer nonsense",
-                                    "Cookie": f"{SESSION}={session}"})
+    created = client.http.post(
+        "/api/v1/dataset", json={"dataset_name": "no csrf needed"}, headers=junk
+    )
+    bad_bearer = httpx.get(
+        f"{server.base_url}/api/v1/datasets",
+        headers={"Authorization": "Bearer nonsense", "Cookie": f"{SESSION}={session}"},
+    )
 
     assert answered.status_code == 200
     assert dataset_id in [d["id"] for d in answered.json()["datasets"]]
@@ -195,7 +220,8 @@ def test_bearer_requests_ignore_the_cookies(
 
 
 def test_the_session_token_is_a_bearer_token_too(
-    server: ServerProcess, cookie_client: httpx.Client,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
 ) -> None:
     sign_in(cookie_client, server)
     token = cookie_client.cookies[SESSION]
@@ -206,12 +232,15 @@ def test_the_session_token_is_a_bearer_token_too(
 
 
 def test_unknown_key_and_wrong_secret_get_the_same_401(
-    server: ServerProcess, cookie_client: httpx.Client,
+    server: ServerProcess,
+    cookie_client: httpx.Client,
 ) -> None:
-    unknown = cookie_client.post("/ui/session", json={"api_key": "0" * 32,
-                                                "api_secret": server.api_secret})
-    wrong = cookie_client.post("/ui/session", json={"api_key": server.api_key,
-                                              "api_secret": server.api_secret + "x"})
+    unknown = cookie_client.post(
+        "/ui/session", json={"api_key": "0" * 32, "api_secret": server.api_secret}
+    )
+    wrong = cookie_client.post(
+        "/ui/session", json={"api_key": server.api_key, "api_secret": server.api_secret + "x"}
+    )
 
     assert problem(unknown, 401) == problem(wrong, 401)
     assert "set-cookie" not in unknown.headers
@@ -222,12 +251,15 @@ def test_unknown_key_and_wrong_secret_get_the_same_401(
 def test_a_session_cookie_that_is_not_valid_asks_to_sign_in_again(
     server: ServerProcess,
 ) -> None:
-    expired = helpers.forge(helpers.header_for(server.api_key),
-                            helpers.claims_for(server.api_key, ttl=60, now=1_000_000),
-                            server.api_secret)
+    expired = helpers.forge(
+        helpers.header_for(server.api_key),
+        helpers.claims_for(server.api_key, ttl=60, now=1_000_000),
+        server.api_secret,
+    )
     for token in ("garbage", expired):
-        with httpx.Client(base_url=server.base_url,
-                          headers={"Cookie": f"{SESSION}={token}"}) as stale:
+        with httpx.Client(
+            base_url=server.base_url, headers={"Cookie": f"{SESSION}={token}"}
+        ) as stale:
             assert "sign in again" in problem(stale.get("/api/v1/datasets"), 401)
             assert "sign in again" in problem(stale.get("/ui/session"), 401)
 
@@ -248,7 +280,8 @@ def test_sign_out_clears_both_cookies(server: ServerProcess, cookie_client: http
 
 @pytest.mark.parametrize("path", ["/", "/ui"])
 def test_the_page_is_index_html_with_a_strict_content_security_policy(
-    server: ServerProcess, path: str,
+    server: ServerProcess,
+    path: str,
 ) -> None:
     response = httpx.get(f"{server.base_url}{path}")
 
@@ -274,13 +307,16 @@ def test_static_files_are_served_from_the_web_folder(server: ServerProcess) -> N
     problem(httpx.get(f"{server.base_url}/ui/static/no-such-file.js"), 404)
 
 
-@pytest.mark.parametrize("path", [
-    "/ui/static/../../pyproject.toml",
-    "/ui/static/../../../pyproject.toml",
-    "/ui/static/%2e%2e/%2e%2e/pyproject.toml",
-    "/ui/static/..%2f..%2f..%2fpyproject.toml",
-    "/ui/static//etc/passwd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/static/../../pyproject.toml",
+        "/ui/static/../../../pyproject.toml",
+        "/ui/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/ui/static/..%2f..%2f..%2fpyproject.toml",
+        "/ui/static//etc/passwd",
+    ],
+)
 def test_static_paths_cannot_leave_the_web_folder(server: ServerProcess, path: str) -> None:
     """Sent byte for byte (http.client does not normalise ``..`` as httpx would)."""
     url = urlparse(server.base_url)

@@ -31,32 +31,37 @@ def source_folder(runtime: Runtime, name: str, images: int = 3, videos: int = 1)
     return str(folder_of_media(import_root / name, images=images, videos=videos))
 
 
-def ingested(runtime: Runtime, actor: Actor, name: str, *, images: int = 3, videos: int = 1,
-             run: bool = True) -> UUID:
+def ingested(
+    runtime: Runtime, actor: Actor, name: str, *, images: int = 3, videos: int = 1, run: bool = True
+) -> UUID:
     """A dataset created from a folder under the import root (its creation task run if ``run``)."""
     folder = source_folder(runtime, name, images, videos)
-    dataset_id, _ = runtime.app.create_dataset(actor, name,
-                                               source={"source": "path", "path": folder})
+    dataset_id, _ = runtime.app.create_dataset(
+        actor, name, source={"source": "path", "path": folder}
+    )
     if run:
         settle(runtime)
     return UUID(str(dataset_id))
 
 
-def add_media(runtime: Runtime, actor: Actor, dataset_id: UUID, name: str,
-              colors: int = 2) -> UUID:
+def add_media(runtime: Runtime, actor: Actor, dataset_id: UUID, name: str, colors: int = 2) -> UUID:
     """Start a MEDIA_ADDITION task with new, distinct images (not run)."""
     import_root = runtime.backend.settings.import_root
     assert import_root is not None
     for i in range(colors):
         image(import_root / name / f"added{i}.png", 20 + i, 20, (10, 200, 10 * i))
     task_id, _ = runtime.app.start_operation(
-        actor, dataset_id, MEDIA_ADDITION,
-        {"source": "path", "path": str(import_root / name)})
+        actor, dataset_id, MEDIA_ADDITION, {"source": "path", "path": str(import_root / name)}
+    )
     return UUID(str(task_id))
 
 
-def edit(runtime: Runtime, actor: Actor, dataset_id: UUID,
-         change: Callable[[dict[str, dict[str, Any]]], dict[str, Any]]) -> int:
+def edit(
+    runtime: Runtime,
+    actor: Actor,
+    dataset_id: UUID,
+    change: Callable[[dict[str, dict[str, Any]]], dict[str, Any]],
+) -> int:
     """Edit content synchronously: ``change`` maps the current items to tree changes."""
 
     def changes(dataset: Dataset) -> dict[str, Any]:
@@ -80,10 +85,20 @@ def synthetic_records(count: int, prefix: str = "synthetic") -> dict[str, dict[s
     records: dict[str, dict[str, Any]] = {}
     for i in range(count):
         media_id = str(uuid4())
-        records[media_id] = {"kind": "image", "file_name": f"{prefix}/{i:04d}.png",
-                             "media_id": media_id, "metadata": {}, "tags": [], "labels": [],
-                             "enrichment": {}, "cluster_id": None, "width": 1, "height": 1,
-                             "blob": "0" * 64, "size": 1}
+        records[media_id] = {
+            "kind": "image",
+            "file_name": f"{prefix}/{i:04d}.png",
+            "media_id": media_id,
+            "metadata": {},
+            "tags": [],
+            "labels": [],
+            "enrichment": {},
+            "cluster_id": None,
+            "width": 1,
+            "height": 1,
+            "blob": "0" * 64,
+            "size": 1,
+        }
     return records
 
 
@@ -94,8 +109,7 @@ def canonical(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def dump(view: ViewStore) -> Dump:
     """Every row of every table of a view, in a stable order."""
     with view.reading() as sql:
-        return {table: canonical(sql.all(f"SELECT * FROM {{t}}{table}"))
-                for table in view.tables()}
+        return {table: canonical(sql.all(f"SELECT * FROM {{t}}{table}")) for table in view.tables()}
 
 
 def dump_all(runtime: Runtime) -> dict[str, Dump]:
@@ -104,5 +118,6 @@ def dump_all(runtime: Runtime) -> dict[str, Dump]:
 
 def row_counts(view: ViewStore) -> dict[str, int]:
     with view.reading() as sql:
-        return {table: int(sql.value(f"SELECT COUNT(*) FROM {{t}}{table}"))
-                for table in view.tables()}
+        return {
+            table: int(sql.value(f"SELECT COUNT(*) FROM {{t}}{table}")) for table in view.tables()
+        }

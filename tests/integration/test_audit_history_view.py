@@ -18,8 +18,7 @@ def view_of(runtime: Runtime) -> AuditHistoryView:
     return view
 
 
-def history(runtime: Runtime, dataset_id: UUID, **filters: Any) -> tuple[list[dict[str, Any]],
-                                                                           int]:
+def history(runtime: Runtime, dataset_id: UUID, **filters: Any) -> tuple[list[dict[str, Any]], int]:
     runtime.catch_up()
     filters.setdefault("page_size", 500)
     return view_of(runtime).page(str(dataset_id), **filters)
@@ -28,8 +27,7 @@ def history(runtime: Runtime, dataset_id: UUID, **filters: Any) -> tuple[list[di
 def dataset_notifications(runtime: Runtime, dataset_id: UUID) -> list[tuple[int, str]]:
     """(position, event name) of every event of the dataset in the event store."""
     found = runtime.app.recorder.select_notifications(start=None, limit=10_000)
-    return [(n.id, n.topic.rsplit(".", 1)[-1]) for n in found
-            if n.originator_id == dataset_id]
+    return [(n.id, n.topic.rsplit(".", 1)[-1]) for n in found if n.originator_id == dataset_id]
 
 
 def busy_dataset(runtime: Runtime, alice: Actor, bob: Actor) -> UUID:
@@ -58,12 +56,21 @@ def test_every_dataset_event_is_one_row_in_log_order(
     assert total == len(expected)
     assert [r["version"] for r in rows] == list(range(1, len(rows) + 1))
     assert {r["dataset_id"] for r in rows} == {str(dataset_id)}
-    assert not {r["position"] for r in rows} & {p for p, _ in dataset_notifications(runtime,
-                                                                                     other)}
+    assert not {r["position"] for r in rows} & {p for p, _ in dataset_notifications(runtime, other)}
     assert [name for _, name in expected] == [
-        "Created", "OperationStarted", "TaskClaimed", "OperationCompleted", "Shared",
-        "SnapshotCreated", "SnapshotUpdated", "ContentEdited", "SnapshotCreated",
-        "RestoreStarted", "TaskClaimed", "RestoreCompleted", "SnapshotSoftDeleted",
+        "Created",
+        "OperationStarted",
+        "TaskClaimed",
+        "OperationCompleted",
+        "Shared",
+        "SnapshotCreated",
+        "SnapshotUpdated",
+        "ContentEdited",
+        "SnapshotCreated",
+        "RestoreStarted",
+        "TaskClaimed",
+        "RestoreCompleted",
+        "SnapshotSoftDeleted",
     ]
 
 
@@ -76,12 +83,19 @@ def test_each_row_names_the_acting_user_by_email(
 
     actors = [(r["event_type"], r["actor"]) for r in rows]
     assert actors == [
-        ("Created", alice.email), ("OperationStarted", alice.email), ("TaskClaimed", "system"),
-        ("OperationCompleted", alice.email), ("Shared", alice.email),
-        ("SnapshotCreated", bob.email), ("SnapshotUpdated", alice.email),
-        ("ContentEdited", bob.email), ("SnapshotCreated", alice.email),
-        ("RestoreStarted", alice.email), ("TaskClaimed", "system"),
-        ("RestoreCompleted", alice.email), ("SnapshotSoftDeleted", bob.email),
+        ("Created", alice.email),
+        ("OperationStarted", alice.email),
+        ("TaskClaimed", "system"),
+        ("OperationCompleted", alice.email),
+        ("Shared", alice.email),
+        ("SnapshotCreated", bob.email),
+        ("SnapshotUpdated", alice.email),
+        ("ContentEdited", bob.email),
+        ("SnapshotCreated", alice.email),
+        ("RestoreStarted", alice.email),
+        ("TaskClaimed", "system"),
+        ("RestoreCompleted", alice.email),
+        ("SnapshotSoftDeleted", bob.email),
     ]
 
 
@@ -92,14 +106,15 @@ def test_details_carry_the_event_payload(runtime: Runtime, alice: Actor, bob: Ac
 
     [shared] = rows
     details = json.loads(shared["details"])
-    assert (details["user_id"], details["email"], details["role"]) == \
-        (bob.user_id, bob.email, "editor")
+    assert (details["user_id"], details["email"], details["role"]) == (
+        bob.user_id,
+        bob.email,
+        "editor",
+    )
     assert "originator_id" not in details
 
 
-def test_filters_by_actor_event_type_and_time(
-    runtime: Runtime, alice: Actor, bob: Actor
-) -> None:
+def test_filters_by_actor_event_type_and_time(runtime: Runtime, alice: Actor, bob: Actor) -> None:
     dataset_id = busy_dataset(runtime, alice, bob)
     everything, _ = history(runtime, dataset_id)
     middle = everything[6]["at"]
@@ -110,8 +125,11 @@ def test_filters_by_actor_event_type_and_time(
     until, _ = history(runtime, dataset_id, until=middle)
     both, _ = history(runtime, dataset_id, actor=alice.email, event_type="SnapshotCreated")
 
-    assert [r["event_type"] for r in by_bob] == \
-        ["SnapshotCreated", "ContentEdited", "SnapshotSoftDeleted"]
+    assert [r["event_type"] for r in by_bob] == [
+        "SnapshotCreated",
+        "ContentEdited",
+        "SnapshotSoftDeleted",
+    ]
     assert bob_total == 3
     assert [r["actor"] for r in snapshots] == [bob.email, alice.email]
     assert since == [r for r in everything if r["at"] >= middle]

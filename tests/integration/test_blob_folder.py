@@ -61,8 +61,7 @@ def test_a_batch_makes_its_blobs_visible_only_when_it_ends(tmp_path: Path) -> No
 
     assert [size for _, size in stored] == [3, 3, 3]
     assert stored[0][0] == stored[2][0] == hashlib.sha256(b"one").hexdigest()
-    assert stored_files(tmp_path / "blobs") == sorted(
-        {blobs.path(sha256) for sha256, _ in stored})
+    assert stored_files(tmp_path / "blobs") == sorted({blobs.path(sha256) for sha256, _ in stored})
     assert list((tmp_path / "blobs" / ".incoming").iterdir()) == []
 
 
@@ -85,8 +84,7 @@ def test_a_batch_that_fails_leaves_no_blob_and_no_temporary_file(tmp_path: Path)
     assert stored_files(tmp_path / "blobs") == []
 
 
-def test_blobs_a_killed_task_left_waiting_are_swept_once_the_task_is_over(
-        tmp_path: Path) -> None:
+def test_blobs_a_killed_task_left_waiting_are_swept_once_the_task_is_over(tmp_path: Path) -> None:
     blobs = BlobFolder(tmp_path / "blobs")
     source = tmp_path / "a.bin"
     source.write_bytes(b"killed mid-ingest")
@@ -107,10 +105,21 @@ def test_an_unknown_blob_does_not_exist(tmp_path: Path) -> None:
     assert not blobs.exists(hashlib.sha256(b"never stored").hexdigest())
 
 
-@pytest.mark.parametrize("name", [
-    "../../etc/passwd", "", "abc", "A" * 64, "g" * 64, "0" * 63, "0" * 65,
-    "/" + "0" * 63, "0" * 62 + "/.", "0" * 64 + "\n",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd",
+        "",
+        "abc",
+        "A" * 64,
+        "g" * 64,
+        "0" * 63,
+        "0" * 65,
+        "/" + "0" * 63,
+        "0" * 62 + "/.",
+        "0" * 64 + "\n",
+    ],
+)
 def test_path_rejects_names_that_are_not_sha256_hex(tmp_path: Path, name: str) -> None:
     blobs = BlobFolder(tmp_path / "blobs")
 
@@ -125,7 +134,10 @@ def test_ingesting_the_same_media_twice_stores_each_blob_once(
     second = ingested(runtime, alice, "second", images=3, videos=1)
 
     blob_root = runtime.backend.settings.data_dir / "blobs"
-    hashes = {r["blob"] for d in (first, second)
-              for _, r in runtime.app.tree.items(runtime.app.get_dataset(alice, d).content_root)}
+    hashes = {
+        r["blob"]
+        for d in (first, second)
+        for _, r in runtime.app.tree.items(runtime.app.get_dataset(alice, d).content_root)
+    }
     assert len(hashes) == 4
     assert stored_files(blob_root) == sorted(runtime.backend.blobs.path(h) for h in hashes)

@@ -17,8 +17,9 @@ def view_of(runtime: Runtime) -> DatasetListView:
     return view
 
 
-def page(runtime: Runtime, user: Actor | None, number: int = 1,
-         size: int = 50) -> tuple[list[dict[str, Any]], int]:
+def page(
+    runtime: Runtime, user: Actor | None, number: int = 1, size: int = 50
+) -> tuple[list[dict[str, Any]], int]:
     runtime.catch_up()
     return view_of(runtime).page(None if user is None else user.user_id, number, size)
 
@@ -28,9 +29,7 @@ def row(runtime: Runtime, dataset_id: UUID) -> dict[str, Any]:
     return found
 
 
-def test_a_new_dataset_is_listed_with_its_owner_and_source(
-    runtime: Runtime, alice: Actor
-) -> None:
+def test_a_new_dataset_is_listed_with_its_owner_and_source(runtime: Runtime, alice: Actor) -> None:
     dataset_id, _ = runtime.app.create_dataset(alice, "plain", "a description")
 
     found = row(runtime, dataset_id)
@@ -53,8 +52,12 @@ def test_status_follows_the_dataset_through_its_tasks(runtime: Runtime, alice: A
     read_only = row(runtime, dataset_id)["status"]
     settle(runtime)
 
-    assert [indexing, ready, read_only, row(runtime, dataset_id)["status"]] == \
-        ["INDEXING", "READY", "READ ONLY", "READY"]
+    assert [indexing, ready, read_only, row(runtime, dataset_id)["status"]] == [
+        "INDEXING",
+        "READY",
+        "READ ONLY",
+        "READY",
+    ]
 
 
 def test_a_failed_creation_leaves_the_dataset_in_error(runtime: Runtime, alice: Actor) -> None:
@@ -63,7 +66,8 @@ def test_a_failed_creation_leaves_the_dataset_in_error(runtime: Runtime, alice: 
     (import_root / "junk").mkdir()
     (import_root / "junk" / "readme.txt").write_text("no media here")
     dataset_id, _ = runtime.app.create_dataset(
-        alice, "junk", source={"source": "path", "path": str(import_root / "junk")})
+        alice, "junk", source={"source": "path", "path": str(import_root / "junk")}
+    )
 
     settle(runtime)
 
@@ -108,8 +112,9 @@ def test_a_user_sees_their_own_and_shared_datasets_only(
     assert everyone_total == 3
     with view_of(runtime).reading() as sql:
         roles = sql.all("SELECT user_id, role FROM {t}access WHERE dataset_id = ?", (str(alpha),))
-    assert sorted((r["user_id"], r["role"]) for r in roles) == \
-        sorted([(alice.user_id, "owner"), (bob.user_id, "viewer")])
+    assert sorted((r["user_id"], r["role"]) for r in roles) == sorted(
+        [(alice.user_id, "owner"), (bob.user_id, "viewer")]
+    )
 
 
 def test_sharing_again_changes_the_role_in_place(
@@ -121,8 +126,10 @@ def test_sharing_again_changes_the_role_in_place(
     runtime.catch_up()
 
     with view_of(runtime).reading() as sql:
-        roles = sql.all("SELECT role FROM {t}access WHERE dataset_id = ? AND user_id = ?",
-                        (str(alpha), bob.user_id))
+        roles = sql.all(
+            "SELECT role FROM {t}access WHERE dataset_id = ? AND user_id = ?",
+            (str(alpha), bob.user_id),
+        )
     assert roles == [{"role": "editor"}]
 
 
@@ -133,8 +140,9 @@ def test_datasets_are_listed_newest_first_in_pages(runtime: Runtime, alice: Acto
 
     assert [total for _, total in pages] == [5] * 4
     assert [len(rows) for rows, _ in pages] == [2, 2, 1, 0]
-    assert [r["dataset_id"] for rows, _ in pages for r in rows] == \
-        [str(d) for d in reversed(created)]
+    assert [r["dataset_id"] for rows, _ in pages for r in rows] == [
+        str(d) for d in reversed(created)
+    ]
 
 
 def test_a_clone_is_listed_as_a_dataset_of_the_cloner(

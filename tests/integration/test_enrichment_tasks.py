@@ -16,12 +16,17 @@ from domain.tasks import ENRICHMENT, MEDIA_ADDITION, REINDEX
 from tests.integration.helpers import ingested, settle
 from tests.support.media import photo, video
 
-ALL_MODELS = {"IMAGE_PROPERTIES": "image-properties-v1", "PERCEPTUAL_HASH": "phash-64-v1",
-              "IMAGE_QUALITY": "laplacian-quality-v1", "VIDEO_PROPERTIES": "video-properties-v1"}
+ALL_MODELS = {
+    "IMAGE_PROPERTIES": "image-properties-v1",
+    "PERCEPTUAL_HASH": "phash-64-v1",
+    "IMAGE_QUALITY": "laplacian-quality-v1",
+    "VIDEO_PROPERTIES": "video-properties-v1",
+}
 
 
-def run_task(runtime: Runtime, actor: Actor, dataset_id: UUID, task_type: str,
-             params: dict[str, Any]) -> dict[str, Any]:
+def run_task(
+    runtime: Runtime, actor: Actor, dataset_id: UUID, task_type: str, params: dict[str, Any]
+) -> dict[str, Any]:
     task_id, _ = runtime.app.start_operation(actor, dataset_id, task_type, params)
     settle(runtime)
     view = runtime.backend.views["task_log"]
@@ -37,13 +42,20 @@ def records(runtime: Runtime, actor: Actor, dataset_id: UUID) -> dict[str, dict[
 
 
 def test_enrichment_runs_every_model_on_its_kind_and_keeps_the_dataset_ready(
-    runtime: Runtime, alice: Actor,
+    runtime: Runtime,
+    alice: Actor,
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha", images=3, videos=1)
     task = run_task(runtime, alice, dataset_id, ENRICHMENT, {"models": ALL_MODELS})
     assert task["status"] == "COMPLETED", task
-    assert task["report"] == {"models": ALL_MODELS, "items": 4, "processed": 4, "reused": 0,
-                              "error_count": 0, "errors": []}
+    assert task["report"] == {
+        "models": ALL_MODELS,
+        "items": 4,
+        "processed": 4,
+        "reused": 0,
+        "error_count": 0,
+        "errors": [],
+    }
     dataset = runtime.app.get_dataset(alice, dataset_id)
     assert dataset.status == "READY"
     assert dataset.facets["models"] == ALL_MODELS
@@ -58,18 +70,26 @@ def test_enrichment_runs_every_model_on_its_kind_and_keeps_the_dataset_ready(
             continue
         assert set(enrichment) == {"IMAGE_PROPERTIES", "PERCEPTUAL_HASH", "IMAGE_QUALITY"}
         with Image.open(import_root / "alpha" / name) as source:
-            assert (enrichment["IMAGE_PROPERTIES"]["width"],
-                    enrichment["IMAGE_PROPERTIES"]["height"]) == source.size
+            assert (
+                enrichment["IMAGE_PROPERTIES"]["width"],
+                enrichment["IMAGE_PROPERTIES"]["height"],
+            ) == source.size
         assert enrichment["IMAGE_QUALITY"]["model_id"] == "laplacian-quality-v1"
 
 
 def test_a_restore_brings_back_the_content_and_facets_from_before_the_enrichment(
-    runtime: Runtime, alice: Actor,
+    runtime: Runtime,
+    alice: Actor,
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha", images=2, videos=0)
     [creation] = runtime.app.get_dataset(alice, dataset_id).checkpoints
-    run_task(runtime, alice, dataset_id, ENRICHMENT,
-             {"models": {"IMAGE_QUALITY": "laplacian-quality-v1"}})
+    run_task(
+        runtime,
+        alice,
+        dataset_id,
+        ENRICHMENT,
+        {"models": {"IMAGE_QUALITY": "laplacian-quality-v1"}},
+    )
     runtime.app.restore_snapshot(alice, dataset_id, creation)
     settle(runtime)
     dataset = runtime.app.get_dataset(alice, dataset_id)
@@ -78,7 +98,8 @@ def test_a_restore_brings_back_the_content_and_facets_from_before_the_enrichment
 
 
 def test_reindex_clusters_a_resized_copy_and_turns_partial_index_into_ready(
-    runtime: Runtime, alice: Actor,
+    runtime: Runtime,
+    alice: Actor,
 ) -> None:
     import_root = runtime.backend.settings.import_root
     assert import_root is not None
@@ -86,7 +107,8 @@ def test_reindex_clusters_a_resized_copy_and_turns_partial_index_into_ready(
         photo(import_root / "alpha" / f"photo{seed}.png", seed)
     video(import_root / "alpha" / "clip.mp4", b"clip")
     dataset_id, _ = runtime.app.create_dataset(
-        alice, "alpha", source={"source": "path", "path": str(import_root / "alpha")})
+        alice, "alpha", source={"source": "path", "path": str(import_root / "alpha")}
+    )
     settle(runtime)
     first = run_task(runtime, alice, dataset_id, REINDEX, {})
     assert first["status"] == "COMPLETED", first
@@ -99,8 +121,13 @@ def test_reindex_clusters_a_resized_copy_and_turns_partial_index_into_ready(
         original.resize((200, 200)).save(import_root / "more" / "bigger.png")
     photo(import_root / "more" / "new.png", seed=7)
     video(import_root / "more" / "clip-again.mp4", b"clip")
-    added = run_task(runtime, alice, dataset_id, MEDIA_ADDITION,
-                     {"source": "path", "path": str(import_root / "more")})
+    added = run_task(
+        runtime,
+        alice,
+        dataset_id,
+        MEDIA_ADDITION,
+        {"source": "path", "path": str(import_root / "more")},
+    )
     assert added["status"] == "COMPLETED", added
     assert runtime.app.get_dataset(alice, dataset_id).status == "PARTIAL INDEX"
 

@@ -30,8 +30,16 @@ from tests.integration.helpers import (
     tag_first,
 )
 
-CONTENT_TABLES = ("roots", "root_leaves", "leaves", "items", "records", "item_tags",
-                  "item_labels", "item_metadata")
+CONTENT_TABLES = (
+    "roots",
+    "root_leaves",
+    "leaves",
+    "items",
+    "records",
+    "item_tags",
+    "item_labels",
+    "item_metadata",
+)
 
 
 def view_of(runtime: Runtime) -> MediaIndexView:
@@ -40,8 +48,9 @@ def view_of(runtime: Runtime) -> MediaIndexView:
     return view
 
 
-def indexed(runtime: Runtime, dataset_id: UUID, version: str,
-            kind: str | None = None) -> dict[str, dict[str, Any]]:
+def indexed(
+    runtime: Runtime, dataset_id: UUID, version: str, kind: str | None = None
+) -> dict[str, dict[str, Any]]:
     runtime.catch_up()
     rows, total = view_of(runtime).items(str(dataset_id), version, 1, 10_000, kind)
     assert total == len(rows)
@@ -49,8 +58,10 @@ def indexed(runtime: Runtime, dataset_id: UUID, version: str,
 
 
 def in_tree(runtime: Runtime, root: str) -> dict[str, dict[str, Any]]:
-    return {key: {k: v for k, v in record.items() if k != "media_id"}
-            for key, record in runtime.app.tree.items(root)}
+    return {
+        key: {k: v for k, v in record.items() if k != "media_id"}
+        for key, record in runtime.app.tree.items(root)
+    }
 
 
 def counts(runtime: Runtime) -> dict[str, int]:
@@ -74,8 +85,13 @@ def test_the_current_version_lists_the_datasets_items(runtime: Runtime, alice: A
 
     assert current == in_tree(runtime, dataset.content_root)
     assert len(current) == 5
-    assert {r["file_name"] for r in current.values()} == \
-        {"img000.png", "img001.png", "img002.png", "clip000.mp4", "clip001.mp4"}
+    assert {r["file_name"] for r in current.values()} == {
+        "img000.png",
+        "img001.png",
+        "img002.png",
+        "clip000.mp4",
+        "clip001.mp4",
+    }
     assert len(indexed(runtime, dataset_id, "current", "image")) == 3
     assert len(indexed(runtime, dataset_id, "current", "video")) == 2
 
@@ -107,8 +123,9 @@ def test_every_checkpoint_keeps_its_own_items(runtime: Runtime, alice: Actor) ->
     assert indexed(runtime, dataset_id, "current") == in_tree(runtime, dataset.content_root)
     assert len(indexed(runtime, dataset_id, creation)) == 4
     assert len(indexed(runtime, dataset_id, "current")) == 3
-    assert [r["tags"] for r in indexed(runtime, dataset_id, str(tagged)).values()
-            if r["tags"]] == [["edited"]]
+    assert [r["tags"] for r in indexed(runtime, dataset_id, str(tagged)).values() if r["tags"]] == [
+        ["edited"]
+    ]
     assert not any(r["tags"] for r in indexed(runtime, dataset_id, creation).values())
 
 
@@ -136,8 +153,7 @@ def test_a_checkpoint_adds_one_version_row_and_no_content_rows(
     after = counts(runtime)
     assert content_rows(before, after) == NO_CONTENT_ROWS
     assert after["versions"] == before["versions"] + 1
-    assert indexed(runtime, dataset_id, str(snapshot_id)) == \
-        indexed(runtime, dataset_id, "current")
+    assert indexed(runtime, dataset_id, str(snapshot_id)) == indexed(runtime, dataset_id, "current")
 
 
 def test_a_restore_makes_current_equal_the_checkpoint_with_no_content_rows(
@@ -235,24 +251,32 @@ def rich_records(count: int = 150, seed: int = 7) -> dict[str, dict[str, Any]]:
     for i in range(count):
         media_id = str(UUID(int=rng.getrandbits(128)))
         video = i % 5 == 0
-        metadata: dict[str, Any] = {"camera": rng.choice(CAMERAS),
-                                    "taken_at": f"2024-0{rng.randint(1, 9)}-1{i % 10}T08:00:00",
-                                    "people": rng.sample(("ann", "bob", "cyd"), rng.randint(0, 2)),
-                                    "code": rng.choice(("42", "x7", "042")),
-                                    "reviewed": i % 4 == 0}
+        metadata: dict[str, Any] = {
+            "camera": rng.choice(CAMERAS),
+            "taken_at": f"2024-0{rng.randint(1, 9)}-1{i % 10}T08:00:00",
+            "people": rng.sample(("ann", "bob", "cyd"), rng.randint(0, 2)),
+            "code": rng.choice(("42", "x7", "042")),
+            "reviewed": i % 4 == 0,
+        }
         if i % 6:
             metadata["score"] = rng.choice((0.5, 1, 1.0, 1.5, 2, 3, -1))
         classes = rng.sample(CLASSES, rng.randint(0, 2))
         records[media_id] = {
-            "media_id": media_id, "kind": "video" if video else "image",
+            "media_id": media_id,
+            "kind": "video" if video else "image",
             "file_name": f"set{i % 3}/item{rng.randint(0, 99):03d}.{'mp4' if video else 'png'}",
-            "blob": "0" * 64, "size": rng.choice((100, 200, 300, 400)),
+            "blob": "0" * 64,
+            "size": rng.choice((100, 200, 300, 400)),
             "width": None if video else rng.choice((10, 20, 30)),
             "height": None if video else rng.choice((5, 15)),
-            "metadata": metadata, "tags": sorted(rng.sample(TAGS, rng.randint(0, 3))),
-            "labels": [{"class_name": c, "bbox": None, "source": "manual",
-                        "source_media_id": None} for c in classes + classes[:1]],
-            "enrichment": {}, "cluster_id": rng.choice(CLUSTERS),
+            "metadata": metadata,
+            "tags": sorted(rng.sample(TAGS, rng.randint(0, 3))),
+            "labels": [
+                {"class_name": c, "bbox": None, "source": "manual", "source_media_id": None}
+                for c in classes + classes[:1]
+            ],
+            "enrichment": {},
+            "cluster_id": rng.choice(CLUSTERS),
         }
     return records
 
@@ -278,12 +302,19 @@ def number(text: str) -> float | None:
 
 def meets(value: Any, condition: FieldFilter) -> bool:
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    text = ("true" if value else "false") if isinstance(value, bool) else value \
-        if isinstance(value, str) else None
+    text = (
+        ("true" if value else "false")
+        if isinstance(value, bool)
+        else value
+        if isinstance(value, str)
+        else None
+    )
     if condition.equals is not None:
         wanted = number(condition.equals)
-        if not (text == condition.equals
-                or (is_number and wanted is not None and float(value) == wanted)):
+        if not (
+            text == condition.equals
+            or (is_number and wanted is not None and float(value) == wanted)
+        ):
             return False
     for bound, holds in ((condition.gte, operator.ge), (condition.lte, operator.le)):
         if isinstance(bound, float) and not (is_number and holds(float(value), bound)):
@@ -299,13 +330,17 @@ def matches(record: dict[str, Any], where: MediaFilter) -> bool:
         return [v for v in (value if isinstance(value, list) else [value]) if v is not None]
 
     classes = {label["class_name"] for label in record["labels"]}
-    return ((where.kind is None or record["kind"] == where.kind)
-            and set(where.tags) <= set(record["tags"])
-            and (where.label is None or where.label in classes)
-            and (where.cluster_id is None or record["cluster_id"] == where.cluster_id)
-            and (where.name_contains is None
-                 or where.name_contains.lower() in record["file_name"].lower())
-            and all(any(meets(v, f) for v in values(f.field)) for f in where.fields))
+    return (
+        (where.kind is None or record["kind"] == where.kind)
+        and set(where.tags) <= set(record["tags"])
+        and (where.label is None or where.label in classes)
+        and (where.cluster_id is None or record["cluster_id"] == where.cluster_id)
+        and (
+            where.name_contains is None
+            or where.name_contains.lower() in record["file_name"].lower()
+        )
+        and all(any(meets(v, f) for v in values(f.field)) for f in where.fields)
+    )
 
 
 def expected_order(records: dict[str, dict[str, Any]], order: MediaOrder) -> list[str]:
@@ -314,16 +349,21 @@ def expected_order(records: dict[str, dict[str, Any]], order: MediaOrder) -> lis
     keys = (order.key, *then, "media_id")
     present = [r for r in records.values() if r[order.key] is not None]
     empty = [r for r in records.values() if r[order.key] is None]
-    return [r["media_id"] for group in (present, empty)
-            for r in sorted(group, key=lambda r: [r[k] for k in keys if r[k] is not None],
-                            reverse=order.descending)]
+    return [
+        r["media_id"]
+        for group in (present, empty)
+        for r in sorted(
+            group, key=lambda r: [r[k] for k in keys if r[k] is not None], reverse=order.descending
+        )
+    ]
 
 
 EVERYTHING, BY_NAME = MediaFilter(), MediaOrder()
 
 
-def searched(runtime: Runtime, root: str, where: MediaFilter = EVERYTHING,
-             order: MediaOrder = BY_NAME) -> list[str]:
+def searched(
+    runtime: Runtime, root: str, where: MediaFilter = EVERYTHING, order: MediaOrder = BY_NAME
+) -> list[str]:
     rows, total = view_of(runtime).search(root, where, order, 1, 10_000)
     assert total == len(rows)
     return [r["media_id"] for r in rows]
@@ -349,14 +389,17 @@ FILTERS = [
     MediaFilter(fields=(FieldFilter("taken_at", gte="2024-03", lte="2024-06-30T23"),)),
     MediaFilter(fields=(FieldFilter("people", gte="b"),)),
     MediaFilter(fields=(FieldFilter("no_such_field", equals="x"),)),
-    MediaFilter(kind="image", tags=("dog",), label="car", cluster_id="c3",
-                fields=(FieldFilter("score", gte=1.0),)),
+    MediaFilter(
+        kind="image",
+        tags=("dog",),
+        label="car",
+        cluster_id="c3",
+        fields=(FieldFilter("score", gte=1.0),),
+    ),
 ]
 
 
-def test_each_filter_selects_exactly_the_items_that_meet_it(
-    runtime: Runtime, alice: Actor
-) -> None:
+def test_each_filter_selects_exactly_the_items_that_meet_it(runtime: Runtime, alice: Actor) -> None:
     _, root = rich_dataset(runtime, alice)
     records = dict(runtime.app.tree.items(root))
     by_name = expected_order(records, BY_NAME)
@@ -380,8 +423,9 @@ def test_items_sort_by_any_key_in_either_direction(runtime: Runtime, alice: Acto
 
     for key in SORT_KEYS:
         for order in (MediaOrder(key), MediaOrder(key, descending=True)):
-            assert searched(runtime, root, EVERYTHING, order) == \
-                expected_order(records, order), order
+            assert searched(runtime, root, EVERYTHING, order) == expected_order(records, order), (
+                order
+            )
 
 
 def test_pages_of_a_filtered_sorted_search_partition_its_items(
@@ -411,8 +455,10 @@ def test_pages_by_name_are_the_same_whether_the_name_index_is_walked_or_not(
     for where in (EVERYTHING, MediaFilter(kind="video")):
         for order in (BY_NAME, MediaOrder("file_name", descending=True)):
             expected = [k for k in expected_order(records, order) if matches(records[k], where)]
-            pages = [view.search(root, where, order, page, 5, total=len(expected))[0]
-                     for page in range(1, 32)]
+            pages = [
+                view.search(root, where, order, page, 5, total=len(expected))[0]
+                for page in range(1, 32)
+            ]
             assert [r["media_id"] for rows in pages for r in rows] == expected, (where, order)
 
 
@@ -435,9 +481,15 @@ def test_a_snapshot_is_searched_as_it_was_after_the_data_changed(
     snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "before")
     tagged = MediaFilter(tags=("cat",))
     cats = searched(runtime, before, tagged)
-    edit(runtime, alice, dataset_id, lambda items: {
-        key: {**items[key], "tags": [], "metadata": {**items[key]["metadata"], "score": 99}}
-        for key in cats[:5]})
+    edit(
+        runtime,
+        alice,
+        dataset_id,
+        lambda items: {
+            key: {**items[key], "tags": [], "metadata": {**items[key]["metadata"], "score": 99}}
+            for key in cats[:5]
+        },
+    )
     runtime.catch_up()
     dataset = runtime.app.get_dataset(alice, dataset_id)
     snapshot_root = dataset.checkpoints[str(snapshot_id)]["root"]
@@ -454,9 +506,15 @@ def test_numeric_fields_are_those_holding_a_number_in_the_version(
     runtime: Runtime, alice: Actor
 ) -> None:
     dataset_id, root = rich_dataset(runtime, alice)
-    edit(runtime, alice, dataset_id, lambda items: {
-        key: {**r, "metadata": {**r["metadata"], "taken_at": 2024}}
-        for key, r in list(items.items())[:1]})
+    edit(
+        runtime,
+        alice,
+        dataset_id,
+        lambda items: {
+            key: {**r, "metadata": {**r["metadata"], "taken_at": 2024}}
+            for key, r in list(items.items())[:1]
+        },
+    )
     runtime.catch_up()
     edited = runtime.app.get_dataset(alice, dataset_id).content_root
     fields = {"score", "camera", "taken_at", "reviewed", "people", "absent"}
@@ -482,22 +540,33 @@ def test_clusters_come_largest_first_with_samples_by_file_name(
 
     assert total == len(members) == 3
     assert [(c, size) for c, size, _ in first + rest] == [(c, len(m)) for c, m in expected]
-    assert [[r["media_id"] for r in samples] for _, _, samples in first + rest] == \
-        [m[:4] for _, m in expected]
+    assert [[r["media_id"] for r in samples] for _, _, samples in first + rest] == [
+        m[:4] for _, m in expected
+    ]
     assert view.clusters(root, 3, 2) == ([], 3)
 
 
 def test_long_tags_and_values_are_indexed_and_found(runtime: Runtime, alice: Actor) -> None:
     dataset_id = ingested(runtime, alice, "long", images=2, videos=0)
     long_text = "\N{GRINNING FACE}" * 3000  # four bytes each in UTF-8
-    edit(runtime, alice, dataset_id, lambda items: {
-        min(items): {**items[min(items)], "tags": [long_text],
-                     "metadata": {long_text: long_text},
-                     "labels": [{"class_name": long_text}]}})
+    edit(
+        runtime,
+        alice,
+        dataset_id,
+        lambda items: {
+            min(items): {
+                **items[min(items)],
+                "tags": [long_text],
+                "metadata": {long_text: long_text},
+                "labels": [{"class_name": long_text}],
+            }
+        },
+    )
     runtime.catch_up()
     root = runtime.app.get_dataset(alice, dataset_id).content_root
-    where = MediaFilter(tags=(long_text,), label=long_text,
-                        fields=(FieldFilter(long_text, equals=long_text),))
+    where = MediaFilter(
+        tags=(long_text,), label=long_text, fields=(FieldFilter(long_text, equals=long_text),)
+    )
 
     [found] = view_of(runtime).search(root, where, MediaOrder(), 1, 10)[0]
 
@@ -510,16 +579,23 @@ def test_a_rebuild_gives_the_same_search_rows_as_the_live_index(
 ) -> None:
     dataset_id, _ = rich_dataset(runtime, alice)
     runtime.app.create_snapshot(alice, dataset_id, "rich")
-    edit(runtime, alice, dataset_id, lambda items: {
-        key: {**r, "cluster_id": "moved", "tags": ["re-tagged"]}
-        for key, r in sorted(items.items())[:70]})
+    edit(
+        runtime,
+        alice,
+        dataset_id,
+        lambda items: {
+            key: {**r, "cluster_id": "moved", "tags": ["re-tagged"]}
+            for key, r in sorted(items.items())[:70]
+        },
+    )
     runtime.catch_up()
     view = view_of(runtime)
     live = dump(view)
     assert all(live[table] for table in ("item_tags", "item_labels", "item_metadata"))
 
     view.clear()
-    Projector(runtime.app, MediaIndexProjection(ContentTree(runtime.backend.nodes)), view,
-              batch_size=3).catch_up()
+    Projector(
+        runtime.app, MediaIndexProjection(ContentTree(runtime.backend.nodes)), view, batch_size=3
+    ).catch_up()
 
     assert dump(view) == live

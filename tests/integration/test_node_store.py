@@ -97,8 +97,9 @@ def test_garbage_collection_keeps_every_live_tree_and_removes_the_rest(
     edit(runtime, alice, dataset_id, tag_first("fourth"))
 
     dataset = app.get_dataset(alice, dataset_id)
-    live = {dataset.content_root} | {c["root"] for c in dataset.checkpoints.values()
-                                     if not c["deleted"]}
+    live = {dataset.content_root} | {
+        c["root"] for c in dataset.checkpoints.values() if not c["deleted"]
+    }
     assert doomed_root not in live
     expected: dict[str, dict[str, Any]] = {root: dict(app.tree.items(root)) for root in live}
     assert max(len(items) for items in expected.values()) == 204

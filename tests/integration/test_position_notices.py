@@ -52,8 +52,12 @@ def test_a_server_learns_what_the_projector_process_projected_from_its_notices(
     views = {name: Counting(view) for name, view in server.backend.views.items()}
     projected = Signal()
     positions = Positions(views, projected, ask_every=3600)  # type: ignore[arg-type]
-    listener = PositionNotices(server.backend.settings, views, positions,  # type: ignore[arg-type]
-                               projected)
+    listener = PositionNotices(
+        server.backend.settings,
+        views,
+        positions,  # type: ignore[arg-type]
+        projected,
+    )
     listener.start()
     runtime.start(projections=True, worker=True)  # the projector (and worker) process
     try:
@@ -68,8 +72,9 @@ def test_a_server_learns_what_the_projector_process_projected_from_its_notices(
         target = runtime.app.position()
 
         assert positions.wait(target, 10), "no notice woke the waiter"
-        assert sum(v.asked for v in views.values()) == asked, \
+        assert sum(v.asked for v in views.values()) == asked, (
             "the position came from a notice, not from asking the database"
+        )
     finally:
         runtime.stop()
         listener.stop()
@@ -78,11 +83,17 @@ def test_a_server_learns_what_the_projector_process_projected_from_its_notices(
 def test_a_notice_that_is_not_a_map_of_view_positions_is_ignored(server: Runtime) -> None:
     projected = Signal()
     positions = Positions(server.backend.views, projected)
-    notices = PositionNotices(server.backend.settings, server.backend.views, positions,
-                              projected)
+    notices = PositionNotices(server.backend.settings, server.backend.views, positions, projected)
     before = projected.generation
-    for payload in ("", "not json", "[1, 2]", '{"task_log": "9"}', '{"task_log": true}',
-                    '{"nothing": 9}', '{"task_log": 1.5}'):
+    for payload in (
+        "",
+        "not json",
+        "[1, 2]",
+        '{"task_log": "9"}',
+        '{"task_log": true}',
+        '{"nothing": 9}',
+        '{"task_log": 1.5}',
+    ):
         notices.receive(payload)
     assert projected.generation == before
 

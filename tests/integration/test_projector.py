@@ -61,11 +61,13 @@ def some_history(runtime: Runtime, alice: Actor, bob: Actor) -> UUID:
     return dataset_id
 
 
-def fresh_projector(runtime: Runtime, name: str, batch_size: int = 500,
-                    projection: Any = None, view: Any = None) -> Projector:
+def fresh_projector(
+    runtime: Runtime, name: str, batch_size: int = 500, projection: Any = None, view: Any = None
+) -> Projector:
     template = runtime.projectors[name]
-    return Projector(runtime.app, projection or template.projection, view or template.view,
-                     batch_size=batch_size)
+    return Projector(
+        runtime.app, projection or template.projection, view or template.view, batch_size=batch_size
+    )
 
 
 def test_a_batch_processed_by_two_runners_is_recorded_once(
@@ -149,14 +151,13 @@ def test_the_position_is_the_last_notification_even_when_it_is_not_a_dataset_eve
 
     runtime.catch_up()
 
-    assert {name: view.position() for name, view in runtime.backend.views.items()} == \
-        dict.fromkeys(VIEW_NAMES, last)
+    assert {name: view.position() for name, view in runtime.backend.views.items()} == dict.fromkeys(
+        VIEW_NAMES, last
+    )
     assert all(projector.step() == 0 for projector in runtime.projectors.values())
 
 
-def test_a_projector_resumes_from_its_recorded_position(
-    runtime: Runtime, alice: Actor
-) -> None:
+def test_a_projector_resumes_from_its_recorded_position(runtime: Runtime, alice: Actor) -> None:
     ingested(runtime, alice, "alpha")
     runtime.catch_up()
     view = runtime.backend.views["audit_history"]
@@ -179,15 +180,17 @@ def test_one_cycle_over_every_view_commits_all_of_them_or_none(
     for view in runtime.backend.views.values():
         view.clear()
     projectors = [fresh_projector(runtime, name) for name in VIEW_NAMES]
-    projectors[-1] = fresh_projector(runtime, VIEW_NAMES[-1],
-                                     projection=FailsOnEvent(projectors[-1].projection, 3))
+    projectors[-1] = fresh_projector(
+        runtime, VIEW_NAMES[-1], projection=FailsOnEvent(projectors[-1].projection, 3)
+    )
     cycle = ProjectorThread(projectors, Signal(), Signal())
 
     with pytest.raises(Boom):
         cycle._step_all()  # one cycle, without the thread around it
     if runtime.backend.settings.uses_postgres:
-        assert {view.position() for view in runtime.backend.views.values()} == {0}, \
+        assert {view.position() for view in runtime.backend.views.values()} == {0}, (
             "one database: a failing view rolls back every view's part of the cycle"
+        )
         assert all(_empty(view) for view in runtime.backend.views.values())
     else:
         assert runtime.backend.views[VIEW_NAMES[-1]].position() == 0
@@ -212,8 +215,10 @@ def test_a_runner_behind_another_records_nothing_even_when_its_batch_reaches_fur
         view.clear()
     ahead = ProjectorThread([fresh_projector(runtime, n) for n in VIEW_NAMES], Signal(), Signal())
     counted = [Counted(runtime.projectors[n].projection) for n in VIEW_NAMES]
-    behind = [fresh_projector(runtime, name, projection=counting)
-              for name, counting in zip(VIEW_NAMES, counted, strict=True)]
+    behind = [
+        fresh_projector(runtime, name, projection=counting)
+        for name, counting in zip(VIEW_NAMES, counted, strict=True)
+    ]
     for projector in behind:
         projector.remember_position(0)  # it read the positions before `ahead` moved them
     while ahead._step_all():
@@ -222,13 +227,13 @@ def test_a_runner_behind_another_records_nothing_even_when_its_batch_reaches_fur
     once = {view.view_name: dump(view) for view in runtime.backend.views.values()}
 
     assert ProjectorThread(behind, Signal(), Signal())._step_all() == 0
-    assert [c.processed for c in counted] == [0] * len(counted), \
+    assert [c.processed for c in counted] == [0] * len(counted), (
         "the stale positions are refused before any event is applied"
+    )
     assert {view.view_name: dump(view) for view in runtime.backend.views.values()} == once
     while ahead._step_all():
         pass
-    assert {view.position() for view in runtime.backend.views.values()} == \
-        {runtime.app.position()}
+    assert {view.position() for view in runtime.backend.views.values()} == {runtime.app.position()}
 
 
 class Counted:
@@ -250,8 +255,13 @@ def test_a_waiter_wakes_when_another_runner_moved_the_views_its_thread_projects(
     some_history(runtime, alice, bob)
     saved, projected = Signal(), Signal()
     positions = Positions(runtime.backend.views, projected)
-    thread = ProjectorThread([fresh_projector(runtime, n) for n in VIEW_NAMES], saved, projected,
-                             poll_seconds=3600, positions=positions)
+    thread = ProjectorThread(
+        [fresh_projector(runtime, n) for n in VIEW_NAMES],
+        saved,
+        projected,
+        poll_seconds=3600,
+        positions=positions,
+    )
     thread.start()
     try:
         assert positions.wait(runtime.app.position(), 10)
@@ -304,8 +314,9 @@ class FailsFirst:
 def run_until_caught_up(runtime: Runtime, projectors: list[Projector]) -> None:
     saved, projected = Signal(), Signal()
     positions = Positions(runtime.backend.views, projected)
-    thread = ProjectorThread(projectors, saved, projected, poll_seconds=0.01,
-                             backoff_seconds=0.01, positions=positions)
+    thread = ProjectorThread(
+        projectors, saved, projected, poll_seconds=0.01, backoff_seconds=0.01, positions=positions
+    )
     thread.start()
     try:
         assert positions.wait(runtime.app.position(), 30), "the views never caught up"
@@ -329,13 +340,19 @@ def test_an_event_a_view_always_fails_on_is_parked_and_every_view_goes_on(
     bad = sorted(r["position"] for r in dump(audit)["events"])[3]
     expected = clean_dumps(runtime)
     expected["audit_history"]["events"] = [
-        r for r in expected["audit_history"]["events"] if r["position"] != bad]
+        r for r in expected["audit_history"]["events"] if r["position"] != bad
+    ]
     for view in runtime.backend.views.values():
         view.clear()
     error = Boom("a bug in the projection") if failure == "raises" else None
-    projectors = [fresh_projector(runtime, name, projection=FailsAt(
-        runtime.projectors[name].projection, bad, error)) if name == "audit_history"
-        else fresh_projector(runtime, name) for name in VIEW_NAMES]
+    projectors = [
+        fresh_projector(
+            runtime, name, projection=FailsAt(runtime.projectors[name].projection, bad, error)
+        )
+        if name == "audit_history"
+        else fresh_projector(runtime, name)
+        for name in VIEW_NAMES
+    ]
 
     run_until_caught_up(runtime, projectors)
 
@@ -343,14 +360,16 @@ def test_an_event_a_view_always_fails_on_is_parked_and_every_view_goes_on(
     assert parked["notification_id"] == bad
     assert ("Boom: a bug in the projection" if error else "IntegrityError") in parked["error"]
     got = {view.view_name: dump(view) for view in runtime.backend.views.values()}
-    assert [tables.pop("parked") for tables in got.values()] == \
-        [[parked] if name == "audit_history" else [] for name in got]
+    assert [tables.pop("parked") for tables in got.values()] == [
+        [parked] if name == "audit_history" else [] for name in got
+    ]
     for tables in expected.values():
         tables.pop("parked")
     assert got == expected, "only the parked event's audit row is missing"
 
-    assert clean_dumps(runtime)["audit_history"]["parked"] == [], \
+    assert clean_dumps(runtime)["audit_history"]["parked"] == [], (
         "a rebuild tries parked events again"
+    )
 
 
 def test_a_view_waits_out_the_database_being_away_and_parks_nothing(
@@ -361,8 +380,12 @@ def test_a_view_waits_out_the_database_being_away_and_parks_nothing(
     for view in runtime.backend.views.values():
         view.clear()
     flaky = FailsFirst(runtime.projectors["snapshot_list"].projection, times=10)
-    projectors = [fresh_projector(runtime, name, projection=flaky) if name == "snapshot_list"
-                  else fresh_projector(runtime, name) for name in VIEW_NAMES]
+    projectors = [
+        fresh_projector(runtime, name, projection=flaky)
+        if name == "snapshot_list"
+        else fresh_projector(runtime, name)
+        for name in VIEW_NAMES
+    ]
 
     run_until_caught_up(runtime, projectors)
 

@@ -78,8 +78,12 @@ def test_every_view_rebuilt_in_small_batches_equals_the_live_view(
 
 
 def test_the_rebuild_command_replaces_tampered_rows_with_the_true_ones(
-    runtime: Runtime, settings: Settings, alice: Actor, bob: Actor,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    runtime: Runtime,
+    settings: Settings,
+    alice: Actor,
+    bob: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     rich_history(runtime, alice, bob)
     live = dump_all(runtime)
@@ -99,14 +103,19 @@ def test_the_rebuild_command_replaces_tampered_rows_with_the_true_ones(
 
 
 def test_the_rebuild_command_can_run_again_and_again(
-    runtime: Runtime, settings: Settings, alice: Actor, monkeypatch: pytest.MonkeyPatch,
+    runtime: Runtime,
+    settings: Settings,
+    alice: Actor,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
     live = dump_all(runtime)
     monkeypatch.setenv("SNAPSET_DATABASE_URL", settings.database_url)
 
-    statuses = [cli.main(["rebuild", "--data-dir", str(settings.data_dir), "snapshot_list"])
-                for _ in range(3)]
+    statuses = [
+        cli.main(["rebuild", "--data-dir", str(settings.data_dir), "snapshot_list"])
+        for _ in range(3)
+    ]
     runtime.app.create_snapshot(alice, dataset_id, "after")
     runtime.catch_up()
 
@@ -116,7 +125,9 @@ def test_the_rebuild_command_can_run_again_and_again(
 
 
 def test_the_rebuild_command_rejects_an_unknown_view(
-    settings: Settings, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SNAPSET_DATABASE_URL", settings.database_url)
@@ -133,14 +144,21 @@ def version_items(runtime: Runtime) -> dict[tuple[str, str], list[dict[str, Any]
     assert isinstance(view, MediaIndexView)
     with view.reading() as sql:
         versions = sql.all("SELECT dataset_id, version FROM {t}versions")
-    return {(v["dataset_id"], v["version"]):
-            canonical(view.items(v["dataset_id"], v["version"], 1, 10_000)[0])
-            for v in versions}
+    return {
+        (v["dataset_id"], v["version"]): canonical(
+            view.items(v["dataset_id"], v["version"], 1, 10_000)[0]
+        )
+        for v in versions
+    }
 
 
 def test_a_rebuild_after_garbage_collection_serves_every_live_version_unchanged(
-    runtime: Runtime, settings: Settings, alice: Actor, bob: Actor,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    runtime: Runtime,
+    settings: Settings,
+    alice: Actor,
+    bob: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     rich_history(runtime, alice, bob)
     alpha = ingested(runtime, alice, "gc-alpha")

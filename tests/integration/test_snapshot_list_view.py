@@ -41,8 +41,7 @@ def test_the_creation_snapshot_is_listed_with_its_counts_and_default_name(
     assert row["snapshot_id"] == dataset.current_checkpoint
     assert row["snapshot_name"] == f"alpha_snapshot_{row['snapshot_id'].replace('-', '')[:8]}"
     assert row["source_dataset_name"] == "alpha"
-    assert (row["reason"], row["created_by"], row["description"]) == \
-        ("creation", alice.email, "")
+    assert (row["reason"], row["created_by"], row["description"]) == ("creation", alice.email, "")
     assert (row["n_images"], row["n_videos"]) == (3, 1)
     assert row["root"] == dataset.content_root
     assert (row["is_current"], row["is_restoring"]) == (1, 0)
@@ -60,11 +59,12 @@ def test_snapshots_are_listed_newest_first_and_only_the_newest_is_current(
     rows = snapshots(runtime, dataset_id)
 
     assert ids(rows) == [str(second), str(first), creation]
-    assert [r["created_at"] for r in rows] == sorted((r["created_at"] for r in rows),
-                                                     reverse=True)
+    assert [r["created_at"] for r in rows] == sorted((r["created_at"] for r in rows), reverse=True)
     assert current(rows) == [str(second)]
-    assert [(r["snapshot_name"], r["reason"], r["created_by"]) for r in rows[:2]] == \
-        [("second", "manual", alice.email), ("first", "manual", alice.email)]
+    assert [(r["snapshot_name"], r["reason"], r["created_by"]) for r in rows[:2]] == [
+        ("second", "manual", alice.email),
+        ("first", "manual", alice.email),
+    ]
     assert {r["source_dataset_name"] for r in rows} == {"alpha"}
 
 
@@ -75,8 +75,9 @@ def test_a_rename_and_a_new_description_are_reflected(runtime: Runtime, alice: A
     runtime.app.update_snapshot(alice, dataset_id, snapshot_id, "after", None)
     [renamed] = [r for r in snapshots(runtime, dataset_id) if r["snapshot_id"] == str(snapshot_id)]
     runtime.app.update_snapshot(alice, dataset_id, snapshot_id, None, "new text")
-    [described] = [r for r in snapshots(runtime, dataset_id)
-                   if r["snapshot_id"] == str(snapshot_id)]
+    [described] = [
+        r for r in snapshots(runtime, dataset_id) if r["snapshot_id"] == str(snapshot_id)
+    ]
 
     assert (renamed["snapshot_name"], renamed["description"]) == ("after", "old text")
     assert (described["snapshot_name"], described["description"]) == ("after", "new text")
@@ -145,8 +146,11 @@ def test_a_clone_lists_its_first_snapshot_under_the_clone_only(
     settle(runtime)
 
     [row] = snapshots(runtime, clone_id)
-    assert (row["reason"], row["created_by"], row["source_dataset_name"]) == \
-        ("clone", bob.email, "alpha (cloned)")
+    assert (row["reason"], row["created_by"], row["source_dataset_name"]) == (
+        "clone",
+        bob.email,
+        "alpha (cloned)",
+    )
     assert row["description"] == "cloned text"
     assert row["is_current"] == 1
     source_rows = snapshots(runtime, dataset_id)

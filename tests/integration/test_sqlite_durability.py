@@ -35,8 +35,12 @@ def datastores(runtime: Runtime) -> dict[str, Any]:
     stores = {"events": app.recorder.datastore, "nodes": backend.nodes._datastore}
     if app.snapshots is not None:
         stores["aggregate snapshots"] = app.snapshots.recorder.datastore
-    stores.update({f"view {name}": view.datastore  # type: ignore[attr-defined]
-                   for name, view in backend.views.items()})
+    stores.update(
+        {
+            f"view {name}": view.datastore  # type: ignore[attr-defined]
+            for name, view in backend.views.items()
+        }
+    )
     return stores
 
 
@@ -52,8 +56,9 @@ def test_the_event_store_runs_in_wal_mode_with_full_synchronous_writes(
 def test_every_sqlite_database_runs_in_wal_mode_with_full_synchronous_writes(
     sqlite_runtime: Runtime,
 ) -> None:
-    found = {name: pragmas(store, commit=True) for name, store in
-             datastores(sqlite_runtime).items()}
+    found = {
+        name: pragmas(store, commit=True) for name, store in datastores(sqlite_runtime).items()
+    }
 
     assert found == dict.fromkeys(found, ("wal", FULL))
     assert len(found) == 8

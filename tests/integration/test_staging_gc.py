@@ -34,8 +34,9 @@ def test_orphaned_uploads_are_swept_while_open_and_in_flight_ones_stay(
     dataset_id = uuid4()
     queued = str(creation_task_id(dataset_id))
     stage(runtime, queued, age_seconds=7200)
-    runtime.app.create_dataset(admin, "queued", dataset_id=dataset_id,
-                               source={"source": "upload", "task_id": queued})
+    runtime.app.create_dataset(
+        admin, "queued", dataset_id=dataset_id, source={"source": "upload", "task_id": queued}
+    )
     assert staged(runtime) == {orphan, in_flight, queued}
 
     assert collect_task_leftovers(runtime.app, runtime.staging, grace_seconds=3600) == 1

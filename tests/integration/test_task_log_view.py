@@ -34,12 +34,24 @@ def view_of(runtime: Runtime) -> TaskLogView:
     return view
 
 
-def search(runtime: Runtime, user: Actor | None = None, flt: TaskFilter | None = None,
-           sort_by: str = "start_time", descending: bool = True, page: int = 1,
-           page_size: int = ALL) -> tuple[list[dict[str, Any]], int]:
+def search(
+    runtime: Runtime,
+    user: Actor | None = None,
+    flt: TaskFilter | None = None,
+    sort_by: str = "start_time",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = ALL,
+) -> tuple[list[dict[str, Any]], int]:
     runtime.catch_up()
-    return view_of(runtime).search(None if user is None else user.user_id, flt or TaskFilter(),
-                                   sort_by, descending, page, page_size)
+    return view_of(runtime).search(
+        None if user is None else user.user_id,
+        flt or TaskFilter(),
+        sort_by,
+        descending,
+        page,
+        page_size,
+    )
 
 
 def task_ids(rows: list[dict[str, Any]]) -> set[str]:
@@ -66,8 +78,9 @@ def history(runtime: Runtime, alice: Actor, bob: Actor) -> History:
     assert import_root is not None
     (import_root / "empty").mkdir()
     (import_root / "empty" / "notes.txt").write_text("not media")
-    empty, _ = app.create_dataset(alice, "empty",
-                                  source={"source": "path", "path": str(import_root / "empty")})
+    empty, _ = app.create_dataset(
+        alice, "empty", source={"source": "path", "path": str(import_root / "empty")}
+    )
     bravo = ingested(runtime, bob, "bravo")
     tasks["bravo creation"] = only_finished_task(runtime, bob, bravo)
     bravo_snapshot = app.get_dataset(bob, bravo).current_checkpoint
@@ -89,8 +102,11 @@ def test_each_task_is_one_row_with_its_outcome(runtime: Runtime, history: Histor
     assert set(by_id) == set(history.tasks.values())
     done = by_id[history.tasks["alpha creation"]]
     assert (done["status"], done["progress"], done["error_message"]) == ("COMPLETED", 100, None)
-    assert (done["task_type"], done["dataset_name"], done["created_by"]) == \
-        (CREATION, "alpha", "alice@example.com")
+    assert (done["task_type"], done["dataset_name"], done["created_by"]) == (
+        CREATION,
+        "alpha",
+        "alice@example.com",
+    )
     assert done["end_time"] >= done["start_time"]
     assert done["lease_until"] is None
     failed = by_id[history.tasks["empty creation"]]
@@ -98,8 +114,11 @@ def test_each_task_is_one_row_with_its_outcome(runtime: Runtime, history: Histor
     assert "No supported images or videos" in failed["error_message"]
     assert failed["dataset_status"] == "ERROR"
     pending = by_id[history.tasks["pending creation"]]
-    assert (pending["status"], pending["end_time"], pending["dataset_status"]) == \
-        ("INITIALIZING", None, "INDEXING")
+    assert (pending["status"], pending["end_time"], pending["dataset_status"]) == (
+        "INITIALIZING",
+        None,
+        "INDEXING",
+    )
     assert by_id[history.tasks["bravo clone"]]["dataset_id"] == str(history.clone)
     assert by_id[history.tasks["bravo clone"]]["dataset_name"] == "bravo (cloned)"
     assert by_id[history.tasks["alpha restore"]]["task_type"] == RESTORE
@@ -113,8 +132,13 @@ def test_a_user_sees_only_tasks_of_datasets_they_have_a_role_on(
     bob_rows, bob_total = search(runtime, bob)
 
     t = history.tasks
-    assert task_ids(alice_rows) == {t["alpha creation"], t["alpha addition"], t["alpha restore"],
-                                    t["empty creation"], t["pending creation"]}
+    assert task_ids(alice_rows) == {
+        t["alpha creation"],
+        t["alpha addition"],
+        t["alpha restore"],
+        t["empty creation"],
+        t["pending creation"],
+    }
     assert alice_total == 5
     assert task_ids(bob_rows) == {t["bravo creation"], t["bravo clone"]}
     assert bob_total == 2
@@ -138,13 +162,19 @@ FILTER_CASES: list[tuple[str, str, set[str]]] = [
     ("dataset_id", "alpha", {"alpha creation", "alpha addition", "alpha restore"}),
     ("dataset_name", "alpha", {"alpha creation", "alpha addition", "alpha restore"}),
     ("dataset_name", "bravo (cloned)", {"bravo clone"}),
-    ("task_type", CREATION, {"alpha creation", "empty creation", "bravo creation",
-                             "pending creation"}),
+    (
+        "task_type",
+        CREATION,
+        {"alpha creation", "empty creation", "bravo creation", "pending creation"},
+    ),
     ("task_type", CLONE, {"bravo clone"}),
     ("task_status", "FAILED", {"empty creation"}),
     ("task_status", "INITIALIZING", {"pending creation"}),
-    ("task_status", "COMPLETED", {"alpha creation", "alpha addition", "alpha restore",
-                                  "bravo creation", "bravo clone"}),
+    (
+        "task_status",
+        "COMPLETED",
+        {"alpha creation", "alpha addition", "alpha restore", "bravo creation", "bravo clone"},
+    ),
     ("created_by", "bob@example.com", {"bravo creation", "bravo clone"}),
     ("dataset_name", "nothing by this name", set()),
 ]
@@ -188,10 +218,15 @@ def test_every_sort_column_orders_both_ways_with_task_id_breaking_ties(
     for column in SORT_COLUMNS:
         for descending in (False, True):
             rows, _ = search(runtime, sort_by=column, descending=descending)
-            expected = sorted(sorted(rows, key=lambda r: r["task_id"]),
-                              key=lambda r, c=column: r[c], reverse=descending)
-            assert [r["task_id"] for r in rows] == [r["task_id"] for r in expected], \
-                (column, descending)
+            expected = sorted(
+                sorted(rows, key=lambda r: r["task_id"]),
+                key=lambda r, c=column: r[c],
+                reverse=descending,
+            )
+            assert [r["task_id"] for r in rows] == [r["task_id"] for r in expected], (
+                column,
+                descending,
+            )
             assert len({r[column] for r in rows}) > 1, column
 
 
@@ -200,13 +235,14 @@ def test_pages_partition_the_result_and_report_the_full_total(
 ) -> None:
     everything, _ = search(runtime, sort_by="created_by", descending=False)
 
-    pages = [search(runtime, sort_by="created_by", descending=False, page=n, page_size=2)
-             for n in (1, 2, 3, 4, 5)]
+    pages = [
+        search(runtime, sort_by="created_by", descending=False, page=n, page_size=2)
+        for n in (1, 2, 3, 4, 5)
+    ]
 
     assert [total for _, total in pages] == [7] * 5
     assert [len(rows) for rows, _ in pages] == [2, 2, 2, 1, 0]
-    assert [r["task_id"] for rows, _ in pages for r in rows] == \
-        [r["task_id"] for r in everything]
+    assert [r["task_id"] for rows, _ in pages for r in rows] == [r["task_id"] for r in everything]
 
 
 def test_filter_values_are_those_of_the_visible_tasks(
@@ -224,8 +260,9 @@ def test_filter_values_are_those_of_the_visible_tasks(
         "task_types": sorted([CREATION, MEDIA_ADDITION, RESTORE]),
         "created_by": ["alice@example.com"],
     }
-    assert everyone["dataset_names"] == sorted(["alpha", "empty", "pending", "bravo",
-                                                "bravo (cloned)"])
+    assert everyone["dataset_names"] == sorted(
+        ["alpha", "empty", "pending", "bravo", "bravo (cloned)"]
+    )
     assert everyone["created_by"] == ["alice@example.com", "bob@example.com"]
     assert everyone["task_types"] == sorted([CREATION, MEDIA_ADDITION, RESTORE, CLONE])
 
@@ -271,8 +308,11 @@ def test_an_aborted_task_is_final_and_a_retry_reopens_it(
     assert retried is not None
     assert (aborted["status"], aborted["dataset_status"]) == ("ABORTED", "ERROR")
     assert aborted["end_time"] is not None
-    assert (retried["status"], retried["end_time"], retried["dataset_status"]) == \
-        ("INITIALIZING", None, "INDEXING")
+    assert (retried["status"], retried["end_time"], retried["dataset_status"]) == (
+        "INITIALIZING",
+        None,
+        "INDEXING",
+    )
     assert retried["start_time"] > aborted["start_time"]
     far_future = iso(datetime.fromisoformat(retried["start_time"]) + timedelta(days=1))
     assert (str(history.pending), task_id) in view.claimable(far_future, 10)

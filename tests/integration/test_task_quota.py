@@ -37,8 +37,9 @@ def failed_creation(runtime: Runtime, actor: Actor) -> tuple[UUID, UUID]:
     folder = runtime.backend.settings.import_root / "junk"  # type: ignore[operator]
     folder.mkdir()
     (folder / "notes.txt").write_text("not media")
-    dataset_id, _ = runtime.app.create_dataset(actor, "junk",
-                                               source={"source": "path", "path": str(folder)})
+    dataset_id, _ = runtime.app.create_dataset(
+        actor, "junk", source={"source": "path", "path": str(folder)}
+    )
     settle(runtime)
     task = runtime.app.get_dataset(actor, dataset_id).failed_task
     assert task is not None, "the creation should have failed"
@@ -55,7 +56,8 @@ def test_every_command_that_starts_a_task_is_refused_by_the_quota_and_stores_not
     folder = source_folder(runtime, "bravo")
     starts: dict[str, Callable[[], Any]] = {
         "create from a source": lambda: app.create_dataset(
-            alice, "bravo", source={"source": "path", "path": folder}),
+            alice, "bravo", source={"source": "path", "path": folder}
+        ),
         "restore": lambda: app.restore_snapshot(alice, dataset_id, str(snapshot_id)),
         "clone": lambda: app.clone_snapshot(alice, dataset_id, snapshot_id),
         "enrichment": lambda: app.start_operation(alice, dataset_id, ENRICHMENT, {}),

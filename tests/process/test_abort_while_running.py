@@ -33,8 +33,9 @@ def test_aborting_a_running_operation_leaves_the_worker_alive_and_the_dataset_us
     assert settings.import_root is not None
     folder = folder_of_media(settings.import_root / "set", images=2, videos=0)
     app = runtime.app
-    dataset_id, _ = app.create_dataset(admin, "abortable",
-                                       source={"source": "path", "path": str(folder)})
+    dataset_id, _ = app.create_dataset(
+        admin, "abortable", source={"source": "path", "path": str(folder)}
+    )
     runtime.catch_up()
     assert runtime.worker.run_once() == 1
     runtime.worker.operations = {MEDIA_ADDITION: AbortedMidway(runtime, admin, dataset_id)}

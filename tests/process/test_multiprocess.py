@@ -21,11 +21,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def cluster(postgres_url: str, tmp_path: Path) -> Iterator[tuple[SnapsetClient, SnapsetClient]]:
     env = {**os.environ, "SNAPSET_DATABASE_URL": postgres_url}
     data = tmp_path / "shared-data"  # blobs and staging: shared storage in this test
-    subprocess.run(snapset_command("migrate", "--data-dir", str(data)), env=env, cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run(
+        snapset_command("migrate", "--data-dir", str(data)),
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     background = [
-        subprocess.Popen(snapset_command(command, "--data-dir", str(data)), env=env, cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            snapset_command(command, "--data-dir", str(data)),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for command in ("worker", "project")
     ]
     servers: list[ServerProcess] = []
@@ -33,8 +43,10 @@ def cluster(postgres_url: str, tmp_path: Path) -> Iterator[tuple[SnapsetClient, 
         servers.append(start_server(data, database_url=postgres_url))
         servers.append(start_server(data, database_url=postgres_url))
         first = servers[0]
-        clients = (SnapsetClient(servers[0].base_url, first.api_key, first.api_secret),
-                   SnapsetClient(servers[1].base_url, first.api_key, first.api_secret))
+        clients = (
+            SnapsetClient(servers[0].base_url, first.api_key, first.api_secret),
+            SnapsetClient(servers[1].base_url, first.api_key, first.api_secret),
+        )
         yield clients
         for client in clients:
             client.close()
@@ -58,8 +70,9 @@ def test_api_processes_worker_and_projector_cooperate_on_one_database(
 
     one.edit_media(dataset_id, original[0]["media_id"], tags=["edited"])
     made = two.create_snapshot(dataset_id, name="edited")
-    assert made["snapshot_id"] in {s["snapshot_id"] for s in one.snapshots(dataset_id)}, \
+    assert made["snapshot_id"] in {s["snapshot_id"] for s in one.snapshots(dataset_id)}, (
         "a snapshot made through one API is listed by the other"
+    )
 
     started = one.restore(dataset_id, creation["snapshot_id"])
     assert two.wait_task(started["task_id"])["status"] == "COMPLETED"

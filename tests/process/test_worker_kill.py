@@ -24,11 +24,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker_process(settings: Settings, *, hold: float = 0.0) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SNAPSET_DATABASE_URL": settings.database_url,
-           "SNAPSET_LEASE_SECONDS": "1.5", "SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(hold)}
-    return subprocess.Popen(snapset_command("worker", "--data-dir", str(settings.data_dir)),
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SNAPSET_DATABASE_URL": settings.database_url,
+        "SNAPSET_LEASE_SECONDS": "1.5",
+        "SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(hold),
+    }
+    return subprocess.Popen(
+        snapset_command("worker", "--data-dir", str(settings.data_dir)),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -48,17 +56,23 @@ def projecting(runtime: Runtime) -> Iterator[Runtime]:
 def ready_dataset(runtime: Runtime, settings: Settings, owner: Actor) -> UUID:
     assert settings.import_root is not None
     folder = folder_of_media(settings.import_root / "set", images=5, videos=2)
-    dataset_id, _ = runtime.app.create_dataset(owner, "crashy",
-                                               source={"source": "path", "path": str(folder)})
-    until(lambda: runtime.worker.run_once() > 0 or
-          runtime.app.get_dataset(owner, dataset_id).status == Status.READY)
+    dataset_id, _ = runtime.app.create_dataset(
+        owner, "crashy", source={"source": "path", "path": str(folder)}
+    )
+    until(
+        lambda: (
+            runtime.worker.run_once() > 0
+            or runtime.app.get_dataset(owner, dataset_id).status == Status.READY
+        )
+    )
     return dataset_id
 
 
 def events_named(runtime: Runtime, name: str, task_id: str) -> int:
     notes = runtime.app.recorder.select_notifications(start=None, limit=1_000_000)
-    return sum(1 for n in notes if n.topic == f"snapset:Dataset.{name}"
-               and task_id.encode() in n.state)
+    return sum(
+        1 for n in notes if n.topic == f"snapset:Dataset.{name}" and task_id.encode() in n.state
+    )
 
 
 def kill_claimer_then_start_rescuer(
@@ -78,8 +92,9 @@ def kill_claimer_then_start_rescuer(
     return worker_process(settings)
 
 
-def survive_a_killed_worker(runtime: Runtime, settings: Settings, owner: Actor,
-                            dataset_id: UUID, task_id: str) -> None:
+def survive_a_killed_worker(
+    runtime: Runtime, settings: Settings, owner: Actor, dataset_id: UUID, task_id: str
+) -> None:
     """Kill the worker that claimed ``task_id`` and wait for another to finish it."""
     app = runtime.app
 
@@ -102,8 +117,12 @@ def test_a_restore_whose_worker_is_killed_completes_exactly_once(
     dataset_id = ready_dataset(projecting, settings, admin)
     [creation_id] = app.get_dataset(admin, dataset_id).checkpoints
     item = next(iter(app.tree.items(app.get_dataset(admin, dataset_id).content_root)))[0]
-    app.edit_items(admin, dataset_id, lambda d: {item: {**app.tree.get(d.content_root, item),
-                                                        "tags": ["changed"]}}, "edit")
+    app.edit_items(
+        admin,
+        dataset_id,
+        lambda d: {item: {**app.tree.get(d.content_root, item), "tags": ["changed"]}},
+        "edit",
+    )
     task_id, _ = app.restore_snapshot(admin, dataset_id, creation_id)
 
     survive_a_killed_worker(projecting, settings, admin, dataset_id, str(task_id))

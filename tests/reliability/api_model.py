@@ -169,8 +169,11 @@ def default_snapshot_name(dataset_name: str, snapshot_id: str) -> str:
 class Model:
     """Every dataset of one test sequence, and the users who act on them."""
 
-    def __init__(self, emails: dict[str, str], enrichment_models: dict[str, tuple[str, str]],
-                 ) -> None:
+    def __init__(
+        self,
+        emails: dict[str, str],
+        enrichment_models: dict[str, tuple[str, str]],
+    ) -> None:
         self.emails = emails  # user key -> email
         # model type -> (model id, media kind it applies to), as list_models tells
         self.enrichment_models = enrichment_models
@@ -218,16 +221,33 @@ class Model:
             return Refusal(422, "the dataset name is blank")
         return OK
 
-    def apply_create_dataset(self, dataset_id: str, user: str, name: str,
-                             snapshot_support: bool, uploads: tuple[Upload, ...],
-                             task_id: str | None) -> Dataset:
-        ds = Dataset(dataset_id=dataset_id, name=name.strip(), creator=user,
-                     roles={user: OWNER}, snapshot_support=snapshot_support,
-                     source_type="upload" if uploads else "empty")
+    def apply_create_dataset(
+        self,
+        dataset_id: str,
+        user: str,
+        name: str,
+        snapshot_support: bool,
+        uploads: tuple[Upload, ...],
+        task_id: str | None,
+    ) -> Dataset:
+        ds = Dataset(
+            dataset_id=dataset_id,
+            name=name.strip(),
+            creator=user,
+            roles={user: OWNER},
+            snapshot_support=snapshot_support,
+            source_type="upload" if uploads else "empty",
+        )
         if uploads:
             assert task_id is not None
-            task = Task(task_id, CREATION, dataset_id, self.emails[user], uploads=uploads,
-                        status_before=DRAFT)
+            task = Task(
+                task_id,
+                CREATION,
+                dataset_id,
+                self.emails[user],
+                uploads=uploads,
+                status_before=DRAFT,
+            )
             ds.active, ds.status = task, INDEXING
             ds.tasks.append(task)
         self.datasets.append(ds)
@@ -251,26 +271,46 @@ class Model:
     def decide_create_snapshot(self, ds: Dataset, user: str, name: str | None) -> Refusal:
         if name is not None and len(name) > MAX_NAME:
             return Refusal(422, "the name is too long")
-        return (self._may_write(ds, user) or self._snapshots_on(ds)
-                or self._idle_in(ds, frozenset({READY})) or OK)
+        return (
+            self._may_write(ds, user)
+            or self._snapshots_on(ds)
+            or self._idle_in(ds, frozenset({READY}))
+            or OK
+        )
 
-    def apply_create_snapshot(self, ds: Dataset, user: str, snapshot_id: str,
-                              name: str | None, description: str | None) -> Snapshot:
-        return self._take(ds, snapshot_id, (name or "").strip(), (description or "").strip(),
-                          "manual", self.emails[user])
+    def apply_create_snapshot(
+        self, ds: Dataset, user: str, snapshot_id: str, name: str | None, description: str | None
+    ) -> Snapshot:
+        return self._take(
+            ds,
+            snapshot_id,
+            (name or "").strip(),
+            (description or "").strip(),
+            "manual",
+            self.emails[user],
+        )
 
     @staticmethod
-    def _take(ds: Dataset, snapshot_id: str, name: str, description: str, reason: str,
-              by: str) -> Snapshot:
-        snapshot = Snapshot(snapshot_id, name or default_snapshot_name(ds.name, snapshot_id),
-                            description, reason, by, dict(ds.content), ds.content_status,
-                            ds.facets)
+    def _take(
+        ds: Dataset, snapshot_id: str, name: str, description: str, reason: str, by: str
+    ) -> Snapshot:
+        snapshot = Snapshot(
+            snapshot_id,
+            name or default_snapshot_name(ds.name, snapshot_id),
+            description,
+            reason,
+            by,
+            dict(ds.content),
+            ds.content_status,
+            ds.facets,
+        )
         ds.snapshots.append(snapshot)
         ds.current = snapshot_id
         return snapshot
 
-    def decide_edit_snapshot(self, ds: Dataset, user: str, snapshot_id: str,
-                             name: str | None, description: str | None) -> Refusal:
+    def decide_edit_snapshot(
+        self, ds: Dataset, user: str, snapshot_id: str, name: str | None, description: str | None
+    ) -> Refusal:
         if name is None and description is None:
             return Refusal(422, "neither name nor description given")
         if name is not None and len(name) > MAX_NAME:
@@ -285,8 +325,9 @@ class Model:
         return OK
 
     @staticmethod
-    def apply_edit_snapshot(ds: Dataset, snapshot_id: str, name: str | None,
-                            description: str | None) -> Snapshot:
+    def apply_edit_snapshot(
+        ds: Dataset, snapshot_id: str, name: str | None, description: str | None
+    ) -> Snapshot:
         snapshot = ds.live(snapshot_id)
         assert snapshot is not None
         if name is not None:
@@ -332,13 +373,23 @@ class Model:
         (extension: the content it would replace, when no snapshot holds it)."""
         return ds.snapshot_support and ds.content_changed
 
-    def apply_restore(self, ds: Dataset, user: str, snapshot_id: str, task_id: str,
-                      auto: tuple[str, str] | None) -> Task:
+    def apply_restore(
+        self, ds: Dataset, user: str, snapshot_id: str, task_id: str, auto: tuple[str, str] | None
+    ) -> Task:
         target = ds.current if snapshot_id == "current" else snapshot_id
         assert target is not None
         self._maybe_auto(ds, user, auto)
-        return self._start(ds, Task(task_id, RESTORE, ds.dataset_id, self.emails[user],
-                                    status_before=ds.status, snapshot_id=target))
+        return self._start(
+            ds,
+            Task(
+                task_id,
+                RESTORE,
+                ds.dataset_id,
+                self.emails[user],
+                status_before=ds.status,
+                snapshot_id=target,
+            ),
+        )
 
     def _maybe_auto(self, ds: Dataset, user: str, auto: tuple[str, str] | None) -> None:
         """Take the `auto` snapshot ``auto`` = (its id, its description: the service words
@@ -368,16 +419,31 @@ class Model:
             return Refusal(409, f"the dataset is {ds.status}")
         return OK
 
-    def apply_clone(self, ds: Dataset, user: str, snapshot_id: str, task_id: str,
-                    clone_id: str) -> Dataset:
+    def apply_clone(
+        self, ds: Dataset, user: str, snapshot_id: str, task_id: str, clone_id: str
+    ) -> Dataset:
         source = ds.live(snapshot_id)
         assert source is not None
-        clone = Dataset(dataset_id=clone_id, name=f"{ds.name} (cloned)", creator=user,
-                        roles={user: OWNER}, snapshot_support=True, source_type="clone",
-                        source_dataset_id=ds.dataset_id, status=INDEXING)
-        task = Task(task_id, CLONE, clone_id, self.emails[user], status_before=INDEXING,
-                    snapshot_id=snapshot_id, clone_of=replace(source),
-                    source_dataset_id=ds.dataset_id)
+        clone = Dataset(
+            dataset_id=clone_id,
+            name=f"{ds.name} (cloned)",
+            creator=user,
+            roles={user: OWNER},
+            snapshot_support=True,
+            source_type="clone",
+            source_dataset_id=ds.dataset_id,
+            status=INDEXING,
+        )
+        task = Task(
+            task_id,
+            CLONE,
+            clone_id,
+            self.emails[user],
+            status_before=INDEXING,
+            snapshot_id=snapshot_id,
+            clone_of=replace(source),
+            source_dataset_id=ds.dataset_id,
+        )
         clone.active = task
         clone.tasks.append(task)
         ds.pending_clones.add(task_id)
@@ -386,8 +452,7 @@ class Model:
 
     # Data-modifying operations (tasks) and item edits (synchronous).
 
-    def decide_operation(self, ds: Dataset, user: str, *,
-                         unknown_model: bool = False) -> Refusal:
+    def decide_operation(self, ds: Dataset, user: str, *, unknown_model: bool = False) -> Refusal:
         refused = self._may_write(ds, user)
         if refused:
             return refused
@@ -395,8 +460,9 @@ class Model:
             return Refusal(422, "unknown enrichment model")
         return self._idle_in(ds, AFTER_INDEXING) or OK
 
-    def apply_operation(self, ds: Dataset, user: str, task: Task,
-                        auto: tuple[str, str] | None) -> Task:
+    def apply_operation(
+        self, ds: Dataset, user: str, task: Task, auto: tuple[str, str] | None
+    ) -> Task:
         self._maybe_auto(ds, user, auto)
         task.status_before = ds.status
         return self._start(ds, task)
@@ -410,22 +476,28 @@ class Model:
         return self._idle_in(ds, AFTER_INDEXING) or OK
 
     @staticmethod
-    def apply_tags(ds: Dataset, media_ids: list[str], add: list[str],
-                   remove: list[str]) -> list[str]:
-        return _edit(ds, media_ids, lambda item: replace(
-            item, tags=tuple(sorted((set(item.tags) | set(add)) - set(remove)))))
+    def apply_tags(
+        ds: Dataset, media_ids: list[str], add: list[str], remove: list[str]
+    ) -> list[str]:
+        return _edit(
+            ds,
+            media_ids,
+            lambda item: replace(
+                item, tags=tuple(sorted((set(item.tags) | set(add)) - set(remove)))
+            ),
+        )
 
     @staticmethod
-    def apply_labels(ds: Dataset, media_ids: list[str], mode: str,
-                     classes: list[str]) -> list[str]:
+    def apply_labels(ds: Dataset, media_ids: list[str], mode: str, classes: list[str]) -> list[str]:
         given = tuple(dict.fromkeys(classes))
 
         def change(item: Item) -> Item:
             if mode == "set":
                 return replace(item, labels=given)
             if mode == "add":
-                return replace(item, labels=item.labels + tuple(
-                    c for c in given if c not in item.labels))
+                return replace(
+                    item, labels=item.labels + tuple(c for c in given if c not in item.labels)
+                )
             return replace(item, labels=tuple(c for c in item.labels if c not in given))
 
         return _edit(ds, media_ids, change)
@@ -456,8 +528,11 @@ class Model:
         refused = self._may_write(ds, user)
         if refused:
             return refused
-        if task.status not in ("FAILED", "ABORTED") or task.task_type != CREATION \
-                or ds.failed_task is not task:
+        if (
+            task.status not in ("FAILED", "ABORTED")
+            or task.task_type != CREATION
+            or ds.failed_task is not task
+        ):
             return Refusal(400, "only a failed or aborted creation task can be retried")
         if ds.active is not None:
             # FINDING-1 (fixed in 0c40e80): no command starts while a task runs on the
@@ -473,8 +548,13 @@ class Model:
 
     # Tasks: the held worker finishes one.
 
-    def finish(self, task: Task, new_media: dict[str, Upload],
-               creation_snapshot: str | None, clone_snapshot: str | None) -> None:
+    def finish(
+        self,
+        task: Task,
+        new_media: dict[str, Upload],
+        creation_snapshot: str | None,
+        clone_snapshot: str | None,
+    ) -> None:
         """Apply the effect of ``task`` finishing. ``new_media`` maps the ids the service
         gave to the files it read; the snapshot ids are those the service listed."""
         ds = self.dataset(task.dataset_id)
@@ -487,21 +567,20 @@ class Model:
             content = dict(ds.content)
             for media_id, upload in new_media.items():
                 content[media_id] = Item(media_id, upload.kind, upload.name)
-            status = READY if task.task_type == CREATION or not ds.facets.clustered \
-                else PARTIAL_INDEX
+            status = (
+                READY if task.task_type == CREATION or not ds.facets.clustered else PARTIAL_INDEX
+            )
             self._publish(ds, task, content, status, ds.facets)
             if task.task_type == CREATION and ds.snapshot_support:
                 assert creation_snapshot is not None
                 self._take(ds, creation_snapshot, "", "", "creation", task.created_by)
         elif task.task_type == REINDEX:
-            hasher = dict(ds.facets.models).get(HASH_TYPE) \
-                or self.enrichment_models[HASH_TYPE][0]
+            hasher = dict(ds.facets.models).get(HASH_TYPE) or self.enrichment_models[HASH_TYPE][0]
             content, hashed = _enrich(ds.content, {HASH_TYPE: (hasher, "image")})
             models = dict(ds.facets.models)
             if hashed:
                 models[HASH_TYPE] = hasher
-            self._publish(ds, task, content, READY,
-                          Facets(True, tuple(sorted(models.items()))))
+            self._publish(ds, task, content, READY, Facets(True, tuple(sorted(models.items()))))
         elif task.task_type == ENRICHMENT:
             chosen = {t: (i, self.enrichment_models[t][1]) for t, i in task.models}
             content, _ = _enrich(ds.content, chosen)
@@ -510,8 +589,13 @@ class Model:
             else:
                 status = PARTIAL_INDEX if ds.facets.clustered else READY
             models = {**dict(ds.facets.models), **dict(task.models)}
-            self._publish(ds, task, content, status,
-                          Facets(ds.facets.clustered, tuple(sorted(models.items()))))
+            self._publish(
+                ds,
+                task,
+                content,
+                status,
+                Facets(ds.facets.clustered, tuple(sorted(models.items()))),
+            )
         elif task.task_type == RESTORE:
             snapshot = ds.snapshot(task.snapshot_id)
             assert snapshot is not None
@@ -528,8 +612,7 @@ class Model:
             raise AssertionError(task.task_type)
 
     @staticmethod
-    def _publish(ds: Dataset, task: Task, content: Content, status: str,
-                 facets: Facets) -> None:
+    def _publish(ds: Dataset, task: Task, content: Content, status: str, facets: Facets) -> None:
         ds.content, ds.status, ds.content_status, ds.facets = content, status, status, facets
         ds.fatal_error = False
         ds.active = None

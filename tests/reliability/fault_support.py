@@ -43,8 +43,13 @@ from tests.support.server import snapset_command
 ROOT = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("SNAPSET_FAULT_SEED", "20261123"))
 COMPLETIONS = {"OperationCompleted", "RestoreCompleted", "CloneCompleted", "ExportCompleted"}
-ENDINGS = COMPLETIONS | {"OperationFailed", "RestoreFailed", "CloneFailed", "ExportFailed",
-                         "TaskAborted"}
+ENDINGS = COMPLETIONS | {
+    "OperationFailed",
+    "RestoreFailed",
+    "CloneFailed",
+    "ExportFailed",
+    "TaskAborted",
+}
 NON_ATOMIC_MARK = "tracking committed, rows not yet"
 
 
@@ -53,8 +58,12 @@ def seeded(name: str) -> random.Random:
     return random.Random(f"{SEED}:{name}")
 
 
-def until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "condition",
-          every: float = 0.01) -> None:
+def until(
+    condition: Callable[[], bool],
+    timeout: float = 60.0,
+    what: str = "condition",
+    every: float = 0.01,
+) -> None:
     """Wait for a condition another process brings about (there is no position to wait on)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -67,8 +76,13 @@ class Child:
 
     def __init__(self, args: Sequence[str], env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            list(args), env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True)
+            list(args),
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._seen = threading.Condition()
         self._pump = threading.Thread(target=self._read, daemon=True)
@@ -92,14 +106,17 @@ class Child:
     def wait_for(self, text: str, timeout: float = 60.0, after: int = 0) -> int:
         """Block until a line containing ``text`` (from line ``after`` on) is printed;
         returns how many lines there were then."""
+
         def found() -> bool:
-            return any(text in line for line in self.lines[after:]) or \
-                self.process.poll() is not None
+            return (
+                any(text in line for line in self.lines[after:]) or self.process.poll() is not None
+            )
 
         with self._seen:
             self._seen.wait_for(found, timeout)
-            assert any(text in line for line in self.lines[after:]), \
+            assert any(text in line for line in self.lines[after:]), (
                 f"no {text!r} from the child; it printed:\n" + "\n".join(self.lines[-30:])
+            )
             return len(self.lines)
 
     def kill(self) -> None:
@@ -127,13 +144,15 @@ class Child:
 
 # The event store, read back.
 
+
 def dataset_events(runtime: Runtime) -> list[tuple[int, Any]]:
     """(notification id, event) of every dataset event in the store, in order."""
     app = runtime.app
     out: list[tuple[int, Any]] = []
     start = 0
-    while batch := app.recorder.select_notifications(start=start, limit=5000,
-                                                     inclusive_of_start=False):
+    while batch := app.recorder.select_notifications(
+        start=start, limit=5000, inclusive_of_start=False
+    ):
         for notification in batch:
             if notification.topic.startswith("snapset:Dataset."):
                 event = app.mapper.to_domain_event(notification)
@@ -145,20 +164,26 @@ def dataset_events(runtime: Runtime) -> list[tuple[int, Any]]:
 
 def task_event_names(runtime: Runtime, task_id: str) -> Counter[str]:
     """How many events of each name the store holds for one task."""
-    return Counter(event_name(e) for _, e in dataset_events(runtime)
-                   if str(getattr(e, "task_id", "")) == task_id)
+    return Counter(
+        event_name(e)
+        for _, e in dataset_events(runtime)
+        if str(getattr(e, "task_id", "")) == task_id
+    )
 
 
 # A long history, written quickly: many events per save where the domain allows it.
 
-def ready_dataset(runtime: Runtime, owner: Actor, name: str, *, images: int, videos: int = 0
-                  ) -> UUID:
+
+def ready_dataset(
+    runtime: Runtime, owner: Actor, name: str, *, images: int, videos: int = 0
+) -> UUID:
     """A dataset ingested from a new folder under the import root, in this process."""
     import_root = runtime.backend.settings.import_root
     assert import_root is not None
     folder = folder_of_media(import_root / f"{name}-{uuid4().hex[:6]}", images, videos)
-    dataset_id, _ = runtime.app.create_dataset(owner, name,
-                                               source={"source": "path", "path": str(folder)})
+    dataset_id, _ = runtime.app.create_dataset(
+        owner, name, source={"source": "path", "path": str(folder)}
+    )
     assert runtime.worker.run_task(dataset_id, str(creation_task_id(dataset_id)))
     return UUID(str(dataset_id))
 
@@ -169,8 +194,7 @@ def long_history(runtime: Runtime, owner: Actor, *, datasets: int, bulk: int) ->
     together."""
     app, now = runtime.app, datetime.now(UTC)
     for number in range(datasets):
-        dataset_id = ready_dataset(runtime, owner, f"history-{number}", images=4,
-                                   videos=number % 2)
+        dataset_id = ready_dataset(runtime, owner, f"history-{number}", images=4, videos=number % 2)
         creation = app.get_dataset(owner, dataset_id).current_checkpoint
         spare, _ = app.create_snapshot(owner, dataset_id, "spare", "to be removed")
         dataset = app.repository.get(dataset_id)
@@ -178,16 +202,17 @@ def long_history(runtime: Runtime, owner: Actor, *, datasets: int, bulk: int) ->
         for step in range(bulk):
             if step % 25 == 0:  # the media index's costly events: one in 25
                 key = sorted(items)[step % len(items)]
-                items[key] = {**items[key], "tags": [f"tag-{step}"],
-                              "metadata": {"step": step}}
+                items[key] = {**items[key], "tags": [f"tag-{step}"], "metadata": {"step": step}}
                 root = app.tree.update(dataset.content_root, {key: items[key]})
                 counts = app.tree.counts(root)
-                dataset.edit_content(root, counts.images, counts.videos, f"edit {step}",
-                                     owner.email)
+                dataset.edit_content(
+                    root, counts.images, counts.videos, f"edit {step}", owner.email
+                )
             if step % 50 == 0:
                 dataset.create_checkpoint(str(uuid4()), f"s{step}", "", owner.email, now)
-            dataset.update_checkpoint(dataset.current_checkpoint, f"renamed {step}", None,
-                                      owner.email)
+            dataset.update_checkpoint(
+                dataset.current_checkpoint, f"renamed {step}", None, owner.email
+            )
         app.save(dataset)
         app.delete_snapshot(owner, dataset_id, spare)
         task_id, _ = app.restore_snapshot(owner, dataset_id, str(creation))
@@ -198,6 +223,7 @@ def long_history(runtime: Runtime, owner: Actor, *, datasets: int, bulk: int) ->
 
 
 # A deliberately broken view, for the negative control of the projection test.
+
 
 class _NonAtomic:
     """Commits the tracking position and the rows in two transactions, the position first,
@@ -239,8 +265,9 @@ def _non_atomic_projector(argv: list[str]) -> int:
     view: Any
     if settings.uses_postgres:
         pg = settings.postgres()
-        store = PostgresDatastore(pg["dbname"], pg["host"], pg["port"], pg["user"],
-                                  pg["password"], schema=pg["schema"])
+        store = PostgresDatastore(
+            pg["dbname"], pg["host"], pg["port"], pg["user"], pg["password"], schema=pg["schema"]
+        )
         view = PostgresNonAtomicAuditView(store)
     else:
         path = settings.data_dir.resolve() / "views" / "audit_history.sqlite"

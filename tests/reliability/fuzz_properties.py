@@ -114,52 +114,137 @@ def expect(condition: bool, why: str) -> None:
 
 # Shared pieces of hostile text.
 
-NASTY = ["", " ", ".", "..", "/", "\\", "\x00", "\n", "\r\n", "\t", ",", ";", "%", "%00",
-         "%ff", "+", "&", "=", "#", "?", "'", '"', "\u202e", "\ufeff", "\ud800", "é", "漢",
-         "😀", "NaN", "Infinity", "-0", "1e999", "0x10", "\uff11\uff12", "\u0661\u0662",
-         "\x1c", "\u2003", "a" * 300, "漢" * 100, "meta.", ".gte", ".lte"]
-nasty_text = st.one_of(st.text(max_size=40), st.sampled_from(NASTY),
-                       st.lists(st.sampled_from(NASTY), max_size=5).map("".join))
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), nasty_text,
-                         st.integers(min_value=-(10**400), max_value=10**400))
-json_values = st.recursive(json_scalars,
-                           lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(nasty_text, inner, max_size=4), max_leaves=12)
+NASTY = [
+    "",
+    " ",
+    ".",
+    "..",
+    "/",
+    "\\",
+    "\x00",
+    "\n",
+    "\r\n",
+    "\t",
+    ",",
+    ";",
+    "%",
+    "%00",
+    "%ff",
+    "+",
+    "&",
+    "=",
+    "#",
+    "?",
+    "'",
+    '"',
+    "\u202e",
+    "\ufeff",
+    "\ud800",
+    "é",
+    "漢",
+    "😀",
+    "NaN",
+    "Infinity",
+    "-0",
+    "1e999",
+    "0x10",
+    "\uff11\uff12",
+    "\u0661\u0662",
+    "\x1c",
+    "\u2003",
+    "a" * 300,
+    "漢" * 100,
+    "meta.",
+    ".gte",
+    ".lte",
+]
+nasty_text = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(NASTY),
+    st.lists(st.sampled_from(NASTY), max_size=5).map("".join),
+)
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    nasty_text,
+    st.integers(min_value=-(10**400), max_value=10**400),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(nasty_text, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 # Explore: the media list's query string.
 
-FIXED_KEYS = ["page", "page_size", "snapshot_id", "kind", "tag", "label", "cluster_id", "q",
-              "sort_by", "sort_order"]
+FIXED_KEYS = [
+    "page",
+    "page_size",
+    "snapshot_id",
+    "kind",
+    "tag",
+    "label",
+    "cluster_id",
+    "q",
+    "sort_by",
+    "sort_order",
+]
 FIELDS = ["score", "shot", "kind", "a", "x" * 200, "score.gte", ".", "", "漢", "a b", "a%00"]
 
 
 def _query_key() -> st.SearchStrategy[str]:
-    meta = st.tuples(st.sampled_from(["meta.", "meta", "Meta.", "meta.."]),
-                     st.one_of(st.sampled_from(FIELDS), nasty_text),
-                     st.sampled_from(["", ".gte", ".lte", ".gt", ".gte.lte", ".lte.gte"])
-                     ).map("".join)
+    meta = st.tuples(
+        st.sampled_from(["meta.", "meta", "Meta.", "meta.."]),
+        st.one_of(st.sampled_from(FIELDS), nasty_text),
+        st.sampled_from(["", ".gte", ".lte", ".gt", ".gte.lte", ".lte.gte"]),
+    ).map("".join)
     return st.one_of(st.sampled_from(FIXED_KEYS), meta, nasty_text)
 
 
 def _query_value() -> st.SearchStrategy[str]:
-    return st.one_of(nasty_text, st.integers().map(str), st.floats().map(repr),
-                     st.sampled_from(["image", "video", "asc", "desc", "file_name", "size",
-                                      str(uuid4()), "cat,dog", ",,", "1", "0", "-1", "100"]),
-                     st.text(max_size=1100))
+    return st.one_of(
+        nasty_text,
+        st.integers().map(str),
+        st.floats().map(repr),
+        st.sampled_from(
+            [
+                "image",
+                "video",
+                "asc",
+                "desc",
+                "file_name",
+                "size",
+                str(uuid4()),
+                "cat,dog",
+                ",,",
+                "1",
+                "0",
+                "-1",
+                "100",
+            ]
+        ),
+        st.text(max_size=1100),
+    )
 
 
 def _encode(part: str, raw: bool) -> bytes:
     if raw:  # sent as is, as a careless client would
         return part.encode("utf-8", "surrogatepass")
-    return "".join(c if c.isascii() and c.isalnum() else "".join(f"%{b:02X}" for b in
-                                                  c.encode("utf-8", "surrogatepass"))
-                   for c in part).encode("ascii")
+    return "".join(
+        c
+        if c.isascii() and c.isalnum()
+        else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+        for c in part
+    ).encode("ascii")
 
 
 query_strings = st.one_of(
     st.lists(st.tuples(_query_key(), _query_value(), st.booleans()), max_size=25).map(
-        lambda pairs: b"&".join(_encode(k, raw) + b"=" + _encode(v, raw) for k, v, raw in pairs)),
+        lambda pairs: b"&".join(_encode(k, raw) + b"=" + _encode(v, raw) for k, v, raw in pairs)
+    ),
     st.binary(max_size=300),
 )
 
@@ -167,20 +252,27 @@ query_strings = st.one_of(
 def check_explore_query(case: tuple[bytes, int]) -> None:
     """The media list's query, parsed as the endpoint does: 400/422 or well-typed filters."""
     raw, numeric_mask = case
-    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [],
-                       "query_string": raw})
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": raw}
+    )
 
-    def parse() -> tuple[MediaQuery, dict[str, dict[str, str]], tuple[str, ...],
-                         tuple[FieldFilter, ...]]:
+    def parse() -> tuple[
+        MediaQuery, dict[str, dict[str, str]], tuple[str, ...], tuple[FieldFilter, ...]
+    ]:
         query = MediaQuery.model_validate(_query_dict(request))
         conditions = _metadata_conditions(query.model_extra or {})
         tags = _tags(query.tag)
         fields = sorted(conditions)
         numeric = {f for i, f in enumerate(fields) if numeric_mask >> (i % 60) & 1}
         typed = _typed(conditions, numeric)
-        MediaFilter(kind=query.kind, tags=tags, label=query.label or None,
-                    cluster_id=query.cluster_id or None, name_contains=query.q or None,
-                    fields=typed)
+        MediaFilter(
+            kind=query.kind,
+            tags=tags,
+            label=query.label or None,
+            cluster_id=query.cluster_id or None,
+            name_contains=query.q or None,
+            fields=typed,
+        )
         return query, conditions, tags, typed
 
     parsed = guarded(HTTP_ERRORS, parse)
@@ -200,8 +292,12 @@ def check_explore_query(case: tuple[bytes, int]) -> None:
     expect({f.field for f in typed} == set(conditions), "every field filtered once")
     for item in typed:
         for bound in (item.gte, item.lte):
-            expect(bound is None or isinstance(bound, str)
-                   or (isinstance(bound, float) and math.isfinite(bound)), f"bound {bound!r}")
+            expect(
+                bound is None
+                or isinstance(bound, str)
+                or (isinstance(bound, float) and math.isfinite(bound)),
+                f"bound {bound!r}",
+            )
 
 
 # ISO times of the task and history filters.
@@ -210,10 +306,11 @@ STORED_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
 iso_texts = st.one_of(
     nasty_text,
     st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat()),
-    st.tuples(st.sampled_from(["0001-01-01", "9999-12-31", "2024-02-29", "2023-02-29"]),
-              st.sampled_from(["", "T00:00", "T23:59:59", "T23:59:59.999999", " 12:00"]),
-              st.sampled_from(["", "Z", "+01:00", "-01:00", "+23:59", "-23:59", "+24:00",
-                               "z", "UTC"])).map("".join),
+    st.tuples(
+        st.sampled_from(["0001-01-01", "9999-12-31", "2024-02-29", "2023-02-29"]),
+        st.sampled_from(["", "T00:00", "T23:59:59", "T23:59:59.999999", " 12:00"]),
+        st.sampled_from(["", "Z", "+01:00", "-01:00", "+23:59", "-23:59", "+24:00", "z", "UTC"]),
+    ).map("".join),
 )
 
 
@@ -230,21 +327,38 @@ def check_iso_time(text: str) -> None:
 
 # Custom metadata: schemas, values, row files and the multipart form.
 
-specs = st.one_of(st.sampled_from(FIELD_TYPES), json_values,
-                  st.fixed_dictionaries({"type": st.sampled_from(FIELD_TYPES)},
-                                        optional={"options": st.lists(nasty_text, max_size=6),
-                                                  "extra": json_scalars}))
-raw_schemas = st.one_of(json_values, st.dictionaries(
-    st.one_of(st.sampled_from(["score", "kind", "tags", "media_id", "_x", "9a", "a" * 65]),
-              nasty_text), specs, max_size=6))
+specs = st.one_of(
+    st.sampled_from(FIELD_TYPES),
+    json_values,
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(FIELD_TYPES)},
+        optional={"options": st.lists(nasty_text, max_size=6), "extra": json_scalars},
+    ),
+)
+raw_schemas = st.one_of(
+    json_values,
+    st.dictionaries(
+        st.one_of(
+            st.sampled_from(["score", "kind", "tags", "media_id", "_x", "9a", "a" * 65]), nasty_text
+        ),
+        specs,
+        max_size=6,
+    ),
+)
 
 
 def _canonical(schema: Any) -> bool:
     return isinstance(schema, dict) and all(
-        isinstance(name, str) and isinstance(spec, dict) and spec.get("type") in FIELD_TYPES
-        and (set(spec) == {"type", "options"} if spec["type"] in ENUM_TYPES
-             else set(spec) == {"type"})
-        for name, spec in schema.items())
+        isinstance(name, str)
+        and isinstance(spec, dict)
+        and spec.get("type") in FIELD_TYPES
+        and (
+            set(spec) == {"type", "options"}
+            if spec["type"] in ENUM_TYPES
+            else set(spec) == {"type"}
+        )
+        for name, spec in schema.items()
+    )
 
 
 def check_schema(case: tuple[Any, Any]) -> None:
@@ -262,19 +376,42 @@ def check_schema(case: tuple[Any, Any]) -> None:
     for name, spec in current.items():
         expect(merged[name]["type"] == spec["type"], f"{name} changed type")
         if spec["type"] in ENUM_TYPES:
-            expect(merged[name]["options"][:len(spec["options"])] == spec["options"],
-                   f"{name} lost options")
+            expect(
+                merged[name]["options"][: len(spec["options"])] == spec["options"],
+                f"{name} lost options",
+            )
 
 
-SPECS = [{"type": "string"}, {"type": "float"}, {"type": "datetime"}, {"type": "link"},
-         {"type": "enum", "options": ["a", "b", "漢"]},
-         {"type": "multi_enum", "options": ["a", "b", "c d"]}]
-value_cases = st.tuples(st.sampled_from(SPECS),
-                        st.one_of(json_values, iso_texts,
-                                  st.sampled_from(["http://x", "https://a.b/c?d#e",
-                                                   "http://[::1]:99999", "http://a:b@", "a;b",
-                                                   " a ; b ", "a;;b", "1.5", " 2e3 ", "-.5"])),
-                        st.booleans())
+SPECS = [
+    {"type": "string"},
+    {"type": "float"},
+    {"type": "datetime"},
+    {"type": "link"},
+    {"type": "enum", "options": ["a", "b", "漢"]},
+    {"type": "multi_enum", "options": ["a", "b", "c d"]},
+]
+value_cases = st.tuples(
+    st.sampled_from(SPECS),
+    st.one_of(
+        json_values,
+        iso_texts,
+        st.sampled_from(
+            [
+                "http://x",
+                "https://a.b/c?d#e",
+                "http://[::1]:99999",
+                "http://a:b@",
+                "a;b",
+                " a ; b ",
+                "a;;b",
+                "1.5",
+                " 2e3 ",
+                "-.5",
+            ]
+        ),
+    ),
+    st.booleans(),
+)
 
 
 def check_metadata_value(case: tuple[dict[str, Any], Any, bool]) -> None:
@@ -288,19 +425,30 @@ def check_metadata_value(case: tuple[dict[str, Any], Any, bool]) -> None:
     if kind == "float":
         expect(isinstance(out, float) and math.isfinite(out), f"float {out!r}")
     elif kind == "datetime":
-        expect(isinstance(out, str) and bool(re.fullmatch(
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", out)), f"datetime {out!r}")
+        expect(
+            isinstance(out, str)
+            and bool(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", out)),
+            f"datetime {out!r}",
+        )
     elif kind == "enum":
         expect(out in spec["options"], f"enum {out!r}")
     elif kind == "multi_enum":
-        expect(isinstance(out, list) and out == [o for o in spec["options"] if o in out],
-               f"multi_enum {out!r}")
+        expect(
+            isinstance(out, list) and out == [o for o in spec["options"] if o in out],
+            f"multi_enum {out!r}",
+        )
     else:
         expect(isinstance(out, str) and "\x00" not in out, f"{kind} {out!r}")
 
 
-CSV_SCHEMA = parse_schema({"score": "float", "shot": "datetime", "note": "string",
-                           "kind": {"type": "enum", "options": ["a", "b"]}})
+CSV_SCHEMA = parse_schema(
+    {
+        "score": "float",
+        "shot": "datetime",
+        "note": "string",
+        "kind": {"type": "enum", "options": ["a", "b"]},
+    }
+)
 
 
 def _csv_cell(value: str, quote: bool) -> str:
@@ -310,14 +458,37 @@ def _csv_cell(value: str, quote: bool) -> str:
 csv_cells = st.one_of(nasty_text, st.sampled_from(['"', '""', '"a', 'a"b', "1.5", "a\nb"]))
 csv_files = st.one_of(
     st.tuples(
-        st.lists(st.sampled_from(["media_id", "file_name", "score", "shot", "note", "kind",
-                                  "other", " score ", "", "media_id"]), max_size=6),
+        st.lists(
+            st.sampled_from(
+                [
+                    "media_id",
+                    "file_name",
+                    "score",
+                    "shot",
+                    "note",
+                    "kind",
+                    "other",
+                    " score ",
+                    "",
+                    "media_id",
+                ]
+            ),
+            max_size=6,
+        ),
         st.lists(st.lists(st.tuples(csv_cells, st.booleans()), max_size=7), max_size=8),
-        st.sampled_from(["\n", "\r\n", "\r"]), st.booleans(),
-    ).map(lambda p: ((b"\xef\xbb\xbf" if p[3] else b"") + p[2].join(
-        ",".join(_csv_cell(c, q) for c, q in row) for row in [[(h, False) for h in p[0]],
-                                                              *p[1]]).encode(
-        "utf-8", "surrogatepass"))),
+        st.sampled_from(["\n", "\r\n", "\r"]),
+        st.booleans(),
+    ).map(
+        lambda p: (
+            (b"\xef\xbb\xbf" if p[3] else b"")
+            + p[2]
+            .join(
+                ",".join(_csv_cell(c, q) for c, q in row)
+                for row in [[(h, False) for h in p[0]], *p[1]]
+            )
+            .encode("utf-8", "surrogatepass")
+        )
+    ),
     st.binary(max_size=400),
 )
 
@@ -325,8 +496,9 @@ csv_files = st.one_of(
 def _rows(reader: RowReader, key: str) -> list[Any]:
     rows = list(reader.rows())
     numbers = [row.number for row in rows]
-    expect(numbers == sorted(set(numbers)) and all(n >= 1 for n in numbers),
-           f"row numbers {numbers}")
+    expect(
+        numbers == sorted(set(numbers)) and all(n >= 1 for n in numbers), f"row numbers {numbers}"
+    )
     for row in rows:
         expect(isinstance(row.values, dict), "row values")
         if row.problem is not None:
@@ -337,8 +509,7 @@ def _rows(reader: RowReader, key: str) -> list[Any]:
                 expect(isinstance(value, str), f"csv cell {value!r}")
             spec = CSV_SCHEMA.get(name)
             if spec is not None and name != key:
-                guarded(ROW_ERRORS,
-                        lambda s=spec, v=value, t=row.text: check_value(s, v, text=t))
+                guarded(ROW_ERRORS, lambda s=spec, v=value, t=row.text: check_value(s, v, text=t))
     return rows
 
 
@@ -362,9 +533,14 @@ def make_csv_check(workdir: Path) -> Callable[[bytes], None]:
 
 json_files = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
-    st.lists(st.dictionaries(st.sampled_from(["media_id", "file_name", "score", "shot", "kind",
-                                              "note", "zzz"]), json_values, max_size=5),
-             max_size=6).map(lambda v: json.dumps(v).encode()),
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["media_id", "file_name", "score", "shot", "kind", "note", "zzz"]),
+            json_values,
+            max_size=5,
+        ),
+        max_size=6,
+    ).map(lambda v: json.dumps(v).encode()),
     st.integers(min_value=1, max_value=3000).map(lambda n: b"[" * n + b"]" * n),
     st.binary(max_size=300),
 )
@@ -381,14 +557,23 @@ def make_json_check(workdir: Path) -> Callable[[bytes], None]:
 
 
 form_cases = st.tuples(
-    st.dictionaries(st.sampled_from(["schema", "key", "file", "rows", "extra"]),
-                    st.one_of(nasty_text, raw_schemas.map(json.dumps)), max_size=4),
-    st.one_of(st.none(), st.tuples(
-        st.sampled_from(["rows.csv", "rows.json", "ROWS.CSV", "rows", "", "../rows.csv",
-                         "a/b.json"]),
-        st.sampled_from(["text/csv", "application/json", "application/json; charset=x", "",
-                         "image/png"]),
-        st.one_of(csv_files, json_files))),
+    st.dictionaries(
+        st.sampled_from(["schema", "key", "file", "rows", "extra"]),
+        st.one_of(nasty_text, raw_schemas.map(json.dumps)),
+        max_size=4,
+    ),
+    st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from(
+                ["rows.csv", "rows.json", "ROWS.CSV", "rows", "", "../rows.csv", "a/b.json"]
+            ),
+            st.sampled_from(
+                ["text/csv", "application/json", "application/json; charset=x", "", "image/png"]
+            ),
+            st.one_of(csv_files, json_files),
+        ),
+    ),
 )
 
 
@@ -400,8 +585,17 @@ def make_form_check(workdir: Path) -> Callable[[Any], None]:
         items: list[tuple[str, str | UploadFile]] = list(fields.items())
         if upload is not None:
             name, content_type, data = upload
-            items.append(("file", UploadFile(io.BytesIO(data), size=len(data), filename=name,
-                                             headers=Headers({"content-type": content_type}))))
+            items.append(
+                (
+                    "file",
+                    UploadFile(
+                        io.BytesIO(data),
+                        size=len(data),
+                        filename=name,
+                        headers=Headers({"content-type": content_type}),
+                    ),
+                )
+            )
         form = FormData(items)
         task_id = str(uuid4())
 
@@ -410,8 +604,10 @@ def make_form_check(workdir: Path) -> Callable[[Any], None]:
             schema = merge_schemas({}, parse_schema(body.field_schema))
             with staged_rows(form, body, schema, staging, task_id) as params:
                 staged = staging.folder(task_id) / params["file"]
-                expect(staged.parent == staging.folder(task_id) and staged.is_file(),
-                       f"staged at {staged}")
+                expect(
+                    staged.parent == staging.folder(task_id) and staged.is_file(),
+                    f"staged at {staged}",
+                )
                 expect(params["format"] in ("csv", "json"), f"format {params}")
             return True
 
@@ -426,9 +622,32 @@ def make_form_check(workdir: Path) -> Callable[[Any], None]:
 
 # Paths: import-root folders, upload names, zip members.
 
-PATH_PARTS = ["..", ".", "", "photos", "photos/inner", "escape", "loop", "dangling",
-              "file.png", "missing", "/", "//", "\\", "\x00", "a" * 255, "a" * 256,
-              "漢" * 90, "\ud800", "~", "$HOME", "%2e%2e", "..\\..", " ", "photos "]
+PATH_PARTS = [
+    "..",
+    ".",
+    "",
+    "photos",
+    "photos/inner",
+    "escape",
+    "loop",
+    "dangling",
+    "file.png",
+    "missing",
+    "/",
+    "//",
+    "\\",
+    "\x00",
+    "a" * 255,
+    "a" * 256,
+    "漢" * 90,
+    "\ud800",
+    "~",
+    "$HOME",
+    "%2e%2e",
+    "..\\..",
+    " ",
+    "photos ",
+]
 
 
 def make_import_root(workdir: Path) -> Path:
@@ -446,8 +665,10 @@ def make_import_root(workdir: Path) -> Path:
 
 import_paths = st.one_of(
     st.lists(st.one_of(st.sampled_from(PATH_PARTS), nasty_text), max_size=8).map("/".join),
-    st.tuples(st.sampled_from(["/", "//", "ROOT/", "ROOT/../", "ROOT/photos/../../"]),
-              st.lists(st.sampled_from(PATH_PARTS), max_size=5).map("/".join)).map("".join),
+    st.tuples(
+        st.sampled_from(["/", "//", "ROOT/", "ROOT/../", "ROOT/photos/../../"]),
+        st.lists(st.sampled_from(PATH_PARTS), max_size=5).map("/".join),
+    ).map("".join),
     st.integers(min_value=1, max_value=2100).map(lambda n: "a/" * n),
     nasty_text,
 )
@@ -462,17 +683,27 @@ def make_import_folder_check(workdir: Path) -> Callable[[str], None]:
         folder = guarded(HTTP_ERRORS, lambda: import_folder(root, given))
         if folder is None:
             return
-        expect(isinstance(folder, Path) and folder.is_relative_to(real_root),
-               f"{given!r} resolved to {folder}, outside {real_root}")
+        expect(
+            isinstance(folder, Path) and folder.is_relative_to(real_root),
+            f"{given!r} resolved to {folder}, outside {real_root}",
+        )
         expect(folder.is_dir() and folder == folder.resolve(), f"{folder} is not a folder")
 
     return check
 
 
-upload_names = st.lists(st.one_of(
-    nasty_text, st.sampled_from(PATH_PARTS), st.text(min_size=100, max_size=300),
-    st.tuples(st.text(max_size=300), st.sampled_from([".png", ".jpg", ".mp4", ".zip"])
-              ).map("".join)), min_size=1, max_size=4)
+upload_names = st.lists(
+    st.one_of(
+        nasty_text,
+        st.sampled_from(PATH_PARTS),
+        st.text(min_size=100, max_size=300),
+        st.tuples(st.text(max_size=300), st.sampled_from([".png", ".jpg", ".mp4", ".zip"])).map(
+            "".join
+        ),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 def check_upload_name(case: tuple[str, int]) -> None:
@@ -480,21 +711,26 @@ def check_upload_name(case: tuple[str, int]) -> None:
     name = guarded((), lambda: _safe_name(filename, number))
     expect(isinstance(name, str) and name not in ("", ".", ".."), f"name {name!r}")
     expect(not set(name) & {"/", "\\", "\x00"}, f"name {name!r}")
-    expect(len(name.encode("utf-8", "surrogatepass")) <= 255,
-           f"{filename[:40]!r}... became a name of {len(name.encode('utf-8', 'surrogatepass'))}"
-           " bytes, longer than a file name may be (255)")
+    expect(
+        len(name.encode("utf-8", "surrogatepass")) <= 255,
+        f"{filename[:40]!r}... became a name of {len(name.encode('utf-8', 'surrogatepass'))}"
+        " bytes, longer than a file name may be (255)",
+    )
     media = re.search(r"(?:^|[/\\])[A-Za-z0-9_-][^/\\]*(\.(?:png|jpg|mp4|zip))\Z", filename)
-    expect(media is None or name.endswith(media.group(1)),
-           f"{filename[:40]!r}... ({len(filename)} characters) lost its suffix "
-           f"{media.group(1) if media else ''!r}: ingest would skip it as unsupported")
+    expect(
+        media is None or name.endswith(media.group(1)),
+        f"{filename[:40]!r}... ({len(filename)} characters) lost its suffix "
+        f"{media.group(1) if media else ''!r}: ingest would skip it as unsupported",
+    )
 
 
 def make_stage_uploads_check(workdir: Path) -> Callable[[list[str]], None]:
     folder = workdir / "uploads"
 
     def check(filenames: list[str]) -> None:
-        form = FormData([("files", UploadFile(io.BytesIO(b"data"), filename=name))
-                         for name in filenames])
+        form = FormData(
+            [("files", UploadFile(io.BytesIO(b"data"), filename=name)) for name in filenames]
+        )
         try:
             count = guarded(HTTP_ERRORS, lambda: stage_uploads(form, folder))
             if count is None:
@@ -515,16 +751,37 @@ def _png() -> bytes:
 
 
 PNG = _png()
-MEMBER_PARTS = ["..", ".", "", "a", "img.png", "C:", "/", "\\", "..\\x.png", "漢.png",
-                "a" * 300, "x." + "p" * 300, "%2e%2e", "\x00.png", " "]
-members = st.lists(st.tuples(
-    st.lists(st.sampled_from(MEMBER_PARTS), min_size=1, max_size=4).map("/".join),
-    st.sampled_from(["file", "dir", "symlink", "exec"]),
-    st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
-    st.one_of(st.just(PNG), st.binary(max_size=64)),
-), max_size=5)
-zip_cases = st.tuples(members, st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)),
-                                        max_size=3), st.booleans())
+MEMBER_PARTS = [
+    "..",
+    ".",
+    "",
+    "a",
+    "img.png",
+    "C:",
+    "/",
+    "\\",
+    "..\\x.png",
+    "漢.png",
+    "a" * 300,
+    "x." + "p" * 300,
+    "%2e%2e",
+    "\x00.png",
+    " ",
+]
+members = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from(MEMBER_PARTS), min_size=1, max_size=4).map("/".join),
+        st.sampled_from(["file", "dir", "symlink", "exec"]),
+        st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
+        st.one_of(st.just(PNG), st.binary(max_size=64)),
+    ),
+    max_size=5,
+)
+zip_cases = st.tuples(
+    members,
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
+    st.booleans(),
+)
 
 
 def _zip_bytes(case: tuple[list[Any], list[tuple[int, int]], bool]) -> bytes:
@@ -536,8 +793,12 @@ def _zip_bytes(case: tuple[list[Any], list[tuple[int, int]], bool]) -> bytes:
             name = given.encode("utf-8", "replace").decode()  # a zip holds no lone surrogate
             info = zipfile.ZipInfo(name + ("/" if kind == "dir" else ""))
             info.compress_type = method
-            info.external_attr = {"file": 0o100644, "dir": 0o40755, "symlink": 0o120777,
-                                  "exec": 0o100755}[kind] << 16
+            info.external_attr = {
+                "file": 0o100644,
+                "dir": 0o40755,
+                "symlink": 0o120777,
+                "exec": 0o100755,
+            }[kind] << 16
             archive.writestr(info, b"" if kind == "dir" else data)
     raw = bytearray(buffer.getvalue())
     for offset, byte in flips:  # damage: bit rot, lying headers, unknown methods
@@ -557,14 +818,17 @@ def make_zip_check(workdir: Path) -> Callable[[Any], None]:
         report = _Report()
         context = SimpleNamespace(task_id=str(uuid4()))
         with blobs.batch(context.task_id) as batch:
-            guarded((), lambda: ingest._ingest_zip(context, batch, path, "upload.zip",
-                                                   records, report))
+            guarded(
+                (), lambda: ingest._ingest_zip(context, batch, path, "upload.zip", records, report)
+            )
         for record in records.values():
             name = str(record["file_name"])
             expect(name.startswith("upload.zip/"), f"file name {name!r}")
             member = PurePosixPath(name.removeprefix("upload.zip/").replace("\\", "/"))
-            expect(not member.is_absolute() and ".." not in member.parts,
-                   f"member {name!r} escapes the archive")
+            expect(
+                not member.is_absolute() and ".." not in member.parts,
+                f"member {name!r} escapes the archive",
+            )
             expect(record["kind"] in ("image", "video"), f"kind {record['kind']!r}")
 
     return check
@@ -584,21 +848,35 @@ def _b64(data: bytes) -> str:
 
 def _claim() -> st.SearchStrategy[Any]:
     now = int(time.time())
-    return st.one_of(st.integers(now - 100, now + 100), st.integers(now - 10**6, now + 10**6),
-                     json_scalars, st.sampled_from([now + 0.5, float("inf"), float("nan"),
-                                                    str(now), 10**30, True]))
+    return st.one_of(
+        st.integers(now - 100, now + 100),
+        st.integers(now - 10**6, now + 10**6),
+        json_scalars,
+        st.sampled_from([now + 0.5, float("inf"), float("nan"), str(now), 10**30, True]),
+    )
 
 
 jwt_parts = st.tuples(
-    st.fixed_dictionaries({}, optional={
-        "alg": st.sampled_from(["HS256", "none", "HS512", "RS256", "hs256", ""]) | json_scalars,
-        "kid": st.sampled_from([API_KEY, API_KEY.upper(), "", "x" * 201]) | json_values,
-        "typ": st.sampled_from(["JWT", "jwt"]) | json_scalars,
-        "crit": json_values}),
-    st.fixed_dictionaries({}, optional={
-        "sub": st.sampled_from([API_KEY, "other"]) | json_values,
-        "iss": st.sampled_from(["sdk", "SDK"]) | json_values,
-        "iat": _claim(), "exp": _claim(), "nbf": _claim(), "extra": json_values}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "alg": st.sampled_from(["HS256", "none", "HS512", "RS256", "hs256", ""]) | json_scalars,
+            "kid": st.sampled_from([API_KEY, API_KEY.upper(), "", "x" * 201]) | json_values,
+            "typ": st.sampled_from(["JWT", "jwt"]) | json_scalars,
+            "crit": json_values,
+        },
+    ),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "sub": st.sampled_from([API_KEY, "other"]) | json_values,
+            "iss": st.sampled_from(["sdk", "SDK"]) | json_values,
+            "iat": _claim(),
+            "exp": _claim(),
+            "nbf": _claim(),
+            "extra": json_values,
+        },
+    ),
     st.sampled_from(["right", "wrong", "empty", "garbage", "other-secret"]),
     st.sampled_from(["", "=", "==", ".", " ", "\n", ".x"]),
 )
@@ -606,10 +884,13 @@ jwt_parts = st.tuples(
 
 def _token(parts: tuple[dict[str, Any], dict[str, Any], str, str]) -> str:
     header, claims, signature, tail = parts
-    signing_input = (f"{_b64(json.dumps(header, allow_nan=True).encode())}."
-                     f"{_b64(json.dumps(claims, allow_nan=True).encode())}")
-    key = {"right": API_SECRET, "wrong": API_SECRET[:-1] + "t",
-           "other-secret": "o" * 48}.get(signature)
+    signing_input = (
+        f"{_b64(json.dumps(header, allow_nan=True).encode())}."
+        f"{_b64(json.dumps(claims, allow_nan=True).encode())}"
+    )
+    key = {"right": API_SECRET, "wrong": API_SECRET[:-1] + "t", "other-secret": "o" * 48}.get(
+        signature
+    )
     if key is not None:
         mac = hmac.new(key.encode(), signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{_b64(mac)}{tail}"
@@ -617,16 +898,22 @@ def _token(parts: tuple[dict[str, Any], dict[str, Any], str, str]) -> str:
 
 
 authorizations = st.one_of(
-    st.tuples(st.sampled_from(["Bearer ", "bearer ", "Bearer  ", "Basic ", "Bearer", ""]),
-              st.one_of(jwt_parts.map(_token), nasty_text, st.text(max_size=5000))
-              ).map("".join),
+    st.tuples(
+        st.sampled_from(["Bearer ", "bearer ", "Bearer  ", "Basic ", "Bearer", ""]),
+        st.one_of(jwt_parts.map(_token), nasty_text, st.text(max_size=5000)),
+    ).map("".join),
     st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
 )
-auth_cases = st.tuples(st.one_of(st.none(), authorizations),
-                       st.one_of(st.none(), st.binary(max_size=200), jwt_parts.map(
-                           lambda p: f"snapset_session={_token(p)}; snapset_csrf=x".encode())),
-                       st.sampled_from(["GET", "POST", "DELETE"]),
-                       st.one_of(st.none(), st.binary(max_size=50)))
+auth_cases = st.tuples(
+    st.one_of(st.none(), authorizations),
+    st.one_of(
+        st.none(),
+        st.binary(max_size=200),
+        jwt_parts.map(lambda p: f"snapset_session={_token(p)}; snapset_csrf=x".encode()),
+    ),
+    st.sampled_from(["GET", "POST", "DELETE"]),
+    st.one_of(st.none(), st.binary(max_size=50)),
+)
 
 
 def _unb64(text: str) -> bytes:
@@ -651,10 +938,16 @@ def _claims_fit(token: str) -> bool:
     header_text, claims_text, _ = token.split(".")
     header, claims = json.loads(_unb64(header_text)), json.loads(_unb64(claims_text))
     exp, iat = claims.get("exp"), claims.get("iat")
-    return (header.get("alg") == "HS256" and header.get("kid") == API_KEY
-            and claims.get("sub") == API_KEY and claims.get("iss") == "sdk"
-            and type(exp) is int and type(iat) is int and exp - iat <= MAX_TTL
-            and exp > time.time() - 60)
+    return (
+        header.get("alg") == "HS256"
+        and header.get("kid") == API_KEY
+        and claims.get("sub") == API_KEY
+        and claims.get("iss") == "sdk"
+        and type(exp) is int
+        and type(iat) is int
+        and exp - iat <= MAX_TTL
+        and exp > time.time() - 60
+    )
 
 
 def make_auth_check() -> Callable[[Any], None]:
@@ -669,17 +962,21 @@ def make_auth_check() -> Callable[[Any], None]:
             headers.append((b"cookie", cookie))
         if csrf is not None:
             headers.append((b"x-csrf-token", csrf))
-        request = Request({"type": "http", "method": method, "path": "/", "headers": headers,
-                           "query_string": b""})
+        request = Request(
+            {"type": "http", "method": method, "path": "/", "headers": headers, "query_string": b""}
+        )
         actor = guarded(HTTP_ERRORS, lambda: authenticate(verifier, request))
         if actor is None:
             return
         expect(actor.user_id == USER.user_id and actor.email == USER.email, f"actor {actor}")
         sent = request.headers.get("authorization")
-        token = (sent.partition(" ")[2].strip() if sent
-                 else request.cookies.get("snapset_session", ""))
-        expect(len(token) <= MAX_TOKEN_BYTES and _correctly_signed(token),
-               f"accepted a token not signed with the user's secret: {token[:80]!r}")
+        token = (
+            sent.partition(" ")[2].strip() if sent else request.cookies.get("snapset_session", "")
+        )
+        expect(
+            len(token) <= MAX_TOKEN_BYTES and _correctly_signed(token),
+            f"accepted a token not signed with the user's secret: {token[:80]!r}",
+        )
         expect(_claims_fit(token), f"accepted a token whose claims do not fit: {token[:80]!r}")
 
     return check
@@ -689,6 +986,7 @@ def make_auth_check() -> Callable[[Any], None]:
 # (drawing costs far more than checking). They keep the harness's own choices (a zip
 # member's kind, a value's spec) and change only what the parser reads.
 
+
 def mutate_text(text: str, rng: random.Random) -> str:
     for _ in range(rng.randint(1, 3)):
         at = rng.randint(0, len(text))
@@ -696,17 +994,28 @@ def mutate_text(text: str, rng: random.Random) -> str:
         if op == 0:
             text = text[:at] + rng.choice(NASTY) + text[at:]
         elif op == 1:
-            text = text[:at] + text[at + rng.randint(1, 8):]
+            text = text[:at] + text[at + rng.randint(1, 8) :]
         elif op == 2:
-            text = text[:at] + chr(rng.choice((rng.randint(0, 0x7F), rng.randint(0x80, 0x7FF),
-                                               rng.randint(0x800, 0xFFFF),
-                                               rng.randint(0x10000, 0x10FFFF)))) + text[at:]
+            text = (
+                text[:at]
+                + chr(
+                    rng.choice(
+                        (
+                            rng.randint(0, 0x7F),
+                            rng.randint(0x80, 0x7FF),
+                            rng.randint(0x800, 0xFFFF),
+                            rng.randint(0x10000, 0x10FFFF),
+                        )
+                    )
+                )
+                + text[at:]
+            )
         elif op == 3:
             end = rng.randint(at, min(len(text), at + 8))
             text = text[:at] + text[at:end] * rng.randint(2, 60) + text[end:]
         elif text:
             at = min(at, len(text) - 1)
-            text = text[:at] + chr(rng.randint(0, 0x2FF)) + text[at + 1:]
+            text = text[:at] + chr(rng.randint(0, 0x2FF)) + text[at + 1 :]
     return text
 
 
@@ -720,7 +1029,7 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
         if op == 0:
             raw[at:at] = rng.choice(NASTY).encode("utf-8", "surrogatepass")
         elif op == 1:
-            del raw[at:at + rng.randint(1, 8)]
+            del raw[at : at + rng.randint(1, 8)]
         elif op == 2:
             raw[at:at] = rng.randbytes(rng.randint(1, 4))
         elif raw:
@@ -734,7 +1043,7 @@ def mutate_json(value: Any, rng: random.Random) -> Any:
         return mutate_text(value, rng)
     if isinstance(value, list) and value and rng.random() < 0.7:
         at = rng.randrange(len(value))
-        return [*value[:at], mutate_json(value[at], rng), *value[at + 1:]]
+        return [*value[:at], mutate_json(value[at], rng), *value[at + 1 :]]
     if isinstance(value, dict) and value and rng.random() < 0.7:
         key = rng.choice(list(value))
         return {**value, key: mutate_json(value[key], rng)}
@@ -742,14 +1051,32 @@ def mutate_json(value: Any, rng: random.Random) -> Any:
         return [*value, rng.choice(NASTY)] if rng.random() < 0.5 else value[1:]
     if isinstance(value, dict):
         return {**value, mutate_text("", rng): rng.choice([None, 0, "", [], {}])}
-    return rng.choice([None, True, 0, -1, 2**63, 10**400, 0.5, -0.0, float("inf"),
-                       float("nan"), "", rng.choice(NASTY), [], {}])
+    return rng.choice(
+        [
+            None,
+            True,
+            0,
+            -1,
+            2**63,
+            10**400,
+            0.5,
+            -0.0,
+            float("inf"),
+            float("nan"),
+            "",
+            rng.choice(NASTY),
+            [],
+            {},
+        ]
+    )
 
 
-def _pair(first: Callable[[Any, random.Random], Any],
-          second: Callable[[Any, random.Random], Any]) -> Callable[[Any, random.Random], Any]:
-    return lambda v, rng: (first(v[0], rng), v[1]) if rng.random() < 0.5 else \
-        (v[0], second(v[1], rng))
+def _pair(
+    first: Callable[[Any, random.Random], Any], second: Callable[[Any, random.Random], Any]
+) -> Callable[[Any, random.Random], Any]:
+    return lambda v, rng: (
+        (first(v[0], rng), v[1]) if rng.random() < 0.5 else (v[0], second(v[1], rng))
+    )
 
 
 def _keep(value: Any, rng: random.Random) -> Any:
@@ -772,9 +1099,12 @@ def _mutate_zip(case: Any, rng: random.Random) -> Any:
     if entries and rng.random() < 0.5:
         at = rng.randrange(len(entries))
         name, kind, method, data = entries[at]
-        changed = (mutate_text(name, rng), kind, method, data) if rng.random() < 0.5 else \
-            (name, kind, method, mutate_bytes(data, rng))
-        return [*entries[:at], changed, *entries[at + 1:]], flips, garbage
+        changed = (
+            (mutate_text(name, rng), kind, method, data)
+            if rng.random() < 0.5
+            else (name, kind, method, mutate_bytes(data, rng))
+        )
+        return [*entries[:at], changed, *entries[at + 1 :]], flips, garbage
     return entries, [*flips, (rng.randrange(10**6), rng.randrange(256))], garbage
 
 
@@ -787,7 +1117,7 @@ def _mutate_auth(case: Any, rng: random.Random) -> Any:
 
 def _mutate_names(names: list[str], rng: random.Random) -> list[str]:
     at = rng.randrange(len(names))
-    return [*names[:at], mutate_text(names[at], rng), *names[at + 1:]]
+    return [*names[:at], mutate_text(names[at], rng), *names[at + 1 :]]
 
 
 # Inputs that once broke a parser (shrunk by Hypothesis or found by bench/fuzz.py), replayed
@@ -812,22 +1142,42 @@ def parsers(workdir: Path) -> list[Parser]:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     return [
-        Parser("explore_query", st.tuples(query_strings, st.integers(0, 2**60)),
-               check_explore_query, 0.16, _pair(mutate_bytes, _keep)),
+        Parser(
+            "explore_query",
+            st.tuples(query_strings, st.integers(0, 2**60)),
+            check_explore_query,
+            0.16,
+            _pair(mutate_bytes, _keep),
+        ),
         Parser("iso_time", iso_texts, check_iso_time, 0.08, mutate_text),
-        Parser("metadata_schema", st.tuples(raw_schemas, raw_schemas), check_schema, 0.10,
-               _pair(mutate_json, mutate_json)),
-        Parser("metadata_value", value_cases, check_metadata_value, 0.16,
-               lambda v, rng: (v[0], mutate_json(v[1], rng), v[2])),
+        Parser(
+            "metadata_schema",
+            st.tuples(raw_schemas, raw_schemas),
+            check_schema,
+            0.10,
+            _pair(mutate_json, mutate_json),
+        ),
+        Parser(
+            "metadata_value",
+            value_cases,
+            check_metadata_value,
+            0.16,
+            lambda v, rng: (v[0], mutate_json(v[1], rng), v[2]),
+        ),
         Parser("metadata_csv", csv_files, make_csv_check(workdir), 0.08, mutate_bytes),
         Parser("metadata_json", json_files, make_json_check(workdir), 0.06, mutate_bytes),
         Parser("metadata_form", form_cases, make_form_check(workdir), 0.04, _mutate_form),
-        Parser("import_folder", import_paths, make_import_folder_check(workdir), 0.08,
-               mutate_text),
-        Parser("upload_name", st.tuples(upload_names.map(lambda n: n[0]), st.integers(0, 10**4)),
-               check_upload_name, 0.06, _pair(mutate_text, _keep)),
-        Parser("stage_uploads", upload_names, make_stage_uploads_check(workdir), 0.02,
-               _mutate_names),
+        Parser("import_folder", import_paths, make_import_folder_check(workdir), 0.08, mutate_text),
+        Parser(
+            "upload_name",
+            st.tuples(upload_names.map(lambda n: n[0]), st.integers(0, 10**4)),
+            check_upload_name,
+            0.06,
+            _pair(mutate_text, _keep),
+        ),
+        Parser(
+            "stage_uploads", upload_names, make_stage_uploads_check(workdir), 0.02, _mutate_names
+        ),
         Parser("zip_members", zip_cases, make_zip_check(workdir), 0.04, _mutate_zip),
         Parser("jwt", auth_cases, make_auth_check(), 0.12, _mutate_auth),
     ]

@@ -63,9 +63,13 @@ from tests.reliability.test_rebuild_equivalence import realistic_workload  # noq
 
 
 def record(store: str, event: StoredEvent) -> dict[str, Any]:
-    return {"store": store, "originator_id": str(event.originator_id),
-            "originator_version": event.originator_version, "topic": event.topic,
-            "state": json.loads(event.state)}
+    return {
+        "store": store,
+        "originator_id": str(event.originator_id),
+        "originator_version": event.originator_version,
+        "topic": event.topic,
+        "state": json.loads(event.state),
+    }
 
 
 def first_of(runtime: Runtime, kind: StoredType) -> list[dict[str, Any]]:
@@ -75,9 +79,12 @@ def first_of(runtime: Runtime, kind: StoredType) -> list[dict[str, Any]]:
     if kind.topic == SNAPSHOT_TOPIC:
         snapshots = app.snapshots
         assert snapshots is not None
-        found = [e for originator in {n.originator_id for n in notifications}
-                 for e in snapshots.recorder.select_events(originator)
-                 if json.loads(e.state)["topic"] == kind.aggregate]
+        found = [
+            e
+            for originator in {n.originator_id for n in notifications}
+            for e in snapshots.recorder.select_events(originator)
+            if json.loads(e.state)["topic"] == kind.aggregate
+        ]
         if not found:
             raise SystemExit(f"the workload took no snapshot of {kind.aggregate}")
         return [record("snapshots", min(found, key=lambda e: e.originator_version))]
@@ -95,8 +102,7 @@ def capture(runtime: Runtime, kind: StoredType) -> dict[str, Any]:
     app = runtime.app
     loaded = app.repository.get(UUID(last["originator_id"]), version=last["originator_version"])
     return {
-        "type": {"topic": kind.topic, "class_version": kind.version,
-                 "aggregate": kind.aggregate},
+        "type": {"topic": kind.topic, "class_version": kind.version, "aggregate": kind.aggregate},
         "captured_by": "tests/reliability/make_event_fixtures.py (realistic_workload, SQLite)",
         "history": history,
         "expected_state": encode_state(app.mapper.transcoder, aggregate_state(loaded)),
@@ -107,23 +113,26 @@ def formatted(fixture: dict[str, Any]) -> str:
     """JSON with one stored event per line, so a diff shows which events changed."""
     expected = json.dumps(fixture["expected_state"], indent=1, ensure_ascii=False)
     history = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in fixture["history"])
-    return "\n".join([
-        "{",
-        f' "type": {json.dumps(fixture["type"])},',
-        f' "captured_by": {json.dumps(fixture["captured_by"])},',
-        ' "history": [',
-        history,
-        " ],",
-        ' "expected_state": ' + expected.replace("\n", "\n "),
-        "}",
-        "",
-    ])
+    return "\n".join(
+        [
+            "{",
+            f' "type": {json.dumps(fixture["type"])},',
+            f' "captured_by": {json.dumps(fixture["captured_by"])},',
+            ' "history": [',
+            history,
+            " ],",
+            ' "expected_state": ' + expected.replace("\n", "\n "),
+            "}",
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--replace", action="store_true",
-                        help="also rewrite existing fixtures of current versions")
+    parser.add_argument(
+        "--replace", action="store_true", help="also rewrite existing fixtures of current versions"
+    )
     parser.add_argument("--out", type=Path, default=FIXTURES)
     args = parser.parse_args(argv)
     kinds = stored_event_types()
@@ -133,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="snapset-fixtures-") as tmp:
         (Path(tmp) / "imports").mkdir()
-        runtime = build_runtime(Settings(data_dir=Path(tmp) / "data", lease_seconds=5.0,
-                                         import_root=Path(tmp) / "imports"))
+        runtime = build_runtime(
+            Settings(
+                data_dir=Path(tmp) / "data", lease_seconds=5.0, import_root=Path(tmp) / "imports"
+            )
+        )
         try:
             alice = register(runtime, "alice@example.com")
             bob = register(runtime, "bob@example.com")
@@ -144,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                 fixture = capture(runtime, kind)
                 path = args.out / kind.file_name
                 path.write_text(formatted(fixture))
-                print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
-                      f" ({len(fixture['history'])} stored events)")
+                print(
+                    f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
+                    f" ({len(fixture['history'])} stored events)"
+                )
         finally:
             runtime.close()
     return 0

@@ -47,8 +47,9 @@ def _free_port() -> int:
 def _run(*args: str) -> None:
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n"
-                           f"{done.stdout}{done.stderr}")
+        raise RuntimeError(
+            f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
 
 
 @dataclass
@@ -62,22 +63,43 @@ class PrivateCluster:
         """Create and start a cluster with trust auth on 127.0.0.1 and durability on."""
         missing = [tool for tool in _TOOLS if shutil.which(tool) is None]
         if missing:
-            raise ClusterUnavailable(f"{', '.join(missing)} not found: install the Debian "
-                                     "postgresql-common tools (CI has them).")
+            raise ClusterUnavailable(
+                f"{', '.join(missing)} not found: install the Debian "
+                "postgresql-common tools (CI has them)."
+            )
         if os.geteuid() != 0:
-            raise ClusterUnavailable("Creating a private PostgreSQL cluster needs root (CI runs "
-                                     "as root); run the PostgreSQL crash tests as root.")
-        versions = sorted((p.name for p in Path("/etc/postgresql").iterdir()
-                           if p.name.replace(".", "").isdigit()),
-                          key=lambda v: [int(x) for x in v.split(".")]) \
-            if Path("/etc/postgresql").is_dir() else []
+            raise ClusterUnavailable(
+                "Creating a private PostgreSQL cluster needs root (CI runs "
+                "as root); run the PostgreSQL crash tests as root."
+            )
+        versions = (
+            sorted(
+                (
+                    p.name
+                    for p in Path("/etc/postgresql").iterdir()
+                    if p.name.replace(".", "").isdigit()
+                ),
+                key=lambda v: [int(x) for x in v.split(".")],
+            )
+            if Path("/etc/postgresql").is_dir()
+            else []
+        )
         if not versions:
             raise ClusterUnavailable("No PostgreSQL version under /etc/postgresql.")
         _drop_orphans(versions[-1], prefix)
-        cluster = cls(versions[-1], f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}",
-                      _free_port())
-        _run("pg_createcluster", cluster.version, cluster.name, "--port", str(cluster.port),
-             "--start-conf", "manual", "--", "--auth-local=trust", "--auth-host=trust")
+        cluster = cls(versions[-1], f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}", _free_port())
+        _run(
+            "pg_createcluster",
+            cluster.version,
+            cluster.name,
+            "--port",
+            str(cluster.port),
+            "--start-conf",
+            "manual",
+            "--",
+            "--auth-local=trust",
+            "--auth-host=trust",
+        )
         try:
             conf = Path("/etc/postgresql") / cluster.version / cluster.name / "conf.d"
             conf.mkdir(exist_ok=True)
@@ -112,8 +134,15 @@ class PrivateCluster:
 
     def crash(self) -> None:
         """Stop like a power cut: no shutdown checkpoint, recovery at the next start."""
-        _run("pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, "stop",
-             "-m", "immediate")
+        _run(
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            self.version,
+            self.name,
+            "stop",
+            "-m",
+            "immediate",
+        )
 
     def drop(self) -> None:
         _run("pg_dropcluster", "--stop", self.version, self.name)
@@ -124,8 +153,9 @@ def _drop_orphans(version: str, prefix: str) -> None:
     for folder in (Path("/etc/postgresql") / version).glob(f"{prefix}_*"):
         pid = folder.name.removeprefix(f"{prefix}_").split("_")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            subprocess.run(["pg_dropcluster", "--stop", version, folder.name],
-                           capture_output=True, check=False)
+            subprocess.run(
+                ["pg_dropcluster", "--stop", version, folder.name], capture_output=True, check=False
+            )
 
 
 # The proxy.

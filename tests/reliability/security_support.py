@@ -43,16 +43,24 @@ def fresh_database(backend: str) -> Iterator[str]:
 
 
 @contextmanager
-def serving(backend: str, folder: Path, *, extra_env: dict[str, str] | None = None,
-            ) -> Iterator[ServerProcess]:
+def serving(
+    backend: str,
+    folder: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[ServerProcess]:
     """An embedded snapset server (API, projections and worker in one process) on
     ``backend``, with ``folder/imports`` as its import root."""
     imports = folder / "imports"
     imports.mkdir(parents=True, exist_ok=True)
     with fresh_database(backend) as url:
-        server = start_server(folder / "data", database_url=url, import_root=imports,
-                              extra_args=("--embedded",) if url else (),
-                              extra_env=extra_env)
+        server = start_server(
+            folder / "data",
+            database_url=url,
+            import_root=imports,
+            extra_args=("--embedded",) if url else (),
+            extra_env=extra_env,
+        )
         try:
             yield server
         finally:
@@ -60,8 +68,12 @@ def serving(backend: str, folder: Path, *, extra_env: dict[str, str] | None = No
 
 
 @contextmanager
-def deployed(backend: str, folder: Path, *, extra_env: dict[str, str] | None = None,
-             ) -> Iterator[Deployment]:
+def deployed(
+    backend: str,
+    folder: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Deployment]:
     """snapset as deployed on ``backend``: an API-only server, `snapset project` and
     `snapset worker` (which a test may stop, so tasks stay unfinished), with
     ``folder/imports`` as the import root and the processes' logs in ``folder/logs``."""
@@ -69,8 +81,13 @@ def deployed(backend: str, folder: Path, *, extra_env: dict[str, str] | None = N
     imports.mkdir()
     logs.mkdir()
     with fresh_database(backend) as url:
-        server = start_server(folder / "data", database_url=url, import_root=imports,
-                              extra_args=("--api-only",), extra_env=extra_env)
+        server = start_server(
+            folder / "data",
+            database_url=url,
+            import_root=imports,
+            extra_args=("--api-only",),
+            extra_env=extra_env,
+        )
         deployment = Deployment(server, imports, logs)
         try:
             deployment.start("project")
@@ -84,8 +101,12 @@ def add_user(server: ServerProcess, email: str) -> SnapsetClient:
     """A new user made with `snapset users add --json`; its client."""
     done = subprocess.run(
         snapset_command("users", "add", email, "--json", "--data-dir", str(server.data_dir)),
-        env=server.env, capture_output=True, text=True, check=False,
-        cwd=Path(__file__).resolve().parents[2])
+        env=server.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, f"users add {email} failed:\n{done.stdout}\n{done.stderr}"
     keys = json.loads(done.stdout)
     return SnapsetClient(server.base_url, keys["api_key"], keys["api_secret"])
@@ -97,8 +118,9 @@ def anonymous(server: ServerProcess) -> httpx.Client:
 
 def task_of(started: httpx.Response) -> str | None:
     """The task a successful answer started, if any: a 202's `task_id`, an export's `id`."""
-    if started.status_code >= 300 or \
-            not started.headers.get("content-type", "").startswith("application/json"):
+    if started.status_code >= 300 or not started.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
         return None
     body: Any = started.json()
     if not isinstance(body, dict):
@@ -123,15 +145,29 @@ ITEM = BASE + "/media/{media_id}"
 # The routes by kind of input (tests check these against /openapi.json, so a new route
 # must be added here, and so gets tested).
 JSON_ROUTES = [
-    "POST /ui/session", "POST /api/v1/dataset", f"POST {BASE}/share", f"POST {BASE}/media",
-    f"PATCH {ITEM}", f"POST {BASE}/snapshot", f"PATCH {SNAP}", f"POST {BASE}/enrich_dataset",
-    f"POST {BASE}/reindex", f"POST {BASE}/custom_metadata", f"POST {BASE}/propagate_labels",
-    f"POST {BASE}/media/tags", f"POST {BASE}/media/labels",
+    "POST /ui/session",
+    "POST /api/v1/dataset",
+    f"POST {BASE}/share",
+    f"POST {BASE}/media",
+    f"PATCH {ITEM}",
+    f"POST {BASE}/snapshot",
+    f"PATCH {SNAP}",
+    f"POST {BASE}/enrich_dataset",
+    f"POST {BASE}/reindex",
+    f"POST {BASE}/custom_metadata",
+    f"POST {BASE}/propagate_labels",
+    f"POST {BASE}/media/tags",
+    f"POST {BASE}/media/labels",
 ]
 MULTIPART_ROUTES = ["POST /api/v1/dataset", f"POST {BASE}/media", f"POST {BASE}/custom_metadata"]
 PAGED_ROUTES = [
-    "GET /api/v1/datasets", "GET /api/v1/tasks", f"GET {BASE}/history", f"GET {BASE}/media",
-    f"GET {BASE}/clusters", f"GET {SNAP}/diff", f"POST {SNAP}/restore",
+    "GET /api/v1/datasets",
+    "GET /api/v1/tasks",
+    f"GET {BASE}/history",
+    f"GET {BASE}/media",
+    f"GET {BASE}/clusters",
+    f"GET {SNAP}/diff",
+    f"POST {SNAP}/restore",
 ]
 
 
@@ -164,8 +200,11 @@ def json_bodies(n: Named, tag: str = "x") -> dict[str, dict[str, Any]]:
         f"PATCH {SNAP}": {"description": f"edited by {tag}"},
         f"POST {BASE}/enrich_dataset": {"enrichment_models": n.models},
         f"POST {BASE}/reindex": {},
-        f"POST {BASE}/custom_metadata": {"schema": {"score": "float"}, "key": "media_id",
-                                         "rows": [{"media_id": m, "score": 1.5}]},
+        f"POST {BASE}/custom_metadata": {
+            "schema": {"score": "float"},
+            "key": "media_id",
+            "rows": [{"media_id": m, "score": 1.5}],
+        },
         f"POST {BASE}/propagate_labels": {"media_ids": [m]},
         f"POST {BASE}/media/tags": {"media_ids": [m], "add": [f"tag-{tag}"]},
         f"POST {BASE}/media/labels": {"media_ids": [m], "labels": [{"class_name": f"c-{tag}"}]},
@@ -178,13 +217,17 @@ def path_of(template: str, ids: dict[str, str]) -> str:
 
 def routes_with(spec: dict[str, Any], content_type: str) -> list[str]:
     """The routes whose request body may be of ``content_type``, as "METHOD /path"."""
-    return [f"{method.upper()} {path}" for path, ops in spec["paths"].items()
-            for method, op in ops.items()
-            if content_type in op.get("requestBody", {}).get("content", {})]
+    return [
+        f"{method.upper()} {path}"
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if content_type in op.get("requestBody", {}).get("content", {})
+    ]
 
 
-def dataset_state(owner: SnapsetClient, dataset_id: str,
-                  watchers: dict[str, SnapsetClient]) -> dict[str, Any]:
+def dataset_state(
+    owner: SnapsetClient, dataset_id: str, watchers: dict[str, SnapsetClient]
+) -> dict[str, Any]:
     """Everything the owner can read of a dataset, and what each watcher's role on it is."""
     tasks = owner.tasks(dataset_id=dataset_id, page_size=50)
     return {
@@ -213,21 +256,30 @@ def ensure_ready(owner: SnapsetClient, dataset_id: str) -> None:
     assert status == "READY", status
 
 
-def named_dataset(owner: SnapsetClient, folder: Path, name: str, *, images: int,
-                  share_with: str) -> Named:
+def named_dataset(
+    owner: SnapsetClient, folder: Path, name: str, *, images: int, share_with: str
+) -> Named:
     """What valid requests name (`Named`): a new READY dataset of the owner's with
     ``images`` images, re-indexed so it has clusters, and a snapshot "live"; the image
     ``more/extra.png`` under ``folder/imports`` is the source a media addition names."""
     dataset_id = ready_dataset(owner, folder / "media", name, images=images)
-    wait_final(owner, owner.ok("POST", f"/dataset/{dataset_id}/reindex", expect=202,
-                               json={})["task_id"])
+    wait_final(
+        owner, owner.ok("POST", f"/dataset/{dataset_id}/reindex", expect=202, json={})["task_id"]
+    )
     snapshot = owner.create_snapshot(dataset_id, name="live")["snapshot_id"]
     media_id = owner.media(dataset_id)[0]["media_id"]
     models = owner.ok("GET", f"/enrichment/{dataset_id}/list_models")["models"]
     first = next(m for m in models if "image" in m["media_kinds"])
     image(folder / "imports" / "more" / "extra.png", 20, 14, (10, 200, 10))
-    return Named(dataset_id, snapshot, media_id, {first["type"]: first["model_id"]},
-                 share_with, owner.api_key, owner.api_secret)
+    return Named(
+        dataset_id,
+        snapshot,
+        media_id,
+        {first["type"]: first["model_id"]},
+        share_with,
+        owner.api_key,
+        owner.api_secret,
+    )
 
 
 @dataclass
@@ -248,8 +300,11 @@ class Site:
         return self.named.dataset_id
 
     def ids(self) -> dict[str, str]:
-        return {"dataset_id": self.named.dataset_id, "snapshot_id": self.named.snapshot_id,
-                "media_id": self.named.media_id}
+        return {
+            "dataset_id": self.named.dataset_id,
+            "snapshot_id": self.named.snapshot_id,
+            "media_id": self.named.media_id,
+        }
 
     def dataset_count(self) -> int:
         """How many datasets there are (the admin sees them all)."""
@@ -261,16 +316,24 @@ SiteT = TypeVar("SiteT", bound=Site)
 
 
 @contextmanager
-def serving_site(kind: type[SiteT], backend: str, folder: Path, dataset_name: str, *,
-                 images: int, extra_env: dict[str, str] | None = None) -> Iterator[SiteT]:
+def serving_site(
+    kind: type[SiteT],
+    backend: str,
+    folder: Path,
+    dataset_name: str,
+    *,
+    images: int,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[SiteT]:
     """A ``kind`` of `Site` (a module's subclass says what its state is) on ``backend``."""
     with serving(backend, folder, extra_env=extra_env) as server:
         owner = add_user(server, "owner@example.com")
         friend = add_user(server, "friend@example.com")
         admin = SnapsetClient(server.base_url, server.api_key, server.api_secret)
         try:
-            named = named_dataset(owner, folder, dataset_name, images=images,
-                                  share_with="friend@example.com")
+            named = named_dataset(
+                owner, folder, dataset_name, images=images, share_with="friend@example.com"
+            )
             spec = owner.http.get("/openapi.json").json()
             yield kind(server, owner, friend, admin, folder, named, spec)
         finally:

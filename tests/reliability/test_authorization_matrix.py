@@ -59,17 +59,18 @@ pytestmark = pytest.mark.reliability
 no_server_errors = helpers.no_server_errors
 
 ROLES = ("anonymous", "stranger", "viewer", "editor", "owner")
-EMAILS = {role: f"{role}@example.com" for role in ("owner", "editor", "viewer", "stranger",
-                                                    "bystander")}
+EMAILS = {
+    role: f"{role}@example.com" for role in ("owner", "editor", "viewer", "stranger", "bystander")
+}
 
 # What a route is, for authorization.
-PUBLIC = "public"    # anyone, signed in or not
+PUBLIC = "public"  # anyone, signed in or not
 SESSION = "session"  # the web UI's cookie only: a Bearer token is not a session (401)
-CREATE = "create"    # any signed-in user; names no dataset
-LIST = "list"        # any signed-in user; shows only what the caller has a role on
-READ = "read"        # viewer, editor, owner
-WRITE = "write"      # editor, owner
-SHARE = "share"      # owner
+CREATE = "create"  # any signed-in user; names no dataset
+LIST = "list"  # any signed-in user; shows only what the caller has a role on
+READ = "read"  # viewer, editor, owner
+WRITE = "write"  # editor, owner
+SHARE = "share"  # owner
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def targets(key: str) -> list[str]:
 # The world: one deployment per backend, five users, the owner's dataset shared with an
 # editor and a viewer, and what the requests name.
 
+
 @dataclass
 class World:
     deployment: Deployment
@@ -198,8 +200,9 @@ class World:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     folder: Path = tmp_path_factory.mktemp(f"authz-{request.param}")
     with deployed(request.param, folder) as deployment:
         server = deployment.server
@@ -225,10 +228,14 @@ def build(w: World) -> None:
     w.media_id = owner.media(w.dataset_id)[0]["media_id"]
     [w.task_id] = [t["task_id"] for t in owner.tasks(dataset_id=w.dataset_id)["tasks"]]
     for role in ("editor", "viewer"):
-        owner.ok("POST", f"/dataset/{w.dataset_id}/share",
-                 json={"user_email": EMAILS[role], "role": role})
-    wait_final(owner, owner.ok("POST", f"/dataset/{w.dataset_id}/reindex", expect=202,
-                               json={})["task_id"])
+        owner.ok(
+            "POST",
+            f"/dataset/{w.dataset_id}/share",
+            json={"user_email": EMAILS[role], "role": role},
+        )
+    wait_final(
+        owner, owner.ok("POST", f"/dataset/{w.dataset_id}/reindex", expect=202, json={})["task_id"]
+    )
     deleted = owner.create_snapshot(w.dataset_id, name="deleted")["snapshot_id"]
     w.snapshot_id = owner.create_snapshot(w.dataset_id, name="live")["snapshot_id"]
     owner.delete_snapshot(w.dataset_id, deleted)
@@ -242,8 +249,9 @@ def build(w: World) -> None:
     w.private_name = f"private-{uuid.uuid4().hex[:8]}"
     w.private_id = owner.create_dataset(w.private_name)
     stranger = w.client("stranger")
-    w.own_id = ready_dataset(stranger, w.folder / "own", f"strangers-{uuid.uuid4().hex[:8]}",
-                             images=1)
+    w.own_id = ready_dataset(
+        stranger, w.folder / "own", f"strangers-{uuid.uuid4().hex[:8]}", images=1
+    )
     [own_snapshot] = stranger.snapshots(w.own_id)
     w.own_snapshot_id = own_snapshot["snapshot_id"]
 
@@ -282,8 +290,9 @@ def failed_creation(w: World) -> Ids:
     junk.write_text("not media")
     dataset_id = w.owner.create_dataset(f"failing-{w.made}", files=[junk])
     for role in ("editor", "viewer"):
-        w.owner.ok("POST", f"/dataset/{dataset_id}/share",
-                   json={"user_email": EMAILS[role], "role": role})
+        w.owner.ok(
+            "POST", f"/dataset/{dataset_id}/share", json={"user_email": EMAILS[role], "role": role}
+        )
     [task] = w.owner.tasks(dataset_id=dataset_id)["tasks"]
     assert wait_final(w.owner, task["task_id"])["status"] == "FAILED"
     return {"task_id": task["task_id"], "dataset_id": dataset_id}
@@ -298,8 +307,13 @@ NEEDS_WORKER_STOPPED = {"POST /api/v1/tasks/{task_id}/abort"}
 
 
 def base_ids(w: World, key: str) -> Ids:
-    ids = {"dataset_id": w.dataset_id, "snapshot_id": w.snapshot_id, "media_id": w.media_id,
-           "task_id": w.task_id, "path": "app.js"}
+    ids = {
+        "dataset_id": w.dataset_id,
+        "snapshot_id": w.snapshot_id,
+        "media_id": w.media_id,
+        "task_id": w.task_id,
+        "path": "app.js",
+    }
     if key.endswith("/download"):
         ids["task_id"] = w.export_task_id
     return ids
@@ -308,8 +322,15 @@ def base_ids(w: World, key: str) -> Ids:
 def options(w: World, key: str, role: str) -> dict[str, Any]:
     """The query or body that makes this route succeed for the owner."""
     user = w.users["bystander" if role == "anonymous" else role]  # signs in as itself
-    named = Named(w.dataset_id, w.snapshot_id, w.media_id, w.models, EMAILS["bystander"],
-                  user.api_key, user.api_secret)
+    named = Named(
+        w.dataset_id,
+        w.snapshot_id,
+        w.media_id,
+        w.models,
+        EMAILS["bystander"],
+        user.api_key,
+        user.api_secret,
+    )
     bodies = json_bodies(named, tag=role)
     if key in bodies:
         return {"json": bodies[key]}
@@ -336,12 +357,17 @@ def attempt(w: World, key: str, role: str, target: str, prepared: Ids) -> Attemp
         if "{snapshot_id}" in template:
             ids["snapshot_id"] = w.deleted_snapshot_id
         else:
-            kwargs["params"] = {**kwargs.get("params", {}),
-                                "snapshot_id": w.deleted_snapshot_id}
+            kwargs["params"] = {**kwargs.get("params", {}), "snapshot_id": w.deleted_snapshot_id}
     elif target == "unknown":
         ids["dataset_id" if "{dataset_id}" in template else "task_id"] = str(uuid.uuid4())
-    return Attempt(role, target, method, path_of(template, ids), kwargs,
-                   expected_status(EXPECTED[key], role, target))
+    return Attempt(
+        role,
+        target,
+        method,
+        path_of(template, ids),
+        kwargs,
+        expected_status(EXPECTED[key], role, target),
+    )
 
 
 def send(w: World, call: Attempt, key: str) -> httpx.Response:
@@ -363,7 +389,8 @@ def fingerprint(w: World, dataset_ids: set[str]) -> dict[str, Any]:
     """What the owner (and the admin) can read of the datasets a route may touch."""
     watchers = {role: w.users[role] for role in ("editor", "viewer", "stranger", "bystander")}
     state: dict[str, Any] = {
-        "datasets": w.admin.ok("GET", "/datasets", params={"page_size": 1})["total"]}
+        "datasets": w.admin.ok("GET", "/datasets", params={"page_size": 1})["total"]
+    }
     for dataset_id in sorted(dataset_ids):
         state[dataset_id] = dataset_state(w.owner, dataset_id, watchers)
     return state
@@ -376,8 +403,11 @@ def test_each_route_answers_each_role_as_api_md_says(world: World, key: str) -> 
     with worker_stopped(w) if key in NEEDS_WORKER_STOPPED else nullcontext():
         prepare = PREPARE.get(key, lambda _: {})
         own, editors = prepare(w), prepare(w)  # the editor consumes its own, if it consumes
-        calls = [attempt(w, key, role, target, editors if role == "editor" else own)
-                 for target in targets(key) for role in ROLES]
+        calls = [
+            attempt(w, key, role, target, editors if role == "editor" else own)
+            for target in targets(key)
+            for role in ROLES
+        ]
         refused = [c for c in calls if c.expected >= 400]
         allowed = [c for c in calls if c.expected < 400]
         touched = {w.dataset_id, own.get("dataset_id", w.dataset_id)}
@@ -398,8 +428,7 @@ def check(response: httpx.Response, call: Attempt, mismatches: list[str]) -> Non
     status = response.status_code
     where = f"  {call.role:9} {call.target:7} {call.method} {call.path}"
     if status != call.expected:
-        mismatches.append(f"{where}: expected {call.expected}, got {status}: "
-                          f"{response.text[:200]}")
+        mismatches.append(f"{where}: expected {call.expected}, got {status}: {response.text[:200]}")
     elif status >= 400:
         body = response.json()
         if not isinstance(body.get("detail"), str) or not body["detail"].strip():
@@ -407,6 +436,7 @@ def check(response: httpx.Response, call: Attempt, mismatches: list[str]) -> Non
 
 
 # The table covers the app.
+
 
 def served_routes(folder: Path) -> set[str]:
     """Every route the app serves, from the app itself (not only the endpoint registry)."""
@@ -419,19 +449,21 @@ def served_routes(folder: Path) -> set[str]:
             if isinstance(route, Mount):
                 keys.add(f"GET {route.path}/{{path}}")
             elif isinstance(route, Route):
-                keys |= {f"{method} {route.path}" for method in (route.methods or set())
-                         if method != "HEAD"}
+                keys |= {
+                    f"{method} {route.path}"
+                    for method in (route.methods or set())
+                    if method != "HEAD"
+                }
         return keys
     finally:
         runtime.close()
 
 
-def test_every_route_the_app_serves_has_an_expectation(
-    world: World, tmp_path: Path
-) -> None:
+def test_every_route_the_app_serves_has_an_expectation(world: World, tmp_path: Path) -> None:
     spec = world.nobody.get("/openapi.json").json()
-    published = {f"{method.upper()} {path}" for path, ops in spec["paths"].items()
-                 for method in ops}
+    published = {
+        f"{method.upper()} {path}" for path, ops in spec["paths"].items() for method in ops
+    }
     declared = {f"{e.method} {e.path}" for e in registry().endpoints}
     served = served_routes(tmp_path / "routes")
     assert published == declared
@@ -442,18 +474,29 @@ def test_every_route_the_app_serves_has_an_expectation(
         for method, op in ops.items():
             key = f"{method.upper()} {path}"
             names = {p["name"] for p in op.get("parameters", [])}
-            assert EXPECTED[key].deleted == ("snapshot_id" in names), \
+            assert EXPECTED[key].deleted == ("snapshot_id" in names), (
                 f"{key}: the table must try a deleted snapshot exactly where one can be named"
-            assert (EXPECTED[key].kind == PUBLIC or EXPECTED[key].kind == SESSION) == \
-                ("security" not in op), f"{key}: public in the spec, not in the table"
+            )
+            assert (EXPECTED[key].kind == PUBLIC or EXPECTED[key].kind == SESSION) == (
+                "security" not in op
+            ), f"{key}: public in the spec, not in the table"
 
 
 # Lists and foreign ids.
 
+
 def secrets_of(w: World) -> list[str]:
     """What a stranger must never read: the others' dataset ids and names, and emails."""
-    return [w.dataset_id, w.dataset_name, w.private_id, w.private_name,
-            EMAILS["owner"], EMAILS["editor"], EMAILS["viewer"], EMAILS["bystander"]]
+    return [
+        w.dataset_id,
+        w.dataset_name,
+        w.private_id,
+        w.private_name,
+        EMAILS["owner"],
+        EMAILS["editor"],
+        EMAILS["viewer"],
+        EMAILS["bystander"],
+    ]
 
 
 def test_lists_never_show_a_stranger_other_users_datasets_tasks_or_emails(
@@ -462,10 +505,14 @@ def test_lists_never_show_a_stranger_other_users_datasets_tasks_or_emails(
     w = world
     stranger = w.client("stranger")
     reads = [
-        ("/datasets", {}), ("/datasets", {"page_size": 100}),
-        ("/tasks", {}), ("/tasks", {"page_size": 50, "sort_by": "created_by"}),
-        ("/tasks", {"dataset_id": w.dataset_id}), ("/tasks", {"dataset_name": w.dataset_name}),
-        ("/tasks", {"created_by": EMAILS["owner"]}), ("/tasks", {"task_type": "EXPORT"}),
+        ("/datasets", {}),
+        ("/datasets", {"page_size": 100}),
+        ("/tasks", {}),
+        ("/tasks", {"page_size": 50, "sort_by": "created_by"}),
+        ("/tasks", {"dataset_id": w.dataset_id}),
+        ("/tasks", {"dataset_name": w.dataset_name}),
+        ("/tasks", {"created_by": EMAILS["owner"]}),
+        ("/tasks", {"task_type": "EXPORT"}),
         ("/tasks/filters", {}),
         (f"/dataset/{w.own_id}/history", {"page_size": 100}),
         (f"/dataset/{w.own_id}/history", {"actor": EMAILS["owner"]}),
@@ -486,14 +533,14 @@ def test_the_private_dataset_stays_out_of_the_editors_and_viewers_lists(world: W
     w = world
     for role in ("editor", "viewer"):
         client = w.client(role)
-        for path in ("/datasets", "/tasks", "/tasks/filters",
-                     f"/dataset/{w.dataset_id}/history"):
+        for path in ("/datasets", "/tasks", "/tasks/filters", f"/dataset/{w.dataset_id}/history"):
             response = client.request("GET", path)
             assert response.status_code == 200, f"{role} {path}: {response.text}"
             for secret in (w.private_id, w.private_name, w.own_id, EMAILS["stranger"]):
                 assert secret not in response.text, f"{role} {path} shows {secret}"
-        ids = {d["id"] for d in client.ok("GET", "/datasets", params={"page_size": 100})
-               ["datasets"]}
+        ids = {
+            d["id"] for d in client.ok("GET", "/datasets", params={"page_size": 100})["datasets"]
+        }
         assert w.dataset_id in ids
     owner_view = w.owner.ok("GET", "/datasets", params={"page_size": 100})
     assert w.own_id not in json.dumps(owner_view)
@@ -512,8 +559,7 @@ def test_another_users_ids_name_nothing_in_the_strangers_own_dataset(world: Worl
         ("GET", f"{own}/media", {"params": {"snapshot_id": w.snapshot_id}}),
         ("GET", f"{own}/clusters", {"params": {"snapshot_id": w.snapshot_id}}),
         ("GET", f"{own}/snapshot/{w.snapshot_id}/diff", {}),
-        ("GET", f"{own}/snapshot/{w.own_snapshot_id}/diff", {"params": {
-            "against": w.snapshot_id}}),
+        ("GET", f"{own}/snapshot/{w.own_snapshot_id}/diff", {"params": {"against": w.snapshot_id}}),
         ("GET", f"{own}/export_context_async", {"params": {"snapshot_id": w.snapshot_id}}),
         ("GET", f"{own}/export_status", {"params": {"export_task_id": w.export_task_id}}),
         ("GET", f"{own}/export/{w.export_task_id}/download", {}),
@@ -523,8 +569,11 @@ def test_another_users_ids_name_nothing_in_the_strangers_own_dataset(world: Worl
         ("DELETE", f"{own}/snapshot/{w.snapshot_id}", {}),
         ("PATCH", f"{own}/media/{w.media_id}", {"json": {"tags": ["mine"]}}),
         ("POST", f"{own}/media/tags", {"json": {"media_ids": [w.media_id], "add": ["mine"]}}),
-        ("POST", f"{own}/media/labels", {"json": {"media_ids": [w.media_id],
-                                                  "labels": [{"class_name": "mine"}]}}),
+        (
+            "POST",
+            f"{own}/media/labels",
+            {"json": {"media_ids": [w.media_id], "labels": [{"class_name": "mine"}]}},
+        ),
     ]
     before = fingerprint(w, {w.dataset_id})
     for method, path, kwargs in foreign:
@@ -533,5 +582,4 @@ def test_another_users_ids_name_nothing_in_the_strangers_own_dataset(world: Worl
         assert w.dataset_id not in response.text, f"{method} {path}: {response.text}"
     assert fingerprint(w, {w.dataset_id}) == before
     # The stranger's own ids work on the same routes (so the 404s are about the ids).
-    assert stranger.request("GET", f"{own}/snapshot/{w.own_snapshot_id}/diff") \
-        .status_code == 200
+    assert stranger.request("GET", f"{own}/snapshot/{w.own_snapshot_id}/diff").status_code == 200

@@ -44,8 +44,9 @@ RETRIES_EXHAUSTED = "is being changed by others"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-             ) -> Iterator[Deployment]:
+def deployed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     tmp = tmp_path_factory.mktemp(f"concurrency-{request.param}")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = f"{BASE_URL}?schema={schema}" if request.param == "postgres" else ""
@@ -67,8 +68,9 @@ def clients(deployed: Deployment) -> Iterator[list[SnapsetClient]]:
         client.close()
 
 
-def at_once(clients: list[SnapsetClient], request: Callable[[int, SnapsetClient],
-            httpx.Response]) -> list[httpx.Response]:
+def at_once(
+    clients: list[SnapsetClient], request: Callable[[int, SnapsetClient], httpx.Response]
+) -> list[httpx.Response]:
     """Every client sends its request at the same instant (a barrier); answers in order."""
     barrier = threading.Barrier(len(clients))
 
@@ -85,9 +87,11 @@ def tally(label: str, answers: list[httpx.Response]) -> None:
     print(f"{label}: {dict(Counter(a.status_code for a in answers))}")
 
 
-def sending(method: str, path: str, names: list[str]
-            ) -> Callable[[int, SnapsetClient], httpx.Response]:
+def sending(
+    method: str, path: str, names: list[str]
+) -> Callable[[int, SnapsetClient], httpx.Response]:
     """Client ``i`` sends ``{"name": names[i]}``."""
+
     def send(index: int, client: SnapsetClient) -> httpx.Response:
         return client.request(method, path, json={"name": names[index]})
 
@@ -117,8 +121,9 @@ def assert_versions_contiguous(deployed: Deployment, dataset_id: str) -> None:
 
 def last_made_current(events: list[Any]) -> str:
     """API.md: the current snapshot is the newest created or the last restored."""
-    made = [e.checkpoint_id for e in events
-            if event_name(e) in ("SnapshotCreated", "RestoreCompleted")]
+    made = [
+        e.checkpoint_id for e in events if event_name(e) in ("SnapshotCreated", "RestoreCompleted")
+    ]
     return str(made[-1])
 
 
@@ -130,7 +135,8 @@ def assert_refusals_are_documented(responses: list[httpx.Response], *, allowed: 
 
 
 def test_sixteen_clients_renaming_one_snapshot_lose_no_rename(
-    deployed: Deployment, clients: list[SnapsetClient],
+    deployed: Deployment,
+    clients: list[SnapsetClient],
     tmp_path: Path,
 ) -> None:
     dataset_id = ready_dataset(clients[0], tmp_path / "media", "renamed")
@@ -147,13 +153,15 @@ def test_sixteen_clients_renaming_one_snapshot_lose_no_rename(
         acknowledged = [wanted[i] for i, a in enumerate(answers) if a.status_code == 200]
         renames = named(events_of(deployed, dataset_id, before), "SnapshotUpdated")
         order = [e.name for e in renames]
-        assert sorted(order) == sorted(acknowledged), \
+        assert sorted(order) == sorted(acknowledged), (
             "every acknowledged rename is stored exactly once, and nothing else is"
+        )
         for i, answer in enumerate(answers):
             if answer.status_code == 200:
                 shown = answer.json()["snapshot_name"]
-                assert order.index(shown) >= order.index(wanted[i]), \
+                assert order.index(shown) >= order.index(wanted[i]), (
                     "an answer shows its own rename or one stored after it, never an older one"
+                )
         [listed] = clients[0].snapshots(dataset_id)
         assert listed["snapshot_name"] == order[-1], "the last stored rename wins"
     assert_versions_contiguous(deployed, dataset_id)
@@ -173,10 +181,16 @@ def test_sixteen_concurrent_snapshot_creations_all_land_and_the_last_stored_is_c
 
         assert {a.status_code for a in answers} <= {200, 409}
         assert_refusals_are_documented(answers, allowed=RETRIES_EXHAUSTED)
-        acknowledged = {a.json()["snapshot_id"]: wanted[i] for i, a in enumerate(answers)
-                        if a.status_code == 200}
-        assert all(a.json()["snapshot_name"] == wanted[i] for i, a in enumerate(answers)
-                   if a.status_code == 200)
+        acknowledged = {
+            a.json()["snapshot_id"]: wanted[i]
+            for i, a in enumerate(answers)
+            if a.status_code == 200
+        }
+        assert all(
+            a.json()["snapshot_name"] == wanted[i]
+            for i, a in enumerate(answers)
+            if a.status_code == 200
+        )
         created = named(events_of(deployed, dataset_id, before), "SnapshotCreated")
         assert {e.checkpoint_id: e.name for e in created} == acknowledged
         assert len(created) == len(acknowledged), "no snapshot is stored twice"
@@ -195,22 +209,28 @@ def test_concurrent_restores_never_overlap_and_creations_during_one_are_refused(
     dataset_id = ready_dataset(clients[0], tmp_path / "media", "restored")
     [creation] = clients[0].snapshots(dataset_id)
     base = f"/dataset/{dataset_id}/snapshot"
-    restores, creators = clients[: CLIENTS // 2], clients[CLIENTS // 2:]
+    restores, creators = clients[: CLIENTS // 2], clients[CLIENTS // 2 :]
     refused_restores = 0
     for round_number in range(ROUNDS):
-        target = creation["snapshot_id"] if round_number % 2 == 0 else \
-            clients[0].create_snapshot(dataset_id, name=f"target {round_number}")["snapshot_id"]
+        target = (
+            creation["snapshot_id"]
+            if round_number % 2 == 0
+            else clients[0].create_snapshot(dataset_id, name=f"target {round_number}")[
+                "snapshot_id"
+            ]
+        )
         before = version_of(deployed, dataset_id)
         wanted = [f"during {round_number}-{i}" for i in range(len(creators))]
 
-        def request(index: int, client: SnapsetClient, *, target: str = target,
-                    wanted: list[str] = wanted) -> httpx.Response:
+        def request(
+            index: int, client: SnapsetClient, *, target: str = target, wanted: list[str] = wanted
+        ) -> httpx.Response:
             if index < len(restores):
                 return client.request("POST", f"{base}/{target}/restore")
             return client.request("POST", base, json={"name": wanted[index - len(restores)]})
 
         answers = at_once(clients, request)
-        restore_answers, create_answers = answers[: len(restores)], answers[len(restores):]
+        restore_answers, create_answers = answers[: len(restores)], answers[len(restores) :]
         tally(f"round {round_number} restores", restore_answers)
         tally(f"round {round_number} creations", create_answers)
         assert {a.status_code for a in restore_answers} <= {202, 409}
@@ -236,15 +256,17 @@ def test_concurrent_restores_never_overlap_and_creations_during_one_are_refused(
             elif name == "SnapshotCreated" and event.reason == "manual":
                 assert running is None, "a snapshot was created while a restore ran"
         started = [e.task["task_id"] for e in named(events, "RestoreStarted")]
-        assert sorted(started) == sorted(accepted), \
+        assert sorted(started) == sorted(accepted), (
             "each accepted restore is stored once, refused ones not at all"
+        )
         manual = [e for e in named(events, "SnapshotCreated") if e.reason == "manual"]
         acknowledged = {a.json()["snapshot_id"] for a in create_answers if a.status_code == 200}
         assert {e.checkpoint_id for e in manual} == acknowledged
         assert len(manual) == len(acknowledged)
         [current] = [s for s in clients[0].snapshots(dataset_id) if s["is_current"]]
-        assert current["snapshot_id"] == last_made_current(events), \
+        assert current["snapshot_id"] == last_made_current(events), (
             "the newest created or the last restored snapshot is current"
+        )
     assert refused_restores > 0, "restores really overlapped in time and were refused"
     assert_versions_contiguous(deployed, dataset_id)
 
@@ -254,8 +276,10 @@ def test_live_projections_under_ten_concurrent_writers_skip_no_event(
 ) -> None:
     seconds = float(os.environ.get("SNAPSET_RACE_SECONDS", "20"))
     figures = run_race(deployed, tmp_path / "media", seconds=seconds, writers=10)
-    print(f"race: {figures.acknowledged} writes acknowledged, {figures.events} events, "
-          f"answers {dict(figures.answers)}, lag max {max(figures.lag_samples, default=0)}")
+    print(
+        f"race: {figures.acknowledged} writes acknowledged, {figures.events} events, "
+        f"answers {dict(figures.answers)}, lag max {max(figures.lag_samples, default=0)}"
+    )
 
     assert figures.unexpected == {}, "writes either land or are refused with 409"
     assert figures.acknowledged > 0

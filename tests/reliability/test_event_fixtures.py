@@ -72,17 +72,27 @@ def aggregate_classes() -> list[type[Aggregate]]:
     found: list[type[Aggregate]] = []
     for info in pkgutil.iter_modules(domain.__path__, "domain."):
         module = importlib.import_module(info.name)
-        found.extend(obj for obj in vars(module).values()
-                     if isinstance(obj, type) and issubclass(obj, Aggregate)
-                     and obj.__module__ == module.__name__)
+        found.extend(
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type)
+            and issubclass(obj, Aggregate)
+            and obj.__module__ == module.__name__
+        )
     return sorted(found, key=get_topic)
 
 
 def event_classes(aggregate: type[Aggregate]) -> list[type[DomainEvent]]:
     """The aggregate's own event classes (not its ``Event`` base, which is never stored)."""
-    return [obj for name, obj in vars(aggregate).items()
-            if isinstance(obj, type) and issubclass(obj, DomainEvent)
-            and obj is not aggregate.Event and not issubclass(obj, Snapshot) and name != "Event"]
+    return [
+        obj
+        for name, obj in vars(aggregate).items()
+        if isinstance(obj, type)
+        and issubclass(obj, DomainEvent)
+        and obj is not aggregate.Event
+        and not issubclass(obj, Snapshot)
+        and name != "Event"
+    ]
 
 
 def stored_event_types() -> list[StoredType]:
@@ -90,8 +100,10 @@ def stored_event_types() -> list[StoredType]:
     types: list[StoredType] = []
     for aggregate in aggregate_classes():
         owner = get_topic(aggregate)
-        types.extend(StoredType(get_topic(cls), getattr(cls, "class_version", 1), owner)
-                     for cls in event_classes(aggregate))
+        types.extend(
+            StoredType(get_topic(cls), getattr(cls, "class_version", 1), owner)
+            for cls in event_classes(aggregate)
+        )
         if aggregate in Datasets.snapshotting_intervals:
             types.append(StoredType(SNAPSHOT_TOPIC, getattr(aggregate, "class_version", 1), owner))
     return sorted(types)
@@ -121,14 +133,17 @@ def decode_state(transcoder: Transcoder, data: Any) -> Any:
 
 
 def stored(record: dict[str, Any]) -> StoredEvent:
-    return StoredEvent(originator_id=UUID(record["originator_id"]),
-                       originator_version=record["originator_version"], topic=record["topic"],
-                       state=json.dumps(record["state"], separators=(",", ":"),
-                                        ensure_ascii=False).encode())
+    return StoredEvent(
+        originator_id=UUID(record["originator_id"]),
+        originator_version=record["originator_version"],
+        topic=record["topic"],
+        state=json.dumps(record["state"], separators=(",", ":"), ensure_ascii=False).encode(),
+    )
 
 
-def merged_histories(fixtures: dict[str, dict[str, Any]]
-                     ) -> dict[tuple[str, str, int], dict[str, Any]]:
+def merged_histories(
+    fixtures: dict[str, dict[str, Any]],
+) -> dict[tuple[str, str, int], dict[str, Any]]:
     """Every fixture's stored events, once each; fixtures of one aggregate overlap, and
     where they do they must agree."""
     merged: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -141,21 +156,24 @@ def merged_histories(fixtures: dict[str, dict[str, Any]]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def golden(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[Backend]:
+def golden(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     """One backend per database holding every fixture's stored events."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = f"{BASE_URL}?schema={schema}" if request.param == "postgres" else ""
-    backend = open_backend(Settings(data_dir=tmp_path_factory.mktemp("golden"),
-                                    database_url=url))
+    backend = open_backend(Settings(data_dir=tmp_path_factory.mktemp("golden"), database_url=url))
     try:
         snapshots = backend.app.snapshots
         assert snapshots is not None
-        records = sorted(merged_histories(load_fixtures()).values(),
-                         key=lambda r: (r["store"], r["originator_id"], r["originator_version"]))
+        records = sorted(
+            merged_histories(load_fixtures()).values(),
+            key=lambda r: (r["store"], r["originator_id"], r["originator_version"]),
+        )
         for record in records:
-            recorder = snapshots.recorder if record["store"] == "snapshots" \
-                else backend.app.recorder
+            recorder = (
+                snapshots.recorder if record["store"] == "snapshots" else backend.app.recorder
+            )
             recorder.insert_events([stored(record)])
         yield backend
     finally:
@@ -166,16 +184,13 @@ def golden(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.mark.parametrize("name", sorted(load_fixtures()))
-def test_a_fixture_loads_into_the_state_it_was_captured_with(
-    golden: Backend, name: str
-) -> None:
+def test_a_fixture_loads_into_the_state_it_was_captured_with(golden: Backend, name: str) -> None:
     fixture = load_fixtures()[name]
     last = fixture["history"][-1]
     app = golden.app
     transcoder = app.mapper.transcoder
 
-    loaded = app.repository.get(UUID(last["originator_id"]),
-                                version=last["originator_version"])
+    loaded = app.repository.get(UUID(last["originator_id"]), version=last["originator_version"])
 
     assert get_topic(type(loaded)) == fixture["type"]["aggregate"]
     assert aggregate_state(loaded) == decode_state(transcoder, fixture["expected_state"])
@@ -211,8 +226,10 @@ def test_every_event_type_in_the_code_has_a_fixture_of_its_current_version() -> 
     assert in_code, "introspection found no event classes"
     assert {StoredType(t, v, a) for (t, a), v in newest.items()} == in_code
     for kind in covered:  # older versions: kept for their upcasters, never ahead of the code
-        assert any(c.topic == kind.topic and c.aggregate == kind.aggregate
-                   and c.version >= kind.version for c in in_code), kind
+        assert any(
+            c.topic == kind.topic and c.aggregate == kind.aggregate and c.version >= kind.version
+            for c in in_code
+        ), kind
 
 
 def test_each_fixture_file_is_named_for_the_type_it_holds() -> None:
@@ -222,4 +239,5 @@ def test_each_fixture_file_is_named_for_the_type_it_holds() -> None:
         assert fixture_type(fixture).file_name == name
         assert fixture["history"][-1]["topic"] == fixture["type"]["topic"]
         assert fixture["history"][-1]["store"] == (
-            "snapshots" if fixture["type"]["topic"] == SNAPSHOT_TOPIC else "events")
+            "snapshots" if fixture["type"]["topic"] == SNAPSHOT_TOPIC else "events"
+        )

@@ -63,8 +63,9 @@ class Site:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     folder: Path = tmp_path_factory.mktemp(f"jwt-{request.param}")
     with serving(request.param, folder) as server:
         admin = SnapsetClient(server.base_url, server.api_key, server.api_secret)
@@ -79,6 +80,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 # Building tokens.
 
+
 def header(site: Site, **overrides: Any) -> dict[str, Any]:
     """The header API.md prescribes, with ``overrides`` (a value of ... drops the key)."""
     made: dict[str, Any] = {"alg": "HS256", "typ": "JWT", "kid": site.key, **overrides}
@@ -89,16 +91,27 @@ def claims(site: Site, **overrides: Any) -> dict[str, Any]:
     """The claims API.md prescribes, valid for ten minutes from now, with ``overrides`` (a
     value of ... drops the claim; None stays as JSON null)."""
     now = int(time.time())
-    made: dict[str, Any] = {"sub": site.key, "iat": now, "exp": now + 600, "iss": "sdk",
-                            **overrides}
+    made: dict[str, Any] = {
+        "sub": site.key,
+        "iat": now,
+        "exp": now + 600,
+        "iss": "sdk",
+        **overrides,
+    }
     return {k: v for k, v in made.items() if v is not ...}
 
 
-def signed(site: Site, head: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
-           secret: str | None = None) -> str:
-    return forge(header(site) if head is None else head,
-                 claims(site) if body is None else body,
-                 site.secret if secret is None else secret)
+def signed(
+    site: Site,
+    head: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    secret: str | None = None,
+) -> str:
+    return forge(
+        header(site) if head is None else head,
+        claims(site) if body is None else body,
+        site.secret if secret is None else secret,
+    )
 
 
 def rs256(head: dict[str, Any], body: dict[str, Any], key: RSA.RsaKey) -> str:
@@ -154,25 +167,33 @@ TOKENS: dict[str, Token] = {
     "alg-NONE-unsigned": lambda s: forge(header(s, alg="NONE"), claims(s), None),
     "no-alg": lambda s: signed(s, header(s, alg=...)),
     "alg-null": lambda s: signed(s, header(s, alg=None)),
-    "HS384-with-the-secret": lambda s: forge(header(s, alg="HS384"), claims(s), s.secret,
-                                             hashlib.sha384),
-    "HS512-with-the-secret": lambda s: forge(header(s, alg="HS512"), claims(s), s.secret,
-                                             hashlib.sha512),
-    "RS256-signed-with-an-attackers-rsa-key": lambda s: rs256(header(s, alg="RS256"),
-                                                              claims(s), s.rsa),
+    "HS384-with-the-secret": lambda s: forge(
+        header(s, alg="HS384"), claims(s), s.secret, hashlib.sha384
+    ),
+    "HS512-with-the-secret": lambda s: forge(
+        header(s, alg="HS512"), claims(s), s.secret, hashlib.sha512
+    ),
+    "RS256-signed-with-an-attackers-rsa-key": lambda s: rs256(
+        header(s, alg="RS256"), claims(s), s.rsa
+    ),
     "RS256-with-the-attackers-key-embedded-as-jwk": lambda s: rs256(
-        header(s, alg="RS256", jwk=jwk_of(s.rsa)), claims(s), s.rsa),
+        header(s, alg="RS256", jwk=jwk_of(s.rsa)), claims(s), s.rsa
+    ),
     "RS256-with-a-jku-to-fetch-keys-from": lambda s: rs256(
-        header(s, alg="RS256", jku="http://127.0.0.1:9/jwks.json"), claims(s), s.rsa),
+        header(s, alg="RS256", jku="http://127.0.0.1:9/jwks.json"), claims(s), s.rsa
+    ),
     "HS256-signed-with-a-public-key-pem-as-secret": lambda s: signed(s, secret=public_pem(s)),
     "HS256-with-an-embedded-symmetric-jwk": lambda s: signed(
-        s, header(s, jwk={"kty": "oct", "k": b64(b"attacker")}), secret="attacker"),
+        s, header(s, jwk={"kty": "oct", "k": b64(b"attacker")}), secret="attacker"
+    ),
     # Time.
-    "expired-an-hour-ago": lambda s: signed(s, body=claims(
-        s, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
+    "expired-an-hour-ago": lambda s: signed(
+        s, body=claims(s, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
+    ),
     "nbf-an-hour-from-now": lambda s: signed(s, body=claims(s, nbf=int(time.time()) + 3600)),
-    "iat-an-hour-from-now": lambda s: signed(s, body=claims(
-        s, iat=int(time.time()) + 3600, exp=int(time.time()) + 4200)),
+    "iat-an-hour-from-now": lambda s: signed(
+        s, body=claims(s, iat=int(time.time()) + 3600, exp=int(time.time()) + 4200)
+    ),
     "no-exp": lambda s: signed(s, body=claims(s, exp=...)),
     "exp-null": lambda s: signed(s, body=claims(s, exp=None)),
     "exp-a-string": lambda s: signed(s, body=claims(s, exp=str(int(time.time()) + 600))),
@@ -192,7 +213,8 @@ TOKENS: dict[str, Token] = {
     # Keys.
     "signed-with-another-users-secret": lambda s: signed(s, secret=s.other.api_secret),
     "another-users-kid-with-this-secret": lambda s: signed(
-        s, header(s, kid=s.other.api_key), claims(s, sub=s.other.api_key)),
+        s, header(s, kid=s.other.api_key), claims(s, sub=s.other.api_key)
+    ),
     "wrong-secret": lambda s: signed(s, secret="not-the-secret"),
     "empty-secret": lambda s: signed(s, secret=""),
     "unknown-kid": lambda s: signed(s, header(s, kid="f" * 32), claims(s, sub="f" * 32)),
@@ -206,19 +228,19 @@ TOKENS: dict[str, Token] = {
     "kid-sql": lambda s: signed(s, header(s, kid="x' OR '1'='1")),
     "kid-with-a-nul": lambda s: signed(s, header(s, kid=s.key + "\x00")),
     "kid-10k-characters": lambda s: signed(s, header(s, kid="k" * 10_000)),
-    "kid-uppercase": lambda s: signed(s, header(s, kid=s.key.upper()),
-                                      claims(s, sub=s.key.upper())),
+    "kid-uppercase": lambda s: signed(
+        s, header(s, kid=s.key.upper()), claims(s, sub=s.key.upper())
+    ),
     # Tampering.
-    "tampered-payload-exp-pushed-out": lambda s: with_payload(
-        s, exp=int(time.time()) + 3000),
+    "tampered-payload-exp-pushed-out": lambda s: with_payload(s, exp=int(time.time()) + 3000),
     "tampered-payload-sub-changed": lambda s: with_payload(s, sub=s.other.api_key),
     "tampered-header-kid-changed": lambda s: with_header(s, kid=s.other.api_key),
     "signature-bit-flipped": lambda s: flipped(signed(s)),
     "signature-stripped": lambda s: ".".join(segments(signed(s))[:2]),
     "signature-empty": lambda s: ".".join(segments(signed(s))[:2]) + ".",
     "signature-of-another-token": lambda s: ".".join(
-        segments(signed(s))[:2] + segments(signed(s, body=claims(s, exp=int(time.time()) + 9)))
-        [2:]),
+        segments(signed(s))[:2] + segments(signed(s, body=claims(s, exp=int(time.time()) + 9)))[2:]
+    ),
     # Size and shape.
     "oversized-64-kb-correctly-signed": lambda s: signed(s, body=claims(s, pad="p" * 65_536)),
     "oversized-64-kb-garbage": lambda s: "a" * 65_536,
@@ -258,25 +280,34 @@ AUTHORIZATIONS: dict[str, Headers] = {
     "empty-authorization": lambda s: [("Authorization", "")],
     "bearer-without-a-token": lambda s: [("Authorization", "Bearer")],
     "bearer-and-an-empty-quoted-string": lambda s: [("Authorization", 'Bearer ""')],
-    "basic-with-key-and-secret": lambda s: [("Authorization", "Basic " + base64.b64encode(
-        f"{s.key}:{s.secret}".encode()).decode())],
+    "basic-with-key-and-secret": lambda s: [
+        ("Authorization", "Basic " + base64.b64encode(f"{s.key}:{s.secret}".encode()).decode())
+    ],
     "token-scheme": lambda s: [("Authorization", f"Token {good(s)}")],
     "jwt-scheme": lambda s: [("Authorization", f"JWT {good(s)}")],
     "no-scheme": lambda s: [("Authorization", good(s))],
     "bearer-colon-no-space": lambda s: [("Authorization", f"Bearer:{good(s)}")],
     "bearer-token-and-trailing-junk": lambda s: [("Authorization", f"Bearer {good(s)} junk")],
     "two-tokens-in-one-header": lambda s: [
-        ("Authorization", f"Bearer {good(s)}, Bearer {s.other.token()}")],
+        ("Authorization", f"Bearer {good(s)}, Bearer {s.other.token()}")
+    ],
     "two-authorization-headers-valid-first": lambda s: [
-        ("Authorization", f"Bearer {good(s)}"), ("Authorization", "Bearer junk")],
+        ("Authorization", f"Bearer {good(s)}"),
+        ("Authorization", "Bearer junk"),
+    ],
     "two-authorization-headers-valid-second": lambda s: [
-        ("Authorization", "Bearer junk"), ("Authorization", f"Bearer {good(s)}")],
+        ("Authorization", "Bearer junk"),
+        ("Authorization", f"Bearer {good(s)}"),
+    ],
     "two-authorization-headers-of-two-users": lambda s: [
-        ("Authorization", f"Bearer {good(s)}"), ("Authorization", f"Bearer {s.other.token()}")],
+        ("Authorization", f"Bearer {good(s)}"),
+        ("Authorization", f"Bearer {s.other.token()}"),
+    ],
 }
 
 
 # Sending them.
+
 
 def as_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.encode(), v.encode("utf-8")) for k, v in headers]
@@ -284,14 +315,15 @@ def as_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 
 def cookie_headers(token: str, csrf: str = "csrf") -> list[tuple[str, str]]:
     """The web UI's carrier: the session cookie, with a CSRF cookie and header that agree."""
-    return [("Cookie", f"{SESSION_COOKIE}={token}; {CSRF_COOKIE}={csrf}"),
-            ("X-CSRF-Token", csrf)]
+    return [("Cookie", f"{SESSION_COOKIE}={token}; {CSRF_COOKIE}={csrf}"), ("X-CSRF-Token", csrf)]
 
 
 def attempts(site: Site, name: str) -> list[tuple[str, str, dict[str, Any]]]:
-    return [("GET", "/api/v1/datasets", {}),
-            ("GET", f"/api/v1/dataset/{site.dataset_id}", {}),
-            ("POST", "/api/v1/dataset", {"json": {"dataset_name": name}})]
+    return [
+        ("GET", "/api/v1/datasets", {}),
+        ("GET", f"/api/v1/dataset/{site.dataset_id}", {}),
+        ("POST", "/api/v1/dataset", {"json": {"dataset_name": name}}),
+    ]
 
 
 def dataset_names(site: Site) -> set[str]:
@@ -305,8 +337,9 @@ def assert_all_refused(site: Site, headers: list[tuple[str, str]], name: str) ->
         for method, path, kwargs in attempts(site, name):
             response = http.request(method, path, headers=as_bytes(headers), **kwargs)
             problem(response, 401)
-            assert response.headers.get("www-authenticate", "").startswith("Bearer"), \
+            assert response.headers.get("www-authenticate", "").startswith("Bearer"), (
                 f"{method} {path}: no WWW-Authenticate"
+            )
     assert name not in dataset_names(site), "a refused request created a dataset"
 
 
@@ -348,6 +381,8 @@ def test_the_other_users_own_token_works_so_their_key_is_real(site: Site) -> Non
     response = site.other.http.get("/api/v1/datasets")
     assert response.status_code == 200, response.text
     with anonymous(site.server) as http:
-        response = http.get(f"/api/v1/dataset/{site.dataset_id}",
-                            headers={"Authorization": f"Bearer {site.other.token()}"})
+        response = http.get(
+            f"/api/v1/dataset/{site.dataset_id}",
+            headers={"Authorization": f"Bearer {site.other.token()}"},
+        )
     problem(response, 404)  # known user, no role on the admin's dataset

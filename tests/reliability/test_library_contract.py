@@ -104,8 +104,13 @@ class OnOurSQLite:
     """Our backend on SQLite: a fresh data directory per recorder, removed after the test."""
 
     # What the library's factory must build from our environment on this backend.
-    library = LibraryClasses(SQLiteFactory, SQLiteAggregateRecorder, SQLiteApplicationRecorder,
-                             SQLiteTrackingRecorder, SQLiteProcessRecorder)
+    library = LibraryClasses(
+        SQLiteFactory,
+        SQLiteAggregateRecorder,
+        SQLiteApplicationRecorder,
+        SQLiteTrackingRecorder,
+        SQLiteProcessRecorder,
+    )
 
     def setUp(self) -> None:
         self._prepare()
@@ -150,9 +155,13 @@ class OnOurPostgres(OnOurSQLite):
 
     # pytest gathers class marks along the MRO: every case bound to this backend is marked.
     pytestmark = pytest.mark.postgres
-    library = LibraryClasses(PostgresFactory, PostgresAggregateRecorder,
-                             PostgresApplicationRecorder, PostgresTrackingRecorder,
-                             PostgresProcessRecorder)
+    library = LibraryClasses(
+        PostgresFactory,
+        PostgresAggregateRecorder,
+        PostgresApplicationRecorder,
+        PostgresTrackingRecorder,
+        PostgresProcessRecorder,
+    )
 
     def _prepare(self) -> None:
         self._schemas: list[str] = []
@@ -167,16 +176,21 @@ class OnOurPostgres(OnOurSQLite):
     def settings(self) -> Settings:
         schema = f"t_{uuid.uuid4().hex[:12]}"
         self._schemas.append(schema)
-        return Settings(data_dir=self._dir / f"data{len(self._backends)}",
-                        database_url=f"{BASE_URL}?schema={schema}")
+        return Settings(
+            data_dir=self._dir / f"data{len(self._backends)}",
+            database_url=f"{BASE_URL}?schema={schema}",
+        )
 
 
 def on_both_backends(name: str, *case: type, **attributes: Any) -> None:
     """Define ``TestSQLite<name>`` and ``TestPostgres<name>`` in this module: ``case`` (what
     of ours the recorder is, then the library's test case) on each of our backends."""
     for prefix, backend in (("SQLite", OnOurSQLite), ("Postgres", OnOurPostgres)):
-        bound = types.new_class(f"Test{prefix}{name}", (backend, *case),
-                                exec_body=lambda ns: ns.update(__module__=__name__, **attributes))
+        bound = types.new_class(
+            f"Test{prefix}{name}",
+            (backend, *case),
+            exec_body=lambda ns: ns.update(__module__=__name__, **attributes),
+        )
         globals()[bound.__name__] = bound
 
 
@@ -238,11 +252,20 @@ class WithOurEnvironment:
 
 
 on_both_backends("EventLog", EventLog, lib.ApplicationRecorderTestCase)
-on_both_backends("EventLogNeverInterleavesTwoSaves",
-                 EventLog, lib.NonInterleavingNotificationIDsBaseCase, insert_num=1000)
+on_both_backends(
+    "EventLogNeverInterleavesTwoSaves",
+    EventLog,
+    lib.NonInterleavingNotificationIDsBaseCase,
+    insert_num=1000,
+)
 on_both_backends("SnapshotStore", SnapshotStore, lib.AggregateRecorderTestCase)
 for view_name in ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index"):
-    on_both_backends(f"{view_name.title().replace('_', '')}View",
-                     View, lib.TrackingRecorderTestCase, view_name=view_name)
-on_both_backends("FactoryWithOurEnvironment",
-                 WithOurEnvironment, lib.InfrastructureFactoryTestCase[Any])
+    on_both_backends(
+        f"{view_name.title().replace('_', '')}View",
+        View,
+        lib.TrackingRecorderTestCase,
+        view_name=view_name,
+    )
+on_both_backends(
+    "FactoryWithOurEnvironment", WithOurEnvironment, lib.InfrastructureFactoryTestCase[Any]
+)

@@ -75,37 +75,45 @@ class Site(security_support.Site):
 
     def state(self) -> dict[str, Any]:
         staging = self.server.data_dir / "staging"
-        return {"dataset": dataset_state(self.owner, self.dataset_id, {}),
-                "datasets": self.dataset_count(),
-                "staged": sorted(p.name for p in staging.iterdir()) if staging.exists() else []}
+        return {
+            "dataset": dataset_state(self.owner, self.dataset_id, {}),
+            "datasets": self.dataset_count(),
+            "staged": sorted(p.name for p in staging.iterdir()) if staging.exists() else [],
+        }
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     folder: Path = tmp_path_factory.mktemp(f"limits-{request.param}")
-    limits = {"SNAPSET_MAX_BODY_BYTES": str(BODY_LIMIT),
-              "SNAPSET_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}
-    with serving_site(Site, request.param, folder, "limited", images=3,
-                      extra_env=limits) as built:
+    limits = {
+        "SNAPSET_MAX_BODY_BYTES": str(BODY_LIMIT),
+        "SNAPSET_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+    }
+    with serving_site(Site, request.param, folder, "limited", images=3, extra_env=limits) as built:
         yield built
 
 
 def test_the_route_lists_are_the_ones_the_spec_publishes(site: Site) -> None:
     assert sorted(routes_with(site.spec, "application/json")) == sorted(JSON_ROUTES)
     assert sorted(routes_with(site.spec, "multipart/form-data")) == sorted(MULTIPART_ROUTES)
-    paged = [f"{method.upper()} {path}" for path, ops in site.spec["paths"].items()
-             for method, op in ops.items()
-             if {"page", "page_size"} <= {p["name"] for p in op.get("parameters", [])}]
+    paged = [
+        f"{method.upper()} {path}"
+        for path, ops in site.spec["paths"].items()
+        for method, op in ops.items()
+        if {"page", "page_size"} <= {p["name"] for p in op.get("parameters", [])}
+    ]
     assert sorted(paged) == sorted(PAGED_ROUTES)
 
 
 # Bodies over the limit.
 
+
 def chunks(data: bytes, size: int = 16 * 1024) -> Iterator[bytes]:
     """The body as a stream (chunked transfer: no Content-Length to refuse it by)."""
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 def oversized_json(site: Site, key: str) -> bytes:
@@ -121,8 +129,7 @@ def test_a_json_body_over_the_limit_is_413_declared_or_streamed(site: Site, key:
     before = site.state()
     json_type = {"Content-Type": "application/json"}
     problem(site.owner.http.request(method, path, content=body, headers=json_type), 413)
-    problem(site.owner.http.request(method, path, content=chunks(body), headers=json_type),
-            413)
+    problem(site.owner.http.request(method, path, content=chunks(body), headers=json_type), 413)
     assert site.state() == before
 
 
@@ -138,14 +145,15 @@ def test_a_multipart_content_type_does_not_lift_the_json_limit(site: Site, key: 
     assert len(body) < UPLOAD_LIMIT
     form_type = {"Content-Type": "multipart/form-data; boundary=x"}
     problem(site.owner.http.request(method, path, content=body, headers=form_type), 413)
-    problem(site.owner.http.request(method, path, content=chunks(body), headers=form_type),
-            413)
+    problem(site.owner.http.request(method, path, content=chunks(body), headers=form_type), 413)
 
 
 def upload_fields(site: Site, key: str, payload: bytes) -> dict[str, Any]:
     if key.endswith("/custom_metadata"):
-        return {"data": {"schema": json.dumps({"score": "float"}), "key": "media_id"},
-                "files": [("file", ("rows.json", payload))]}
+        return {
+            "data": {"schema": json.dumps({"score": "float"}), "key": "media_id"},
+            "files": [("file", ("rows.json", payload))],
+        }
     data = {"dataset_name": "too big"} if key == "POST /api/v1/dataset" else {}
     return {"data": data, "files": [("files", ("big.png", payload))]}
 
@@ -159,13 +167,17 @@ def test_an_upload_over_the_limit_is_413_declared_or_streamed(site: Site, key: s
     problem(site.owner.http.request(method, path, **fields), 413)
     prepared = site.owner.http.build_request(method, path, **fields)
     streamed = site.owner.http.request(
-        method, path, content=chunks(prepared.read(), 1 * MiB),
-        headers={"Content-Type": prepared.headers["content-type"]})
+        method,
+        path,
+        content=chunks(prepared.read(), 1 * MiB),
+        headers={"Content-Type": prepared.headers["content-type"]},
+    )
     problem(streamed, 413)
     assert site.state() == before
 
 
 # Deep nesting.
+
 
 def nested(depth: int, leaf: str = "1") -> str:
     return "[" * depth + leaf + "]" * depth
@@ -190,8 +202,9 @@ def test_deeply_nested_json_is_a_4xx_on_every_json_route(site: Site, key: str) -
     before = site.state()
     for why, body in deep_bodies(site, key).items():
         assert len(body) < BODY_LIMIT, "the nesting, not the size, must be what is refused"
-        response = site.owner.http.request(method, path, content=body.encode(),
-                                           headers={"Content-Type": "application/json"})
+        response = site.owner.http.request(
+            method, path, content=body.encode(), headers={"Content-Type": "application/json"}
+        )
         assert 400 <= response.status_code < 500, f"{why}: {response.status_code}"
         problem(response, response.status_code)
     assert site.state() == before
@@ -203,14 +216,19 @@ def test_deep_nesting_in_a_metadata_form_or_rows_file_is_a_4xx(site: Site) -> No
     rows = json.dumps([{"media_id": site.named.media_id, "score": 1.0}]).encode()
     before = site.state()
     deep_schema = {"schema": nested(DEPTH), "key": "media_id"}
-    response = site.owner.request("POST", path, data=deep_schema,
-                                  files=[("file", ("rows.json", rows))])
+    response = site.owner.request(
+        "POST", path, data=deep_schema, files=[("file", ("rows.json", rows))]
+    )
     assert 400 <= response.status_code < 500, response.text
     problem(response, response.status_code)
     form = {"schema": json.dumps({"score": "float"}), "key": "media_id"}
     for depth in (DEPTH, 100_000):
-        response = site.owner.request("POST", path, data=form, files=[
-            ("file", ("rows.json", ("[" + nested(depth, "{}") + "]").encode()))])
+        response = site.owner.request(
+            "POST",
+            path,
+            data=form,
+            files=[("file", ("rows.json", ("[" + nested(depth, "{}") + "]").encode()))],
+        )
         assert 400 <= response.status_code < 500, f"{depth}: {response.text}"
         problem(response, response.status_code)
     assert site.state() == before
@@ -223,11 +241,15 @@ def test_a_row_value_nested_under_the_parsers_limit_is_rejected_row_by_row(
     and applies the good one; the worker does not crash on it."""
     ensure_ready(site.owner, site.dataset_id)
     media = [m["media_id"] for m in site.owner.media(site.dataset_id)]
-    rows = [{"media_id": media[0], "level": json.loads(nested(400))},
-            {"media_id": media[1], "level": 3.0}]
-    response = site.owner.request("POST", f"/dataset/{site.dataset_id}/custom_metadata",
-                                  json={"schema": {"level": "float"}, "key": "media_id",
-                                        "rows": rows})
+    rows = [
+        {"media_id": media[0], "level": json.loads(nested(400))},
+        {"media_id": media[1], "level": 3.0},
+    ]
+    response = site.owner.request(
+        "POST",
+        f"/dataset/{site.dataset_id}/custom_metadata",
+        json={"schema": {"level": "float"}, "key": "media_id", "rows": rows},
+    )
     if response.status_code != 202:
         problem(response, response.status_code)
         assert 400 <= response.status_code < 500
@@ -236,11 +258,14 @@ def test_a_row_value_nested_under_the_parsers_limit_is_rejected_row_by_row(
     assert task["status"] == "COMPLETED", task
     report = site.owner.ok("GET", f"/tasks/{task['task_id']}/report")["report"]
     assert (report["inserted_rows"], report["rejected_rows"]) == (1, 1), report
-    assert site.owner.ok("GET", f"/dataset/{site.dataset_id}/media/{media[1]}")[
-        "metadata"]["level"] == 3.0
+    assert (
+        site.owner.ok("GET", f"/dataset/{site.dataset_id}/media/{media[1]}")["metadata"]["level"]
+        == 3.0
+    )
 
 
 # Paging.
+
 
 def bounds(site: Site, key: str) -> dict[str, tuple[int, int | None]]:
     method, path = key.split(" ", 1)
@@ -270,10 +295,18 @@ def test_page_and_page_size_outside_their_bounds_are_422(site: Site, key: str) -
     size_min, size_max = limits["page_size"]
     assert size_max is not None, f"{key}: page_size publishes no maximum"
     refused: list[dict[str, str]] = [
-        {"page": str(page_min - 1)}, {"page": "-1"}, {"page": "x"}, {"page": "1.5"},
-        {"page": ""}, {"page": "9" * 30},
-        {"page_size": str(size_min - 1)}, {"page_size": str(size_max + 1)},
-        {"page_size": "-5"}, {"page_size": "x"}, {"page_size": "1e3"}, {"page_size": ""},
+        {"page": str(page_min - 1)},
+        {"page": "-1"},
+        {"page": "x"},
+        {"page": "1.5"},
+        {"page": ""},
+        {"page": "9" * 30},
+        {"page_size": str(size_min - 1)},
+        {"page_size": str(size_max + 1)},
+        {"page_size": "-5"},
+        {"page_size": "x"},
+        {"page_size": "1e3"},
+        {"page_size": ""},
         {"page_size": str(10**9)},
     ]
     if page_max is not None:
@@ -283,16 +316,21 @@ def test_page_and_page_size_outside_their_bounds_are_422(site: Site, key: str) -
         response = site.owner.http.request(method, path, params={**base, **params})
         problem(response, 422)
     assert site.state() == before
-    for params in ({"page_size": str(size_min)}, {"page_size": str(size_max)},
-                   {"page": str(page_min)}):
+    for params in (
+        {"page_size": str(size_min)},
+        {"page_size": str(size_max)},
+        {"page": str(page_min)},
+    ):
         response = site.owner.http.request(method, path, params={**base, **params})
         assert response.status_code == 200, f"{params}: {response.text}"
 
 
 # Uploaded archives.
 
-def a_zip(members: list[tuple[str | zipfile.ZipInfo, bytes]],
-          compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+
+def a_zip(
+    members: list[tuple[str | zipfile.ZipInfo, bytes]], compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in members:
@@ -311,8 +349,8 @@ def understated(data: bytes, claimed: int) -> bytes:
     raw = bytearray(a_zip([("big.png", data)]))
     local = raw.index(b"PK\x03\x04")
     central = raw.index(b"PK\x01\x02")
-    raw[local + 22:local + 26] = struct.pack("<I", claimed)
-    raw[central + 24:central + 28] = struct.pack("<I", claimed)
+    raw[local + 22 : local + 26] = struct.pack("<I", claimed)
+    raw[central + 24 : central + 28] = struct.pack("<I", claimed)
     return bytes(raw)
 
 
@@ -330,8 +368,7 @@ ARCHIVES: dict[str, Callable[[bytes], bytes]] = {
     "symlink-member": lambda png: a_zip([("ok.png", png), (symlink("evil.png"), b"/etc")]),
     "bomb-by-ratio": lambda png: a_zip([("zeros.png", bytes(16 * MiB))]),
     "bomb-with-understated-sizes": lambda png: understated(bytes(16 * MiB), 1000),
-    "zip-inside-a-zip": lambda png: a_zip([("inner.zip", a_zip([("zeros.png",
-                                                                 bytes(16 * MiB))]))]),
+    "zip-inside-a-zip": lambda png: a_zip([("inner.zip", a_zip([("zeros.png", bytes(16 * MiB))]))]),
     "100001-members": lambda png: many_members(100_001),
 }
 
@@ -346,13 +383,16 @@ def test_an_unsafe_archive_is_refused_and_nothing_is_extracted_from_it(
     assert len(archive) < UPLOAD_LIMIT
     name = f"archive {case}"
     there_before = {p for p in OUTSIDE if p.exists()}
-    response = site.owner.request("POST", "/dataset", data={"dataset_name": name}, files=[
-        ("files", ("good.png", png)), ("files", ("bad.zip", archive))])
+    response = site.owner.request(
+        "POST",
+        "/dataset",
+        data={"dataset_name": name},
+        files=[("files", ("good.png", png)), ("files", ("bad.zip", archive))],
+    )
     if response.status_code != 200:
         assert 400 <= response.status_code < 500, response.text
         problem(response, response.status_code)
-        assert name not in json.dumps(site.admin.ok("GET", "/datasets",
-                                                    params={"page_size": 100}))
+        assert name not in json.dumps(site.admin.ok("GET", "/datasets", params={"page_size": 100}))
     else:
         dataset_id = response.json()["dataset_id"]
         [task] = site.owner.tasks(dataset_id=dataset_id)["tasks"]
@@ -360,11 +400,14 @@ def test_an_unsafe_archive_is_refused_and_nothing_is_extracted_from_it(
         assert task["status"] == "COMPLETED", task
         assert [m["file_name"] for m in site.owner.media(dataset_id)] == ["good.png"]
         report = site.owner.ok("GET", f"/tasks/{task['task_id']}/report")
-        assert "bad.zip" in task["status_message"] + json.dumps(report), \
+        assert "bad.zip" in task["status_message"] + json.dumps(report), (
             "the refused archive is not named"
+        )
         assert site.owner.dataset(dataset_id)["status"] == "READY"
-    escaped = [*site.folder.rglob("evil*"),
-               *(p for p in OUTSIDE if p.exists() and p not in there_before)]
+    escaped = [
+        *site.folder.rglob("evil*"),
+        *(p for p in OUTSIDE if p.exists() and p not in there_before),
+    ]
     assert escaped == [], f"extracted outside the archive: {escaped}"
 
 
@@ -373,9 +416,10 @@ def test_a_form_with_more_files_or_fields_than_allowed_is_a_4xx(site: Site) -> N
     png = image(site.folder / "many" / "a.png").read_bytes()
     too_many_files = [("files", (f"{n}.png", png)) for n in range(10_001)]
     too_many_fields = {f"field{n}": "v" for n in range(101)}
-    for data, files in (({"dataset_name": "many files"}, too_many_files),
-                        ({"dataset_name": "many fields", **too_many_fields},
-                         [("files", ("a.png", png))])):
+    for data, files in (
+        ({"dataset_name": "many files"}, too_many_files),
+        ({"dataset_name": "many fields", **too_many_fields}, [("files", ("a.png", png))]),
+    ):
         response = site.owner.request("POST", "/dataset", data=data, files=files)
         assert 400 <= response.status_code < 500, response.text
         problem(response, response.status_code)
@@ -386,9 +430,15 @@ def test_a_form_with_more_files_or_fields_than_allowed_is_a_4xx(site: Site) -> N
 
 OPEN_TASKS = 2
 TASK_ROUTES = [
-    "POST /api/v1/dataset", f"POST {BASE}/media", f"POST {BASE}/custom_metadata",
-    f"POST {BASE}/propagate_labels", f"POST {BASE}/enrich_dataset", f"POST {BASE}/reindex",
-    f"POST {SNAP}/restore", f"POST {SNAP}/clone", f"GET {BASE}/export_context_async",
+    "POST /api/v1/dataset",
+    f"POST {BASE}/media",
+    f"POST {BASE}/custom_metadata",
+    f"POST {BASE}/propagate_labels",
+    f"POST {BASE}/enrich_dataset",
+    f"POST {BASE}/reindex",
+    f"POST {SNAP}/restore",
+    f"POST {SNAP}/clone",
+    f"GET {BASE}/export_context_async",
     "POST /api/v1/tasks/{task_id}/retry",
 ]
 
@@ -407,27 +457,35 @@ class Quota:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def quota(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Quota]:
+def quota(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Quota]:
     """A deployment whose worker the test stops, so tasks stay unfinished; a small limit."""
     folder: Path = tmp_path_factory.mktemp(f"quota-{request.param}")
-    with deployed(request.param, folder,
-                  extra_env={"SNAPSET_MAX_OPEN_TASKS": str(OPEN_TASKS)}) as deployment:
+    with deployed(
+        request.param, folder, extra_env={"SNAPSET_MAX_OPEN_TASKS": str(OPEN_TASKS)}
+    ) as deployment:
         server = deployment.server
         clients: list[SnapsetClient] = []
         try:
             clients.append(owner := add_user(server, "owner@example.com"))
             clients.append(stranger := add_user(server, "stranger@example.com"))
-            clients.append(admin := SnapsetClient(server.base_url, server.api_key,
-                                                  server.api_secret))
+            clients.append(
+                admin := SnapsetClient(server.base_url, server.api_key, server.api_secret)
+            )
             yield build_quota(deployment, folder, owner, stranger, admin)
         finally:
             for client in clients:
                 client.close()
 
 
-def build_quota(deployment: Deployment, folder: Path, owner: SnapsetClient,
-                stranger: SnapsetClient, admin: SnapsetClient) -> Quota:
+def build_quota(
+    deployment: Deployment,
+    folder: Path,
+    owner: SnapsetClient,
+    stranger: SnapsetClient,
+    admin: SnapsetClient,
+) -> Quota:
     named = named_dataset(owner, folder, "busy", images=2, share_with="stranger@example.com")
     junk = folder / "junk" / "notes.txt"
     junk.parent.mkdir()
@@ -438,15 +496,19 @@ def build_quota(deployment: Deployment, folder: Path, owner: SnapsetClient,
     own_id = ready_dataset(stranger, folder / "own", "strangers", images=1)
     picture = image(folder / "upload" / "a.png", 9, 9, (5, 5, 5)).read_bytes()
     spec = owner.http.get("/openapi.json").json()
-    return Quota(deployment, owner, stranger, admin, named, failed["task_id"], own_id,
-                 picture, spec)
+    return Quota(
+        deployment, owner, stranger, admin, named, failed["task_id"], own_id, picture, spec
+    )
 
 
 def task_starts(q: Quota) -> list[tuple[str, str, str, dict[str, Any]]]:
     """A request per route that starts a task, valid for the owner: (route, method, path,
     options); some routes take a task's source two ways and get both."""
-    ids = {"dataset_id": q.named.dataset_id, "snapshot_id": q.named.snapshot_id,
-           "task_id": q.failed_task_id}
+    ids = {
+        "dataset_id": q.named.dataset_id,
+        "snapshot_id": q.named.snapshot_id,
+        "task_id": q.failed_task_id,
+    }
     bodies = json_bodies(q.named)
     upload = [("files", ("a.png", q.picture))]
     starts = []
@@ -460,18 +522,30 @@ def task_starts(q: Quota) -> list[tuple[str, str, str, dict[str, Any]]]:
         else:
             starts.append((key, method, path, {}))
     starts += [
-        ("POST /api/v1/dataset", "POST", "/api/v1/dataset",
-         {"data": {"dataset_name": "uploaded"}, "files": upload}),
-        ("POST /api/v1/dataset", "POST", "/api/v1/dataset",
-         {"json": {"dataset_name": "imported", "source_path": "more"}}),
+        (
+            "POST /api/v1/dataset",
+            "POST",
+            "/api/v1/dataset",
+            {"data": {"dataset_name": "uploaded"}, "files": upload},
+        ),
+        (
+            "POST /api/v1/dataset",
+            "POST",
+            "/api/v1/dataset",
+            {"json": {"dataset_name": "imported", "source_path": "more"}},
+        ),
         (f"POST {BASE}/media", "POST", path_of(f"{BASE}/media", ids), {"files": upload}),
     ]
     return starts
 
 
 def test_the_task_routes_are_the_ones_the_spec_says_answer_429(quota: Quota) -> None:
-    answers_429 = [f"{method.upper()} {path}" for path, ops in quota.spec["paths"].items()
-                   for method, op in ops.items() if "429" in op["responses"]]
+    answers_429 = [
+        f"{method.upper()} {path}"
+        for path, ops in quota.spec["paths"].items()
+        for method, op in ops.items()
+        if "429" in op["responses"]
+    ]
     assert sorted(answers_429) == sorted(TASK_ROUTES)
 
 
@@ -487,32 +561,39 @@ def test_at_the_open_task_limit_every_task_route_answers_429_and_starts_nothing(
         pending += [(owner, owner.ok("GET", export)["id"]) for _ in range(OPEN_TASKS)]
         staging = q.deployment.server.data_dir / "staging"
         staged = sorted(p.name for p in staging.iterdir()) if staging.exists() else []
-        before = (owner.tasks()["total"], owner.dataset(q.named.dataset_id),
-                  q.admin.ok("GET", "/datasets", params={"page_size": 1})["total"])
+        before = (
+            owner.tasks()["total"],
+            owner.dataset(q.named.dataset_id),
+            q.admin.ok("GET", "/datasets", params={"page_size": 1})["total"],
+        )
         wrong: list[str] = []
         for key, method, path, kwargs in task_starts(q):
             response = owner.http.request(method, path, **kwargs)
-            if response.status_code != 429 or \
-                    not response.headers.get("retry-after", "").isdigit():
+            if response.status_code != 429 or not response.headers.get("retry-after", "").isdigit():
                 wrong.append(f"{key}: {response.status_code} {response.text[:160]}")
             else:
                 problem(response, 429)
         assert not wrong, "\n".join(wrong)
-        after = (owner.tasks()["total"], owner.dataset(q.named.dataset_id),
-                 q.admin.ok("GET", "/datasets", params={"page_size": 1})["total"])
+        after = (
+            owner.tasks()["total"],
+            owner.dataset(q.named.dataset_id),
+            q.admin.ok("GET", "/datasets", params={"page_size": 1})["total"],
+        )
         assert after == before, "a refused request started something"
-        assert (sorted(p.name for p in staging.iterdir()) if staging.exists() else []) == \
-            staged, "a refused upload left staged files"
+        assert (sorted(p.name for p in staging.iterdir()) if staging.exists() else []) == staged, (
+            "a refused upload left staged files"
+        )
 
         # Per user: the stranger still starts tasks, up to the same limit.
         own_export = f"/dataset/{q.own_id}/export_context_async"
-        pending += [(stranger, stranger.ok("GET", own_export)["id"])
-                    for _ in range(OPEN_TASKS)]
+        pending += [(stranger, stranger.ok("GET", own_export)["id"]) for _ in range(OPEN_TASKS)]
         # At the limit, a 429 must not tell the stranger whether a dataset exists.
-        hidden = stranger.request("POST", f"/dataset/{q.named.dataset_id}/snapshot/"
-                                          f"{q.named.snapshot_id}/restore")
-        missing = stranger.request("POST", f"/dataset/{uuid.uuid4()}/snapshot/"
-                                           f"{q.named.snapshot_id}/restore")
+        hidden = stranger.request(
+            "POST", f"/dataset/{q.named.dataset_id}/snapshot/{q.named.snapshot_id}/restore"
+        )
+        missing = stranger.request(
+            "POST", f"/dataset/{uuid.uuid4()}/snapshot/{q.named.snapshot_id}/restore"
+        )
         assert hidden.status_code == missing.status_code, (hidden.text, missing.text)
         assert hidden.status_code in (404, 429)
     finally:

@@ -75,13 +75,16 @@ EXTRAS: dict[str, Any] = {
 
 class Site(security_support.Site):
     def state(self) -> dict[str, Any]:
-        return {"dataset": dataset_state(self.owner, self.dataset_id, {"friend": self.friend}),
-                "datasets": self.dataset_count()}
+        return {
+            "dataset": dataset_state(self.owner, self.dataset_id, {"friend": self.friend}),
+            "datasets": self.dataset_count(),
+        }
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     folder: Path = tmp_path_factory.mktemp(f"mass-{request.param}")
     with serving_site(Site, request.param, folder, "assigned", images=2) as built:
         yield built
@@ -97,8 +100,9 @@ NESTED = {
 def legit_fields(site: Site, key: str) -> set[str]:
     """The fields the route's published body schema names (they are not extras for it)."""
     method, path = key.split(" ", 1)
-    schema = site.spec["paths"][path][method.lower()]["requestBody"]["content"][
-        "application/json"]["schema"]
+    schema = site.spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     resolved = site.spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     return set(resolved.get("properties", {}))
 
@@ -113,10 +117,12 @@ def send(site: Site, key: str, body: dict[str, Any]) -> Any:
 def refused_for(response: Any, name: str) -> None:
     """A 422 whose detail or field errors name the extra field."""
     detail = problem(response, 422)
-    places = [".".join(str(p) for p in e.get("loc", []))
-              for e in response.json().get("errors") or []]
-    assert name in detail or any(name in place for place in places), \
+    places = [
+        ".".join(str(p) for p in e.get("loc", [])) for e in response.json().get("errors") or []
+    ]
+    assert name in detail or any(name in place for place in places), (
         f"the 422 does not name {name!r}: {response.text}"
+    )
 
 
 def finish(site: Site, response: Any) -> None:
@@ -143,8 +149,9 @@ def test_every_published_request_schema_forbids_unknown_fields(site: Site) -> No
                 walk(schemas[name], name)
             return
         if "properties" in schema:
-            assert schema.get("additionalProperties") is False, \
+            assert schema.get("additionalProperties") is False, (
                 f"{where} accepts fields it does not name"
+            )
         for value in schema.values():
             for part in value if isinstance(value, list) else [value]:
                 if isinstance(part, dict):
@@ -152,14 +159,16 @@ def test_every_published_request_schema_forbids_unknown_fields(site: Site) -> No
 
     for key in JSON_ROUTES:
         method, path = key.split(" ", 1)
-        walk(site.spec["paths"][path][method.lower()]["requestBody"]["content"][
-            "application/json"]["schema"], key)
+        walk(
+            site.spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"][
+                "schema"
+            ],
+            key,
+        )
 
 
 @pytest.mark.parametrize("key", JSON_ROUTES, ids=JSON_ROUTES)
-def test_extra_fields_in_a_json_body_are_refused_and_change_nothing(
-    site: Site, key: str
-) -> None:
+def test_extra_fields_in_a_json_body_are_refused_and_change_nothing(site: Site, key: str) -> None:
     ensure_ready(site.owner, site.dataset_id)
     valid = json_bodies(site.named, tag="plain")[key]
     before = site.state()
@@ -185,8 +194,11 @@ def test_extra_form_fields_when_creating_a_dataset_are_refused(site: Site) -> No
         if name == "snapshot_support":
             continue
         response = site.owner.request(
-            "POST", "/dataset", data={"dataset_name": f"form {name}", name: json.dumps(value)},
-            files=[("files", ("a.png", picture.read_bytes()))])
+            "POST",
+            "/dataset",
+            data={"dataset_name": f"form {name}", name: json.dumps(value)},
+            files=[("files", ("a.png", picture.read_bytes()))],
+        )
         refused_for(response, name)
     assert site.state() == before
     made = site.owner.create_dataset("form plain", files=[picture])
@@ -200,12 +212,15 @@ def test_extra_form_fields_on_a_metadata_file_import_are_refused(site: Site) -> 
     path = f"/dataset/{site.dataset_id}/custom_metadata"
     before = site.state()
     for name, value in EXTRAS.items():
-        response = site.owner.request("POST", path, data={**form, name: json.dumps(value)},
-                                      files=[("file", ("rows.json", rows))])
+        response = site.owner.request(
+            "POST",
+            path,
+            data={**form, name: json.dumps(value)},
+            files=[("file", ("rows.json", rows))],
+        )
         refused_for(response, name)
     assert site.state() == before
-    response = site.owner.request("POST", path, data=form,
-                                  files=[("file", ("rows.json", rows))])
+    response = site.owner.request("POST", path, data=form, files=[("file", ("rows.json", rows))])
     assert response.status_code == 202, response.text
     finish(site, response)
 
@@ -215,10 +230,16 @@ def test_extra_form_fields_on_a_media_upload_are_refused_or_ignored(site: Site) 
     ensure_ready(site.owner, site.dataset_id)
     picture = image(site.folder / "upload" / "b.png", 18, 9, (1, 2, 3))
     before = site.state()["dataset"]
-    form = {name: json.dumps(value) if not isinstance(value, str) else value
-            for name, value in EXTRAS.items()}
-    response = site.owner.request("POST", f"/dataset/{site.dataset_id}/media", data=form,
-                                  files=[("files", ("b.png", picture.read_bytes()))])
+    form = {
+        name: json.dumps(value) if not isinstance(value, str) else value
+        for name, value in EXTRAS.items()
+    }
+    response = site.owner.request(
+        "POST",
+        f"/dataset/{site.dataset_id}/media",
+        data=form,
+        files=[("files", ("b.png", picture.read_bytes()))],
+    )
     if response.status_code == 422:
         assert site.state()["dataset"] == before
         return
@@ -228,19 +249,24 @@ def test_extra_form_fields_on_a_media_upload_are_refused_or_ignored(site: Site) 
     after = site.state()["dataset"]
     dataset = after["dataset"]
     # API.md: media added to a dataset with clusters leaves it in PARTIAL INDEX.
-    assert (dataset["owned_by"], dataset["status"], dataset["snapshot_support"]) == \
-        ("owner@example.com", "PARTIAL INDEX", True)
+    assert (dataset["owned_by"], dataset["status"], dataset["snapshot_support"]) == (
+        "owner@example.com",
+        "PARTIAL INDEX",
+        True,
+    )
     assert dataset["id"] == site.dataset_id
     # Earlier snapshots are as they were (but for which is current); any new one is the
     # automatic checkpoint DESIGN.md describes, made by the owner.
     old = {s["snapshot_id"]: {**s, "is_current": None} for s in before["snapshots"]}
     new = {s["snapshot_id"]: {**s, "is_current": None} for s in after["snapshots"]}
     assert {k: new.get(k) for k in old} == old
-    assert all((s["reason"], s["created_by"]) == ("auto", "owner@example.com")
-               for k, s in new.items() if k not in old)
+    assert all(
+        (s["reason"], s["created_by"]) == ("auto", "owner@example.com")
+        for k, s in new.items()
+        if k not in old
+    )
     assert after["access"] == before["access"]
     assert task["created_by"] == "owner@example.com"
     assert MALLORY not in json.dumps(after)
     assert {m["media_id"] for m in after["media"]} >= {m["media_id"] for m in before["media"]}
     assert EXTRAS["media_id"] not in {m["media_id"] for m in after["media"]}
-

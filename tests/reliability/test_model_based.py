@@ -69,9 +69,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 NAIVE_MICROS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
 SNAPSHOT_FIELDS = {
-    "snapshot_id", "snapshot_name", "source_dataset_name", "created_at", "created_by",
-    "n_images", "n_videos", "description", "reason", "training_model_id",
-    "training_model_name", "is_current", "is_restoring",
+    "snapshot_id",
+    "snapshot_name",
+    "source_dataset_name",
+    "created_at",
+    "created_by",
+    "n_images",
+    "n_videos",
+    "description",
+    "reason",
+    "training_model_id",
+    "training_model_name",
+    "is_current",
+    "is_restoring",
 }
 USERS = ("alice", "bob")
 # Who acts: Alice (who made the first dataset) twice as often as Bob, whose role varies.
@@ -95,11 +105,11 @@ CLASSES = ("cat", "dog")
 # How a rule names a snapshot: a live one (not the current one, if there are others), the
 # current one, the literal `current` (which only restore accepts), the one being restored, a
 # deleted one, or an id no snapshot has.
-PICKS = ("live", "current", "live", "literal-current", "live", "restoring", "deleted",
-         "unknown")
+PICKS = ("live", "current", "live", "literal-current", "live", "restoring", "deleted", "unknown")
 # The rule of every step that names a snapshot of a dataset and nothing else.
-snapshot_rule = rule(user=ACTOR, which=st.integers(0, 5), pick=st.sampled_from(PICKS),
-                     index=st.integers(0, 5))
+snapshot_rule = rule(
+    user=ACTOR, which=st.integers(0, 5), pick=st.sampled_from(PICKS), index=st.integers(0, 5)
+)
 
 # The server, without a worker: the HTTP API and the projections only. `snapset serve`
 # runs a worker too (embedded) or neither (--api-only), so the test starts the same app
@@ -127,6 +137,7 @@ finally:
 
 
 # The stack: one server and one held worker per backend for the module.
+
 
 @dataclass
 class Stats:
@@ -175,12 +186,16 @@ def _launch(tmp: Path, database_url: str) -> ServerProcess:
     port = free_port()
     # The per-user quota of unfinished tasks (429) is not part of API.md's model; sequences
     # leave tasks waiting on purpose, so it is set out of reach.
-    env = {**os.environ, "SNAPSET_DATABASE_URL": database_url,
-           "SNAPSET_MAX_OPEN_TASKS": "1000000"}
+    env = {**os.environ, "SNAPSET_DATABASE_URL": database_url, "SNAPSET_MAX_OPEN_TASKS": "1000000"}
     with (tmp / "server.log").open("w") as log:  # the child keeps its own handle
         process = subprocess.Popen(
             [sys.executable, "-c", LAUNCH, str(port), str(tmp / "data"), str(tmp / "imports")],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            text=True,
+        )
     server = ServerProcess(f"http://127.0.0.1:{port}", "", "", process, tmp / "data", env)
     deadline = time.monotonic() + 60
     with httpx.Client(base_url=server.base_url, timeout=1) as http:
@@ -195,15 +210,17 @@ def _launch(tmp: Path, database_url: str) -> ServerProcess:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp(f"model-{request.param}")
     (tmp / "imports").mkdir()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = f"{BASE_URL}?schema={schema}" if request.param == "postgres" else ""
     server = _launch(tmp, url)
-    runtime = build_runtime(Settings(data_dir=tmp / "data", database_url=url,
-                                     import_root=tmp / "imports"))
+    runtime = build_runtime(
+        Settings(data_dir=tmp / "data", database_url=url, import_root=tmp / "imports")
+    )
     clients, emails = {}, {}
     for user in USERS:
         emails[user] = f"{user}@example.com"
@@ -214,8 +231,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     enrichment = {x["type"]: (x["model_id"], x["media_kinds"][0]) for x in models}
     assert all(len(x["media_kinds"]) == 1 for x in models), models
     assert m.HASH_TYPE in enrichment, enrichment
-    built = Stack(request.param, server, runtime, clients, emails, enrichment,
-                  MediaFiles(tmp / "media"))
+    built = Stack(
+        request.param, server, runtime, clients, emails, enrichment, MediaFiles(tmp / "media")
+    )
 
     def counted(_: httpx.Request) -> None:
         built.stats.requests += 1
@@ -237,11 +255,13 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 # The state machine.
 
+
 def refused(response: httpx.Response, expected: Refusal, what: str) -> None:
     """The answer is the model's code; an error is a JSON {"detail": "<sentence>"}."""
     assert response.status_code == expected.code, (
         f"{what}: the model expects {expected.code} ({expected.why}), the service answered "
-        f"{response.status_code}: {response.text[:500]}")
+        f"{response.status_code}: {response.text[:500]}"
+    )
     if expected.code >= 400:
         body = response.json()
         assert isinstance(body.get("detail"), str), body
@@ -293,8 +313,9 @@ class ApiMachine(RuleBasedStateMachine):
         return ds.creator
 
     def snapshot_id(self, ds: Dataset, kind: str, which: int) -> str:
-        live = [s.snapshot_id for s in ds.snapshots if not s.deleted
-                and s.snapshot_id != ds.current] or ([ds.current] if ds.current else [])
+        live = [
+            s.snapshot_id for s in ds.snapshots if not s.deleted and s.snapshot_id != ds.current
+        ] or ([ds.current] if ds.current else [])
         deleted = [s.snapshot_id for s in ds.snapshots if s.deleted]
         if kind == "literal-current":
             return "current"
@@ -312,11 +333,11 @@ class ApiMachine(RuleBasedStateMachine):
 
     def upload(self, media: str) -> tuple[tuple[Upload, ...], list[tuple[str, Any]]]:
         made = [self.stack.media.make(kind) for kind in MEDIA[media]]
-        return (tuple(u for u, _ in made),
-                [("files", (u.name, data)) for u, data in made])
+        return (tuple(u for u, _ in made), [("files", (u.name, data)) for u, data in made])
 
-    def learn_new_snapshot(self, ds: Dataset, expected: bool, reason: str
-                           ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
+    def learn_new_snapshot(
+        self, ds: Dataset, expected: bool, reason: str
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
         """The snapshot the service just took (auto, creation, clone) if the model expects
         one, and the list it was learned from; checks that exactly that many new snapshots
         appeared. Compare the list with the model once the model knows the new one."""
@@ -327,14 +348,16 @@ class ApiMachine(RuleBasedStateMachine):
         assert listed is not None
         new = [s for s in listed if s["snapshot_id"] not in known]
         assert len(new) == int(expected), (
-            f"expected {int(expected)} new {reason} snapshot(s), found {new}")
+            f"expected {int(expected)} new {reason} snapshot(s), found {new}"
+        )
         if not expected:
             return None, listed
         assert new[0]["reason"] == reason, new
         return new[0], listed
 
-    def learn_auto_snapshot(self, ds: Dataset
-                            ) -> tuple[tuple[str, str] | None, list[dict[str, Any]] | None]:
+    def learn_auto_snapshot(
+        self, ds: Dataset
+    ) -> tuple[tuple[str, str] | None, list[dict[str, Any]] | None]:
         """After a restore or an operation started: the `auto` snapshot the model expects
         (its id, and its description: an extension, worded by the service), and the list."""
         new, listed = self.learn_new_snapshot(ds, self.model.auto_snapshot_due(ds), "auto")
@@ -380,16 +403,19 @@ class ApiMachine(RuleBasedStateMachine):
         listed: list[dict[str, Any]] = response.json()
         return listed
 
-    def check_snapshots(self, ds: Dataset, user: str,
-                        listed: list[dict[str, Any]] | None = None) -> None:
+    def check_snapshots(
+        self, ds: Dataset, user: str, listed: list[dict[str, Any]] | None = None
+    ) -> None:
         """The snapshot list (fetched now unless given) is exactly the model's."""
         if listed is None:
             listed = self.fetch_snapshots(ds, user)
             if listed is None:
                 return
         expected = ds.listed_snapshots()
-        assert [s["snapshot_id"] for s in listed] == [s.snapshot_id for s in expected], \
-            (listed, expected)
+        assert [s["snapshot_id"] for s in listed] == [s.snapshot_id for s in expected], (
+            listed,
+            expected,
+        )
         for body, snapshot in zip(listed, expected, strict=True):
             self.check_snapshot(ds, body, snapshot)
         times = [s["created_at"] for s in listed]
@@ -400,18 +426,24 @@ class ApiMachine(RuleBasedStateMachine):
         assert set(body) == SNAPSHOT_FIELDS, body
         assert NAIVE_MICROS.match(body["created_at"]), body
         wanted = {
-            "snapshot_id": snapshot.snapshot_id, "snapshot_name": snapshot.name,
-            "source_dataset_name": ds.name, "created_by": snapshot.created_by,
-            "n_images": snapshot.n_images, "n_videos": snapshot.n_videos,
-            "reason": snapshot.reason, "training_model_id": None,
-            "training_model_name": None, "is_current": ds.current == snapshot.snapshot_id,
+            "snapshot_id": snapshot.snapshot_id,
+            "snapshot_name": snapshot.name,
+            "source_dataset_name": ds.name,
+            "created_by": snapshot.created_by,
+            "n_images": snapshot.n_images,
+            "n_videos": snapshot.n_videos,
+            "reason": snapshot.reason,
+            "training_model_id": None,
+            "training_model_name": None,
+            "is_current": ds.current == snapshot.snapshot_id,
             "is_restoring": ds.restoring == snapshot.snapshot_id,
         }
         wanted["description"] = snapshot.description
         assert {k: body[k] for k in wanted} == wanted, (body, snapshot)
 
-    def fetch_media(self, ds: Dataset, user: str, snapshot_id: str | None = None
-                    ) -> tuple[m.Content, dict[str, m.Item]] | None:
+    def fetch_media(
+        self, ds: Dataset, user: str, snapshot_id: str | None = None
+    ) -> tuple[m.Content, dict[str, m.Item]] | None:
         """GET the media (now, or at a snapshot) as model items, with what the model
         expects there; None when the model says the caller gets an error."""
         params: dict[str, Any] = {"page_size": 100}
@@ -436,9 +468,13 @@ class ApiMachine(RuleBasedStateMachine):
             labels = item["labels"]
             assert all(label.get("source") == "manual" for label in labels), labels
             seen[item["media_id"]] = m.Item(
-                item["media_id"], item["kind"], item["file_name"], tuple(item["tags"]),
+                item["media_id"],
+                item["kind"],
+                item["file_name"],
+                tuple(item["tags"]),
                 tuple(label["class_name"] for label in labels),
-                tuple(sorted((t, o["model_id"]) for t, o in item["enrichment"].items())))
+                tuple(sorted((t, o["model_id"]) for t, o in item["enrichment"].items())),
+            )
         return content, seen
 
     def check_media(self, ds: Dataset, user: str, snapshot_id: str | None = None) -> None:
@@ -455,9 +491,14 @@ class ApiMachine(RuleBasedStateMachine):
             return None
         refused(response, m.OK, "GET task")
         body: dict[str, Any] = response.json()
-        wanted = {"task_id": task.task_id, "dataset_id": task.dataset_id,
-                  "dataset_name": ds.name, "task_type": task.task_type,
-                  "created_by": task.created_by, "status": task.status}
+        wanted = {
+            "task_id": task.task_id,
+            "dataset_id": task.dataset_id,
+            "dataset_name": ds.name,
+            "task_type": task.task_type,
+            "created_by": task.created_by,
+            "status": task.status,
+        }
         assert {k: body[k] for k in wanted} == wanted, (body, task)
         assert (body["end_time"] is None) == (task.status not in m.FINAL), body
         if task.status == "FAILED":
@@ -478,9 +519,12 @@ class ApiMachine(RuleBasedStateMachine):
 
     # Rules: datasets.
 
-    @initialize(media=st.sampled_from(["image", "mixed", "images", "broken", "with-broken"]),
-                run_now=st.sampled_from([True, True, False]), keep=st.booleans(),
-                bob=st.sampled_from([m.EDITOR, None, m.VIEWER, m.OWNER]))
+    @initialize(
+        media=st.sampled_from(["image", "mixed", "images", "broken", "with-broken"]),
+        run_now=st.sampled_from([True, True, False]),
+        keep=st.booleans(),
+        bob=st.sampled_from([m.EDITOR, None, m.VIEWER, m.OWNER]),
+    )
     def first_dataset(self, media: str, run_now: bool, keep: bool, bob: str | None) -> None:
         """Alice's dataset, indexed now (and maybe snapshotted) or left waiting, and Bob's
         role on it."""
@@ -493,18 +537,28 @@ class ApiMachine(RuleBasedStateMachine):
                 self.create_snapshot("alice", 0, "kept", None)
 
     @precondition(lambda self: len(self.model.datasets) < 3)
-    @rule(user=ACTOR, name=st.sampled_from(DATASET_NAMES),
-          media=st.sampled_from(["none", *MEDIA]), support=st.sampled_from([True, False]))
+    @rule(
+        user=ACTOR,
+        name=st.sampled_from(DATASET_NAMES),
+        media=st.sampled_from(["none", *MEDIA]),
+        support=st.sampled_from([True, False]),
+    )
     def create_dataset(self, user: str, name: str, media: str, support: bool) -> None:
         expected = self.model.decide_create_dataset(name)
         uploads: tuple[Upload, ...] = ()
         if media == "none":
-            response = self.call(user, "POST", "/dataset",
-                                 json={"dataset_name": name, "snapshot_support": support})
+            response = self.call(
+                user, "POST", "/dataset", json={"dataset_name": name, "snapshot_support": support}
+            )
         else:
             uploads, files = self.upload(media)
-            response = self.call(user, "POST", "/dataset", files=files, data={
-                "dataset_name": name, "snapshot_support": str(support).lower()})
+            response = self.call(
+                user,
+                "POST",
+                "/dataset",
+                files=files,
+                data={"dataset_name": name, "snapshot_support": str(support).lower()},
+            )
         self.expect("create_dataset", response, expected)
         if expected.code != 200:
             return
@@ -514,17 +568,24 @@ class ApiMachine(RuleBasedStateMachine):
             [task] = self.stack.clients[user].tasks(dataset_id=dataset_id)["tasks"]
             assert (task["task_type"], task["status"]) == (m.CREATION, "INITIALIZING"), task
             task_id = str(task["task_id"])
-        ds = self.model.apply_create_dataset(dataset_id, user, name, support, uploads,
-                                             task_id)
+        ds = self.model.apply_create_dataset(dataset_id, user, name, support, uploads, task_id)
         self.check_dataset(ds, user)
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          whom=st.sampled_from(USERS), role=st.sampled_from(m.ROLES))
+    @rule(
+        user=ACTOR,
+        which=st.integers(0, 5),
+        whom=st.sampled_from(USERS),
+        role=st.sampled_from(m.ROLES),
+    )
     def share(self, user: str, which: int, whom: str, role: str) -> None:
         ds = self.pick(which)
         expected = self.model.decide_share(ds, user, whom, role)
-        response = self.call(user, "POST", f"/dataset/{ds.dataset_id}/share",
-                             json={"user_email": self.stack.emails[whom], "role": role})
+        response = self.call(
+            user,
+            "POST",
+            f"/dataset/{ds.dataset_id}/share",
+            json={"user_email": self.stack.emails[whom], "role": role},
+        )
         self.expect("share", response, expected)
         if expected.code == 200:
             assert response.json() == {"user_email": self.stack.emails[whom], "role": role}
@@ -543,8 +604,11 @@ class ApiMachine(RuleBasedStateMachine):
         role = ds.role(user)
         self.expect("read_dataset", response, Refusal(404, "no role") if role is None else m.OK)
         if role is not None:
-            assert response.json() == {"role": role, "can_edit": role != m.VIEWER,
-                                       "can_share": role == m.OWNER}
+            assert response.json() == {
+                "role": role,
+                "can_edit": role != m.VIEWER,
+                "can_share": role == m.OWNER,
+            }
 
     # Rules: snapshots.
 
@@ -554,31 +618,54 @@ class ApiMachine(RuleBasedStateMachine):
         self.check_snapshots(ds, user)
         self.count("list_snapshots")
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          name=st.sampled_from(SNAPSHOT_NAMES), description=st.sampled_from(DESCRIPTIONS))
-    def create_snapshot(self, user: str, which: int, name: str | None,
-                        description: str | None) -> None:
+    @rule(
+        user=ACTOR,
+        which=st.integers(0, 5),
+        name=st.sampled_from(SNAPSHOT_NAMES),
+        description=st.sampled_from(DESCRIPTIONS),
+    )
+    def create_snapshot(
+        self, user: str, which: int, name: str | None, description: str | None
+    ) -> None:
         ds = self.pick(which)
         expected = self.model.decide_create_snapshot(ds, user, name)
-        response = self.call(user, "POST", f"/dataset/{ds.dataset_id}/snapshot",
-                             json=given(name, description))
+        response = self.call(
+            user, "POST", f"/dataset/{ds.dataset_id}/snapshot", json=given(name, description)
+        )
         self.expect("create_snapshot", response, expected)
         if expected.code == 200:
             body = response.json()
-            snapshot = self.model.apply_create_snapshot(ds, user, body["snapshot_id"], name,
-                                                        description)
+            snapshot = self.model.apply_create_snapshot(
+                ds, user, body["snapshot_id"], name, description
+            )
             self.check_snapshot(ds, body, snapshot)
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          pick=st.sampled_from(PICKS), index=st.integers(0, 5),
-          name=st.sampled_from(NEW_NAMES), description=st.sampled_from(NEW_DESCRIPTIONS))
-    def edit_snapshot(self, user: str, which: int, pick: str, index: int, name: str | None,
-                      description: str | None) -> None:
+    @rule(
+        user=ACTOR,
+        which=st.integers(0, 5),
+        pick=st.sampled_from(PICKS),
+        index=st.integers(0, 5),
+        name=st.sampled_from(NEW_NAMES),
+        description=st.sampled_from(NEW_DESCRIPTIONS),
+    )
+    def edit_snapshot(
+        self,
+        user: str,
+        which: int,
+        pick: str,
+        index: int,
+        name: str | None,
+        description: str | None,
+    ) -> None:
         ds = self.pick(which)
         snapshot_id = self.snapshot_id(ds, pick.replace("literal-", ""), index)
         expected = self.model.decide_edit_snapshot(ds, user, snapshot_id, name, description)
-        response = self.call(user, "PATCH", f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}",
-                             json=given(name, description))
+        response = self.call(
+            user,
+            "PATCH",
+            f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}",
+            json=given(name, description),
+        )
         self.expect("edit_snapshot", response, expected)
         if expected.code == 200:
             snapshot = self.model.apply_edit_snapshot(ds, snapshot_id, name, description)
@@ -596,11 +683,13 @@ class ApiMachine(RuleBasedStateMachine):
             self.model.apply_delete_snapshot(ds, snapshot_id)
             self.check_snapshots(ds, user)
 
-    def start_on_snapshot(self, action: str, user: str, ds: Dataset, snapshot_id: str,
-                          expected: Refusal) -> httpx.Response:
+    def start_on_snapshot(
+        self, action: str, user: str, ds: Dataset, snapshot_id: str, expected: Refusal
+    ) -> httpx.Response:
         """POST a task-starting snapshot action (restore, clone) and check the answer."""
-        response = self.call(user, "POST",
-                             f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}/{action}")
+        response = self.call(
+            user, "POST", f"/dataset/{ds.dataset_id}/snapshot/{snapshot_id}/{action}"
+        )
         self.expect(action, response, accepted(expected))
         return response
 
@@ -634,8 +723,16 @@ class ApiMachine(RuleBasedStateMachine):
 
     # Rules: data-modifying operations (tasks) and batch edits.
 
-    def start_operation(self, rule_name: str, user: str, ds: Dataset, path: str,
-                        task: Task, expected: Refusal, **kwargs: Any) -> None:
+    def start_operation(
+        self,
+        rule_name: str,
+        user: str,
+        ds: Dataset,
+        path: str,
+        task: Task,
+        expected: Refusal,
+        **kwargs: Any,
+    ) -> None:
         response = self.call(user, "POST", path, **kwargs)
         self.expect(rule_name, response, accepted(expected))
         if expected.code == 200:
@@ -646,71 +743,120 @@ class ApiMachine(RuleBasedStateMachine):
                 self.check_snapshots(ds, user, listed)
             self.check_dataset(ds, user)
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          media=st.sampled_from(list(MEDIA)))
+    @rule(user=ACTOR, which=st.integers(0, 5), media=st.sampled_from(list(MEDIA)))
     def add_media(self, user: str, which: int, media: str) -> None:
         ds = self.pick(which)
         uploads, files = self.upload(media)
-        task = Task("", m.MEDIA_ADDITION, ds.dataset_id, self.stack.emails[user],
-                    uploads=uploads)
-        self.start_operation("add_media", user, ds, f"/dataset/{ds.dataset_id}/media", task,
-                             self.model.decide_operation(ds, user), files=files)
+        task = Task("", m.MEDIA_ADDITION, ds.dataset_id, self.stack.emails[user], uploads=uploads)
+        self.start_operation(
+            "add_media",
+            user,
+            ds,
+            f"/dataset/{ds.dataset_id}/media",
+            task,
+            self.model.decide_operation(ds, user),
+            files=files,
+        )
 
     @rule(user=ACTOR, which=st.integers(0, 5))
     def reindex(self, user: str, which: int) -> None:
         ds = self.pick(which)
         task = Task("", m.REINDEX, ds.dataset_id, self.stack.emails[user])
-        self.start_operation("reindex", user, ds, f"/dataset/{ds.dataset_id}/reindex", task,
-                             self.model.decide_operation(ds, user), json={})
+        self.start_operation(
+            "reindex",
+            user,
+            ds,
+            f"/dataset/{ds.dataset_id}/reindex",
+            task,
+            self.model.decide_operation(ds, user),
+            json={},
+        )
 
-    @rule(user=ACTOR, which=st.integers(0, 5), data=st.data(),
-          unknown=RARELY)
+    @rule(user=ACTOR, which=st.integers(0, 5), data=st.data(), unknown=RARELY)
     def enrich(self, user: str, which: int, data: st.DataObject, unknown: bool) -> None:
         ds = self.pick(which)
         types = sorted(self.stack.enrichment_models)
-        chosen = data.draw(st.lists(st.sampled_from(types), min_size=1, max_size=2,
-                                    unique=True), label="models")
+        chosen = data.draw(
+            st.lists(st.sampled_from(types), min_size=1, max_size=2, unique=True), label="models"
+        )
         chosen += ["NO_SUCH_MODEL"] if unknown else []
-        models = {t: self.stack.enrichment_models[t][0] if t in types else "v0"
-                  for t in chosen}
-        task = Task("", m.ENRICHMENT, ds.dataset_id, self.stack.emails[user],
-                    models=tuple(sorted(models.items())))
-        expected = self.model.decide_operation(ds, user,
-                                               unknown_model="NO_SUCH_MODEL" in chosen)
-        self.start_operation("enrich", user, ds, f"/dataset/{ds.dataset_id}/enrich_dataset",
-                             task, expected, json={"enrichment_models": models})
+        models = {t: self.stack.enrichment_models[t][0] if t in types else "v0" for t in chosen}
+        task = Task(
+            "",
+            m.ENRICHMENT,
+            ds.dataset_id,
+            self.stack.emails[user],
+            models=tuple(sorted(models.items())),
+        )
+        expected = self.model.decide_operation(ds, user, unknown_model="NO_SUCH_MODEL" in chosen)
+        self.start_operation(
+            "enrich",
+            user,
+            ds,
+            f"/dataset/{ds.dataset_id}/enrich_dataset",
+            task,
+            expected,
+            json={"enrichment_models": models},
+        )
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          items=st.lists(st.integers(0, 9), min_size=1, max_size=3), ghost=RARELY,
-          add=st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
-          remove=st.lists(st.sampled_from(TAGS), max_size=2, unique=True))
-    def edit_tags(self, user: str, which: int, items: list[int], ghost: bool,
-                  add: list[str], remove: list[str]) -> None:
+    @rule(
+        user=ACTOR,
+        which=st.integers(0, 5),
+        items=st.lists(st.integers(0, 9), min_size=1, max_size=3),
+        ghost=RARELY,
+        add=st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
+        remove=st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
+    )
+    def edit_tags(
+        self,
+        user: str,
+        which: int,
+        items: list[int],
+        ghost: bool,
+        add: list[str],
+        remove: list[str],
+    ) -> None:
         ds = self.pick(which)
         remove = [t for t in remove if t not in add]
         add = add or ([] if remove else [TAGS[0]])
         media_ids = self.media_ids(ds, items, ghost)
         expected = self.model.decide_edit_items(ds, user, media_ids)
-        response = self.call(user, "POST", f"/dataset/{ds.dataset_id}/media/tags",
-                             json={"media_ids": media_ids, "add": add, "remove": remove})
+        response = self.call(
+            user,
+            "POST",
+            f"/dataset/{ds.dataset_id}/media/tags",
+            json={"media_ids": media_ids, "add": add, "remove": remove},
+        )
         self.expect("edit_tags", response, expected)
         if expected.code == 200:
             changed = self.model.apply_tags(ds, media_ids, add, remove)
             assert response.json() == {"updated": len(changed), "media_ids": changed}
 
-    @rule(user=ACTOR, which=st.integers(0, 5),
-          items=st.lists(st.integers(0, 9), min_size=1, max_size=3), ghost=RARELY,
-          mode=st.sampled_from(["add", "set", "remove"]),
-          classes=st.lists(st.sampled_from(CLASSES), max_size=3))
-    def edit_labels(self, user: str, which: int, items: list[int], ghost: bool, mode: str,
-                    classes: list[str]) -> None:
+    @rule(
+        user=ACTOR,
+        which=st.integers(0, 5),
+        items=st.lists(st.integers(0, 9), min_size=1, max_size=3),
+        ghost=RARELY,
+        mode=st.sampled_from(["add", "set", "remove"]),
+        classes=st.lists(st.sampled_from(CLASSES), max_size=3),
+    )
+    def edit_labels(
+        self, user: str, which: int, items: list[int], ghost: bool, mode: str, classes: list[str]
+    ) -> None:
         ds = self.pick(which)
         classes = classes or ([] if mode == "set" else [CLASSES[0]])
         media_ids = self.media_ids(ds, items, ghost)
         expected = self.model.decide_edit_items(ds, user, media_ids)
-        response = self.call(user, "POST", f"/dataset/{ds.dataset_id}/media/labels", json={
-            "media_ids": media_ids, "mode": mode,
-            "labels": [{"class_name": c} for c in classes]})
+        response = self.call(
+            user,
+            "POST",
+            f"/dataset/{ds.dataset_id}/media/labels",
+            json={
+                "media_ids": media_ids,
+                "mode": mode,
+                "labels": [{"class_name": c} for c in classes],
+            },
+        )
         self.expect("edit_labels", response, expected)
         if expected.code == 200:
             changed = self.model.apply_labels(ds, media_ids, mode, classes)
@@ -751,8 +897,12 @@ class ApiMachine(RuleBasedStateMachine):
         takes = task.task_type == m.CLONE or (task.task_type == m.CREATION and bool(good))
         new, listed = self.learn_new_snapshot(ds, takes, new_snapshot or "")
         snapshot_id = None if new is None else str(new["snapshot_id"])
-        self.model.finish(task, new_media, snapshot_id if new_snapshot == "creation" else None,
-                          snapshot_id if new_snapshot == "clone" else None)
+        self.model.finish(
+            task,
+            new_media,
+            snapshot_id if new_snapshot == "creation" else None,
+            snapshot_id if new_snapshot == "clone" else None,
+        )
         assert seen == ds.content, (seen, ds.content)
         if listed is not None:
             self.check_snapshots(ds, reader, listed)
@@ -782,8 +932,10 @@ class ApiMachine(RuleBasedStateMachine):
             self.check_task(task, user)
             self.check_dataset(ds, user)
             if task.task_type == m.CLONE:
-                self.check_dataset(self.model.dataset(task.source_dataset_id),
-                                   self.someone_on(self.model.dataset(task.source_dataset_id)))
+                self.check_dataset(
+                    self.model.dataset(task.source_dataset_id),
+                    self.someone_on(self.model.dataset(task.source_dataset_id)),
+                )
 
     @precondition(lambda self: self.model.all_tasks())
     @rule(user=ACTOR, which=st.integers(0, 9))
@@ -797,25 +949,34 @@ class ApiMachine(RuleBasedStateMachine):
         if expected.code == 200:
             self.model.apply_retry(task)
             body = response.json()
-            assert (body["task_id"], body["status"], body["end_time"]) == \
-                (task.task_id, "INITIALIZING", None)
+            assert (body["task_id"], body["status"], body["end_time"]) == (
+                task.task_id,
+                "INITIALIZING",
+                None,
+            )
             self.check_dataset(ds, user)
 
 
 # The tests.
 
+
 def _settings(backend: str) -> settings:
     examples = int(os.environ.get("SNAPSET_MODEL_EXAMPLES") or EXAMPLES[backend])
     seed = os.environ.get("SNAPSET_MODEL_SEED")
-    return settings(max_examples=examples, stateful_step_count=STEPS, deadline=None,
-                    derandomize=seed is None, database=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+    return settings(
+        max_examples=examples,
+        stateful_step_count=STEPS,
+        deadline=None,
+        derandomize=seed is None,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
 
 
 def test_random_api_call_sequences_keep_to_the_model(stack: Stack) -> None:
     chosen = _settings(stack.backend)
-    machine: Any = type(f"ApiMachineOn{stack.backend.title()}", (ApiMachine,),
-                        {"stack": stack})
+    machine: Any = type(f"ApiMachineOn{stack.backend.title()}", (ApiMachine,), {"stack": stack})
     seed = os.environ.get("SNAPSET_MODEL_SEED")
     if seed is not None:
         machine = hypothesis.seed(int(seed))(machine)
@@ -823,15 +984,24 @@ def test_random_api_call_sequences_keep_to_the_model(stack: Stack) -> None:
     started = time.monotonic()
     run_state_machine_as_test(machine, settings=chosen)
     seconds = time.monotonic() - started
-    summary = {"backend": stack.backend, "sequences": stats.sequences, "steps": stats.steps,
-               "requests": stats.requests,
-               "seconds": round(seconds, 1), "max_examples": chosen.max_examples,
-               "steps_per_sequence": STEPS, "seed": seed or "derandomized",
-               "outcomes": dict(sorted(stats.outcomes.items()))}
+    summary = {
+        "backend": stack.backend,
+        "sequences": stats.sequences,
+        "steps": stats.steps,
+        "requests": stats.requests,
+        "seconds": round(seconds, 1),
+        "max_examples": chosen.max_examples,
+        "steps_per_sequence": STEPS,
+        "seed": seed or "derandomized",
+        "outcomes": dict(sorted(stats.outcomes.items())),
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     artifact = ARTIFACTS / f"model-based-{stack.backend}.json"
     artifact.write_text(json.dumps(summary, indent=1))
-    print(f"\nmodel-based ({stack.backend}): {stats.sequences} sequences, {stats.steps} steps, "
-          f"{stats.requests} requests in {seconds:.1f} s (outcomes: {artifact})")
-    assert stats.sequences >= chosen.max_examples, \
+    print(
+        f"\nmodel-based ({stack.backend}): {stats.sequences} sequences, {stats.steps} steps, "
+        f"{stats.requests} requests in {seconds:.1f} s (outcomes: {artifact})"
+    )
+    assert stats.sequences >= chosen.max_examples, (
         f"hypothesis ran {stats.sequences} sequences, fewer than {chosen.max_examples}"
+    )

@@ -20,9 +20,19 @@ pytestmark = pytest.mark.reliability
 
 EXAMPLES = int(os.environ.get("SNAPSET_FUZZ_EXAMPLES", "300"))
 NAMES = [
-    "explore_query", "iso_time", "metadata_schema", "metadata_value", "metadata_csv",
-    "metadata_json", "metadata_form", "import_folder", "upload_name", "stage_uploads",
-    "zip_members", "jwt"]
+    "explore_query",
+    "iso_time",
+    "metadata_schema",
+    "metadata_value",
+    "metadata_csv",
+    "metadata_json",
+    "metadata_form",
+    "import_folder",
+    "upload_name",
+    "stage_uploads",
+    "zip_members",
+    "jwt",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,5 +52,6 @@ def test_a_parser_answers_hostile_input_only_with_its_documented_errors(
     test = given(parser.strategy)(parser.run)
     for known in FOUND.get(name, []):  # inputs that once broke it come first, every run
         test = example(known)(test)
-    settings(max_examples=EXAMPLES, deadline=None, database=None,
-             suppress_health_check=list(HealthCheck))(test)()
+    settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )(test)()

@@ -90,8 +90,9 @@ def run_snapset(cluster: PrivateCluster, data_dir: Path, *, through_proxy: bool)
     server = start_server(data_dir, database_url=served_url, extra_args=("--embedded",))
     client = SnapsetClient(server.base_url, server.api_key, server.api_secret)
     client.http.timeout = httpx.Timeout(120)  # a request may wait out the outage
-    reader = open_backend(Settings(data_dir=data_dir, database_url=cluster.url(database)),
-                          migrate=False)
+    reader = open_backend(
+        Settings(data_dir=data_dir, database_url=cluster.url(database)), migrate=False
+    )
     return Running(server, client, reader, proxy)
 
 
@@ -140,8 +141,11 @@ class Load:
                 try:
                     started = time.monotonic()
                     response = self.client.request(
-                        "POST", f"/dataset/{self.dataset_id}/snapshot", json={"name": name},
-                        headers={"Idempotency-Key": key})
+                        "POST",
+                        f"/dataset/{self.dataset_id}/snapshot",
+                        json={"name": name},
+                        headers={"Idempotency-Key": key},
+                    )
                 except httpx.HTTPError as error:
                     self._note(f"{key}: no answer: {error!r}")
                     return
@@ -167,8 +171,9 @@ class Load:
                 return
             with self.progressed:
                 self.reads[response.status_code] += 1
-            if response.status_code != 200 and not (response.status_code == 503
-                                                    and _has_detail(response)):
+            if response.status_code != 200 and not (
+                response.status_code == 503 and _has_detail(response)
+            ):
                 self._note(f"list: {response.status_code} {response.text}")
                 return
 
@@ -192,9 +197,12 @@ def first_success_after(client: SnapsetClient, dataset_id: str, bound: float) ->
     while True:
         read = client.request("GET", f"/dataset/{dataset_id}")
         if read.status_code == 200:
-            write = client.request("POST", f"/dataset/{dataset_id}/snapshot",
-                                   json={"name": "probe"},
-                                   headers={"Idempotency-Key": f"probe-{uuid.uuid4()}"})
+            write = client.request(
+                "POST",
+                f"/dataset/{dataset_id}/snapshot",
+                json={"name": "probe"},
+                headers={"Idempotency-Key": f"probe-{uuid.uuid4()}"},
+            )
             if write.status_code == 200:
                 return time.monotonic() - started
             assert write.status_code == 503, write.text
@@ -227,13 +235,18 @@ def test_acknowledged_writes_survive_a_crash_stop_and_the_server_recovers_withou
         assert set(load.answers) <= {200, 503}
         stored = running.events(dataset_id, "SnapshotCreated")
         manual = Counter(e.checkpoint_id for e in stored if e.name != "probe")
-        assert {e.checkpoint_id: e.name for e in stored if e.name != "probe"} == \
-            dict(load.acknowledged.values()), "every acknowledged write is stored, nothing else"
+        assert {e.checkpoint_id: e.name for e in stored if e.name != "probe"} == dict(
+            load.acknowledged.values()
+        ), "every acknowledged write is stored, nothing else"
         assert max(manual.values()) == 1, "no write is stored twice"
 
-        versions = [e.originator_version for e in map(
-            running.reader.app.mapper.to_domain_event,
-            running.reader.app.recorder.select_events(UUID(dataset_id)))]
+        versions = [
+            e.originator_version
+            for e in map(
+                running.reader.app.mapper.to_domain_event,
+                running.reader.app.recorder.select_events(UUID(dataset_id)),
+            )
+        ]
         assert versions == list(range(1, len(versions) + 1))
 
         assert running.server.process.poll() is None, "the same server process answered"
@@ -241,12 +254,15 @@ def test_acknowledged_writes_survive_a_crash_stop_and_the_server_recovers_withou
         assert {i for i, _ in load.acknowledged.values()} <= listed, "the projections recovered"
         [creation] = [s for s in client.snapshots(dataset_id) if s["reason"] == "creation"]
         restore = client.restore(dataset_id, creation["snapshot_id"])
-        assert client.wait_task(restore["task_id"], timeout=60)["status"] == "COMPLETED", \
+        assert client.wait_task(restore["task_id"], timeout=60)["status"] == "COMPLETED", (
             "the worker recovered"
-        print(f"\ncrash-stop: {len(load.acknowledged)} writes acknowledged "
-              f"({before_crash} before the crash), write answers {dict(load.answers)}, "
-              f"list answers {dict(load.reads)}, slowest write {load.slowest:.1f} s, "
-              f"first success {recovery:.2f} s after the restart")
+        )
+        print(
+            f"\ncrash-stop: {len(load.acknowledged)} writes acknowledged "
+            f"({before_crash} before the crash), write answers {dict(load.answers)}, "
+            f"list answers {dict(load.reads)}, slowest write {load.slowest:.1f} s, "
+            f"first success {recovery:.2f} s after the restart"
+        )
     finally:
         running.close()
 
@@ -267,8 +283,9 @@ def cut_request(running: Running, method: str, path: str, **kwargs: Any) -> http
     running.proxy.arm()
     response = running.client.request(method, path, **kwargs)
     assert running.proxy.cut.is_set(), "the proxy cut no COMMIT: the fault did not happen"
-    assert response.status_code not in (404, 409), \
+    assert response.status_code not in (404, 409), (
         f"a write that landed was answered {response.status_code}: {response.text}"
+    )
     return response
 
 
@@ -309,9 +326,7 @@ def test_a_restore_whose_commit_answer_is_lost_starts_once_and_a_keyed_retry_get
     assert cut.client.wait_task(again.json()["task_id"], timeout=60)["status"] == "COMPLETED"
 
 
-def test_a_rename_whose_commit_answer_is_lost_is_stored_once(
-    cut: Running, tmp_path: Path
-) -> None:
+def test_a_rename_whose_commit_answer_is_lost_is_stored_once(cut: Running, tmp_path: Path) -> None:
     dataset_id = ready_dataset(cut.client, tmp_path / "media", "cut-rename")
     [creation] = cut.client.snapshots(dataset_id)
     path = f"/dataset/{dataset_id}/snapshot/{creation['snapshot_id']}"

@@ -58,8 +58,9 @@ def positions(runtime: Runtime) -> dict[str, int]:
     return {name: view.position() for name, view in runtime.backend.views.items()}
 
 
-def catch_up_under_kills(runtime: Runtime, start: Callable[[], Child], name: str
-                         ) -> list[dict[str, Any]]:
+def catch_up_under_kills(
+    runtime: Runtime, start: Callable[[], Child], name: str
+) -> list[dict[str, Any]]:
     """Start the projector and SIGKILL it ``KILLS`` times, the k-th once the audit history
     has passed a jittered point in the k-th sixth of the log (and a short random delay
     more; at least one batch committed by each incarnation); then let a last one finish."""
@@ -76,23 +77,36 @@ def catch_up_under_kills(runtime: Runtime, start: Callable[[], Child], name: str
         assert target < last, f"the history ({last} events) is too short for {KILLS} kills"
         child = start()
         try:
-            until(lambda t=target, c=child: audit.position() >= t or c.process.poll() is not None,
-                  timeout=180, what=f"audit history at {target}", every=0.01)
+            until(
+                lambda t=target, c=child: audit.position() >= t or c.process.poll() is not None,
+                timeout=180,
+                what=f"audit history at {target}",
+                every=0.01,
+            )
             assert child.process.poll() is None, "\n".join(child.lines[-30:])
             delay = rng.uniform(0.0, 0.05)
             time.sleep(delay)
         finally:
             child.kill()
-        points.append({"target": target, "delay": round(delay, 3), "at": positions(runtime),
-                       "last line": child.lines[-1] if child.lines else ""})
+        points.append(
+            {
+                "target": target,
+                "delay": round(delay, 3),
+                "at": positions(runtime),
+                "last line": child.lines[-1] if child.lines else "",
+            }
+        )
     print(f"seed {SEED}, {name}: log end {last}")
     for point in points:
         print(f"  kill: {point}")
     child = start()
     try:
-        until(lambda: min(positions(runtime).values()) >= last
-              or child.process.poll() is not None, timeout=300, what="the log's end",
-              every=0.1)
+        until(
+            lambda: min(positions(runtime).values()) >= last or child.process.poll() is not None,
+            timeout=300,
+            what="the log's end",
+            every=0.1,
+        )
     finally:
         child.stop()
     return points
@@ -102,8 +116,11 @@ def mismatches(runtime: Runtime) -> list[str]:
     """How the views differ from the event log and from a clean rebuild (none if right)."""
     found: list[str] = []
     last = runtime.app.position()
-    found += [f"{name} tracks {at}, the log ends at {last}"
-              for name, at in positions(runtime).items() if at != last]
+    found += [
+        f"{name} tracks {at}, the log ends at {last}"
+        for name, at in positions(runtime).items()
+        if at != last
+    ]
     events = dataset_events(runtime)
     names = [event_name(e) for _, e in events]
     with runtime.backend.views["audit_history"].reading() as sql:
@@ -111,24 +128,35 @@ def mismatches(runtime: Runtime) -> list[str]:
     expected = [position for position, _ in events]
     if sorted(audited) != expected:
         missing, extra = set(expected) - set(audited), len(audited) - len(set(audited))
-        found.append(f"audit history: {len(audited)} rows for {len(expected)} events, "
-                     f"{len(missing)} events missing, {extra} duplicates")
+        found.append(
+            f"audit history: {len(audited)} rows for {len(expected)} events, "
+            f"{len(missing)} events missing, {extra} duplicates"
+        )
     live = dump_all(runtime)
     counts = {
-        "task_log": (len(live["task_log"]["tasks"]),
-                     len({str(e.task["task_id"]) for _, e in events
-                          if event_name(e) in STARTED})),
+        "task_log": (
+            len(live["task_log"]["tasks"]),
+            len({str(e.task["task_id"]) for _, e in events if event_name(e) in STARTED}),
+        ),
         "dataset_list": (len(live["dataset_list"]["datasets"]), names.count("Created")),
-        "snapshot_list": (len(live["snapshot_list"]["snapshots"]),
-                          names.count("SnapshotCreated") + names.count("CloneCompleted")
-                          + sum(1 for _, e in events if event_name(e) == "OperationCompleted"
-                                and e.checkpoint_id)),
+        "snapshot_list": (
+            len(live["snapshot_list"]["snapshots"]),
+            names.count("SnapshotCreated")
+            + names.count("CloneCompleted")
+            + sum(
+                1 for _, e in events if event_name(e) == "OperationCompleted" and e.checkpoint_id
+            ),
+        ),
     }
-    found += [f"{name}: {rows} rows for {wanted} in the log"
-              for name, (rows, wanted) in counts.items() if rows != wanted]
+    found += [
+        f"{name}: {rows} rows for {wanted} in the log"
+        for name, (rows, wanted) in counts.items()
+        if rows != wanted
+    ]
     rebuilt = clean_rebuild(runtime)
-    found += [f"{name} differs from a clean rebuild" for name in VIEW_NAMES
-              if live[name] != rebuilt[name]]
+    found += [
+        f"{name} differs from a clean rebuild" for name in VIEW_NAMES if live[name] != rebuilt[name]
+    ]
     return found
 
 
@@ -150,12 +178,15 @@ def test_a_projector_killed_five_times_during_catch_up_ends_with_exactly_the_reb
     last = history.app.position()
 
     points = catch_up_under_kills(
-        history, lambda: Child.snapset("project", "--data-dir", str(settings.data_dir),
-                                       env=env), f"projector-{backend_name}")
+        history,
+        lambda: Child.snapset("project", "--data-dir", str(settings.data_dir), env=env),
+        f"projector-{backend_name}",
+    )
 
     assert len(points) == KILLS
-    assert all(min(p["at"].values()) < last for p in points), \
+    assert all(min(p["at"].values()) < last for p in points), (
         f"every kill landed before the catch-up was over: {points}"
+    )
     assert len({min(p["at"].values()) for p in points}) > 1, "the kills made progress"
     assert mismatches(history) == []
 
@@ -167,15 +198,25 @@ def test_the_check_finds_the_rows_a_non_atomic_view_loses_to_the_same_kills(
     env = {"SNAPSET_DATABASE_URL": settings.database_url}
 
     points = catch_up_under_kills(
-        history, lambda: Child.module("tests.reliability.fault_support", "--data-dir",
-                                      str(settings.data_dir), "--pause", "1.0", env=env),
-        f"non-atomic-{backend_name}")
+        history,
+        lambda: Child.module(
+            "tests.reliability.fault_support",
+            "--data-dir",
+            str(settings.data_dir),
+            "--pause",
+            "1.0",
+            env=env,
+        ),
+        f"non-atomic-{backend_name}",
+    )
 
-    assert all(NON_ATOMIC_MARK in p["last line"] for p in points), \
+    assert all(NON_ATOMIC_MARK in p["last line"] for p in points), (
         f"every kill landed between a batch's tracking and its rows: {points}"
+    )
     found = mismatches(history)
     print(f"  the check found: {found}")
     assert any(problem.startswith("audit history:") for problem in found), found
     assert "audit_history differs from a clean rebuild" in found
-    assert all(at == history.app.position() for at in positions(history).values()), \
+    assert all(at == history.app.position() for at in positions(history).values()), (
         "the positions alone look right: only the rows show the loss"
+    )

@@ -35,9 +35,12 @@ TIMING = re.compile(r"projection;dur=([0-9.]+)")
 
 def serve(request: pytest.FixtureRequest, tmp_path: Path, write_wait: str) -> ServerProcess:
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
-    return start_server(tmp_path / "data", database_url=url,
-                        extra_env={"SNAPSET_WRITE_WAIT_SECONDS": write_wait},
-                        extra_args=("--embedded",) if url else ())
+    return start_server(
+        tmp_path / "data",
+        database_url=url,
+        extra_env={"SNAPSET_WRITE_WAIT_SECONDS": write_wait},
+        extra_args=("--embedded",) if url else (),
+    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -83,8 +86,10 @@ class Background:
         self.stop = threading.Event()
         self.writes = 0
         self.errors: list[str] = []
-        self.threads = [threading.Thread(target=self.run, args=(n,), daemon=True)
-                        for n in range(BACKGROUND_WRITERS)]
+        self.threads = [
+            threading.Thread(target=self.run, args=(n,), daemon=True)
+            for n in range(BACKGROUND_WRITERS)
+        ]
 
     def run(self, n: int) -> None:
         with client_of(self.client) as client:
@@ -92,8 +97,10 @@ class Background:
             while not self.stop.is_set():
                 i += 1
                 response = client.request(
-                    "PATCH", f"/dataset/{self.dataset_id}/snapshot/{self.snapshot_id}",
-                    json={"description": f"writer {n} edit {i}"})
+                    "PATCH",
+                    f"/dataset/{self.dataset_id}/snapshot/{self.snapshot_id}",
+                    json={"description": f"writer {n} edit {i}"},
+                )
                 if response.status_code >= 500:
                     self.errors.append(f"{response.status_code} {response.text}")
                 self.writes += 1
@@ -110,7 +117,8 @@ class Background:
 
 
 def test_a_thousand_creates_are_each_listed_by_the_list_that_follows_them(
-    answering_at_commit: ServerProcess, tmp_path: Path,
+    answering_at_commit: ServerProcess,
+    tmp_path: Path,
 ) -> None:
     with client_of(answering_at_commit) as client:
         *targets, busy = ready_datasets(client, tmp_path, DATASETS + 1)
@@ -118,13 +126,17 @@ def test_a_thousand_creates_are_each_listed_by_the_list_that_follows_them(
         with Background(client, busy) as background:
             for call in range(CALLS):
                 dataset_id = targets[call % DATASETS]
-                response = client.request("POST", f"/dataset/{dataset_id}/snapshot",
-                                          json={"name": f"call {call}"})
+                response = client.request(
+                    "POST", f"/dataset/{dataset_id}/snapshot", json={"name": f"call {call}"}
+                )
                 assert response.status_code == 200, response.text
                 created = response.json()["snapshot_id"]
                 position = response.headers["X-Snapset-Position"]
-                listed = client.request("GET", f"/dataset/{dataset_id}/snapshot",
-                                        headers={"X-Snapset-Min-Position": position})
+                listed = client.request(
+                    "GET",
+                    f"/dataset/{dataset_id}/snapshot",
+                    headers={"X-Snapset-Min-Position": position},
+                )
                 assert listed.status_code == 200, listed.text
                 rows = listed.json()
                 if not rows or rows[0]["snapshot_id"] != created or not rows[0]["is_current"]:
@@ -137,7 +149,9 @@ def test_a_thousand_creates_are_each_listed_by_the_list_that_follows_them(
 
 
 def test_the_natural_projection_lag_under_load_is_reported(
-    as_deployed: ServerProcess, tmp_path: Path, request: pytest.FixtureRequest,
+    as_deployed: ServerProcess,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     """On a server that waits for its read models, as deployed: each write says how long."""
     with client_of(as_deployed) as client:
@@ -145,18 +159,22 @@ def test_the_natural_projection_lag_under_load_is_reported(
         lags: list[float] = []
         with Background(client, busy) as background:
             for call in range(300):
-                response = client.request("POST", f"/dataset/{target}/snapshot",
-                                          json={"name": f"lag {call}"})
+                response = client.request(
+                    "POST", f"/dataset/{target}/snapshot", json={"name": f"lag {call}"}
+                )
                 assert response.status_code == 200, response.text
                 match = TIMING.search(response.headers.get("Server-Timing", ""))
                 assert match, response.headers
                 lags.append(float(match.group(1)))
         assert background.errors == []
     lags.sort()
-    figures = {"writes": len(lags), "background_writes": background.writes,
-               "lag_p50_ms": round(statistics.median(lags), 2),
-               "lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 2),
-               "lag_max_ms": round(lags[-1], 2)}
+    figures = {
+        "writes": len(lags),
+        "background_writes": background.writes,
+        "lag_p50_ms": round(statistics.median(lags), 2),
+        "lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 2),
+        "lag_max_ms": round(lags[-1], 2),
+    }
     assert figures["lag_max_ms"] < 5000, "a write gave up waiting for the read models"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     backend = request.node.callspec.params["as_deployed"]

@@ -53,28 +53,40 @@ from tests.support.media import folder_of_media, image, photo
 pytestmark = pytest.mark.reliability
 
 Settle = Callable[[Runtime], None]
-MODELS = {"IMAGE_PROPERTIES": "image-properties-v1", "PERCEPTUAL_HASH": "phash-64-v1",
-          "IMAGE_QUALITY": "laplacian-quality-v1", "VIDEO_PROPERTIES": "video-properties-v1"}
-CAT = {"class_name": "cat", "bbox": [1.0, 1.0, 4.0, 4.0], "source": "manual",
-       "source_media_id": None}
+MODELS = {
+    "IMAGE_PROPERTIES": "image-properties-v1",
+    "PERCEPTUAL_HASH": "phash-64-v1",
+    "IMAGE_QUALITY": "laplacian-quality-v1",
+    "VIDEO_PROPERTIES": "video-properties-v1",
+}
+CAT = {
+    "class_name": "cat",
+    "bbox": [1.0, 1.0, 4.0, 4.0],
+    "source": "manual",
+    "source_media_id": None,
+}
 LONG_LIVED_EDITS = 105  # past Datasets.snapshotting_intervals[Dataset] (100)
 FAULTY_WORKER = "reliability-faulty-worker"
 
 
-def realistic_workload(runtime: Runtime, alice: Actor, bob: Actor, settle: Settle
-                       ) -> dict[str, UUID]:
+def realistic_workload(
+    runtime: Runtime, alice: Actor, bob: Actor, settle: Settle
+) -> dict[str, UUID]:
     """A history with every dataset event type; ``settle`` makes views and tasks catch up.
     Returns some of the datasets it made, by name."""
     app = runtime.app
     import_root = runtime.backend.settings.import_root
     assert import_root is not None
 
-    def ingest(actor: Actor, name: str, images: int = 3, videos: int = 1,
-               **options: Any) -> UUID:
+    def ingest(actor: Actor, name: str, images: int = 3, videos: int = 1, **options: Any) -> UUID:
         folder = folder_of_media(import_root / name, images=images, videos=videos)
-        dataset_id, _ = app.create_dataset(actor, name, f"{name}, from a folder",
-                                           source={"source": "path", "path": str(folder)},
-                                           **options)
+        dataset_id, _ = app.create_dataset(
+            actor,
+            name,
+            f"{name}, from a folder",
+            source={"source": "path", "path": str(folder)},
+            **options,
+        )
         settle(runtime)
         return UUID(str(dataset_id))
 
@@ -88,8 +100,9 @@ def realistic_workload(runtime: Runtime, alice: Actor, bob: Actor, settle: Settl
     for seed in range(3):
         photo(import_root / "pets-photos" / f"pet{seed}.png", seed)
     photo(import_root / "pets-photos" / "pet0-small.png", 0, width=64, height=64)
-    task, _ = app.start_operation(alice, pets, MEDIA_ADDITION,
-                                  {"source": "path", "path": str(import_root / "pets-photos")})
+    task, _ = app.start_operation(
+        alice, pets, MEDIA_ADDITION, {"source": "path", "path": str(import_root / "pets-photos")}
+    )
     settle(runtime)
     app.share_dataset(alice, pets, bob.email, "editor")
     before, _ = app.create_snapshot(alice, pets, "before enrichment", "as ingested")
@@ -97,18 +110,37 @@ def realistic_workload(runtime: Runtime, alice: Actor, bob: Actor, settle: Settl
     run(alice, pets, REINDEX, {})
     edit(runtime, bob, pets, tag_first("good boy"))
     ids = [media_id for media_id, _ in app.tree.items(app.get_dataset(alice, pets).content_root)]
-    edit(runtime, alice, pets, lambda items: {ids[0]: {**items[ids[0]], "labels": [CAT],
-                                                       "cluster_id": "c1"},
-                                              ids[1]: {**items[ids[1]], "cluster_id": "c1"}})
+    edit(
+        runtime,
+        alice,
+        pets,
+        lambda items: {
+            ids[0]: {**items[ids[0]], "labels": [CAT], "cluster_id": "c1"},
+            ids[1]: {**items[ids[1]], "cluster_id": "c1"},
+        },
+    )
     run(alice, pets, LABEL_PROPAGATION, {"media_ids": [ids[0]]})
-    task, _ = app.start_operation(alice, pets, CUSTOM_METADATA, {
-        "file": "rows.json", "format": "json", "key": "media_id",
-        "schema": {"score": "float", "note": "string"}})
+    task, _ = app.start_operation(
+        alice,
+        pets,
+        CUSTOM_METADATA,
+        {
+            "file": "rows.json",
+            "format": "json",
+            "key": "media_id",
+            "schema": {"score": "float", "note": "string"},
+        },
+    )
     folder = runtime.staging.folder(str(task))
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "rows.json").write_text(json.dumps(
-        [{"media_id": ids[0], "score": 0.5, "note": "sharp"},
-         {"media_id": ids[1], "score": "not a number"}]))
+    (folder / "rows.json").write_text(
+        json.dumps(
+            [
+                {"media_id": ids[0], "score": 0.5, "note": "sharp"},
+                {"media_id": ids[1], "score": "not a number"},
+            ]
+        )
+    )
     settle(runtime)
     enriched, _ = app.create_snapshot(bob, pets, "enriched", "models, clusters, labels")
     app.update_snapshot(alice, pets, enriched, "enriched and annotated", None)
@@ -134,8 +166,12 @@ def realistic_workload(runtime: Runtime, alice: Actor, bob: Actor, settle: Settl
     # Exports: one completes, one fails, one is aborted.
     current = app.get_dataset(alice, pets)
     record = current.checkpoints[str(enriched)]
-    export = {"root": record["root"], "snapshot_id": str(enriched), "include_media": False,
-              "facets": record["facets"]}
+    export = {
+        "root": record["root"],
+        "snapshot_id": str(enriched),
+        "include_media": False,
+        "facets": record["facets"],
+    }
     app.start_export(bob, pets, export)
     settle(runtime)
     task, _ = app.start_export(alice, pets, {**export, "include_media": True})
@@ -165,8 +201,9 @@ def realistic_workload(runtime: Runtime, alice: Actor, bob: Actor, settle: Settl
     ingest(bob, "no-snapshots", images=2, videos=0, snapshot_support=False)
     app.create_dataset(alice, "draft", "nothing in it yet")
     folder_of_media(import_root / "never", images=1, videos=0)
-    never, _ = app.create_dataset(alice, "never", source={
-        "source": "path", "path": str(import_root / "never")})
+    never, _ = app.create_dataset(
+        alice, "never", source={"source": "path", "path": str(import_root / "never")}
+    )
     app.abort_task(alice, never, creation_task(app.get_dataset(alice, never)))
 
     # A long-lived dataset: past the aggregate-snapshot interval, with content edits.
@@ -233,10 +270,11 @@ def view_storage(settings: Settings) -> list[str]:
     schema = settings.postgres()["schema"]
     with psycopg.connect(BASE_URL.split("?")[0]) as conn:
         rows = conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (schema,)).fetchall()
-    return sorted(r[0] for r in rows
-                  if any(r[0].startswith(f"snapset_{name}_") for name in VIEW_NAMES))
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    return sorted(
+        r[0] for r in rows if any(r[0].startswith(f"snapset_{name}_") for name in VIEW_NAMES)
+    )
 
 
 def drop_every_view(settings: Settings) -> None:
@@ -263,8 +301,11 @@ def assert_same_rows(rebuilt: dict[str, Dump], live: dict[str, Dump]) -> None:
 
 
 def test_views_dropped_and_rebuilt_from_event_zero_equal_the_live_views_row_for_row(
-    live: dict[str, Dump], runtime: Runtime, settings: Settings,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    live: dict[str, Dump],
+    runtime: Runtime,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     position = runtime.app.position()
     for name in VIEW_NAMES:

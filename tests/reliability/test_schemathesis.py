@@ -54,10 +54,20 @@ from tests.support.server import ServerProcess, snapset_command, start_server
 
 pytestmark = pytest.mark.reliability
 
-CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "response_headers_conformance")
-CHECK_FUNCTIONS = [not_a_server_error, status_code_conformance, content_type_conformance,
-                   response_schema_conformance, response_headers_conformance]
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+)
+CHECK_FUNCTIONS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MIN_REQUESTS = 10_000  # over the backends; each must make its share
 MAX_EXAMPLES = int(os.environ.get("SNAPSET_SCHEMATHESIS_MAX_EXAMPLES", "110"))
@@ -68,6 +78,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 # Real data for schemathesis to aim at.
+
 
 @dataclass
 class Seeded:
@@ -89,7 +100,12 @@ class Seeded:
 def add_user(server: ServerProcess, email: str) -> SnapsetClient:
     out = subprocess.run(
         snapset_command("users", "add", email, "--json", "--data-dir", str(server.data_dir)),
-        env=server.env, capture_output=True, text=True, check=True, cwd=REPO).stdout
+        env=server.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
     keys = json.loads(out)
     return SnapsetClient(server.base_url, keys["api_key"], keys["api_secret"])
 
@@ -105,22 +121,46 @@ def seed(server: ServerProcess, folder: Path, import_root: Path) -> Seeded:
         reindex = user.ok("POST", f"/dataset/{own}/reindex", expect=202, json={})["task_id"]
         user.wait_task(reindex)
         media = [m["media_id"] for m in user.media(own)]
-        metadata = user.ok("POST", f"/dataset/{own}/custom_metadata", expect=202, json={
-            "schema": {"score": "float", "shot": "datetime",
-                       "kind": {"type": "enum", "options": ["a", "b"]}},
-            "key": "media_id",
-            "rows": [{"media_id": media[0], "score": 1.5, "kind": "a",
-                      "shot": "2024-05-01T10:00:00Z"},
-                     {"media_id": media[1], "score": 7, "kind": "b"}]})
+        metadata = user.ok(
+            "POST",
+            f"/dataset/{own}/custom_metadata",
+            expect=202,
+            json={
+                "schema": {
+                    "score": "float",
+                    "shot": "datetime",
+                    "kind": {"type": "enum", "options": ["a", "b"]},
+                },
+                "key": "media_id",
+                "rows": [
+                    {
+                        "media_id": media[0],
+                        "score": 1.5,
+                        "kind": "a",
+                        "shot": "2024-05-01T10:00:00Z",
+                    },
+                    {"media_id": media[1], "score": 7, "kind": "b"},
+                ],
+            },
+        )
         user.wait_task(metadata["task_id"])
-        user.ok("POST", f"/dataset/{own}/media/tags",
-                json={"media_ids": media[:2], "add": ["cat", "outdoor"]})
-        user.ok("POST", f"/dataset/{own}/media/labels",
-                json={"media_ids": media[:1], "labels": [{"class_name": "cat",
-                                                          "bbox": [1.0, 1.0, 4.0, 4.0]}]})
+        user.ok(
+            "POST",
+            f"/dataset/{own}/media/tags",
+            json={"media_ids": media[:2], "add": ["cat", "outdoor"]},
+        )
+        user.ok(
+            "POST",
+            f"/dataset/{own}/media/labels",
+            json={
+                "media_ids": media[:1],
+                "labels": [{"class_name": "cat", "bbox": [1.0, 1.0, 4.0, 4.0]}],
+            },
+        )
         user.create_snapshot(own, name="seeded", description="made by the fixture")
-        export = user.ok("GET", f"/dataset/{own}/export_context_async",
-                         params={"include_media": "true"})["id"]
+        export = user.ok(
+            "GET", f"/dataset/{own}/export_context_async", params={"include_media": "true"}
+        )["id"]
         user.wait_task(export)
         snapshots = [s["snapshot_id"] for s in user.snapshots(own)]
 
@@ -135,10 +175,31 @@ def seed(server: ServerProcess, folder: Path, import_root: Path) -> Seeded:
         outside.mkdir()
         (import_root / "escape").symlink_to(outside, target_is_directory=True)
         (import_root / "loop").symlink_to(import_root / "loop")
-        folders = ["photos", "photos/", str(import_root / "photos"), "../outside", "escape",
-                   "loop", "photos/../photos", "/", "photos/img000.png", "missing"]
-        return Seeded(user.token(6 * 3600), user.api_key, user.api_secret, own, viewed,
-                      foreign, media, snapshots, [creation, reindex, export], export, folders)
+        folders = [
+            "photos",
+            "photos/",
+            str(import_root / "photos"),
+            "../outside",
+            "escape",
+            "loop",
+            "photos/../photos",
+            "/",
+            "photos/img000.png",
+            "missing",
+        ]
+        return Seeded(
+            user.token(6 * 3600),
+            user.api_key,
+            user.api_secret,
+            own,
+            viewed,
+            foreign,
+            media,
+            snapshots,
+            [creation, reindex, export],
+            export,
+            folders,
+        )
     finally:
         user.close()
         other.close()
@@ -162,25 +223,42 @@ def config_toml(seeded: Seeded) -> str:
         "secrets": [seeded.api_secret],
     }
     bindings = {
-        "path.dataset_id": ("datasets", 0.9), "path.snapshot_id": ("snapshots", 0.8),
-        "path.media_id": ("media", 0.8), "path.task_id": ("tasks", 0.8),
-        "query.snapshot_id": ("snapshots", 0.5), "query.against": ("snapshots", 0.5),
-        "query.export_task_id": ("exports", 0.7), "query.dataset_id": ("datasets", 0.5),
-        "body.media_ids[*]": ("media", 0.7), "body.source_path": ("folders", 0.5),
-        "body.user_email": ("emails", 0.5), "body.api_key": ("keys", 0.5),
+        "path.dataset_id": ("datasets", 0.9),
+        "path.snapshot_id": ("snapshots", 0.8),
+        "path.media_id": ("media", 0.8),
+        "path.task_id": ("tasks", 0.8),
+        "query.snapshot_id": ("snapshots", 0.5),
+        "query.against": ("snapshots", 0.5),
+        "query.export_task_id": ("exports", 0.7),
+        "query.dataset_id": ("datasets", 0.5),
+        "body.media_ids[*]": ("media", 0.7),
+        "body.source_path": ("folders", 0.5),
+        "body.user_email": ("emails", 0.5),
+        "body.api_key": ("keys", 0.5),
         "body.api_secret": ("secrets", 0.5),
     }
-    lines = [f'headers = {{ Authorization = "Bearer {seeded.token}" }}', "",
-             "[generation]", 'database = "none"', "", "[phases.examples]", "fill-missing = true",
-             "", "[dictionaries]"]
+    lines = [
+        f'headers = {{ Authorization = "Bearer {seeded.token}" }}',
+        "",
+        "[generation]",
+        'database = "none"',
+        "",
+        "[phases.examples]",
+        "fill-missing = true",
+        "",
+        "[dictionaries]",
+    ]
     lines += [f"{name} = {values(items)}" for name, items in dictionaries.items()]
     lines += ["", "[parameters]"]
-    lines += [f'"{key}" = {{ dictionary = "{name}", probability = {p} }}'
-              for key, (name, p) in bindings.items()]
+    lines += [
+        f'"{key}" = {{ dictionary = "{name}", probability = {p} }}'
+        for key, (name, p) in bindings.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
 # One campaign: a server, its data, and `st run` against it.
+
 
 @dataclass
 class Finding:
@@ -193,9 +271,11 @@ class Finding:
     count: int = 1
 
     def describe(self) -> str:
-        return (f"- {self.operation}: {self.title} ({self.check}), {self.count} case(s)\n"
-                f"    {self.message.strip().replace(chr(10), chr(10) + '    ')}\n"
-                f"    request:  {self.request}\n    response: {self.response}")
+        return (
+            f"- {self.operation}: {self.title} ({self.check}), {self.count} case(s)\n"
+            f"    {self.message.strip().replace(chr(10), chr(10) + '    ')}\n"
+            f"    request:  {self.request}\n    response: {self.response}"
+        )
 
 
 @dataclass
@@ -210,9 +290,11 @@ class Outcome:
 
     def summary(self, campaign: Campaign) -> str:
         phases = ", ".join(f"{phase} {count}" for phase, count in sorted(self.by_phase.items()))
-        return (f"{campaign.backend}: {self.requests} requests in {self.seconds:.0f} s "
-                f"({phases}); seed {campaign.seed}; stop: {self.stop_reason}; "
-                f"log {campaign.folder / 'st.log'}")
+        return (
+            f"{campaign.backend}: {self.requests} requests in {self.seconds:.0f} s "
+            f"({phases}); seed {campaign.seed}; stop: {self.stop_reason}; "
+            f"log {campaign.folder / 'st.log'}"
+        )
 
 
 @dataclass
@@ -230,17 +312,37 @@ class Campaign:
         config = self.folder / "schemathesis.toml"
         config.write_text(config_toml(self.seeded), encoding="utf-8")
         command = [
-            sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            str(config),
+            "run",
             f"{self.server.base_url}/openapi.json",
-            "--url", self.server.base_url, "--phases", ",".join(PHASES),
-            "--checks", ",".join(CHECKS), "--max-examples", str(MAX_EXAMPLES),
-            "--seed", str(self.seed), "--workers", "1", "--request-timeout", "30",
-            "--report", "ndjson", "--report-ndjson-path", str(self.folder / "events.ndjson"),
+            "--url",
+            self.server.base_url,
+            "--phases",
+            ",".join(PHASES),
+            "--checks",
+            ",".join(CHECKS),
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            str(self.seed),
+            "--workers",
+            "1",
+            "--request-timeout",
+            "30",
+            "--report",
+            "ndjson",
+            "--report-ndjson-path",
+            str(self.folder / "events.ndjson"),
             "--no-color",
         ]
         with (self.folder / "st.log").open("wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            cwd=self.folder)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=self.folder
+            )
         self.started = time.monotonic()
 
     def finish(self) -> Outcome:
@@ -248,14 +350,16 @@ class Campaign:
             assert self.process is not None
             timed_out = False
             try:
-                self.process.wait(timeout=max(1.0, GUARD_SECONDS -
-                                              (time.monotonic() - self.started)))
+                self.process.wait(
+                    timeout=max(1.0, GUARD_SECONDS - (time.monotonic() - self.started))
+                )
             except subprocess.TimeoutExpired:
                 timed_out = True
                 self.process.kill()
                 self.process.wait()
-            self.outcome = read_events(self.folder / "events.ndjson",
-                                       time.monotonic() - self.started, timed_out)
+            self.outcome = read_events(
+                self.folder / "events.ndjson", time.monotonic() - self.started, timed_out
+            )
         return self.outcome
 
     def stop(self) -> None:
@@ -276,7 +380,7 @@ def read_events(path: Path, seconds: float, timed_out: bool) -> Outcome:
             event = json.loads(line)
         except ValueError:
             continue  # the last line of a killed run may be cut short
-        (kind, data), = event.items()
+        ((kind, data),) = event.items()
         if kind == "ScenarioFinished":
             recorder = data["recorder"]
             interactions = recorder.get("interactions", {})
@@ -292,19 +396,25 @@ def read_events(path: Path, seconds: float, timed_out: bool) -> Outcome:
                         findings[key].count += 1
                         continue
                     findings[key] = Finding(
-                        key[0], failure.get("code", check["name"]),
-                        failure.get("title", check["name"]), failure.get("message", ""),
-                        *describe_interaction(interactions.get(case_id)))
+                        key[0],
+                        failure.get("code", check["name"]),
+                        failure.get("title", check["name"]),
+                        failure.get("message", ""),
+                        *describe_interaction(interactions.get(case_id)),
+                    )
         elif kind == "NonFatalError":
             info = data.get("info", {})
-            errors.append(f"{data.get('label', '?')}: {info.get('title', '')} "
-                          f"{info.get('message', '')}".strip())
+            errors.append(
+                f"{data.get('label', '?')}: {info.get('title', '')} "
+                f"{info.get('message', '')}".strip()
+            )
         elif kind == "FatalError":
             errors.append(f"fatal: {data.get('exception', data)}")
         elif kind == "EngineFinished":
             stop_reason = data.get("stop_reason", "unknown")
-    return Outcome(requests, by_phase, list(findings.values()), errors, stop_reason, seconds,
-                   timed_out)
+    return Outcome(
+        requests, by_phase, list(findings.values()), errors, stop_reason, seconds, timed_out
+    )
 
 
 def describe_interaction(interaction: dict[str, Any] | None) -> tuple[str, str]:
@@ -313,8 +423,10 @@ def describe_interaction(interaction: dict[str, Any] | None) -> tuple[str, str]:
     request, response = interaction["request"], interaction.get("response") or {}
     body = _decoded(request.get("body"))
     content = _decoded(response.get("content"))
-    return (f"{request['method']} {request['uri']}" + (f" body {body}" if body else ""),
-            f"{response.get('status_code', '?')} {content}")
+    return (
+        f"{request['method']} {request['uri']}" + (f" body {body}" if body else ""),
+        f"{response.get('status_code', '?')} {content}",
+    )
 
 
 def _decoded(payload: Any, limit: int = 300) -> str:
@@ -326,6 +438,7 @@ def _decoded(payload: Any, limit: int = 300) -> str:
 
 
 # Fixtures: servers for the backends whose tests run; their campaigns start all at once.
+
 
 @dataclass
 class Target:
@@ -339,8 +452,11 @@ def _selected_backends(request: pytest.FixtureRequest, prefix: str) -> list[str]
     """The backends of this module's tests named ``prefix*`` that will run."""
     chosen = []
     for item in request.session.items:
-        if item.module is not request.module or item.get_closest_marker("skip") \
-                or not item.name.startswith(prefix):
+        if (
+            item.module is not request.module
+            or item.get_closest_marker("skip")
+            or not item.name.startswith(prefix)
+        ):
             continue
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec is not None else None
@@ -350,8 +466,9 @@ def _selected_backends(request: pytest.FixtureRequest, prefix: str) -> list[str]
 
 
 @pytest.fixture(scope="module")
-def targets(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Target]]:
+def targets(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Target]]:
     started: dict[str, Target] = {}
     schemas: list[str] = []
     try:
@@ -362,11 +479,15 @@ def targets(request: pytest.FixtureRequest,
                 schemas.append(f"t_{uuid.uuid4().hex[:12]}")
                 url = f"{BASE_URL}?schema={schemas[-1]}"
             (folder / "imports").mkdir()
-            server = start_server(folder / "data", database_url=url,
-                                  import_root=folder / "imports",
-                                  extra_args=("--embedded",) if url else ())
-            started[backend] = Target(backend, server, seed(server, folder, folder / "imports"),
-                                      folder)
+            server = start_server(
+                folder / "data",
+                database_url=url,
+                import_root=folder / "imports",
+                extra_args=("--embedded",) if url else (),
+            )
+            started[backend] = Target(
+                backend, server, seed(server, folder, folder / "imports"), folder
+            )
         yield started
     finally:
         for target in started.values():
@@ -378,16 +499,21 @@ def targets(request: pytest.FixtureRequest,
 
 
 @pytest.fixture(scope="module")
-def campaigns(request: pytest.FixtureRequest,
-              targets: dict[str, Target]) -> Iterator[dict[str, Campaign]]:
+def campaigns(
+    request: pytest.FixtureRequest, targets: dict[str, Target]
+) -> Iterator[dict[str, Campaign]]:
     env_seed = os.environ.get("SNAPSET_SCHEMATHESIS_SEED")
     started: dict[str, Campaign] = {}
     try:
         for backend in _selected_backends(request, "test_schemathesis"):
             target = targets[backend]
             started[backend] = Campaign(
-                backend, target.server, target.seeded, target.folder,
-                int(env_seed) if env_seed else random.getrandbits(64))
+                backend,
+                target.server,
+                target.seeded,
+                target.folder,
+                int(env_seed) if env_seed else random.getrandbits(64),
+            )
             started[backend].start()
         yield started
     finally:
@@ -405,27 +531,38 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_schema(
     share = MIN_REQUESTS // len(BACKENDS)
     problems = [f.describe() for f in outcome.findings] + [f"- error: {e}" for e in outcome.errors]
     if outcome.timed_out:
-        pytest.fail(f"the campaign ran over {GUARD_SECONDS} s and was stopped; "
-                    f"{outcome.summary(campaign)}\n" + "\n".join(problems), pytrace=False)
+        pytest.fail(
+            f"the campaign ran over {GUARD_SECONDS} s and was stopped; "
+            f"{outcome.summary(campaign)}\n" + "\n".join(problems),
+            pytrace=False,
+        )
     if problems:
-        pytest.fail(f"{len(problems)} finding(s); {outcome.summary(campaign)}\n"
-                    + "\n".join(problems), pytrace=False)
-    assert outcome.requests >= share, \
+        pytest.fail(
+            f"{len(problems)} finding(s); {outcome.summary(campaign)}\n" + "\n".join(problems),
+            pytrace=False,
+        )
+    assert outcome.requests >= share, (
         f"only {outcome.requests} requests, fewer than {share}; {outcome.summary(campaign)}"
-    missing = [phase for phase in ("examples", "coverage", "fuzzing")
-               if not outcome.by_phase[phase]]
+    )
+    missing = [
+        phase for phase in ("examples", "coverage", "fuzzing") if not outcome.by_phase[phase]
+    ]
     assert not missing, f"no requests in {missing}; {outcome.summary(campaign)}"
 
 
 # The cases schemathesis (and its follow-up) found, replayed: each must be answered as the
 # OpenAPI document says. Each sends real requests and lets schemathesis check the answers.
 
+
 class Replay:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.schema = schemathesis.openapi.from_url(f"{target.server.base_url}/openapi.json")
-        self.http = httpx.Client(base_url=target.server.base_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {target.seeded.token}"})
+        self.http = httpx.Client(
+            base_url=target.server.base_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {target.seeded.token}"},
+        )
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send the request; fail unless the answer is documented for that operation."""
@@ -434,8 +571,9 @@ class Replay:
         sent.read()  # so that schemathesis can show a multipart body too
         response = self.http.send(sent)
         operation = self.schema[path][method]
-        case = operation.Case(path_parameters={k: v for k, v in ids.items()
-                                               if "{" + k + "}" in path})
+        case = operation.Case(
+            path_parameters={k: v for k, v in ids.items() if "{" + k + "}" in path}
+        )
         failed = ""
         try:
             case.validate_response(response, checks=CHECK_FUNCTIONS)
@@ -444,9 +582,11 @@ class Replay:
         if failed:
             given = {k: v for k, v in kwargs.items() if k in ("json", "params", "headers")}
             uploads = [f[1][0] for f in kwargs.get("files", [])]
-            pytest.fail(f"{method} {response.request.url} {given or ''}"
-                        f"{f' uploading {uploads}' if uploads else ''}\n{failed}"[:3000],
-                        pytrace=False)
+            pytest.fail(
+                f"{method} {response.request.url} {given or ''}"
+                f"{f' uploading {uploads}' if uploads else ''}\n{failed}"[:3000],
+                pytrace=False,
+            )
         return response
 
 
@@ -464,37 +604,54 @@ def _png() -> bytes:
 FOUND: dict[str, Callable[[Replay], Any]] = {
     # 400s the shell answers for every endpoint, undocumented.
     "a JSON body that is not an object": lambda r: r.send(
-        "POST", f"{API}/dataset/{{dataset_id}}/snapshot", json=[None, None]),
+        "POST", f"{API}/dataset/{{dataset_id}}/snapshot", json=[None, None]
+    ),
     "a query parameter given twice": lambda r: r.send(
-        "GET", f"{API}/tasks", params=[("page", "1"), ("page", "2")]),
+        "GET", f"{API}/tasks", params=[("page", "1"), ("page", "2")]
+    ),
     "an Idempotency-Key that is not visible ASCII": lambda r: r.send(
-        "POST", f"{API}/dataset/{{dataset_id}}/reindex", json={},
-        headers={"Idempotency-Key": "two words"}),
+        "POST",
+        f"{API}/dataset/{{dataset_id}}/reindex",
+        json={},
+        headers={"Idempotency-Key": "two words"},
+    ),
     # A 409 the share endpoint does not document.
     "sharing with the dataset's creator": lambda r: r.send(
-        "POST", f"{API}/dataset/{{dataset_id}}/share", json={"user_email": USER, "role": "viewer"}),
+        "POST", f"{API}/dataset/{{dataset_id}}/share", json={"user_email": USER, "role": "viewer"}
+    ),
     # 500s: file names the file system refuses, a symlink loop, dates before year 1.
     "a source_path with a 300-byte component": lambda r: r.send(
-        "POST", f"{API}/dataset", json={"dataset_name": "long", "source_path": BIG_NAME}),
+        "POST", f"{API}/dataset", json={"dataset_name": "long", "source_path": BIG_NAME}
+    ),
     "a source_path with a 300-byte component, adding media": lambda r: r.send(
-        "POST", f"{API}/dataset/{{dataset_id}}/media", json={"source_path": BIG_NAME}),
+        "POST", f"{API}/dataset/{{dataset_id}}/media", json={"source_path": BIG_NAME}
+    ),
     "a source_path that is a symlink loop": lambda r: r.send(
-        "POST", f"{API}/dataset", json={"dataset_name": "loop", "source_path": "loop"}),
+        "POST", f"{API}/dataset", json={"dataset_name": "loop", "source_path": "loop"}
+    ),
     "an upload named with 180 three-byte characters": lambda r: r.send(
-        "POST", f"{API}/dataset", data={"dataset_name": "cjk"},
-        files=[("files", ("漢" * 200 + ".png", _png(), "image/png"))]),
+        "POST",
+        f"{API}/dataset",
+        data={"dataset_name": "cjk"},
+        files=[("files", ("漢" * 200 + ".png", _png(), "image/png"))],
+    ),
     "a task filter time before year 1 in UTC": lambda r: r.send(
-        "GET", f"{API}/tasks", params={"start_time_from": BEFORE_YEAR_1}),
+        "GET", f"{API}/tasks", params={"start_time_from": BEFORE_YEAR_1}
+    ),
     "a history filter time before year 1 in UTC": lambda r: r.send(
-        "GET", f"{API}/dataset/{{dataset_id}}/history", params={"since": BEFORE_YEAR_1}),
+        "GET", f"{API}/dataset/{{dataset_id}}/history", params={"since": BEFORE_YEAR_1}
+    ),
     # PostgreSQL text cannot hold NUL: a filter with one is a 503, and one stored in a tag
     # stops the media index for good (every later list of the dataset is a 503).
     "a NUL in a task filter": lambda r: r.send(
-        "GET", f"{API}/tasks", params={"dataset_name": "a\x00b"}),
+        "GET", f"{API}/tasks", params={"dataset_name": "a\x00b"}
+    ),
     "a NUL in a tag, then listing the media": lambda r: (
-        r.send("PATCH", f"{API}/dataset/{{dataset_id}}/media/{{media_id}}",
-               json={"tags": ["a\x00b"]}),
-        r.send("GET", f"{API}/dataset/{{dataset_id}}/media")),
+        r.send(
+            "PATCH", f"{API}/dataset/{{dataset_id}}/media/{{media_id}}", json={"tags": ["a\x00b"]}
+        ),
+        r.send("GET", f"{API}/dataset/{{dataset_id}}/media"),
+    ),
 }
 
 

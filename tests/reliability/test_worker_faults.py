@@ -87,8 +87,9 @@ class Restores:
         first = app.get_dataset(admin, self.dataset_id).current_checkpoint
         items = dict(app.tree.items(app.get_dataset(admin, self.dataset_id).content_root))
         key = min(items)
-        app.edit_items(admin, self.dataset_id,
-                       lambda d: {key: {**items[key], "tags": ["changed"]}}, "edit")
+        app.edit_items(
+            admin, self.dataset_id, lambda d: {key: {**items[key], "tags": ["changed"]}}, "edit"
+        )
         second, _ = app.create_snapshot(admin, self.dataset_id, "second")
         self.snapshots = [str(first), str(second)]
 
@@ -106,10 +107,10 @@ class Restores:
         snapshot = dataset.checkpoints[target]
         assert dataset.current_checkpoint == target
         assert dataset.content_root == snapshot["root"]
-        assert (dataset.n_images, dataset.n_videos) == (snapshot["n_images"],
-                                                        snapshot["n_videos"])
-        assert listing(self.runtime, dataset_id, "current") == \
-            listing(self.runtime, dataset_id, target), "the media are the snapshot's"
+        assert (dataset.n_images, dataset.n_videos) == (snapshot["n_images"], snapshot["n_videos"])
+        assert listing(self.runtime, dataset_id, "current") == listing(
+            self.runtime, dataset_id, target
+        ), "the media are the snapshot's"
 
     def finish(self, tasks: list[str]) -> None:
         pass
@@ -127,8 +128,9 @@ class Clones:
         return _hold_or_race(run, rng)
 
     def start(self, run: int) -> tuple[UUID, str]:
-        task_id, clone_id, _ = self.runtime.app.clone_snapshot(self.admin, self.source,
-                                                               UUID(self.snapshot))
+        task_id, clone_id, _ = self.runtime.app.clone_snapshot(
+            self.admin, self.source, UUID(self.snapshot)
+        )
         return clone_id, str(task_id)
 
     def check(self, run: int, dataset_id: UUID, task_id: str) -> None:
@@ -138,8 +140,9 @@ class Clones:
         assert clone.content_root == snapshot["root"]
         assert (clone.n_images, clone.n_videos) == (snapshot["n_images"], snapshot["n_videos"])
         assert [c["reason"] for c in clone.checkpoints.values()] == ["clone"]
-        assert listing(self.runtime, dataset_id, "current") == \
-            listing(self.runtime, self.source, self.snapshot), "the media are the snapshot's"
+        assert listing(self.runtime, dataset_id, "current") == listing(
+            self.runtime, self.source, self.snapshot
+        ), "the media are the snapshot's"
 
     def finish(self, tasks: list[str]) -> None:
         source = self.runtime.app.get_dataset(self.admin, self.source)
@@ -147,12 +150,13 @@ class Clones:
         view = self.runtime.backend.views["dataset_list"]
         assert isinstance(view, DatasetListView)
         rows, _ = view.page(None, 1, 1000)
-        clones = sorted(r["dataset_id"] for r in rows
-                        if r["source_dataset_id"] == str(self.source))
-        assert clones == sorted(str(dataset_id_for_clone(t)) for t in tasks), \
+        clones = sorted(r["dataset_id"] for r in rows if r["source_dataset_id"] == str(self.source))
+        assert clones == sorted(str(dataset_id_for_clone(t)) for t in tasks), (
             "one clone dataset per clone task, and no other"
+        )
         created = self.runtime.app.recorder.select_notifications(
-            start=None, limit=100_000, topics=["snapset:Dataset.Created"])
+            start=None, limit=100_000, topics=["snapset:Dataset.Created"]
+        )
         for clone_id in clones:
             assert sum(1 for n in created if n.originator_id == UUID(clone_id)) == 1
 
@@ -173,25 +177,28 @@ class MediaAdditions:
         assert import_root is not None
         folder = import_root / f"addition-{run}"
         for i in range(ITEMS):
-            path = photo(folder / f"added-{i:02d}.png", seed=1000 * (run + 1) + i,
-                         width=16 + i, height=16)
+            path = photo(
+                folder / f"added-{i:02d}.png", seed=1000 * (run + 1) + i, width=16 + i, height=16
+            )
             self.expected.append((path.name, _sha256(path), path.stat().st_size))
         task_id, _ = self.runtime.app.start_operation(
-            self.admin, self.dataset_id, MEDIA_ADDITION,
-            {"source": "path", "path": str(folder)})
+            self.admin, self.dataset_id, MEDIA_ADDITION, {"source": "path", "path": str(folder)}
+        )
         return self.dataset_id, str(task_id)
 
     def check(self, run: int, dataset_id: UUID, task_id: str) -> None:
-        assert sorted(files_of(self.runtime, dataset_id)) == sorted(self.expected), \
+        assert sorted(files_of(self.runtime, dataset_id)) == sorted(self.expected), (
             "the dataset holds its files and each added file, once"
+        )
         assert self.runtime.app.get_dataset(self.admin, dataset_id).status == Status.READY
 
     def finish(self, tasks: list[str]) -> None:
         """What killed victims left half-written waits for gc, which removes all of it."""
         incoming = self.runtime.backend.settings.data_dir / "blobs" / ".incoming"
         left = list(incoming.iterdir()) if incoming.exists() else []
-        swept = collect_task_leftovers(self.runtime.app, self.runtime.backend.blobs,
-                                       grace_seconds=0)
+        swept = collect_task_leftovers(
+            self.runtime.app, self.runtime.backend.blobs, grace_seconds=0
+        )
         print(f"  gc swept {swept} half-written blob batches of {len(left)} left")
         assert swept == len(left)
         assert not incoming.exists() or not any(incoming.iterdir())
@@ -207,10 +214,12 @@ class Enrichments:
         return _inside_work(rng)
 
     def start(self, run: int) -> tuple[UUID, str]:
-        dataset_id = ready_dataset(self.runtime, self.admin, f"enriched-{run}", images=ITEMS,
-                                   videos=1)
-        task_id, _ = self.runtime.app.start_operation(self.admin, dataset_id, ENRICHMENT,
-                                                      {"models": MODELS})
+        dataset_id = ready_dataset(
+            self.runtime, self.admin, f"enriched-{run}", images=ITEMS, videos=1
+        )
+        task_id, _ = self.runtime.app.start_operation(
+            self.admin, dataset_id, ENRICHMENT, {"models": MODELS}
+        )
         return dataset_id, str(task_id)
 
     def check(self, run: int, dataset_id: UUID, task_id: str) -> None:
@@ -224,8 +233,7 @@ class Enrichments:
             if record["kind"] == "image":
                 outputs = record["enrichment"]["IMAGE_PROPERTIES"]
                 assert outputs["model_id"] == MODELS["IMAGE_PROPERTIES"]
-                assert (outputs["width"], outputs["height"]) == (record["width"],
-                                                                 record["height"])
+                assert (outputs["width"], outputs["height"]) == (record["width"], record["height"])
                 assert outputs["file_size"] == path.stat().st_size
             else:
                 outputs = record["enrichment"]["VIDEO_PROPERTIES"]
@@ -236,22 +244,28 @@ class Enrichments:
         pass
 
 
-KINDS: dict[str, Any] = {"restore": Restores, "clone": Clones,
-                         "media_addition": MediaAdditions, "enrichment": Enrichments}
+KINDS: dict[str, Any] = {
+    "restore": Restores,
+    "clone": Clones,
+    "media_addition": MediaAdditions,
+    "enrichment": Enrichments,
+}
 
 
 def _hold_or_race(run: int, rng: Any) -> Kill:
     """Even runs: the victim holds the claimed task; the kill lands in the hold or after
     the publish. Odd runs: no hold; the kill lands around the claim and the publish."""
     if run % 2 == 0:
-        return Kill("claim", rng.uniform(0.0, HOLD * 1.3),
-                    {"SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(HOLD)})
+        return Kill(
+            "claim", rng.uniform(0.0, HOLD * 1.3), {"SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(HOLD)}
+        )
     return Kill("start", rng.uniform(0.0, 0.15), {})
 
 
 def _inside_work(rng: Any) -> Kill:
-    return Kill("claim", rng.uniform(0.0, ITEMS * PAUSE * 1.2),
-                {"SNAPSET_FAULT_PAUSE_PER_ITEM": str(PAUSE)})
+    return Kill(
+        "claim", rng.uniform(0.0, ITEMS * PAUSE * 1.2), {"SNAPSET_FAULT_PAUSE_PER_ITEM": str(PAUSE)}
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -280,9 +294,12 @@ def listing(runtime: Runtime, dataset_id: UUID, version: str) -> list[dict[str, 
 
 
 def victim(settings: Settings, kill: Kill) -> Child:
-    env = {"SNAPSET_DATABASE_URL": settings.database_url,
-           "SNAPSET_LEASE_SECONDS": str(VICTIM_LEASE),
-           "SNAPSET_IMPORT_ROOT": str(settings.import_root), **kill.env}
+    env = {
+        "SNAPSET_DATABASE_URL": settings.database_url,
+        "SNAPSET_LEASE_SECONDS": str(VICTIM_LEASE),
+        "SNAPSET_IMPORT_ROOT": str(settings.import_root),
+        **kill.env,
+    }
     return Child.snapset("worker", "--data-dir", str(settings.data_dir), env=env)
 
 
@@ -300,8 +317,9 @@ def landed(runtime: Runtime, task_id: str) -> str:
     return "before any claim"
 
 
-def kill_and_rescue(runtime: Runtime, settings: Settings, admin: Actor, kind: Any, run: int,
-                    rng: Any) -> dict[str, Any]:
+def kill_and_rescue(
+    runtime: Runtime, settings: Settings, admin: Actor, kind: Any, run: int, rng: Any
+) -> dict[str, Any]:
     """One run: start a task, SIGKILL its worker at a random point, let another finish."""
     kill = kind.kill(run, rng)
     dataset_id, task_id = kind.start(run)
@@ -309,11 +327,16 @@ def kill_and_rescue(runtime: Runtime, settings: Settings, admin: Actor, kind: An
     child = victim(settings, kill)
     try:
         if kill.after == "claim":
+
             def claimed() -> bool:
                 dataset = app.get_dataset(admin, dataset_id)
                 task = dataset.active_task
-                return (task is not None and task["claimed_by"] is not None) \
-                    or task_id in dataset.finished_tasks or child.process.poll() is not None
+                return (
+                    (task is not None and task["claimed_by"] is not None)
+                    or task_id in dataset.finished_tasks
+                    or child.process.poll() is not None
+                )
+
             until(claimed, what="the victim's claim")
             assert child.process.poll() is None, "\n".join(child.lines[-30:])
         else:
@@ -322,12 +345,21 @@ def kill_and_rescue(runtime: Runtime, settings: Settings, admin: Actor, kind: An
     finally:
         child.kill()
     point = landed(runtime, task_id)
-    until(lambda: runtime.worker.run_once() > 0
-          or finished(runtime, admin, dataset_id, task_id), what="the rescue", every=0.05)
+    until(
+        lambda: runtime.worker.run_once() > 0 or finished(runtime, admin, dataset_id, task_id),
+        what="the rescue",
+        every=0.05,
+    )
     assert runtime.positions.wait(app.position(), 30), "the views caught up"
     claims = task_event_names(runtime, task_id)["TaskClaimed"]
-    return {"run": run, "task": task_id, "dataset": dataset_id,
-            "kill": f"{kill.delay:.3f} s after {kill.after}", "landed": point, "claims": claims}
+    return {
+        "run": run,
+        "task": task_id,
+        "dataset": dataset_id,
+        "kill": f"{kill.delay:.3f} s after {kill.after}",
+        "landed": point,
+        "claims": claims,
+    }
 
 
 def check_exactly_once(runtime: Runtime, task_id: str) -> None:
@@ -346,8 +378,9 @@ def check_nothing_stuck(runtime: Runtime, admin: Actor) -> None:
     assert isinstance(view, DatasetListView)
     rows, total = view.page(None, 1, 1000)
     assert total == len(rows) > 0
-    assert [r["name"] for r in rows if r["status"] != Status.READY] == [], \
+    assert [r["name"] for r in rows if r["status"] != Status.READY] == [], (
         "no dataset is left READ ONLY (or in any status but READY)"
+    )
     for row in rows:
         dataset = runtime.app.get_dataset(admin, UUID(row["dataset_id"]))
         assert (dataset.status, dataset.active_task) == (Status.READY, None)
@@ -355,7 +388,10 @@ def check_nothing_stuck(runtime: Runtime, admin: Actor) -> None:
 
 @pytest.mark.parametrize("kind_name", list(KINDS))
 def test_tasks_whose_workers_are_killed_at_random_points_complete_exactly_once(
-    projecting: Runtime, settings: Settings, admin: Actor, backend_name: str,
+    projecting: Runtime,
+    settings: Settings,
+    admin: Actor,
+    backend_name: str,
     kind_name: str,
 ) -> None:
     runs = int(os.environ.get("SNAPSET_FAULT_RUNS", RUNS[backend_name]))
@@ -365,14 +401,16 @@ def test_tasks_whose_workers_are_killed_at_random_points_complete_exactly_once(
     print(f"seed {SEED}: {runs} {kind_name} runs on {backend_name}")
     for run in range(runs):
         record = kill_and_rescue(projecting, settings, admin, kind, run, rng)
-        print(f"  run {run}: killed {record['kill']}, landed {record['landed']}; "
-              f"{record['claims']} claims in all")
+        print(
+            f"  run {run}: killed {record['kill']}, landed {record['landed']}; "
+            f"{record['claims']} claims in all"
+        )
         records.append(record)
         check_exactly_once(projecting, record["task"])
         kind.check(run, record["dataset"], record["task"])
     kind.finish([r["task"] for r in records])
     check_nothing_stuck(projecting, admin)
     if runs >= 3:
-        assert any(r["landed"].startswith("after the claim") for r in records), \
+        assert any(r["landed"].startswith("after the claim") for r in records), (
             "some kills landed inside the task's work"
-
+        )

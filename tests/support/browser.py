@@ -16,9 +16,15 @@ from pathlib import Path
 from playwright.sync_api import ConsoleMessage, Error, Page, Response
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SKIP_ENV = "SNAPSET_TEST_BROWSER"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 _HANDLED_4XX = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
@@ -33,8 +39,10 @@ def missing_chromium() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
         return None
-    return (f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), "
-            f"or set {SKIP_ENV}=skip to skip the browser tests on this machine.")
+    return (
+        f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), "
+        f"or set {SKIP_ENV}=skip to skip the browser tests on this machine."
+    )
 
 
 @dataclass
@@ -69,5 +77,6 @@ class PageWatch:
 
     def _on_response(self, response: Response) -> None:
         if response.status >= 500:
-            self.problems.append(f"{response.request.method} {response.url} answered "
-                                 f"{response.status}")
+            self.problems.append(
+                f"{response.request.method} {response.url} answered {response.status}"
+            )

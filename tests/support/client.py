@@ -20,8 +20,9 @@ class SnapsetClient:
         self.base_url = base_url
         self.api_key = api_key
         self.api_secret = api_secret
-        self.http = httpx.Client(base_url=base_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {self.token()}"})
+        self.http = httpx.Client(
+            base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {self.token()}"}
+        )
 
     def token(self, ttl: int = 3600) -> str:
         return make_token(self.api_key, self.api_secret, ttl)
@@ -42,8 +43,13 @@ class SnapsetClient:
 
     # Datasets.
 
-    def create_dataset(self, name: str, files: list[Path] | None = None,
-                       source_path: str | None = None, **fields: Any) -> str:
+    def create_dataset(
+        self,
+        name: str,
+        files: list[Path] | None = None,
+        source_path: str | None = None,
+        **fields: Any,
+    ) -> str:
         if files:
             multipart = [("files", (f.name, f.read_bytes())) for f in files]
             data = {"dataset_name": name, **{k: str(v) for k, v in fields.items()}}
@@ -73,16 +79,20 @@ class SnapsetClient:
         items: list[dict[str, Any]] = []
         page = 1
         while True:
-            body = self.ok("GET", f"/dataset/{dataset_id}/media",
-                           params={"page": page, "page_size": 100, **query})
+            body = self.ok(
+                "GET",
+                f"/dataset/{dataset_id}/media",
+                params={"page": page, "page_size": 100, **query},
+            )
             items += body["media"]
             if len(items) >= body["total"] or not body["media"]:
                 return items
             page += 1
 
     def edit_media(self, dataset_id: str, media_id: str, **fields: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.ok("PATCH", f"/dataset/{dataset_id}/media/{media_id}",
-                                         json=fields)
+        result: dict[str, Any] = self.ok(
+            "PATCH", f"/dataset/{dataset_id}/media/{media_id}", json=fields
+        )
         return result
 
     # Snapshots.
@@ -96,18 +106,21 @@ class SnapsetClient:
         return result
 
     def edit_snapshot(self, dataset_id: str, snapshot_id: str, **fields: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.ok("PATCH", f"/dataset/{dataset_id}/snapshot/{snapshot_id}",
-                                         json=fields)
+        result: dict[str, Any] = self.ok(
+            "PATCH", f"/dataset/{dataset_id}/snapshot/{snapshot_id}", json=fields
+        )
         return result
 
     def restore(self, dataset_id: str, snapshot_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.ok(
-            "POST", f"/dataset/{dataset_id}/snapshot/{snapshot_id}/restore", expect=202)
+            "POST", f"/dataset/{dataset_id}/snapshot/{snapshot_id}/restore", expect=202
+        )
         return result
 
     def clone(self, dataset_id: str, snapshot_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.ok(
-            "POST", f"/dataset/{dataset_id}/snapshot/{snapshot_id}/clone", expect=202)
+            "POST", f"/dataset/{dataset_id}/snapshot/{snapshot_id}/clone", expect=202
+        )
         return result
 
     def delete_snapshot(self, dataset_id: str, snapshot_id: str) -> None:
@@ -129,4 +142,3 @@ class SnapsetClient:
             if time.monotonic() > deadline:
                 raise ApiError(f"task {task_id} stayed {task['status']}")
             time.sleep(0.02)
-

@@ -51,17 +51,28 @@ def snapset_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "adapters.cli", "--log-level", "warning", *args]
 
 
-def start_server(data_dir: Path, *, database_url: str = "", import_root: Path | None = None,
-                 extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None,
-                 timeout: float = 30.0) -> ServerProcess:
+def start_server(
+    data_dir: Path,
+    *,
+    database_url: str = "",
+    import_root: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> ServerProcess:
     port = free_port()
     env = {**os.environ, "SNAPSET_DATABASE_URL": database_url, **(extra_env or {})}
     args = ["serve", "--port", str(port), "--data-dir", str(data_dir), *extra_args]
     if import_root is not None:
         args += ["--import-root", str(import_root)]
-    process = subprocess.Popen(snapset_command(*args), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=env,
-                               cwd=Path(__file__).resolve().parents[2])
+    process = subprocess.Popen(
+        snapset_command(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert process.stdout is not None
     api_key = api_secret = ""
     deadline = time.monotonic() + timeout

@@ -84,26 +84,55 @@ class Dataset:
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(data)
         sha256, size = self.blobs.put_file(source)
-        record: Record = {"media_id": media_id, "kind": kind, "file_name": f"{media_id}.bin",
-                          "blob": sha256, "size": size, "width": 1, "height": 1,
-                          "metadata": {}, "tags": [], "labels": [], "enrichment": {},
-                          "cluster_id": None, **fields}
+        record: Record = {
+            "media_id": media_id,
+            "kind": kind,
+            "file_name": f"{media_id}.bin",
+            "blob": sha256,
+            "size": size,
+            "width": 1,
+            "height": 1,
+            "metadata": {},
+            "tags": [],
+            "labels": [],
+            "enrichment": {},
+            "cluster_id": None,
+            **fields,
+        }
         self.root = self.tree.update(self.root, {media_id: record})
         return record
 
-    def context(self, task_type: str, params: dict[str, Any], *, status: str = "READY",
-                facets: dict[str, Any] | None = None, root: str | None = None) -> TaskContext:
+    def context(
+        self,
+        task_type: str,
+        params: dict[str, Any],
+        *,
+        status: str = "READY",
+        facets: dict[str, Any] | None = None,
+        root: str | None = None,
+    ) -> TaskContext:
         task: TaskState = {
-            "task_id": "task-1", "task_type": task_type, "created_by": "a@example.com",
-            "params": params, "status": "RUNNING", "status_before": status,
-            "start_time": datetime(2026, 1, 1, tzinfo=UTC), "claimed_by": "w1",
-            "lease_until": None, "progress": None,
+            "task_id": "task-1",
+            "task_type": task_type,
+            "created_by": "a@example.com",
+            "params": params,
+            "status": "RUNNING",
+            "status_before": status,
+            "start_time": datetime(2026, 1, 1, tzinfo=UTC),
+            "claimed_by": "w1",
+            "lease_until": None,
+            "progress": None,
         }
         return TaskContext(
-            dataset_id="d1", dataset_name="cats", content_root=root or self.root,
+            dataset_id="d1",
+            dataset_name="cats",
+            content_root=root or self.root,
             facets=facets if facets is not None else {"clustered": False, "models": {}},
-            task=task, tree=self.tree, progress=lambda p, m: self.progress.append((p, m)),
-            observe=lambda done, total: self.ticks.append((done, total)))
+            task=task,
+            tree=self.tree,
+            progress=lambda p, m: self.progress.append((p, m)),
+            observe=lambda done, total: self.ticks.append((done, total)),
+        )
 
     def records(self, root: str) -> dict[str, Record]:
         return dict(self.tree.items(root))

@@ -33,8 +33,7 @@ def all_pairs_groups(hashes: dict[str, int], threshold: int) -> list[list[str]]:
             key = stack.pop()
             component.append(key)
             for other in keys:
-                if other not in seen and \
-                        bin(hashes[key] ^ hashes[other]).count("1") <= threshold:
+                if other not in seen and bin(hashes[key] ^ hashes[other]).count("1") <= threshold:
                     seen.add(other)
                     stack.append(other)
         if len(component) > 1:
@@ -127,15 +126,18 @@ def test_a_chain_of_close_hashes_is_one_cluster_single_linkage() -> None:
 def test_cluster_ids_are_uuid5_of_the_smallest_member_and_shared_by_the_group() -> None:
     ids = cluster_ids([["m1", "m7"], ["m2", "m3", "m9"]])
     assert ids == {
-        "m1": str(uuid5(NAMESPACE, "cluster:m1")), "m7": str(uuid5(NAMESPACE, "cluster:m1")),
-        "m2": str(uuid5(NAMESPACE, "cluster:m2")), "m3": str(uuid5(NAMESPACE, "cluster:m2")),
+        "m1": str(uuid5(NAMESPACE, "cluster:m1")),
+        "m7": str(uuid5(NAMESPACE, "cluster:m1")),
+        "m2": str(uuid5(NAMESPACE, "cluster:m2")),
+        "m3": str(uuid5(NAMESPACE, "cluster:m2")),
         "m9": str(uuid5(NAMESPACE, "cluster:m2")),
     }
 
 
 def test_exact_groups_gather_equal_values_only() -> None:
-    groups = exact_groups({"v1": "blob-a", "v2": "blob-b", "v3": "blob-a", "v4": "blob-c",
-                           "v0": "blob-c"})
+    groups = exact_groups(
+        {"v1": "blob-a", "v2": "blob-b", "v3": "blob-a", "v4": "blob-c", "v0": "blob-c"}
+    )
     assert groups == [["v0", "v4"], ["v1", "v3"]]
 
 

@@ -14,9 +14,17 @@ from tests.unit.fakes import DictNodeStore
 
 def media(i: int, **changes: Any) -> Record:
     record: Record = {
-        "media_id": f"m{i:05d}", "kind": "image", "file_name": f"img{i:05d}.png",
-        "blob": f"{i:064x}", "size": 100 + i, "width": 16, "height": 12,
-        "metadata": {"camera": "a"}, "tags": ["x"], "labels": [], "enrichment": {},
+        "media_id": f"m{i:05d}",
+        "kind": "image",
+        "file_name": f"img{i:05d}.png",
+        "blob": f"{i:064x}",
+        "size": 100 + i,
+        "width": 16,
+        "height": 12,
+        "metadata": {"camera": "a"},
+        "tags": ["x"],
+        "labels": [],
+        "enrichment": {},
         "cluster_id": None,
     }
     record.update(changes)
@@ -25,19 +33,26 @@ def media(i: int, **changes: Any) -> Record:
 
 # Naming the changed parts.
 
-@pytest.mark.parametrize(("key", "value", "part"), [
-    ("file_name", "renamed.png", "file"),
-    ("blob", "f" * 64, "file"),
-    ("size", 1, "file"),
-    ("width", 99, "file"),
-    ("kind", "video", "file"),
-    ("metadata", {"camera": "b"}, "metadata"),
-    ("tags", ["x", "y"], "tags"),
-    ("labels", [{"class_name": "cat", "bbox": None, "source": "manual",
-                 "source_media_id": None}], "labels"),
-    ("enrichment", {"CAPTION": {"model_id": "m1", "text": "a cat"}}, "enrichment"),
-    ("cluster_id", "c7", "cluster"),
-])
+
+@pytest.mark.parametrize(
+    ("key", "value", "part"),
+    [
+        ("file_name", "renamed.png", "file"),
+        ("blob", "f" * 64, "file"),
+        ("size", 1, "file"),
+        ("width", 99, "file"),
+        ("kind", "video", "file"),
+        ("metadata", {"camera": "b"}, "metadata"),
+        ("tags", ["x", "y"], "tags"),
+        (
+            "labels",
+            [{"class_name": "cat", "bbox": None, "source": "manual", "source_media_id": None}],
+            "labels",
+        ),
+        ("enrichment", {"CAPTION": {"model_id": "m1", "text": "a cat"}}, "enrichment"),
+        ("cluster_id", "c7", "cluster"),
+    ],
+)
 def test_a_change_to_one_key_names_exactly_its_part(key: str, value: Any, part: str) -> None:
     assert changed_parts(media(1), media(1, **{key: value})) == [part]
 
@@ -50,8 +65,11 @@ def test_several_changed_parts_are_named_once_each_in_a_fixed_order() -> None:
 
 def test_an_unknown_key_is_named_for_itself_rather_than_hidden() -> None:
     assert changed_parts(media(1), media(1, rating=5)) == ["rating"]
-    assert changed_parts(media(1, zeta=1, alpha=1), media(1, tags=["z"])) == \
-        ["tags", "alpha", "zeta"]
+    assert changed_parts(media(1, zeta=1, alpha=1), media(1, tags=["z"])) == [
+        "tags",
+        "alpha",
+        "zeta",
+    ]
 
 
 def test_an_absent_key_equals_its_empty_value_and_equal_records_have_no_parts() -> None:
@@ -73,12 +91,13 @@ def test_changed_facets_lists_each_differing_facet_with_both_sides() -> None:
 
 # Classifying and paging.
 
+
 def changes() -> list[Change]:
     return [
-        Change("a", None, media(1)),                      # added
-        Change("b", media(2), None),                      # removed
-        Change("c", media(3), media(3, tags=["y"])),      # changed
-        Change("d", None, media(4)),                      # added
+        Change("a", None, media(1)),  # added
+        Change("b", media(2), None),  # removed
+        Change("c", media(3), media(3, tags=["y"])),  # changed
+        Change("d", None, media(4)),  # added
         Change("e", media(5), media(5, cluster_id="c")),  # changed
     ]
 
@@ -90,8 +109,9 @@ def test_a_page_counts_every_change_and_lists_its_own_under_their_kind() -> None
     assert [i["media_id"] for i in first.added] == ["a"]
     assert first.added[0] == {"media_id": "a", "kind": "image", "file_name": "img00001.png"}
     assert first.removed == [{"media_id": "b", "kind": "image", "file_name": "img00002.png"}]
-    assert first.changed == [{"media_id": "c", "kind": "image", "file_name": "img00003.png",
-                              "parts": ["tags"]}]
+    assert first.changed == [
+        {"media_id": "c", "kind": "image", "file_name": "img00003.png", "parts": ["tags"]}
+    ]
 
 
 def test_pages_cut_the_change_stream_without_gaps_or_repeats() -> None:
@@ -114,19 +134,33 @@ def test_a_page_number_below_one_is_refused() -> None:
 
 # Against a real tree: O(changes).
 
+
 def test_diffing_two_versions_of_a_large_tree_reads_only_nodes_on_changed_paths() -> None:
     store = DictNodeStore()
     writer = ContentTree(store)
     items = {f"m{i:05d}": media(i) for i in range(20_000)}
     old_root = writer.build(items.items())
     edits: dict[str, Record | None] = {
-        "m00010": None, "m05000": None, "m19999": None,                        # removed
-        "new-1": media(20_001), "new-2": media(20_002), "new-3": media(20_003),  # added
+        "m00010": None,
+        "m05000": None,
+        "m19999": None,  # removed
+        "new-1": media(20_001),
+        "new-2": media(20_002),
+        "new-3": media(20_003),  # added
         "m00001": media(1, tags=["x", "edited"]),
         "m00002": media(2, metadata={"camera": "b"}),
         "m00003": media(3, cluster_id="c9"),
-        "m00004": media(4, labels=[{"class_name": "dog", "bbox": [0, 0, 1, 1],
-                                    "source": "manual", "source_media_id": None}]),
+        "m00004": media(
+            4,
+            labels=[
+                {
+                    "class_name": "dog",
+                    "bbox": [0, 0, 1, 1],
+                    "source": "manual",
+                    "source_media_id": None,
+                }
+            ],
+        ),
     }
     new_root = writer.update(old_root, edits)
 
@@ -144,7 +178,9 @@ def test_diffing_two_versions_of_a_large_tree_reads_only_nodes_on_changed_paths(
     assert sorted(i["media_id"] for i in page.added) == ["new-1", "new-2", "new-3"]
     assert sorted(i["media_id"] for i in page.removed) == ["m00010", "m05000", "m19999"]
     assert {i["media_id"]: i["parts"] for i in page.changed} == {
-        "m00001": ["tags"], "m00002": ["metadata"], "m00003": ["cluster"],
+        "m00001": ["tags"],
+        "m00002": ["metadata"],
+        "m00003": ["cluster"],
         "m00004": ["labels"],
     }
     # Each change reads at most one root-to-leaf path in each version.

@@ -257,9 +257,7 @@ def test_rebuilding_the_same_content_writes_no_new_node_bodies() -> None:
 def test_diff_returns_exactly_the_changed_items_with_old_and_new_records() -> None:
     tree = ContentTree(DictNodeStore(), leaf_capacity=4)
     old = tree.build(content(300).items())
-    new = tree.update(
-        old, {key(10): record(10, version=3), key(20): None, "media-new": record(1)}
-    )
+    new = tree.update(old, {key(10): record(10, version=3), key(20): None, "media-new": record(1)})
     changes = sorted(tree.diff(old, new), key=lambda c: c.key)
     assert changes == [
         Change(key(10), record(10), record(10, version=3)),
@@ -366,8 +364,9 @@ def test_a_sweep_with_every_root_live_removes_nothing() -> None:
 
 def test_counts_include_labelled_objects_at_every_size_and_after_edits() -> None:
     tree = ContentTree(DictNodeStore(), leaf_capacity=4)
-    records = {f"m{i}": {"kind": "image", "labels": [{"class_name": "x"}] * (i % 3)}
-               for i in range(50)}
+    records = {
+        f"m{i}": {"kind": "image", "labels": [{"class_name": "x"}] * (i % 3)} for i in range(50)
+    }
     root = tree.build(records.items())
     assert tree.counts(root).objects == sum(i % 3 for i in range(50))
     edited = tree.update(root, {"m1": {"kind": "video", "labels": []}, "m2": None})
@@ -375,7 +374,8 @@ def test_counts_include_labelled_objects_at_every_size_and_after_edits() -> None
     store = DictNodeStore()
     cold = ContentTree(store, leaf_capacity=4)
     same_content = {k: v for k, v in records.items() if k != "m2"} | {
-        "m1": {"kind": "video", "labels": []}}
+        "m1": {"kind": "video", "labels": []}
+    }
     rebuilt = cold.build(same_content.items())
     assert rebuilt == edited
     assert cold.counts(rebuilt) == tree.counts(edited)

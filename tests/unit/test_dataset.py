@@ -45,18 +45,32 @@ def later(seconds: float) -> datetime:
 
 def new_dataset(*, snapshots: bool = True, name: str = "cats") -> Dataset:
     return Dataset(
-        id=uuid4(), name=name, description="", owner_id=OWNER, owner_email=OWNER_EMAIL,
-        source_type="path", snapshot_support=snapshots, source_dataset_id=None, at=T0,
+        id=uuid4(),
+        name=name,
+        description="",
+        owner_id=OWNER,
+        owner_email=OWNER_EMAIL,
+        source_type="path",
+        snapshot_support=snapshots,
+        source_dataset_id=None,
+        at=T0,
     )
 
 
 def finish_task(
-    dataset: Dataset, task_id: str, *, root: str = ROOT_A, n_images: int = 3, n_videos: int = 1,
-    status: str = Status.READY.value, worker: str = "w1",
+    dataset: Dataset,
+    task_id: str,
+    *,
+    root: str = ROOT_A,
+    n_images: int = 3,
+    n_videos: int = 1,
+    status: str = Status.READY.value,
+    worker: str = "w1",
 ) -> None:
     dataset.claim_task(task_id, worker, later(60), T0)
-    dataset.complete_operation(task_id, worker, root, n_images, n_videos, status, OWNER_EMAIL,
-                               later(1))
+    dataset.complete_operation(
+        task_id, worker, root, n_images, n_videos, status, OWNER_EMAIL, later(1)
+    )
 
 
 def ready_dataset(*, snapshots: bool = True, name: str = "cats") -> Dataset:
@@ -93,17 +107,26 @@ def test_a_checkpoint_without_a_name_gets_the_default_name() -> None:
     checkpoint_id = "0123abcd-ef01-4234-8567-89abcdef0123"
     assert dataset.create_checkpoint(checkpoint_id, "   ", "", "a@example.com", later(5))
     assert dataset.checkpoints[checkpoint_id]["name"] == "cats_snapshot_0123abcd"
-    assert default_checkpoint_name("dogs", "9f8e7d6c-0000-4000-8000-000000000000") == \
-        "dogs_snapshot_9f8e7d6c"
+    assert (
+        default_checkpoint_name("dogs", "9f8e7d6c-0000-4000-8000-000000000000")
+        == "dogs_snapshot_9f8e7d6c"
+    )
 
 
 def test_a_manual_checkpoint_records_the_content_and_who_took_it() -> None:
     dataset = ready_dataset()
     assert dataset.create_checkpoint("cp1", "  First  ", " notes ", "a@example.com", later(5))
     assert dataset.checkpoints["cp1"] == {
-        "name": "First", "description": "notes", "reason": "manual",
-        "created_by": "a@example.com", "created_at": later(5), "root": ROOT_A, "n_images": 3,
-        "n_videos": 1, "status": "READY", "deleted": False,
+        "name": "First",
+        "description": "notes",
+        "reason": "manual",
+        "created_by": "a@example.com",
+        "created_at": later(5),
+        "root": ROOT_A,
+        "n_images": 3,
+        "n_videos": 1,
+        "status": "READY",
+        "deleted": False,
         "facets": {"clustered": False, "models": {}, "schema": {}},
     }
     assert dataset.current_checkpoint == "cp1"
@@ -179,7 +202,8 @@ def _ready_but_busy(dataset: Dataset) -> None:
 
 
 @pytest.mark.parametrize(
-    "setup", [_draft, _indexing, _error, _partial, _ready_but_busy],
+    "setup",
+    [_draft, _indexing, _error, _partial, _ready_but_busy],
     ids=["draft", "indexing", "error", "partial-index", "busy"],
 )
 def test_creating_a_checkpoint_needs_ready_and_no_running_task(
@@ -232,8 +256,10 @@ def test_updating_a_checkpoint_changes_only_the_given_fields() -> None:
     dataset = ready_dataset()
     dataset.create_checkpoint("cp1", "one", "first", OWNER_EMAIL, later(5))
     dataset.update_checkpoint("cp1", None, "changed", OWNER_EMAIL)
-    assert (dataset.checkpoints["cp1"]["name"], dataset.checkpoints["cp1"]["description"]) == \
-        ("one", "changed")
+    assert (dataset.checkpoints["cp1"]["name"], dataset.checkpoints["cp1"]["description"]) == (
+        "one",
+        "changed",
+    )
     dataset.update_checkpoint("cp1", "renamed", None, OWNER_EMAIL)
     assert dataset.checkpoints["cp1"]["name"] == "renamed"
     with pytest.raises(Invalid):
@@ -271,8 +297,11 @@ def test_deleting_an_older_checkpoint_soft_deletes_it_and_keeps_the_content() ->
     dataset.delete_checkpoint(creation, OWNER_EMAIL)
     assert dataset.checkpoints[creation]["deleted"] is True
     assert live_ids(dataset) == ["cp1"]
-    assert (dataset.content_root, dataset.n_images, dataset.current_checkpoint) == \
-        (ROOT_A, 3, "cp1")
+    assert (dataset.content_root, dataset.n_images, dataset.current_checkpoint) == (
+        ROOT_A,
+        3,
+        "cp1",
+    )
 
 
 def test_deleting_an_unknown_or_deleted_checkpoint_is_not_found() -> None:
@@ -304,8 +333,11 @@ def test_restoring_puts_the_dataset_in_read_only_and_marks_the_checkpoint_restor
     assert dataset.status == Status.READ_ONLY
     assert dataset.restoring == creation
     task = dataset.task("task-r")
-    assert (task["task_type"], task["status"], task["params"]) == \
-        (RESTORE, "INITIALIZING", {"snapshot_id": creation})
+    assert (task["task_type"], task["status"], task["params"]) == (
+        RESTORE,
+        "INITIALIZING",
+        {"snapshot_id": creation},
+    )
     assert (dataset.content_root, dataset.n_images) == (ROOT_B, 9)  # reads show the old data
 
 
@@ -314,8 +346,9 @@ def test_a_completed_restore_brings_back_root_counts_and_status_and_makes_it_cur
     creation = dataset.current_checkpoint
     assert creation is not None
     start_media_addition(dataset, "task-add")
-    finish_task(dataset, "task-add", root=ROOT_B, n_images=8, n_videos=5,
-                status=Status.PARTIAL_INDEX.value)
+    finish_task(
+        dataset, "task-add", root=ROOT_B, n_images=8, n_videos=5, status=Status.PARTIAL_INDEX.value
+    )
     assert dataset.status == Status.PARTIAL_INDEX
 
     restore(dataset, "task-r", creation)
@@ -419,8 +452,12 @@ def test_a_restore_first_takes_an_automatic_checkpoint_of_changed_content() -> N
     restore(dataset, "task-r", creation)
     auto = str(checkpoint_id_for_task("task-r", "auto"))
     record = dataset.checkpoints[auto]
-    assert (record["reason"], record["root"], record["n_images"], record["n_videos"]) == \
-        ("auto", ROOT_B, 5, 2)
+    assert (record["reason"], record["root"], record["n_images"], record["n_videos"]) == (
+        "auto",
+        ROOT_B,
+        5,
+        2,
+    )
     assert record["name"] == default_checkpoint_name("cats", auto)
     assert dataset.current_checkpoint == creation
     assert live_ids(dataset) == [creation, auto]
@@ -442,8 +479,10 @@ def test_an_operation_first_takes_an_automatic_checkpoint_only_when_content_chan
     start_media_addition(dataset, "task-2")
     auto = str(checkpoint_id_for_task("task-2", "auto"))
     assert live_ids(dataset) == [creation, auto]
-    assert (dataset.checkpoints[auto]["reason"], dataset.checkpoints[auto]["root"]) == \
-        ("auto", ROOT_B)
+    assert (dataset.checkpoints[auto]["reason"], dataset.checkpoints[auto]["root"]) == (
+        "auto",
+        ROOT_B,
+    )
     assert dataset.current_checkpoint == auto
 
 
@@ -475,15 +514,22 @@ def test_a_clone_does_not_block_the_source() -> None:
     assert dataset.create_checkpoint("cp1", "", "", OWNER_EMAIL, later(5))
 
 
-def test_a_completed_clone_holds_the_source_content_and_a_first_checkpoint_of_reason_clone(
-) -> None:
+def test_a_completed_clone_holds_the_source_content_and_a_first_checkpoint_of_reason_clone() -> (
+    None
+):
     source = ready_dataset(name="cats")
     source.create_checkpoint("cp1", "chosen", "the one to clone", OWNER_EMAIL, later(5))
     record = source.request_clone("task-c", "cp1", uuid4(), OWNER_EMAIL)
     clone = Dataset(
-        id=uuid4(), name="cats (cloned)", description="", owner_id="user-bob",
-        owner_email="bob@example.com", source_type="clone", snapshot_support=True,
-        source_dataset_id=source.id, at=later(6),
+        id=uuid4(),
+        name="cats (cloned)",
+        description="",
+        owner_id="user-bob",
+        owner_email="bob@example.com",
+        source_type="clone",
+        snapshot_support=True,
+        source_dataset_id=source.id,
+        at=later(6),
     )
     clone.start_clone("task-c", record, "bob@example.com", later(6))
     assert (clone.status, clone.task("task-c")["task_type"]) == (Status.INDEXING, CLONE)
@@ -518,8 +564,11 @@ def test_a_second_worker_cannot_claim_a_task_before_the_lease_expires_but_can_af
         dataset.claim_task("t", "w2", later(120), later(60))
     dataset.claim_task("t", "w2", later(150), later(90))
     task = dataset.task("t")
-    assert (task["claimed_by"], task["lease_until"], task["status"]) == \
-        ("w2", later(150), "RUNNING")
+    assert (task["claimed_by"], task["lease_until"], task["status"]) == (
+        "w2",
+        later(150),
+        "RUNNING",
+    )
 
 
 def test_a_worker_that_lost_its_task_cannot_finish_it_and_the_task_completes_once() -> None:
@@ -645,8 +694,12 @@ def test_a_failed_or_aborted_creation_task_can_be_retried(how: str) -> None:
         dataset.abort_task("t", OWNER_EMAIL)
     dataset.retry_task("t", later(100), OWNER_EMAIL)
     task = dataset.task("t")
-    assert (task["status"], task["claimed_by"], task["start_time"], task["params"]) == \
-        ("INITIALIZING", None, later(100), {"source": "path"})
+    assert (task["status"], task["claimed_by"], task["start_time"], task["params"]) == (
+        "INITIALIZING",
+        None,
+        later(100),
+        {"source": "path"},
+    )
     assert dataset.status == Status.INDEXING
     assert dataset.fatal_error_msg is None
     assert "t" not in dataset.finished_tasks
@@ -755,16 +808,25 @@ def lifecycle(dataset: Dataset, after_each: Callable[[], None]) -> None:
         lambda: dataset.retry_task("t1", later(40), OWNER_EMAIL),
         lambda: dataset.claim_task("t1", "w2", later(90), later(41)),
         lambda: dataset.report_progress("t1", "w2", 40, "reading", later(95)),
-        lambda: dataset.complete_operation("t1", "w2", ROOT_A, 3, 1, "READY", OWNER_EMAIL,
-                                           later(50)),
+        lambda: dataset.complete_operation(
+            "t1", "w2", ROOT_A, 3, 1, "READY", OWNER_EMAIL, later(50)
+        ),
         lambda: dataset.create_checkpoint("cp1", "one", "first", OWNER_EMAIL, later(60)),
         lambda: dataset.update_checkpoint("cp1", "uno", None, OWNER_EMAIL),
         lambda: dataset.edit_content(ROOT_B, 5, 1, "tags", OWNER_EMAIL),
         lambda: dataset.start_operation("t2", MEDIA_ADDITION, OWNER_EMAIL, {"n": 1}, later(70)),
         lambda: dataset.claim_task("t2", "w1", later(130), later(70)),
-        lambda: dataset.complete_operation("t2", "w1", ROOT_C, 9, 2, "PARTIAL INDEX",
-                                           OWNER_EMAIL, later(80),
-                                           facets={"clustered": True, "models": {"A": "a1"}}),
+        lambda: dataset.complete_operation(
+            "t2",
+            "w1",
+            ROOT_C,
+            9,
+            2,
+            "PARTIAL INDEX",
+            OWNER_EMAIL,
+            later(80),
+            facets={"clustered": True, "models": {"A": "a1"}},
+        ),
         lambda: dataset.start_export("te", OWNER_EMAIL, {"root": ROOT_C}, later(81)),
         lambda: dataset.claim_task("te", "w1", later(140), later(81)),
         lambda: dataset.report_progress("te", "w1", 50, "zipping", later(141)),
@@ -776,8 +838,9 @@ def lifecycle(dataset: Dataset, after_each: Callable[[], None]) -> None:
         lambda: dataset.start_restore("t3", "cp1", OWNER_EMAIL, later(90)),
         lambda: dataset.claim_task("t3", "w1", later(150), later(90)),
         lambda: dataset.complete_restore("t3", "w1"),
-        lambda: dataset.delete_checkpoint(str(checkpoint_id_for_task("t1", "creation")),
-                                          OWNER_EMAIL),
+        lambda: dataset.delete_checkpoint(
+            str(checkpoint_id_for_task("t1", "creation")), OWNER_EMAIL
+        ),
         lambda: dataset.start_operation("t4", MEDIA_ADDITION, OWNER_EMAIL, {}, later(100)),
         lambda: dataset.abort_task("t4", OWNER_EMAIL),
     ]
@@ -797,8 +860,11 @@ def test_replaying_the_collected_events_rebuilds_an_equal_dataset() -> None:
     replayed = project_aggregate(None, stored)
     assert isinstance(replayed, Dataset)
     assert vars(replayed) == vars(dataset)
-    assert (replayed.status, replayed.current_checkpoint, replayed.content_root) == \
-        (Status.READY, "cp1", ROOT_A)
+    assert (replayed.status, replayed.current_checkpoint, replayed.content_root) == (
+        Status.READY,
+        "cp1",
+        ROOT_A,
+    )
 
 
 def test_saving_and_loading_through_the_library_gives_an_equal_dataset() -> None:
@@ -822,9 +888,17 @@ def test_every_domain_error_names_the_thing_in_its_detail() -> None:
 
 
 def test_a_copy_shares_no_mutable_state_with_its_original() -> None:
-    original = Dataset(id=uuid4(), name="d", description="", owner_id="u", owner_email="e",
-                       source_type="empty", snapshot_support=True, source_dataset_id=None,
-                       at=datetime.now(UTC))
+    original = Dataset(
+        id=uuid4(),
+        name="d",
+        description="",
+        owner_id="u",
+        owner_email="e",
+        source_type="empty",
+        snapshot_support=True,
+        source_dataset_id=None,
+        at=datetime.now(UTC),
+    )
     original.status = "READY"
     original.create_checkpoint("c1", "one", "", "e", datetime.now(UTC))
     original.collect_events()

@@ -25,12 +25,28 @@ from tests.unit.test_dataset import (
 ENRICHED = {"models": {"PERCEPTUAL_HASH": "phash-v1"}}
 
 
-def run_operation(dataset: Dataset, task_id: str, task_type: str, root: str,
-                  facets: dict[str, object] | None, status: str = "READY") -> None:
+def run_operation(
+    dataset: Dataset,
+    task_id: str,
+    task_type: str,
+    root: str,
+    facets: dict[str, object] | None,
+    status: str = "READY",
+) -> None:
     assert dataset.start_operation(task_id, task_type, OWNER_EMAIL, {}, later(10))
     dataset.claim_task(task_id, "w1", later(60), later(10))
-    dataset.complete_operation(task_id, "w1", root, 3, 1, status, OWNER_EMAIL, later(11),
-                               facets=facets, report={"processed": 4})
+    dataset.complete_operation(
+        task_id,
+        "w1",
+        root,
+        3,
+        1,
+        status,
+        OWNER_EMAIL,
+        later(11),
+        facets=facets,
+        report={"processed": 4},
+    )
 
 
 def test_a_new_dataset_has_no_clusters_models_or_schema() -> None:
@@ -43,8 +59,11 @@ def test_an_operation_replaces_only_the_facet_keys_it_names() -> None:
     dataset = ready_dataset()
     run_operation(dataset, "t-enrich", ENRICHMENT, ROOT_B, ENRICHED)
     run_operation(dataset, "t-index", REINDEX, ROOT_C, {"clustered": True})
-    assert dataset.facets == {"clustered": True, "models": {"PERCEPTUAL_HASH": "phash-v1"},
-                              "schema": {}}
+    assert dataset.facets == {
+        "clustered": True,
+        "models": {"PERCEPTUAL_HASH": "phash-v1"},
+        "schema": {},
+    }
     assert dataset.clustered
 
 
@@ -73,9 +92,17 @@ def test_a_clone_copies_the_facets_of_the_cloned_snapshot() -> None:
     run_operation(source, "t-index", REINDEX, ROOT_B, {"clustered": True, **ENRICHED})
     source.create_checkpoint("cp", "cp", "", OWNER_EMAIL, later(20))
     record = source.request_clone("t-clone", "cp", uuid4(), OWNER_EMAIL)
-    clone = Dataset(id=uuid4(), name="cats (cloned)", description="", owner_id="bob",
-                    owner_email="bob@example.com", source_type="clone", snapshot_support=True,
-                    source_dataset_id=source.id, at=later(21))
+    clone = Dataset(
+        id=uuid4(),
+        name="cats (cloned)",
+        description="",
+        owner_id="bob",
+        owner_email="bob@example.com",
+        source_type="clone",
+        snapshot_support=True,
+        source_dataset_id=source.id,
+        at=later(21),
+    )
     clone.start_clone("t-clone", record, "bob@example.com", later(21))
     clone.claim_task("t-clone", "w1", later(60), later(21))
     clone.complete_clone("t-clone", "w1", "bob@example.com", later(22))
@@ -87,8 +114,7 @@ def test_a_clone_copies_the_facets_of_the_cloned_snapshot() -> None:
 
 
 def start_export(dataset: Dataset, task_id: str = "t-export") -> None:
-    assert dataset.start_export(task_id, OWNER_EMAIL, {"root": dataset.content_root},
-                                later(30))
+    assert dataset.start_export(task_id, OWNER_EMAIL, {"root": dataset.content_root}, later(30))
 
 
 def test_an_export_changes_neither_status_nor_content_and_blocks_nothing() -> None:
@@ -161,8 +187,7 @@ def test_an_export_completes_only_as_an_export_and_operations_not_as_exports() -
     start_export(dataset)
     dataset.claim_task("t-export", "w1", later(60), later(31))
     with pytest.raises(BadRequest):
-        dataset.complete_operation("t-export", "w1", ROOT_B, 1, 0, "READY", OWNER_EMAIL,
-                                   later(32))
+        dataset.complete_operation("t-export", "w1", ROOT_B, 1, 0, "READY", OWNER_EMAIL, later(32))
     assert dataset.start_operation("t-op", ENRICHMENT, OWNER_EMAIL, {}, later(33))
     dataset.claim_task("t-op", "w1", later(60), later(33))
     with pytest.raises(BadRequest):

@@ -51,8 +51,9 @@ def bob(app: Datasets) -> Actor:
 
 
 def topics(app: Datasets, aggregate_id: UUID) -> list[str]:
-    return [e.topic.removeprefix("snapset:Dataset.")
-            for e in app.recorder.select_events(aggregate_id)]
+    return [
+        e.topic.removeprefix("snapset:Dataset.") for e in app.recorder.select_events(aggregate_id)
+    ]
 
 
 def versions(app: Datasets, aggregate_id: UUID) -> list[int]:
@@ -60,8 +61,10 @@ def versions(app: Datasets, aggregate_id: UUID) -> list[int]:
 
 
 def created_dataset_ids(app: Datasets) -> list[UUID]:
-    return [UUID(str(n.originator_id)) for n in
-            app.recorder.select_notifications(start=None, limit=1000, topics=[CREATED])]
+    return [
+        UUID(str(n.originator_id))
+        for n in app.recorder.select_notifications(start=None, limit=1000, topics=[CREATED])
+    ]
 
 
 def ready_dataset(app: Datasets, actor: Actor, n: int = 5) -> UUID:
@@ -104,8 +107,11 @@ def test_creating_a_dataset_with_a_source_twice_starts_one_creation_task(
 def test_a_dataset_without_a_source_stays_draft(app: Datasets, alice: Actor) -> None:
     dataset_id, position = app.create_dataset(alice, "cats", "about cats")
     dataset = app.get_dataset(alice, dataset_id)
-    assert (dataset.status, dataset.description, dataset.content_root) == \
-        (Status.DRAFT, "about cats", EMPTY_ROOT)
+    assert (dataset.status, dataset.description, dataset.content_root) == (
+        Status.DRAFT,
+        "about cats",
+        EMPTY_ROOT,
+    )
     assert dataset.active_task is None
     assert position == app.position()
 
@@ -149,8 +155,11 @@ def test_cloning_twice_with_one_task_id_starts_one_clone(
     assert topics(app, dataset_id).count("CloneRequested") == 1
     assert topics(app, clone_id) == ["Created", "CloneStarted"]
     clone = app.get_dataset(bob, clone_id)
-    assert (clone.name, clone.owner_id, clone.source_dataset_id) == \
-        ("cats (cloned)", bob.user_id, dataset_id)
+    assert (clone.name, clone.owner_id, clone.source_dataset_id) == (
+        "cats (cloned)",
+        bob.user_id,
+        dataset_id,
+    )
     with pytest.raises(DatasetNotFound):
         app.get_dataset(alice, clone_id)  # fully independent: owned by the caller only
 
@@ -176,8 +185,11 @@ def test_a_registered_user_is_found_by_api_key_and_by_email(app: Datasets) -> No
     assert api_key != api_secret
     by_key = app.get_user_by_api_key(api_key)
     assert by_key is not None
-    assert (by_key.email, by_key.role, by_key.api_secret) == \
-        ("Carol@Example.com", "user", api_secret)
+    assert (by_key.email, by_key.role, by_key.api_secret) == (
+        "Carol@Example.com",
+        "user",
+        api_secret,
+    )
     assert app.get_user_by_email("carol@example.com").id == by_key.id
     assert app.get_user_by_email(" CAROL@example.com ").id == by_key.id
     assert app.has_user("carol@example.com")
@@ -207,9 +219,14 @@ def test_registering_an_email_twice_is_a_conflict(app: Datasets) -> None:
     assert app.get_user_by_email("carol@example.com").api_key == first_key
 
 
-@pytest.mark.parametrize(("email", "role"), [
-    ("not-an-email", "user"), ("a b@example.com", "user"), ("ok@example.com", "root"),
-])
+@pytest.mark.parametrize(
+    ("email", "role"),
+    [
+        ("not-an-email", "user"),
+        ("a b@example.com", "user"),
+        ("ok@example.com", "root"),
+    ],
+)
 def test_registering_with_a_bad_email_or_role_is_invalid(
     app: Datasets, email: str, role: str
 ) -> None:
@@ -246,7 +263,8 @@ def test_a_user_without_a_role_gets_not_found_never_forbidden(
 
 
 @pytest.mark.parametrize(
-    "command", [c for name, c in STRANGER_COMMANDS.items() if name != "get"],
+    "command",
+    [c for name, c in STRANGER_COMMANDS.items() if name != "get"],
     ids=[name for name in STRANGER_COMMANDS if name != "get"],
 )
 def test_a_viewer_who_writes_gets_forbidden(
@@ -275,8 +293,10 @@ def test_an_editor_may_write_but_not_share_and_an_admin_may_do_both(
     app.create_snapshot(admin, dataset_id, "by admin")
     dataset = app.get_dataset(admin, dataset_id)
     assert dataset.roles[bob.user_id] == "owner"
-    assert sorted(r["name"] for r in dataset.checkpoints.values() if r["reason"] == "manual") \
-        == ["by admin", "by bob"]
+    assert sorted(r["name"] for r in dataset.checkpoints.values() if r["reason"] == "manual") == [
+        "by admin",
+        "by bob",
+    ]
 
 
 def test_an_unknown_dataset_is_not_found(app: Datasets, alice: Actor) -> None:

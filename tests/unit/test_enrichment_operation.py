@@ -21,8 +21,7 @@ def dataset(tmp_path: Path) -> Dataset:
     return Dataset(tmp_path)
 
 
-def enrichment(dataset: Dataset, *models: ByteCount | FirstByte, threads: int = 1
-               ) -> Enrichment:
+def enrichment(dataset: Dataset, *models: ByteCount | FirstByte, threads: int = 1) -> Enrichment:
     return Enrichment(dataset.blobs, ModelRegistry(models), threads=threads)
 
 
@@ -32,27 +31,47 @@ def test_each_model_enriches_the_items_of_its_kinds_with_its_id_and_outputs(
     dataset.add("i1", b"12345")
     dataset.add("i2", b"123")
     dataset.add("v1", b"\x07video", kind="video")
-    outcome = enrichment(dataset, ByteCount(), FirstByte()).run(dataset.context(
-        ENRICHMENT, {"models": {"BYTES": "bytes-v1", "FIRST_BYTE": "first-byte-v1"}}))
+    outcome = enrichment(dataset, ByteCount(), FirstByte()).run(
+        dataset.context(
+            ENRICHMENT, {"models": {"BYTES": "bytes-v1", "FIRST_BYTE": "first-byte-v1"}}
+        )
+    )
     records = dataset.records(outcome.root)
     assert records["i1"]["enrichment"] == {"BYTES": {"model_id": "bytes-v1", "bytes": 5}}
     assert records["i2"]["enrichment"] == {"BYTES": {"model_id": "bytes-v1", "bytes": 3}}
-    assert records["v1"]["enrichment"] == {"FIRST_BYTE": {"model_id": "first-byte-v1",
-                                                          "first": 7}}
-    assert outcome.report == {"models": {"BYTES": "bytes-v1", "FIRST_BYTE": "first-byte-v1"},
-                              "items": 3, "processed": 3, "reused": 0, "error_count": 0,
-                              "errors": []}
-    assert outcome.message == "Enriched 3 of 3 items with BYTES (bytes-v1), " \
-                              "FIRST_BYTE (first-byte-v1)."
+    assert records["v1"]["enrichment"] == {"FIRST_BYTE": {"model_id": "first-byte-v1", "first": 7}}
+    assert outcome.report == {
+        "models": {"BYTES": "bytes-v1", "FIRST_BYTE": "first-byte-v1"},
+        "items": 3,
+        "processed": 3,
+        "reused": 0,
+        "error_count": 0,
+        "errors": [],
+    }
+    assert (
+        outcome.message == "Enriched 3 of 3 items with BYTES (bytes-v1), "
+        "FIRST_BYTE (first-byte-v1)."
+    )
 
 
 def test_the_rest_of_each_record_is_kept(dataset: Dataset) -> None:
-    before = dataset.add("i1", b"12", tags=["cat"], metadata={"k": 1}, cluster_id="c1",
-                         enrichment={"OTHER": {"model_id": "o-v1", "x": 1}})
+    before = dataset.add(
+        "i1",
+        b"12",
+        tags=["cat"],
+        metadata={"k": 1},
+        cluster_id="c1",
+        enrichment={"OTHER": {"model_id": "o-v1", "x": 1}},
+    )
     outcome = enrichment(dataset, ByteCount()).run(dataset.context(ENRICHMENT, BYTES))
     after = dataset.records(outcome.root)["i1"]
-    assert after == {**before, "enrichment": {"OTHER": {"model_id": "o-v1", "x": 1},
-                                              "BYTES": {"model_id": "bytes-v1", "bytes": 2}}}
+    assert after == {
+        **before,
+        "enrichment": {
+            "OTHER": {"model_id": "o-v1", "x": 1},
+            "BYTES": {"model_id": "bytes-v1", "bytes": 2},
+        },
+    }
 
 
 def test_items_already_enriched_by_the_same_model_id_are_not_run_again(
@@ -68,8 +87,9 @@ def test_items_already_enriched_by_the_same_model_id_are_not_run_again(
     assert second.report is not None
     assert (second.report["reused"], second.report["processed"]) == (1, 2)
     newer = ByteCount("bytes-v2")
-    third = enrichment(dataset, model, newer).run(dataset.context(
-        ENRICHMENT, {"models": {"BYTES": "bytes-v2"}}, root=second.root))
+    third = enrichment(dataset, model, newer).run(
+        dataset.context(ENRICHMENT, {"models": {"BYTES": "bytes-v2"}}, root=second.root)
+    )
     assert sorted(newer.runs) == ["i1", "i2"]
     assert dataset.records(third.root)["i1"]["enrichment"]["BYTES"]["model_id"] == "bytes-v2"
 
@@ -84,12 +104,24 @@ def test_an_unreadable_item_is_a_reported_error_and_loses_its_stale_output(
     assert records["good"]["enrichment"]["BYTES"]["bytes"] == 4
     assert records["bad"]["enrichment"] == {}
     assert outcome.report == {
-        "models": {"BYTES": "bytes-v1"}, "items": 2, "processed": 1, "reused": 0,
+        "models": {"BYTES": "bytes-v1"},
+        "items": 2,
+        "processed": 1,
+        "reused": 0,
         "error_count": 1,
-        "errors": [{"media_id": "bad", "file_name": "bad.bin", "model": "BYTES",
-                    "detail": "not a readable image (bad bytes)"}]}
-    assert outcome.message == "Enriched 1 of 2 items with BYTES (bytes-v1). " \
-                              "1 model runs failed; see the task's report."
+        "errors": [
+            {
+                "media_id": "bad",
+                "file_name": "bad.bin",
+                "model": "BYTES",
+                "detail": "not a readable image (bad bytes)",
+            }
+        ],
+    }
+    assert (
+        outcome.message == "Enriched 1 of 2 items with BYTES (bytes-v1). "
+        "1 model runs failed; see the task's report."
+    )
 
 
 def test_an_item_whose_file_is_missing_is_a_reported_error(dataset: Dataset) -> None:
@@ -99,8 +131,10 @@ def test_an_item_whose_file_is_missing_is_a_reported_error(dataset: Dataset) -> 
     outcome = enrichment(dataset, ByteCount()).run(dataset.context(ENRICHMENT, BYTES))
     assert outcome.report is not None
     [error] = outcome.report["errors"]
-    assert (error["media_id"], error["detail"]) == \
-        ("gone", "the item's media file is missing from the blob store")
+    assert (error["media_id"], error["detail"]) == (
+        "gone",
+        "the item's media file is missing from the blob store",
+    )
 
 
 def test_the_report_keeps_a_sample_of_errors_and_counts_them_all(dataset: Dataset) -> None:
@@ -116,8 +150,11 @@ def test_the_report_keeps_a_sample_of_errors_and_counts_them_all(dataset: Datase
 def test_the_task_fails_when_every_run_fails(dataset: Dataset) -> None:
     dataset.add("bad1", b"bad one")
     dataset.add("bad2", b"bad two")
-    with pytest.raises(OperationFailed, match=r"No item could be enriched \(2 errors; "
-                                              r"bad1.bin: not a readable image"):
+    with pytest.raises(
+        OperationFailed,
+        match=r"No item could be enriched \(2 errors; "
+        r"bad1.bin: not a readable image",
+    ):
         enrichment(dataset, ByteCount()).run(dataset.context(ENRICHMENT, BYTES))
 
 
@@ -125,18 +162,22 @@ def test_a_dataset_without_media_of_the_models_kinds_completes_unchanged(
     dataset: Dataset,
 ) -> None:
     dataset.add("i1", b"image")
-    outcome = enrichment(dataset, FirstByte()).run(dataset.context(
-        ENRICHMENT, {"models": {"FIRST_BYTE": "first-byte-v1"}}))
+    outcome = enrichment(dataset, FirstByte()).run(
+        dataset.context(ENRICHMENT, {"models": {"FIRST_BYTE": "first-byte-v1"}})
+    )
     assert outcome.root == dataset.root
     assert outcome.message.startswith("No media of the kinds")
 
 
-@pytest.mark.parametrize(("models", "detail"), [
-    ({"NOPE": "x"}, "Unknown enrichment model type 'NOPE' (known: BYTES)."),
-    ({"BYTES": "bytes-v9"}, "Unknown model id 'bytes-v9' for BYTES (known: bytes-v1)."),
-    ({}, "Choose at least one enrichment model"),
-    (None, "Choose at least one enrichment model"),
-])
+@pytest.mark.parametrize(
+    ("models", "detail"),
+    [
+        ({"NOPE": "x"}, "Unknown enrichment model type 'NOPE' (known: BYTES)."),
+        ({"BYTES": "bytes-v9"}, "Unknown model id 'bytes-v9' for BYTES (known: bytes-v1)."),
+        ({}, "Choose at least one enrichment model"),
+        (None, "Choose at least one enrichment model"),
+    ],
+)
 def test_an_unknown_or_missing_model_fails_the_task_naming_it(
     dataset: Dataset, models: object, detail: str
 ) -> None:
@@ -148,23 +189,34 @@ def test_an_unknown_or_missing_model_fails_the_task_naming_it(
 
 def test_the_applied_models_are_merged_into_the_facets(dataset: Dataset) -> None:
     dataset.add("i1", b"image")
-    outcome = enrichment(dataset, ByteCount()).run(dataset.context(
-        ENRICHMENT, BYTES,
-        facets={"clustered": True, "models": {"OTHER": "o-v1", "BYTES": "bytes-v0"}}))
+    outcome = enrichment(dataset, ByteCount()).run(
+        dataset.context(
+            ENRICHMENT,
+            BYTES,
+            facets={"clustered": True, "models": {"OTHER": "o-v1", "BYTES": "bytes-v0"}},
+        )
+    )
     assert outcome.facets == {"models": {"OTHER": "o-v1", "BYTES": "bytes-v1"}}
 
 
-@pytest.mark.parametrize(("before", "clustered", "after"), [
-    ("READY", False, "READY"), ("PARTIAL INDEX", True, "PARTIAL INDEX"),
-    ("ERROR", False, "READY"), ("ERROR", True, "PARTIAL INDEX"),
-])
+@pytest.mark.parametrize(
+    ("before", "clustered", "after"),
+    [
+        ("READY", False, "READY"),
+        ("PARTIAL INDEX", True, "PARTIAL INDEX"),
+        ("ERROR", False, "READY"),
+        ("ERROR", True, "PARTIAL INDEX"),
+    ],
+)
 def test_the_dataset_returns_to_its_status_before_the_task(
     dataset: Dataset, before: str, clustered: bool, after: str
 ) -> None:
     dataset.add("i1", b"image")
-    outcome = enrichment(dataset, ByteCount()).run(dataset.context(
-        ENRICHMENT, BYTES, status=before,
-        facets={"clustered": clustered, "models": {}}))
+    outcome = enrichment(dataset, ByteCount()).run(
+        dataset.context(
+            ENRICHMENT, BYTES, status=before, facets={"clustered": clustered, "models": {}}
+        )
+    )
     assert outcome.status == after
 
 
@@ -184,7 +236,10 @@ def test_the_registry_refuses_a_model_registered_twice_and_lists_by_type_and_id(
         ModelRegistry([ByteCount(), ByteCount()])
     registry = ModelRegistry([FirstByte(), ByteCount("bytes-v2"), ByteCount("bytes-v1")])
     assert [(m.model_type, m.model_id) for m in registry.models()] == [
-        ("BYTES", "bytes-v1"), ("BYTES", "bytes-v2"), ("FIRST_BYTE", "first-byte-v1")]
+        ("BYTES", "bytes-v1"),
+        ("BYTES", "bytes-v2"),
+        ("FIRST_BYTE", "first-byte-v1"),
+    ]
     assert registry.default("BYTES").model_id == "bytes-v2"  # the first registered
     with pytest.raises(Invalid, match="Unknown enrichment model type 'NOPE'"):
         registry.default("NOPE")

@@ -10,8 +10,12 @@ from domain.tasks import TASK_STATUSES, TASK_TYPES
 
 def _literal(model: type[models.BaseModel], field: str) -> set[str]:
     annotation = model.model_fields[field].annotation
-    return {value for arg in get_args(annotation) for value in (get_args(arg) or (arg,))
-            if isinstance(value, str)}
+    return {
+        value
+        for arg in get_args(annotation)
+        for value in (get_args(arg) or (arg,))
+        if isinstance(value, str)
+    }
 
 
 def test_task_types_in_the_api_are_exactly_the_domain_task_types() -> None:

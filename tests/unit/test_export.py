@@ -34,28 +34,59 @@ class Setup:
     def record(self, media_id: str, file_name: str, data: bytes, **extra: Any) -> Record:
         sha256 = hashlib.sha256(data).hexdigest()
         self.blobs.blobs[sha256] = data
-        return {"media_id": media_id, "kind": "image", "file_name": file_name,
-                "blob": sha256, "size": len(data), "width": 1, "height": 1,
-                "metadata": {}, "tags": [], "labels": [], "enrichment": {},
-                "cluster_id": None, **extra}
+        return {
+            "media_id": media_id,
+            "kind": "image",
+            "file_name": file_name,
+            "blob": sha256,
+            "size": len(data),
+            "width": 1,
+            "height": 1,
+            "metadata": {},
+            "tags": [],
+            "labels": [],
+            "enrichment": {},
+            "cluster_id": None,
+            **extra,
+        }
 
-    def context(self, root: str, *, include_media: bool, snapshot_id: str | None = None,
-                facets: dict[str, Any] | None = None) -> TaskContext:
-        params: dict[str, Any] = {"root": root, "snapshot_id": snapshot_id,
-                                  "include_media": include_media}
+    def context(
+        self,
+        root: str,
+        *,
+        include_media: bool,
+        snapshot_id: str | None = None,
+        facets: dict[str, Any] | None = None,
+    ) -> TaskContext:
+        params: dict[str, Any] = {
+            "root": root,
+            "snapshot_id": snapshot_id,
+            "include_media": include_media,
+        }
         if facets is not None:
             params["facets"] = facets
         task: TaskState = {
-            "task_id": TASK_ID, "task_type": EXPORT, "created_by": "v@example.com",
-            "params": params, "status": "RUNNING", "status_before": "READY",
-            "start_time": datetime(2026, 1, 1, tzinfo=UTC), "claimed_by": "w1",
-            "lease_until": None, "progress": None,
+            "task_id": TASK_ID,
+            "task_type": EXPORT,
+            "created_by": "v@example.com",
+            "params": params,
+            "status": "RUNNING",
+            "status_before": "READY",
+            "start_time": datetime(2026, 1, 1, tzinfo=UTC),
+            "claimed_by": "w1",
+            "lease_until": None,
+            "progress": None,
         }
-        return TaskContext(dataset_id="d1", dataset_name="pets", content_root="not-this-root",
-                           facets={"clustered": False, "models": {}, "schema": {}},
-                           task=task, tree=self.tree,
-                           progress=lambda p, m: self.progress.append((p, m)),
-                           observe=lambda done, total: self.observed.append((done, total)))
+        return TaskContext(
+            dataset_id="d1",
+            dataset_name="pets",
+            content_root="not-this-root",
+            facets={"clustered": False, "models": {}, "schema": {}},
+            task=task,
+            tree=self.tree,
+            progress=lambda p, m: self.progress.append((p, m)),
+            observe=lambda done, total: self.observed.append((done, total)),
+        )
 
     def export(self, context: TaskContext) -> tuple[dict[str, Any], zipfile.ZipFile]:
         outcome = Export(self.blobs, self.folder).run(context)
@@ -85,34 +116,46 @@ def test_metadata_holds_every_record_sorted_by_file_name_then_media_id(setup: Se
     assert [r["media_id"] for r in metadata["items"]] == ["m1", "m3", "m2", "m4"]
     assert "media" not in metadata
     assert metadata["dataset"] == {
-        "id": "d1", "name": "pets", "snapshot_id": "current", "include_media": False,
+        "id": "d1",
+        "name": "pets",
+        "snapshot_id": "current",
+        "include_media": False,
         "counts": {"items": 4, "images": 4, "videos": 0, "objects": 0},
         "facets": {"clustered": False, "models": {}, "schema": {}},
     }
     size = setup.folder.path(TASK_ID).stat().st_size
-    assert report == {"download_uri": f"/api/v1/dataset/d1/export/{TASK_ID}/download",
-                      "items": 4, "media_files": 0, "bytes": size, "error_count": 0,
-                      "errors": []}
+    assert report == {
+        "download_uri": f"/api/v1/dataset/d1/export/{TASK_ID}/download",
+        "items": 4,
+        "media_files": 0,
+        "bytes": size,
+        "error_count": 0,
+        "errors": [],
+    }
 
 
 def test_media_are_stored_by_id_with_their_bytes_so_equal_names_cannot_clash(
     setup: Setup,
 ) -> None:
-    records = [setup.record("m1", "dir/same.PNG", b"first"),
-               setup.record("m2", "other/same.PNG", b"second"),
-               setup.record("m3", "noext", b"third")]
+    records = [
+        setup.record("m1", "dir/same.PNG", b"first"),
+        setup.record("m2", "other/same.PNG", b"second"),
+        setup.record("m3", "noext", b"third"),
+    ]
     root = setup.tree.build((r["media_id"], r) for r in records)
-    report, archive = setup.export(setup.context(root, include_media=True, snapshot_id="s9",
-                                                 facets={"clustered": True}))
+    report, archive = setup.export(
+        setup.context(root, include_media=True, snapshot_id="s9", facets={"clustered": True})
+    )
 
     metadata = json.loads(archive.read("metadata.json"))
-    assert metadata["media"] == {"m1": "media/m1.PNG", "m2": "media/m2.PNG",
-                                 "m3": "media/m3"}
+    assert metadata["media"] == {"m1": "media/m1.PNG", "m2": "media/m2.PNG", "m3": "media/m3"}
     assert archive.read("media/m1.PNG") == b"first"
     assert archive.read("media/m2.PNG") == b"second"
     assert archive.read("media/m3") == b"third"
-    assert (metadata["dataset"]["snapshot_id"], metadata["dataset"]["facets"]) == \
-        ("s9", {"clustered": True})
+    assert (metadata["dataset"]["snapshot_id"], metadata["dataset"]["facets"]) == (
+        "s9",
+        {"clustered": True},
+    )
     assert (report["items"], report["media_files"], report["error_count"]) == (3, 3, 0)
     assert setup.observed[-1] == (6, 6), "reading and writing each item are counted"
 
@@ -135,19 +178,22 @@ def test_a_missing_media_file_is_reported_and_the_rest_exported(setup: Setup) ->
     assert report["errors"] == ["b.png (m2): media file missing"]
 
 
-@pytest.mark.parametrize(("media_id", "file_name", "path"), [
-    ("../../etc/passwd", "x.png", "media/______etc_passwd.png"),
-    ("m1", "../evil.png/..", "media/m1"),
-    ("m1", "a.p/ng", "media/m1"),
-    ("m1", "a.tar.gz", "media/m1.gz"),
-])
-def test_media_paths_never_leave_the_media_folder(media_id: str, file_name: str,
-                                                  path: str) -> None:
+@pytest.mark.parametrize(
+    ("media_id", "file_name", "path"),
+    [
+        ("../../etc/passwd", "x.png", "media/______etc_passwd.png"),
+        ("m1", "../evil.png/..", "media/m1"),
+        ("m1", "a.p/ng", "media/m1"),
+        ("m1", "a.tar.gz", "media/m1.gz"),
+    ],
+)
+def test_media_paths_never_leave_the_media_folder(media_id: str, file_name: str, path: str) -> None:
     assert media_path(media_id, file_name) == path
 
 
-def test_nothing_appears_under_the_final_name_when_writing_fails(setup: Setup,
-                                                                 tmp_path: Path) -> None:
+def test_nothing_appears_under_the_final_name_when_writing_fails(
+    setup: Setup, tmp_path: Path
+) -> None:
     def killed_halfway() -> None:
         with setup.folder.create(TASK_ID) as out:
             out.write(b"half an archive")
@@ -163,7 +209,8 @@ def test_nothing_appears_under_the_final_name_when_writing_fails(setup: Setup,
 
 
 def test_half_archives_a_killed_worker_left_are_swept_once_their_task_is_over(
-        setup: Setup, tmp_path: Path) -> None:
+    setup: Setup, tmp_path: Path
+) -> None:
     other = "0f0e0d0c-0b0a-4908-8706-050403020100"
     stuck = [setup.folder.create(task_id) for task_id in (TASK_ID, other)]
     for writing in stuck:  # entered, never left: the worker was killed while writing

@@ -33,17 +33,35 @@ class Setup:
     def ingest(self, cls: type[Ingest] = Ingest) -> Ingest:
         return cls(self.blobs, FakeProbe(), self.staging, self.imports)
 
-    def context(self, params: dict[str, Any], task_id: str = "task-1", *,
-                root: str = EMPTY_ROOT, clustered: bool = False) -> TaskContext:
+    def context(
+        self,
+        params: dict[str, Any],
+        task_id: str = "task-1",
+        *,
+        root: str = EMPTY_ROOT,
+        clustered: bool = False,
+    ) -> TaskContext:
         task: TaskState = {
-            "task_id": task_id, "task_type": CREATION, "created_by": "a@example.com",
-            "params": params, "status": "RUNNING", "status_before": "DRAFT",
-            "start_time": datetime(2026, 1, 1, tzinfo=UTC), "claimed_by": "w1",
-            "lease_until": None, "progress": None,
+            "task_id": task_id,
+            "task_type": CREATION,
+            "created_by": "a@example.com",
+            "params": params,
+            "status": "RUNNING",
+            "status_before": "DRAFT",
+            "start_time": datetime(2026, 1, 1, tzinfo=UTC),
+            "claimed_by": "w1",
+            "lease_until": None,
+            "progress": None,
         }
-        return TaskContext(dataset_id="d1", dataset_name="cats", content_root=root,
-                           facets={"clustered": clustered}, task=task, tree=self.tree,
-                           progress=lambda p, m: self.progress.append((p, m)))
+        return TaskContext(
+            dataset_id="d1",
+            dataset_name="cats",
+            content_root=root,
+            facets={"clustered": clustered},
+            task=task,
+            tree=self.tree,
+            progress=lambda p, m: self.progress.append((p, m)),
+        )
 
     def run_folder(self, folder: Path, task_id: str = "task-1") -> Outcome:
         return self.ingest().run(self.context({"source": "path", "path": str(folder)}, task_id))
@@ -66,8 +84,11 @@ def write(path: Path, data: bytes = b"image-bytes") -> Path:
     return path
 
 
-def zip_with(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]],
-             compression: int = zipfile.ZIP_STORED) -> Path:
+def zip_with(
+    path: Path,
+    members: list[tuple[str | zipfile.ZipInfo, bytes]],
+    compression: int = zipfile.ZIP_STORED,
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name, data in members:
@@ -76,8 +97,10 @@ def zip_with(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]],
 
 
 def no_file_named(name: str, *roots: Path) -> bool:
-    return not any(any(root.rglob(name)) for root in roots) and \
-        not (Path(tempfile.gettempdir()) / name).exists()
+    return (
+        not any(any(root.rglob(name)) for root in roots)
+        and not (Path(tempfile.gettempdir()) / name).exists()
+    )
 
 
 # Files.
@@ -91,8 +114,11 @@ def test_images_and_videos_become_records_with_their_blob_and_size(setup: Setup)
     outcome = setup.run_folder(folder)
     records = {r["file_name"]: r for r in setup.records(outcome).values()}
     assert sorted(records) == ["a.png", "clip.mp4", "sub/b.JPG"]
-    assert (records["a.png"]["kind"], records["a.png"]["width"], records["a.png"]["size"]) == \
-        ("image", 5, 5)
+    assert (records["a.png"]["kind"], records["a.png"]["width"], records["a.png"]["size"]) == (
+        "image",
+        5,
+        5,
+    )
     clip = records["clip.mp4"]
     assert (clip["kind"], clip["width"], clip["height"], clip["duration"]) == ("video", 5, 2, 1.5)
     assert setup.blobs.blobs[records["sub/b.JPG"]["blob"]] == b"123"
@@ -129,9 +155,7 @@ def test_a_source_without_supported_files_fails_the_operation(setup: Setup) -> N
         setup.run_folder(setup.imports / "empty")
 
 
-def test_a_source_folder_outside_the_import_root_is_refused(
-    setup: Setup, tmp_path: Path
-) -> None:
+def test_a_source_folder_outside_the_import_root_is_refused(setup: Setup, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     write(outside / "a.png")
     (setup.imports / "link").symlink_to(outside, target_is_directory=True)
@@ -154,18 +178,25 @@ def test_an_uploaded_source_is_read_from_staging_and_removed_after_publication(
     assert setup.staging.removed == ["task-1"]
 
 
-@pytest.mark.parametrize(("clustered", "status"), [
-    (False, Status.READY), (True, Status.PARTIAL_INDEX),
-])
+@pytest.mark.parametrize(
+    ("clustered", "status"),
+    [
+        (False, Status.READY),
+        (True, Status.PARTIAL_INDEX),
+    ],
+)
 def test_media_addition_adds_to_the_content_and_ends_partial_index_only_when_clustered(
-    setup: Setup, clustered: bool, status: Status,
+    setup: Setup,
+    clustered: bool,
+    status: Status,
 ) -> None:
     first = setup.run_folder(write(setup.imports / "one" / "a.png").parent)
     folder = setup.imports / "two"
     write(folder / "b.png")
     params = {"source": "path", "path": str(folder)}
     outcome = setup.ingest(MediaAddition).run(
-        setup.context(params, "task-2", root=first.root, clustered=clustered))
+        setup.context(params, "task-2", root=first.root, clustered=clustered)
+    )
     assert setup.names(outcome) == ["a.png", "b.png"]
     assert outcome.status == status
 
@@ -212,7 +243,7 @@ def test_a_zip_is_read_member_by_member(setup: Setup) -> None:
 
 def symlink_member() -> zipfile.ZipInfo:
     info = zipfile.ZipInfo("link.png")
-    info.external_attr = (0o120777 << 16)
+    info.external_attr = 0o120777 << 16
     return info
 
 

@@ -20,8 +20,9 @@ from tests.support.media import image, png_bomb, video
 def audio_only(path: Path) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mp2", rate=44100)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1152), dtype=np.int16), format="s16",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1152), dtype=np.int16), format="s16", layout="mono"
+        )
         frame.sample_rate = 44100
         for packet in [*stream.encode(frame), *stream.encode()]:
             container.mux(packet)
@@ -38,8 +39,9 @@ def test_a_big_image_under_pillows_pixel_limit_is_accepted(tmp_path: Path) -> No
     assert PillowProbe().image_size(png_bomb(tmp_path / "big.png", 9000, 8000)) == (9000, 8000)
 
 
-@pytest.mark.parametrize("size", [(10_000, 10_000), (20_000, 10_000)],
-                         ids=["over the limit", "over twice the limit"])
+@pytest.mark.parametrize(
+    "size", [(10_000, 10_000), (20_000, 10_000)], ids=["over the limit", "over twice the limit"]
+)
 @pytest.mark.parametrize("warning_filter", ["error", "ignore"])
 def test_a_decompression_bomb_is_unsupported_media_whatever_the_warning_filter(
     tmp_path: Path, size: tuple[int, int], warning_filter: Literal["error", "ignore"]
@@ -77,12 +79,20 @@ def test_different_payloads_make_different_videos_and_equal_ones_equal_bytes(
     assert video(tmp_path / "c.mp4", b"video-1").read_bytes() != first
 
 
-@pytest.mark.parametrize(("make", "why"), [
-    (lambda p: image(p / "still.mp4"), "still image"),
-    (lambda p: audio_only(p / "sound.mkv"), "no video stream"),
-    (lambda p: (p / "junk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 junk") and p / "junk.mp4",
-     "not a readable video"),
-], ids=["image named .mp4", "audio only", "junk"])
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda p: image(p / "still.mp4"), "still image"),
+        (lambda p: audio_only(p / "sound.mkv"), "no video stream"),
+        (
+            lambda p: (
+                (p / "junk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 junk") and p / "junk.mp4"
+            ),
+            "not a readable video",
+        ),
+    ],
+    ids=["image named .mp4", "audio only", "junk"],
+)
 def test_a_file_that_is_no_readable_video_is_unsupported_media(
     tmp_path: Path, make: Callable[[Path], Path], why: str
 ) -> None:

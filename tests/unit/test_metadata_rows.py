@@ -40,10 +40,13 @@ def unreadable(path: Path, fmt: str) -> str:
 
 # CSV.
 
+
 def test_csv_rows_map_header_names_to_text_cells_numbered_from_one(tmp_path: Path) -> None:
     path = write(tmp_path / "a.csv", "media_id,score\nm1,1.5\nm2,2\n")
-    assert rows(path, "csv") == [Row(1, {"media_id": "m1", "score": "1.5"}, text=True),
-                                 Row(2, {"media_id": "m2", "score": "2"}, text=True)]
+    assert rows(path, "csv") == [
+        Row(1, {"media_id": "m1", "score": "1.5"}, text=True),
+        Row(2, {"media_id": "m2", "score": "2"}, text=True),
+    ]
 
 
 def test_csv_quoted_cells_may_hold_commas_quotes_and_line_breaks(tmp_path: Path) -> None:
@@ -69,31 +72,36 @@ def test_header_names_are_stripped_of_surrounding_spaces(tmp_path: Path) -> None
 
 def test_blank_lines_yield_nothing_but_keep_their_row_numbers(tmp_path: Path) -> None:
     path = write(tmp_path / "b.csv", "media_id\nm1\n\nm3\n")
-    assert [(r.number, r.values["media_id"]) for r in rows(path, "csv")] == [(1, "m1"),
-                                                                            (3, "m3")]
+    assert [(r.number, r.values["media_id"]) for r in rows(path, "csv")] == [(1, "m1"), (3, "m3")]
 
 
 def test_a_row_with_the_wrong_number_of_cells_is_a_row_problem_not_a_failure(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     path = write(tmp_path / "c.csv", "media_id,score\nm1\nm2,1,extra\nm3,3\n")
     read = rows(path, "csv")
     assert [(r.number, r.problem) for r in read] == [
         (1, "the row has 1 cells; the header has 2"),
-        (2, "the row has 3 cells; the header has 2"), (3, None)]
+        (2, "the row has 3 cells; the header has 2"),
+        (3, None),
+    ]
 
 
 def test_a_header_only_csv_has_no_rows(tmp_path: Path) -> None:
     assert rows(write(tmp_path / "h.csv", "media_id,score\n"), "csv") == []
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"", "empty"),
-    (b"\n\n", "empty"),
-    (b"media_id,,score\n", "blank column name"),
-    (b"media_id,a,a\n", "'a' twice"),
-    (b"media_id,\xff\xfe\n", "not UTF-8"),
-    (b'media_id,"unterminated\n', "cannot be read"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        (b"media_id,,score\n", "blank column name"),
+        (b"media_id,a,a\n", "'a' twice"),
+        (b"media_id,\xff\xfe\n", "not UTF-8"),
+        (b'media_id,"unterminated\n', "cannot be read"),
+    ],
+)
 def test_a_bad_csv_header_is_refused(tmp_path: Path, data: bytes, words: str) -> None:
     with pytest.raises(RowsUnreadable, match=words):
         csv_header(write(tmp_path / "h.csv", data))
@@ -105,22 +113,23 @@ def test_a_header_with_too_many_columns_is_refused(tmp_path: Path) -> None:
         csv_header(write(tmp_path / "wide.csv", header + "\n"))
 
 
-def test_bad_bytes_or_quoting_after_the_header_fail_the_file_naming_the_row(
-        tmp_path: Path) -> None:
-    assert "data row 2" in unreadable(write(tmp_path / "u.csv",
-                                            b"media_id\nm1\nm\xff2\n"), "csv")
-    assert "data row 2" in unreadable(write(tmp_path / "q.csv",
-                                            'media_id,note\nm1,a\nm2,"x"y\n'), "csv")
+def test_bad_bytes_or_quoting_after_the_header_fail_the_file_naming_the_row(tmp_path: Path) -> None:
+    assert "data row 2" in unreadable(write(tmp_path / "u.csv", b"media_id\nm1\nm\xff2\n"), "csv")
+    assert "data row 2" in unreadable(
+        write(tmp_path / "q.csv", 'media_id,note\nm1,a\nm2,"x"y\n'), "csv"
+    )
 
 
 def test_a_cell_over_the_csv_field_limit_fails_the_file(tmp_path: Path) -> None:
     huge = "x" * (csv.field_size_limit() + 1)
     assert "field larger than field limit" in unreadable(
-        write(tmp_path / "big.csv", f"media_id,note\nm1,{huge}\n"), "csv")
+        write(tmp_path / "big.csv", f"media_id,note\nm1,{huge}\n"), "csv"
+    )
 
 
-def test_a_csv_with_more_rows_than_the_bound_fails(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_csv_with_more_rows_than_the_bound_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(metadata_rows, "MAX_ROWS", 3)
     path = write(tmp_path / "many.csv", "media_id\n" + "".join(f"m{i}\n" for i in range(4)))
     assert "more than 3 rows" in unreadable(path, "csv")
@@ -141,15 +150,18 @@ def test_a_large_generated_csv_is_read_row_by_row_with_progress(tmp_path: Path) 
             fractions.append(reader.fraction)
         last = row
     assert last is not None
-    assert (last.number, last.values) == (count, {"media_id": f"m{count - 1}",
-                                                  "score": str((count - 1) / 7)})
+    assert (last.number, last.values) == (
+        count,
+        {"media_id": f"m{count - 1}", "score": str((count - 1) / 7)},
+    )
     assert fractions == sorted(fractions)
     assert 0 < fractions[0] < fractions[-1] <= 1.0
     assert reader.fraction == 1.0
 
 
-def test_a_file_over_the_byte_bound_is_refused(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_over_the_byte_bound_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(metadata_rows, "MAX_FILE_BYTES", 10)
     path = write(tmp_path / "a.csv", "media_id\nm1\nm2\nm3\n")
     with pytest.raises(RowsUnreadable, match="at most 10"):
@@ -160,6 +172,7 @@ def test_a_file_over_the_byte_bound_is_refused(tmp_path: Path,
 
 # JSON.
 
+
 def test_json_rows_keep_their_json_types(tmp_path: Path) -> None:
     data: list[Any] = [{"media_id": "m1", "score": 1.5, "tags": ["a"], "n": None}]
     path = write(tmp_path / "a.json", json.dumps(data))
@@ -169,8 +182,11 @@ def test_json_rows_keep_their_json_types(tmp_path: Path) -> None:
 def test_a_json_element_that_is_not_an_object_is_a_row_problem(tmp_path: Path) -> None:
     path = write(tmp_path / "a.json", '[{"media_id": "m1"}, 5, ["m3"], {"media_id": "m4"}]')
     assert [(r.number, r.problem) for r in rows(path, "json")] == [
-        (1, None), (2, "the row is not a JSON object"), (3, "the row is not a JSON object"),
-        (4, None)]
+        (1, None),
+        (2, "the row is not a JSON object"),
+        (3, "the row is not a JSON object"),
+        (4, None),
+    ]
 
 
 def test_a_json_byte_order_mark_is_ignored(tmp_path: Path) -> None:
@@ -178,20 +194,24 @@ def test_a_json_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     assert json_rows(path) == [{"media_id": "m1"}]
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"", "not valid JSON"),
-    (b'[{"media_id": "m1"},', "not valid JSON"),
-    (b'{"media_id": "m1"}', "array of row objects"),
-    (b'"rows"', "array of row objects"),
-    (b'["\xff"]', "not UTF-8"),
-    (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "not valid JSON"),
+        (b'[{"media_id": "m1"},', "not valid JSON"),
+        (b'{"media_id": "m1"}', "array of row objects"),
+        (b'"rows"', "array of row objects"),
+        (b'["\xff"]', "not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
+    ],
+)
 def test_a_malformed_json_file_is_refused(tmp_path: Path, data: bytes, words: str) -> None:
     assert words in unreadable(write(tmp_path / "bad.json", data), "json")
 
 
 def test_a_json_file_with_more_rows_than_the_bound_is_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(metadata_rows, "MAX_ROWS", 2)
     assert "at most 2" in unreadable(write(tmp_path / "a.json", "[{}, {}, {}]"), "json")
 
@@ -202,6 +222,8 @@ def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
 
 
 def test_only_csv_reports_columns(tmp_path: Path) -> None:
-    assert RowReader(write(tmp_path / "a.csv", "media_id,x\n"), "csv").columns() == \
-        ["media_id", "x"]
+    assert RowReader(write(tmp_path / "a.csv", "media_id,x\n"), "csv").columns() == [
+        "media_id",
+        "x",
+    ]
     assert RowReader(write(tmp_path / "a.json", "[]"), "json").columns() is None

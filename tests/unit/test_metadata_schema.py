@@ -34,43 +34,61 @@ def refused(spec: dict[str, Any], value: object, *, text: bool = False) -> str:
 
 # Schemas.
 
+
 def test_a_schema_is_returned_in_canonical_form_with_shorthand_types_expanded() -> None:
-    schema = parse_schema({"note": "string", "score": {"type": "float"}, "animal": ENUM,
-                           "colors": MULTI, "taken": "datetime", "page": {"type": "link"}})
-    assert schema == {"note": {"type": "string"}, "score": {"type": "float"},
-                      "animal": ENUM, "colors": MULTI, "taken": {"type": "datetime"},
-                      "page": {"type": "link"}}
+    schema = parse_schema(
+        {
+            "note": "string",
+            "score": {"type": "float"},
+            "animal": ENUM,
+            "colors": MULTI,
+            "taken": "datetime",
+            "page": {"type": "link"},
+        }
+    )
+    assert schema == {
+        "note": {"type": "string"},
+        "score": {"type": "float"},
+        "animal": ENUM,
+        "colors": MULTI,
+        "taken": {"type": "datetime"},
+        "page": {"type": "link"},
+    }
 
 
-@pytest.mark.parametrize(("raw", "words"), [
-    ([], "JSON object"),
-    ({"1abc": "string"}, "must start with a letter"),
-    ({"a-b": "string"}, "must start with a letter"),
-    ({"x" * 65: "string"}, "must start with a letter"),
-    ({"": "string"}, "must start with a letter"),
-    ({"media_id": "string"}, "reserved"),
-    ({"file_name": "string"}, "reserved"),
-    ({"a": "integer"}, "the types are"),
-    ({"a": {"kind": "string"}}, "the types are"),
-    ({"a": 5}, "must be an object"),
-    ({"a": {"type": "string", "options": ["x"]}}, "unknown key 'options'"),
-    ({"a": {"type": "enum", "options": ["x"], "default": "x"}}, "unknown key 'default'"),
-    ({"a": "enum"}, "non-empty list of options"),
-    ({"a": {"type": "enum", "options": []}}, "non-empty list of options"),
-    ({"a": {"type": "enum", "options": "x,y"}}, "non-empty list of options"),
-    ({"a": {"type": "enum", "options": ["x", 3]}}, "must be text"),
-    ({"a": {"type": "enum", "options": [""]}}, "must be text"),
-    ({"a": {"type": "enum", "options": ["x" * (MAX_OPTION_LENGTH + 1)]}}, "must be text"),
-    ({"a": {"type": "enum", "options": [" x"]}}, "surrounding spaces"),
-    ({"a": {"type": "enum", "options": ["x\ny"]}}, "control characters"),
-    ({"a": {"type": "enum", "options": ["x", "x"]}}, "repeat"),
-    ({"a": {"type": "multi_enum", "options": ["x;y"]}}, "separates options"),
-    ({"a": {"type": "enum", "options": [f"o{i}" for i in range(MAX_OPTIONS + 1)]}},
-     f"at most {MAX_OPTIONS}"),
-    ({f"f{i}": "string" for i in range(MAX_FIELDS + 1)}, f"at most {MAX_FIELDS}"),
-])
-def test_a_bad_schema_is_invalid_with_a_detail_naming_the_problem(raw: object,
-                                                                   words: str) -> None:
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ([], "JSON object"),
+        ({"1abc": "string"}, "must start with a letter"),
+        ({"a-b": "string"}, "must start with a letter"),
+        ({"x" * 65: "string"}, "must start with a letter"),
+        ({"": "string"}, "must start with a letter"),
+        ({"media_id": "string"}, "reserved"),
+        ({"file_name": "string"}, "reserved"),
+        ({"a": "integer"}, "the types are"),
+        ({"a": {"kind": "string"}}, "the types are"),
+        ({"a": 5}, "must be an object"),
+        ({"a": {"type": "string", "options": ["x"]}}, "unknown key 'options'"),
+        ({"a": {"type": "enum", "options": ["x"], "default": "x"}}, "unknown key 'default'"),
+        ({"a": "enum"}, "non-empty list of options"),
+        ({"a": {"type": "enum", "options": []}}, "non-empty list of options"),
+        ({"a": {"type": "enum", "options": "x,y"}}, "non-empty list of options"),
+        ({"a": {"type": "enum", "options": ["x", 3]}}, "must be text"),
+        ({"a": {"type": "enum", "options": [""]}}, "must be text"),
+        ({"a": {"type": "enum", "options": ["x" * (MAX_OPTION_LENGTH + 1)]}}, "must be text"),
+        ({"a": {"type": "enum", "options": [" x"]}}, "surrounding spaces"),
+        ({"a": {"type": "enum", "options": ["x\ny"]}}, "control characters"),
+        ({"a": {"type": "enum", "options": ["x", "x"]}}, "repeat"),
+        ({"a": {"type": "multi_enum", "options": ["x;y"]}}, "separates options"),
+        (
+            {"a": {"type": "enum", "options": [f"o{i}" for i in range(MAX_OPTIONS + 1)]}},
+            f"at most {MAX_OPTIONS}",
+        ),
+        ({f"f{i}": "string" for i in range(MAX_FIELDS + 1)}, f"at most {MAX_FIELDS}"),
+    ],
+)
+def test_a_bad_schema_is_invalid_with_a_detail_naming_the_problem(raw: object, words: str) -> None:
     with pytest.raises(Invalid) as caught:
         parse_schema(raw)
     assert words in caught.value.detail
@@ -94,8 +112,9 @@ def test_merging_adds_new_fields_and_keeps_the_old_ones() -> None:
 
 
 def test_merging_an_enum_again_adds_its_new_options_after_the_old_ones() -> None:
-    merged = merge_schemas({"animal": ENUM},
-                           {"animal": {"type": "enum", "options": ["dog", "fish"]}})
+    merged = merge_schemas(
+        {"animal": ENUM}, {"animal": {"type": "enum", "options": ["dog", "fish"]}}
+    )
     assert merged["animal"]["options"] == ["cat", "dog", "bird", "fish"]
 
 
@@ -113,8 +132,10 @@ def test_a_field_may_not_change_its_type() -> None:
 def test_merged_options_are_bounded() -> None:
     half = MAX_OPTIONS // 2 + 1
     with pytest.raises(Invalid, match="would have"):
-        merge_schemas({"a": {"type": "enum", "options": [f"x{i}" for i in range(half)]}},
-                      {"a": {"type": "enum", "options": [f"y{i}" for i in range(half)]}})
+        merge_schemas(
+            {"a": {"type": "enum", "options": [f"x{i}" for i in range(half)]}},
+            {"a": {"type": "enum", "options": [f"y{i}" for i in range(half)]}},
+        )
 
 
 def test_merged_field_count_is_bounded() -> None:
@@ -124,6 +145,7 @@ def test_merged_field_count_is_bounded() -> None:
 
 
 # Values: string.
+
 
 def test_a_string_is_stored_as_given_from_json_and_csv() -> None:
     assert check_value({"type": "string"}, " a b ", text=False) == " a b "
@@ -143,32 +165,38 @@ def test_a_string_field_refuses_over_long_text_and_nul() -> None:
 
 # Values: float.
 
+
 @pytest.mark.parametrize(("value", "stored"), [(1.5, 1.5), (3, 3.0), (-2e-3, -0.002), (0, 0.0)])
-def test_a_float_from_json_must_be_a_number_and_is_stored_as_a_float(value: object,
-                                                                       stored: float) -> None:
+def test_a_float_from_json_must_be_a_number_and_is_stored_as_a_float(
+    value: object, stored: float
+) -> None:
     result = check_value({"type": "float"}, value, text=False)
     assert (result, type(result)) == (stored, float)
 
 
-@pytest.mark.parametrize("value", ["1.5", True, False, None, [1.0], float("nan"),
-                                   float("inf"), 10**400])
+@pytest.mark.parametrize(
+    "value", ["1.5", True, False, None, [1.0], float("nan"), float("inf"), 10**400]
+)
 def test_a_float_from_json_refuses_text_booleans_and_non_finite_numbers(value: object) -> None:
     refused({"type": "float"}, value)
 
 
-@pytest.mark.parametrize(("cell", "stored"), [("1.5", 1.5), (" 2 ", 2.0), ("-3e2", -300.0),
-                                              (".5", 0.5), ("+7.", 7.0)])
+@pytest.mark.parametrize(
+    ("cell", "stored"), [("1.5", 1.5), (" 2 ", 2.0), ("-3e2", -300.0), (".5", 0.5), ("+7.", 7.0)]
+)
 def test_a_float_from_csv_is_read_from_a_decimal_literal(cell: str, stored: float) -> None:
     assert check_value({"type": "float"}, cell, text=True) == stored
 
 
-@pytest.mark.parametrize("cell", ["12abc", "nan", "inf", "Infinity", "1_000", "1,5", "0x10",
-                                  "", "1e999", "--1"])
+@pytest.mark.parametrize(
+    "cell", ["12abc", "nan", "inf", "Infinity", "1_000", "1,5", "0x10", "", "1e999", "--1"]
+)
 def test_a_float_from_csv_refuses_anything_else(cell: str) -> None:
     refused({"type": "float"}, cell, text=True)
 
 
 # Values: datetime.
+
 
 def test_a_datetime_with_a_zone_is_stored_in_utc_with_fixed_width() -> None:
     offset = timezone(timedelta(hours=2))
@@ -176,8 +204,10 @@ def test_a_datetime_with_a_zone_is_stored_in_utc_with_fixed_width() -> None:
     stored = check_value({"type": "datetime"}, "2026-03-01T10:30:00+02:00", text=False)
     assert stored == expected.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert stored == "2026-03-01T08:30:00.000000Z"
-    assert check_value({"type": "datetime"}, " 2026-03-01T08:30:00.5Z ", text=True) == \
-        "2026-03-01T08:30:00.500000Z"
+    assert (
+        check_value({"type": "datetime"}, " 2026-03-01T08:30:00.5Z ", text=True)
+        == "2026-03-01T08:30:00.500000Z"
+    )
 
 
 def test_stored_datetimes_sort_as_the_times_they_are() -> None:
@@ -187,22 +217,27 @@ def test_stored_datetimes_sort_as_the_times_they_are() -> None:
     assert sorted(stored) == [stored[i] for i in sorted(range(3), key=lambda i: moments[i])]
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("2026-03-01T10:30:00", "no time zone"),
-    ("2026-03-01", "no time zone"),
-    ("yesterday", "not an ISO 8601 time"),
-    ("2026-13-01T00:00:00Z", "not an ISO 8601 time"),
-    ("2026-03-01T10:30:00Z" + " " * 60, "too long"),
-    (1767225600, "as text"),
-    (None, "as text"),
-    ("0001-01-01T00:00:00+01:00", "out of range"),
-])
-def test_a_datetime_field_refuses_values_that_are_not_zoned_iso_times(value: object,
-                                                                      words: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2026-03-01T10:30:00", "no time zone"),
+        ("2026-03-01", "no time zone"),
+        ("yesterday", "not an ISO 8601 time"),
+        ("2026-13-01T00:00:00Z", "not an ISO 8601 time"),
+        ("2026-03-01T10:30:00Z" + " " * 60, "too long"),
+        (1767225600, "as text"),
+        (None, "as text"),
+        ("0001-01-01T00:00:00+01:00", "out of range"),
+    ],
+)
+def test_a_datetime_field_refuses_values_that_are_not_zoned_iso_times(
+    value: object, words: str
+) -> None:
     assert words in refused({"type": "datetime"}, value)
 
 
 # Values: enum and multi_enum.
+
 
 def test_an_enum_takes_exactly_one_of_its_options() -> None:
     assert check_value(ENUM, "dog", text=False) == "dog"
@@ -231,23 +266,41 @@ def test_a_multi_enum_refuses_unknown_options_empty_parts_and_non_lists() -> Non
 
 # Values: link.
 
-@pytest.mark.parametrize("url", ["https://example.com", "http://example.com:8080/a?b=c#d",
-                                 "HTTPS://EXAMPLE.COM/x", "https://[::1]/"])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com",
+        "http://example.com:8080/a?b=c#d",
+        "HTTPS://EXAMPLE.COM/x",
+        "https://[::1]/",
+    ],
+)
 def test_a_link_takes_http_and_https_urls_with_a_host(url: str) -> None:
     assert check_value({"type": "link"}, url, text=False) == url
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com", "javascript:alert(1)", "example.com",
-                                 "https://", "http:///path", "https://exa mple.com",
-                                 "https://example.com:99999/", "https://[::1/", "",
-                                 "https://example.com/\x07"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com",
+        "javascript:alert(1)",
+        "example.com",
+        "https://",
+        "http:///path",
+        "https://exa mple.com",
+        "https://example.com:99999/",
+        "https://[::1/",
+        "",
+        "https://example.com/\x07",
+    ],
+)
 def test_a_link_refuses_other_schemes_missing_hosts_and_malformed_urls(url: str) -> None:
     refused({"type": "link"}, url)
 
 
 def test_a_link_is_bounded_in_length_and_must_be_text() -> None:
     base = "https://example.com/"
-    assert check_value({"type": "link"}, base + "a" * (MAX_LINK_LENGTH - len(base)),
-                       text=False)
+    assert check_value({"type": "link"}, base + "a" * (MAX_LINK_LENGTH - len(base)), text=False)
     assert "longer than" in refused({"type": "link"}, base + "a" * MAX_LINK_LENGTH)
     assert "as text" in refused({"type": "link"}, 42)

@@ -28,8 +28,8 @@ def test_off_a_terminal_updates_within_the_interval_print_only_the_closing_line(
             progress.update(done)
 
     assert stream.getvalue().splitlines() == [
-        f"rebuild: 10/10 events in {progress.elapsed:.2f} s "
-        f"({progress.rate:,.1f} events/s)"]
+        f"rebuild: 10/10 events in {progress.elapsed:.2f} s ({progress.rate:,.1f} events/s)"
+    ]
 
 
 def test_a_phase_prints_its_start_and_its_outcome() -> None:

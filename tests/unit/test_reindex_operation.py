@@ -48,19 +48,39 @@ def test_near_duplicate_images_share_a_cluster_and_the_rest_have_none(dataset: D
     dataset.add("y", hex_of(0xAAAA_AAAA_0000_0000))  # an exact copy of x
     outcome = reindex(dataset).run(dataset.context(REINDEX, {}, status="PARTIAL INDEX"))
     assert clusters_of(dataset, outcome.root) == {
-        "a": cluster("a"), "b": cluster("a"), "c": cluster("a"), "far": None,
-        "x": cluster("x"), "y": cluster("x")}
+        "a": cluster("a"),
+        "b": cluster("a"),
+        "c": cluster("a"),
+        "far": None,
+        "x": cluster("x"),
+        "y": cluster("x"),
+    }
     assert outcome.status == "READY"
     assert outcome.facets == {"clustered": True, "models": {"PERCEPTUAL_HASH": "hex-v1"}}
     assert outcome.report is not None
-    assert {k: outcome.report[k] for k in ("threshold", "images", "hashed", "reused",
-                                           "clusters", "clustered_items", "error_count")} == \
-        {"threshold": 8, "images": 6, "hashed": 6, "reused": 0, "clusters": 2,
-         "clustered_items": 5, "error_count": 0}
+    assert {
+        k: outcome.report[k]
+        for k in (
+            "threshold",
+            "images",
+            "hashed",
+            "reused",
+            "clusters",
+            "clustered_items",
+            "error_count",
+        )
+    } == {
+        "threshold": 8,
+        "images": 6,
+        "hashed": 6,
+        "reused": 0,
+        "clusters": 2,
+        "clustered_items": 5,
+        "error_count": 0,
+    }
 
 
-@pytest.mark.parametrize(("threshold", "together"), [(0, False), (4, False), (5, True),
-                                                     (32, True)])
+@pytest.mark.parametrize(("threshold", "together"), [(0, False), (4, False), (5, True), (32, True)])
 def test_the_threshold_param_decides_how_far_apart_near_duplicates_may_be(
     dataset: Dataset, threshold: int, together: bool
 ) -> None:
@@ -81,8 +101,9 @@ def test_stored_hashes_of_the_same_model_are_reused_and_computed_ones_are_stored
     outcome = reindex(dataset, hasher).run(dataset.context(REINDEX, {}))
     records = dataset.records(outcome.root)
     assert hasher.runs == ["b"]
-    assert records["b"]["enrichment"] == {"PERCEPTUAL_HASH": {"model_id": "hex-v1",
-                                                              "phash": f"{BASE ^ 1:016x}"}}
+    assert records["b"]["enrichment"] == {
+        "PERCEPTUAL_HASH": {"model_id": "hex-v1", "phash": f"{BASE ^ 1:016x}"}
+    }
     assert records["a"]["cluster_id"] == records["b"]["cluster_id"] == cluster("a")
     assert outcome.report is not None
     assert (outcome.report["hashed"], outcome.report["reused"]) == (1, 1)
@@ -93,11 +114,17 @@ def test_the_dataset_applied_hash_model_is_used_while_the_registry_has_it(
 ) -> None:
     dataset.add("a", hex_of(BASE))
     default, applied = HexHash("hex-v2"), HexHash("hex-v1")
-    outcome = reindex(dataset, default, applied).run(dataset.context(
-        REINDEX, {}, facets={"clustered": False, "models": {"PERCEPTUAL_HASH": "hex-v1"}}))
+    outcome = reindex(dataset, default, applied).run(
+        dataset.context(
+            REINDEX, {}, facets={"clustered": False, "models": {"PERCEPTUAL_HASH": "hex-v1"}}
+        )
+    )
     assert (applied.runs, default.runs) == (["a"], [])
-    gone = reindex(dataset, default).run(dataset.context(
-        REINDEX, {}, facets={"clustered": False, "models": {"PERCEPTUAL_HASH": "hex-v0"}}))
+    gone = reindex(dataset, default).run(
+        dataset.context(
+            REINDEX, {}, facets={"clustered": False, "models": {"PERCEPTUAL_HASH": "hex-v0"}}
+        )
+    )
     assert default.runs == ["a"]
     assert gone.facets == {"clustered": True, "models": {"PERCEPTUAL_HASH": "hex-v2"}}
     assert outcome.report is not None
@@ -109,8 +136,11 @@ def test_videos_cluster_only_with_identical_videos(dataset: Dataset) -> None:
     dataset.add("v2", b"same bytes", kind="video")
     dataset.add("v3", b"other bytes", kind="video")
     outcome = reindex(dataset).run(dataset.context(REINDEX, {}))
-    assert clusters_of(dataset, outcome.root) == {"v1": cluster("v1"), "v2": cluster("v1"),
-                                                  "v3": None}
+    assert clusters_of(dataset, outcome.root) == {
+        "v1": cluster("v1"),
+        "v2": cluster("v1"),
+        "v3": None,
+    }
 
 
 def test_an_unreadable_image_is_a_reported_error_without_a_cluster(dataset: Dataset) -> None:
@@ -118,12 +148,16 @@ def test_an_unreadable_image_is_a_reported_error_without_a_cluster(dataset: Data
     dataset.add("b", hex_of(BASE))
     dataset.add("bad", b"bad bytes", cluster_id="stale")
     outcome = reindex(dataset).run(dataset.context(REINDEX, {}))
-    assert clusters_of(dataset, outcome.root) == {"a": cluster("a"), "b": cluster("a"),
-                                                  "bad": None}
+    assert clusters_of(dataset, outcome.root) == {"a": cluster("a"), "b": cluster("a"), "bad": None}
     assert outcome.report is not None
-    assert outcome.report["errors"] == [{
-        "media_id": "bad", "file_name": "bad.bin", "model": "PERCEPTUAL_HASH",
-        "detail": "not a readable image (bad bytes)"}]
+    assert outcome.report["errors"] == [
+        {
+            "media_id": "bad",
+            "file_name": "bad.bin",
+            "model": "PERCEPTUAL_HASH",
+            "detail": "not a readable image (bad bytes)",
+        }
+    ]
     assert outcome.message.endswith("1 images could not be hashed; see the task's report.")
 
 

@@ -61,11 +61,21 @@ def test_may_start_matches_the_expected_table(
 
 def test_status_values_are_spelled_as_the_api_spells_them() -> None:
     assert [s.value for s in COLUMNS] == [
-        "DRAFT", "INDEXING", "READ ONLY", "PARTIAL INDEX", "READY", "ERROR",
+        "DRAFT",
+        "INDEXING",
+        "READ ONLY",
+        "PARTIAL INDEX",
+        "READY",
+        "ERROR",
     ]
 
 
 def test_task_status_names_use_underscores() -> None:
     assert [task_status_name(s) for s in COLUMNS] == [
-        "DRAFT", "INDEXING", "READ_ONLY", "PARTIAL_INDEX", "READY", "ERROR",
+        "DRAFT",
+        "INDEXING",
+        "READ_ONLY",
+        "PARTIAL_INDEX",
+        "READY",
+        "ERROR",
     ]

@@ -43,8 +43,10 @@ def test_an_image_thumbnail_is_a_fitted_jpeg_made_once(tmp_path: Path) -> None:
         assert (thumbnail.format, thumbnail.size) == ("JPEG", fitted((1000, 300)))
         assert np.allclose(mean(thumbnail), (10, 200, 30), atol=8)
     assert again == made
-    assert (made.path.stat().st_ino, made.path.stat().st_mtime_ns) == \
-        (stat.st_ino, stat.st_mtime_ns)
+    assert (made.path.stat().st_ino, made.path.stat().st_mtime_ns) == (
+        stat.st_ino,
+        stat.st_mtime_ns,
+    )
     assert [p.name for p in made.path.parent.iterdir()] == [made.path.name]
 
 
@@ -105,8 +107,9 @@ def test_what_cannot_be_decoded_gets_a_cached_placeholder(
     assert made.placeholder
     assert again == made
     with Image.open(made.path) as placeholder:
-        expected = ImageOps.contain(Image.new("RGB", (shape[0] or 1, shape[1] or 1)),
-                                    (256, 256)).size
+        expected = ImageOps.contain(
+            Image.new("RGB", (shape[0] or 1, shape[1] or 1)), (256, 256)
+        ).size
         assert (placeholder.format, placeholder.size) == ("JPEG", expected)
         assert np.allclose(mean(placeholder), GREY, atol=3)
 

@@ -19,7 +19,9 @@ from domain.tasks import CREATION, MEDIA_ADDITION
 from tests.unit.fakes import POPO, DictNodeStore, InMemoryTaskQueue, PublishRecords
 
 RECORDS: dict[str, Record] = {
-    "m1": {"kind": "image"}, "m2": {"kind": "image"}, "m3": {"kind": "video"},
+    "m1": {"kind": "image"},
+    "m2": {"kind": "image"},
+    "m3": {"kind": "video"},
 }
 
 
@@ -59,15 +61,22 @@ class Scripted:
         return self.body(context)
 
 
-def worker(app: Datasets, queue: InMemoryTaskQueue, name: str, *, lease: float = 30.0,
-           operations: Mapping[str, Operation] | None = None) -> Worker:
+def worker(
+    app: Datasets,
+    queue: InMemoryTaskQueue,
+    name: str,
+    *,
+    lease: float = 30.0,
+    operations: Mapping[str, Operation] | None = None,
+) -> Worker:
     ops = operations if operations is not None else {CREATION: PublishRecords()}
     return Worker(app, queue, ops, lease_seconds=lease, worker_id=name)
 
 
 def topics(app: Datasets, dataset_id: UUID) -> list[str]:
-    return [e.topic.removeprefix("snapset:Dataset.")
-            for e in app.recorder.select_events(dataset_id)]
+    return [
+        e.topic.removeprefix("snapset:Dataset.") for e in app.recorder.select_events(dataset_id)
+    ]
 
 
 def get(app: Datasets, dataset_id: UUID) -> Dataset:
@@ -77,8 +86,7 @@ def get(app: Datasets, dataset_id: UUID) -> Dataset:
 
 
 def created(app: Datasets, alice: Actor, records: dict[str, Record] = RECORDS) -> UUID:
-    dataset_id, _ = app.create_dataset(alice, "cats",
-                                       source={"source": "fake", "records": records})
+    dataset_id, _ = app.create_dataset(alice, "cats", source={"source": "fake", "records": records})
     return dataset_id
 
 
@@ -243,8 +251,7 @@ def test_a_failed_creation_task_can_be_retried_and_then_succeeds(
     app.retry_task(alice, dataset_id, task)
     assert a.run_once() == 1
     dataset = get(app, dataset_id)
-    assert (dataset.status, dataset.fatal_error_msg, dataset.n_images) == \
-        (Status.READY, None, 2)
+    assert (dataset.status, dataset.fatal_error_msg, dataset.n_images) == (Status.READY, None, 2)
 
 
 def test_a_clone_task_publishes_the_source_content_and_frees_the_source(
@@ -300,13 +307,13 @@ def test_a_task_aborted_while_a_worker_runs_it_is_left_aborted_and_the_worker_ca
 
     dataset = get(app, dataset_id)
     assert dataset.finished_tasks[str(task_id)] == "ABORTED"
-    assert (dataset.status, dataset.fatal_error_msg, dataset.n_images) == \
-        (Status.READY, None, 2)
+    assert (dataset.status, dataset.fatal_error_msg, dataset.n_images) == (Status.READY, None, 2)
     assert "OperationCompleted" not in topics(app, dataset_id)[-2:]
     assert "OperationFailed" not in topics(app, dataset_id)
     again, _ = app.start_operation(alice, dataset_id, MEDIA_ADDITION, {})
     operations[MEDIA_ADDITION] = Scripted(
-        MEDIA_ADDITION, lambda c: Outcome(root=c.content_root, status=Status.READY.value))
+        MEDIA_ADDITION, lambda c: Outcome(root=c.content_root, status=Status.READY.value)
+    )
     assert a.run_once() == 1
     assert get(app, dataset_id).finished_tasks[str(again)] == "COMPLETED"
 

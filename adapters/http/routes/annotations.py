@@ -67,13 +67,19 @@ options separated by `;`); an empty cell leaves a field unchanged, a JSON `null`
 Datetimes are stored in UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/custom_metadata",
-              "Import custom metadata fields for items (JSON rows, or a CSV/JSON file), as a "
-              "task whose report lists rejected rows.",
-              body=ImportMetadata, response=models.TaskStarted, status=202, multipart=True,
-              errors=(403, 404, 409, 413, 429), tags=TAGS,
-              extra={"form_fields": ["schema", "key"], "file_field": "file",
-                     "description": _IMPORT_TEXT})
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/custom_metadata",
+    "Import custom metadata fields for items (JSON rows, or a CSV/JSON file), as a "
+    "task whose report lists rejected rows.",
+    body=ImportMetadata,
+    response=models.TaskStarted,
+    status=202,
+    multipart=True,
+    errors=(403, 404, 409, 413, 429),
+    tags=TAGS,
+    extra={"form_fields": ["schema", "key"], "file_field": "file", "description": _IMPORT_TEXT},
+)
 def import_custom_metadata(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
@@ -83,41 +89,64 @@ def import_custom_metadata(call: Call) -> Response:
     task_id = idempotent_id(call, f"custom_metadata:{dataset_id}") or uuid4()
     with staged_rows(call.form, body, schema, services.runtime.staging, str(task_id)) as params:
         started, position = services.app.start_operation(
-            call.actor, dataset_id, CUSTOM_METADATA, params, task_id)
+            call.actor, dataset_id, CUSTOM_METADATA, params, task_id
+        )
     return services.task_started(started, dataset_id, position)
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/custom_metadata/schema",
-              "The dataset's custom metadata fields and their types.",
-              response=MetadataSchema, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/custom_metadata/schema",
+    "The dataset's custom metadata fields and their types.",
+    response=MetadataSchema,
+    errors=(404,),
+    tags=TAGS,
+)
 def get_custom_metadata_schema(call: Call) -> Response:
     dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     schema = MetadataSchema.model_validate(
-        {"dataset_id": str(dataset.id), "schema": dataset.facets.get("schema") or {}})
+        {"dataset_id": str(dataset.id), "schema": dataset.facets.get("schema") or {}}
+    )
     return JSONResponse(schema.model_dump(mode="json", by_alias=True))
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/propagate_labels",
-              "Copy the labels of source items to the other members of their clusters, as a "
-              "task.", body=PropagateLabels, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409, 429), tags=TAGS, extra={"description": _PROPAGATE_TEXT})
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/propagate_labels",
+    "Copy the labels of source items to the other members of their clusters, as a task.",
+    body=PropagateLabels,
+    response=models.TaskStarted,
+    status=202,
+    errors=(403, 404, 409, 429),
+    tags=TAGS,
+    extra={"description": _PROPAGATE_TEXT},
+)
 def propagate_labels(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     dataset = _writable(services, call, dataset_id)
     if not dataset.clustered:
-        raise Conflict(f"Dataset {dataset_id} has no clusters; re-index it (POST "
-                       f"/api/v1/dataset/{dataset_id}/reindex) before propagating labels.")
+        raise Conflict(
+            f"Dataset {dataset_id} has no clusters; re-index it (POST "
+            f"/api/v1/dataset/{dataset_id}/reindex) before propagating labels."
+        )
     body: PropagateLabels = call.body
-    params = {"media_ids": list(dict.fromkeys(body.media_ids)),
-              "class_names": sorted(set(body.class_names)) if body.class_names else None}
-    return services.start_operation(call, dataset_id, LABEL_PROPAGATION, params,
-                                    key="propagation")
+    params = {
+        "media_ids": list(dict.fromkeys(body.media_ids)),
+        "class_names": sorted(set(body.class_names)) if body.class_names else None,
+    }
+    return services.start_operation(call, dataset_id, LABEL_PROPAGATION, params, key="propagation")
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/media/tags",
-              "Add and remove tags on many items at once (all or nothing).",
-              body=EditTags, response=ItemsUpdated, errors=(403, 404, 409), tags=TAGS)
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/media/tags",
+    "Add and remove tags on many items at once (all or nothing).",
+    body=EditTags,
+    response=ItemsUpdated,
+    errors=(403, 404, 409),
+    tags=TAGS,
+)
 def edit_tags(call: Call) -> Response:
     body: EditTags = call.body
     add, remove = set(body.add), set(body.remove)
@@ -130,16 +159,24 @@ def edit_tags(call: Call) -> Response:
     def change(media_id: str, record: Record) -> Record:
         tags = sorted((set(record.get("tags", [])) | add) - remove)
         if len(tags) > MAX_TAGS_PER_ITEM:
-            raise Invalid(f"Media {media_id} would have {len(tags)} tags; at most "
-                          f"{MAX_TAGS_PER_ITEM} are allowed.")
+            raise Invalid(
+                f"Media {media_id} would have {len(tags)} tags; at most "
+                f"{MAX_TAGS_PER_ITEM} are allowed."
+            )
         return {**record, "tags": tags}
 
     return _edit_each(call, body.media_ids, change, "edited tags")
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/media/labels",
-              "Set, add or remove labels on many items at once (all or nothing).",
-              body=EditLabels, response=ItemsUpdated, errors=(403, 404, 409), tags=TAGS)
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/media/labels",
+    "Set, add or remove labels on many items at once (all or nothing).",
+    body=EditLabels,
+    response=ItemsUpdated,
+    errors=(403, 404, 409),
+    tags=TAGS,
+)
 def edit_labels(call: Call) -> Response:
     body: EditLabels = call.body
     if body.mode != "set" and not body.labels:
@@ -156,8 +193,10 @@ def edit_labels(call: Call) -> Response:
         else:
             labels = [c for c in current if not any(_matches(p, c) for p in body.labels)]
         if len(labels) > MAX_LABELS_PER_ITEM:
-            raise Invalid(f"Media {media_id} would have {len(labels)} labels; at most "
-                          f"{MAX_LABELS_PER_ITEM} are allowed.")
+            raise Invalid(
+                f"Media {media_id} would have {len(labels)} labels; at most "
+                f"{MAX_LABELS_PER_ITEM} are allowed."
+            )
         return {**record, "labels": labels}
 
     return _edit_each(call, body.media_ids, change, f"{body.mode} labels")
@@ -170,8 +209,9 @@ def _writable(services: Services, call: Call, dataset_id: UUID) -> Dataset:
     return dataset
 
 
-def _edit_each(call: Call, media_ids: list[str], change: Callable[[str, Record], Record],
-               summary: str) -> Response:
+def _edit_each(
+    call: Call, media_ids: list[str], change: Callable[[str, Record], Record], summary: str
+) -> Response:
     """Apply ``change`` to each item in one content edit; 404 (nothing applied) if any item
     is not in the dataset."""
     services = services_of(call)
@@ -185,23 +225,29 @@ def _edit_each(call: Call, media_ids: list[str], change: Callable[[str, Record],
         for media_id in wanted:
             record = services.app.tree.get(dataset.content_root, media_id)
             if record is None:
-                raise NotFound(f"Media {media_id!r} is not in dataset {dataset_id}; nothing "
-                               "was changed.")
+                raise NotFound(
+                    f"Media {media_id!r} is not in dataset {dataset_id}; nothing was changed."
+                )
             new = change(media_id, record)
             if new != record:
                 changes[media_id] = new
                 changed.append(media_id)
         return changes
 
-    position = services.app.edit_items(call.actor, dataset_id, edit,
-                                       f"{summary} of {len(wanted)} media")
+    position = services.app.edit_items(
+        call.actor, dataset_id, edit, f"{summary} of {len(wanted)} media"
+    )
     result = ItemsUpdated(updated=len(changed), media_ids=changed)
     return JSONResponse(result.model_dump(mode="json"), headers=services.settle(position))
 
 
 def _stored(label: BoxLabel) -> Record:
-    return {"class_name": label.class_name, "bbox": label.bbox, "source": label.source,
-            "source_media_id": label.source_media_id}
+    return {
+        "class_name": label.class_name,
+        "bbox": label.bbox,
+        "source": label.source,
+        "source_media_id": label.source_media_id,
+    }
 
 
 def _matches(pattern: BoxLabel, label: Record) -> bool:
@@ -209,9 +255,15 @@ def _matches(pattern: BoxLabel, label: Record) -> bool:
     and source item where the pattern gives them."""
     given = pattern.model_fields_set
     bbox = label.get("bbox")
-    return label.get("class_name") == pattern.class_name \
-        and ("bbox" not in given or (None if bbox is None else [float(v) for v in bbox])
-             == pattern.bbox) \
-        and ("source" not in given or label.get("source") == pattern.source) \
-        and ("source_media_id" not in given
-             or label.get("source_media_id") == pattern.source_media_id)
+    return (
+        label.get("class_name") == pattern.class_name
+        and (
+            "bbox" not in given
+            or (None if bbox is None else [float(v) for v in bbox]) == pattern.bbox
+        )
+        and ("source" not in given or label.get("source") == pattern.source)
+        and (
+            "source_media_id" not in given
+            or label.get("source_media_id") == pattern.source_media_id
+        )
+    )

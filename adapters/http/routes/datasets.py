@@ -21,12 +21,17 @@ registry = Registry()
 TAGS = ("datasets",)
 
 
-
-@registry.add("POST", "/api/v1/dataset", "Create a dataset from uploaded files or a folder.",
-              body=models.CreateDataset, response=models.DatasetCreated, multipart=True,
-              errors=(400, 403, 413, 429), tags=TAGS,
-              extra={"form_fields": ["dataset_name", "description", "source_path",
-                                     "snapshot_support"]})
+@registry.add(
+    "POST",
+    "/api/v1/dataset",
+    "Create a dataset from uploaded files or a folder.",
+    body=models.CreateDataset,
+    response=models.DatasetCreated,
+    multipart=True,
+    errors=(400, 403, 413, 429),
+    tags=TAGS,
+    extra={"form_fields": ["dataset_name", "description", "source_path", "snapshot_support"]},
+)
 def create_dataset(call: Call) -> Response:
     services = services_of(call)
     body = _creation_body(call)
@@ -34,8 +39,13 @@ def create_dataset(call: Call) -> Response:
 
     def create(source: dict[str, Any] | None) -> tuple[UUID, int]:
         return services.app.create_dataset(
-            call.actor, body.dataset_name.strip(), body.description,
-            snapshot_support=body.snapshot_support, source=source, dataset_id=dataset_id)
+            call.actor,
+            body.dataset_name.strip(),
+            body.description,
+            snapshot_support=body.snapshot_support,
+            source=source,
+            dataset_id=dataset_id,
+        )
 
     form = call.form if call.form is not None and call.form.getlist("files") else None
     if form is not None:
@@ -60,8 +70,10 @@ def _creation_body(call: Call) -> models.CreateDataset:
     unknown = sorted(set(call.form.keys()) - allowed)
     if unknown:
         raise Invalid(f"Unknown form field {unknown[0]!r}.")
-    fields: dict[str, Any] = {name: form_text(call.form, name, limit=4096)
-                              for name in ("dataset_name", "description", "source_path")}
+    fields: dict[str, Any] = {
+        name: form_text(call.form, name, limit=4096)
+        for name in ("dataset_name", "description", "source_path")
+    }
     support = form_text(call.form, "snapshot_support")
     if support is not None:
         fields["snapshot_support"] = support.lower() in ("true", "1", "yes", "on")
@@ -71,17 +83,28 @@ def _creation_body(call: Call) -> models.CreateDataset:
     return body
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}", "Read a dataset's status and counts.",
-              response=models.Dataset, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}",
+    "Read a dataset's status and counts.",
+    response=models.Dataset,
+    errors=(404,),
+    tags=TAGS,
+)
 def get_dataset(call: Call) -> models.Dataset:
     services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     return dataset_detail(dataset, services.app.tree.counts(dataset.content_root).objects)
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/access",
-              "Extension: your role on the dataset and what it lets you do.",
-              response=models.DatasetAccess, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/access",
+    "Extension: your role on the dataset and what it lets you do.",
+    response=models.DatasetAccess,
+    errors=(404,),
+    tags=TAGS,
+)
 def get_access(call: Call) -> models.DatasetAccess:
     dataset_id = uuid_param(call, "dataset_id")
     dataset = services_of(call).app.get_dataset(call.actor, dataset_id)
@@ -89,39 +112,65 @@ def get_access(call: Call) -> models.DatasetAccess:
     if role is None:  # get_dataset has answered 404 already; this only narrows the type
         raise DatasetNotFound(dataset_id)
     return models.DatasetAccess.model_validate(
-        {"role": role, "can_edit": role in ("owner", "editor"), "can_share": role == "owner"})
+        {"role": role, "can_edit": role in ("owner", "editor"), "can_share": role == "owner"}
+    )
 
 
-@registry.add("GET", "/api/v1/datasets", "List the datasets you have a role on.",
-              query=models.PageQuery, response=models.DatasetPage, tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/datasets",
+    "List the datasets you have a role on.",
+    query=models.PageQuery,
+    response=models.DatasetPage,
+    tags=TAGS,
+)
 def list_datasets(call: Call) -> models.DatasetPage:
     services = services_of(call)
     services.catch_up_for(call, "dataset_list")
     query: models.PageQuery = call.query
     rows, total = services.view("dataset_list").page(
-        None if call.actor.is_admin else call.actor.user_id, query.page, query.page_size)
-    return models.DatasetPage(datasets=[dataset_summary(r) for r in rows], total=total,
-                              page=query.page, page_size=query.page_size)
+        None if call.actor.is_admin else call.actor.user_id, query.page, query.page_size
+    )
+    return models.DatasetPage(
+        datasets=[dataset_summary(r) for r in rows],
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+    )
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/share",
-              "Give a user a role on the dataset (owners only).", body=models.Share,
-              errors=(403, 404, 409), tags=TAGS,
-              extra={"description": "409 when it would take the owner role from the "
-                                    "dataset's creator."})
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/share",
+    "Give a user a role on the dataset (owners only).",
+    body=models.Share,
+    errors=(403, 404, 409),
+    tags=TAGS,
+    extra={"description": "409 when it would take the owner role from the dataset's creator."},
+)
 def share_dataset(call: Call) -> Response:
     services = services_of(call)
     body: models.Share = call.body
-    position = services.app.share_dataset(call.actor, uuid_param(call, "dataset_id"),
-                                          body.user_email, body.role)
-    return JSONResponse({"user_email": body.user_email, "role": body.role},
-                        headers=services.settle(position))
+    position = services.app.share_dataset(
+        call.actor, uuid_param(call, "dataset_id"), body.user_email, body.role
+    )
+    return JSONResponse(
+        {"user_email": body.user_email, "role": body.role}, headers=services.settle(position)
+    )
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/media",
-              "Add media (uploaded files or an import folder), as a task.",
-              body=models.AddMedia, response=models.TaskStarted, status=202, multipart=True,
-              errors=(403, 404, 409, 413, 429), tags=TAGS, extra={"form_fields": ["source_path"]})
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/media",
+    "Add media (uploaded files or an import folder), as a task.",
+    body=models.AddMedia,
+    response=models.TaskStarted,
+    status=202,
+    multipart=True,
+    errors=(403, 404, 409, 413, 429),
+    tags=TAGS,
+    extra={"form_fields": ["source_path"]},
+)
 def add_media(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
@@ -129,8 +178,7 @@ def add_media(call: Call) -> Response:
     task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
 
     def start(params: dict[str, Any]) -> tuple[UUID, int]:
-        return services.app.start_operation(call.actor, dataset_id, MEDIA_ADDITION, params,
-                                            task_id)
+        return services.app.start_operation(call.actor, dataset_id, MEDIA_ADDITION, params, task_id)
 
     if call.form is not None:
         with staged(call.form, services.runtime.staging, str(task_id)) as upload:
@@ -142,9 +190,15 @@ def add_media(call: Call) -> Response:
     return services.task_started(started, dataset_id, position)
 
 
-@registry.add("PATCH", "/api/v1/dataset/{dataset_id}/media/{media_id}",
-              "Set an item's tags, labels or metadata fields.", body=models.EditMedia,
-              response=models.Media, errors=(403, 404, 409), tags=TAGS)
+@registry.add(
+    "PATCH",
+    "/api/v1/dataset/{dataset_id}/media/{media_id}",
+    "Set an item's tags, labels or metadata fields.",
+    body=models.EditMedia,
+    response=models.Media,
+    errors=(403, 404, 409),
+    tags=TAGS,
+)
 def edit_media(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
@@ -169,22 +223,38 @@ def edit_media(call: Call) -> Response:
         return {media_id: record}
 
     position = services.app.edit_items(call.actor, dataset_id, edit, f"edited media {media_id}")
-    return JSONResponse(models.Media.model_validate(result).model_dump(mode="json"),
-                        headers=services.settle(position))
+    return JSONResponse(
+        models.Media.model_validate(result).model_dump(mode="json"),
+        headers=services.settle(position),
+    )
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/history",
-              "The dataset's audit history: who did what, when.", query=models.HistoryQuery,
-              response=models.HistoryPage, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/history",
+    "The dataset's audit history: who did what, when.",
+    query=models.HistoryQuery,
+    response=models.HistoryPage,
+    errors=(404,),
+    tags=TAGS,
+)
 def dataset_history(call: Call) -> models.HistoryPage:
     services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     query: models.HistoryQuery = call.query
     services.catch_up_for(call, "audit_history")
     rows, total = services.view("audit_history").page(
-        str(dataset.id), actor=query.actor, event_type=query.event_type,
-        since=iso_time(query.since, "since"), until=iso_time(query.until, "until"),
-        page=query.page, page_size=query.page_size)
-    return models.HistoryPage(events=[history_entry(r) for r in rows], total=total,
-                              page=query.page, page_size=query.page_size)
-
+        str(dataset.id),
+        actor=query.actor,
+        event_type=query.event_type,
+        since=iso_time(query.since, "since"),
+        until=iso_time(query.until, "until"),
+        page=query.page,
+        page_size=query.page_size,
+    )
+    return models.HistoryPage(
+        events=[history_entry(r) for r in rows],
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+    )

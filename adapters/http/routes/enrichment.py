@@ -28,23 +28,42 @@ registry = Registry()
 TAGS = ("enrichment",)
 
 
-@registry.add("GET", "/api/v1/enrichment/{dataset_id}/list_models",
-              "The enrichment models this server offers, and which the dataset has applied.",
-              response=ModelList, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/enrichment/{dataset_id}/list_models",
+    "The enrichment models this server offers, and which the dataset has applied.",
+    response=ModelList,
+    errors=(404,),
+    tags=TAGS,
+)
 def list_models(call: Call) -> ModelList:
     dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     applied = dataset.facets.get("models", {})
-    return ModelList(models=[
-        EnrichmentModelInfo(type=m.model_type, model_id=m.model_id, name=m.name,
-                            description=m.description, media_kinds=list(m.media_kinds),
-                            applied=applied.get(m.model_type) == m.model_id)
-        for m in default_registry().models()])
+    return ModelList(
+        models=[
+            EnrichmentModelInfo(
+                type=m.model_type,
+                model_id=m.model_id,
+                name=m.name,
+                description=m.description,
+                media_kinds=list(m.media_kinds),
+                applied=applied.get(m.model_type) == m.model_id,
+            )
+            for m in default_registry().models()
+        ]
+    )
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/enrich_dataset",
-              "Run enrichment models over the dataset's media, in place, as a task.",
-              body=EnrichDataset, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409, 422, 429), tags=TAGS)
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/enrich_dataset",
+    "Run enrichment models over the dataset's media, in place, as a task.",
+    body=EnrichDataset,
+    response=models.TaskStarted,
+    status=202,
+    errors=(403, 404, 409, 422, 429),
+    tags=TAGS,
+)
 def enrich_dataset(call: Call) -> Response:
     services = services_of(call)
     dataset_id = _writable(call, services)
@@ -54,16 +73,23 @@ def enrich_dataset(call: Call) -> Response:
     return services.start_operation(call, dataset_id, ENRICHMENT, params, key="enrich")
 
 
-@registry.add("POST", "/api/v1/dataset/{dataset_id}/reindex",
-              "Cluster near-duplicate media (a PARTIAL INDEX dataset becomes READY), as a task.",
-              body=ReindexDataset, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409, 422, 429), tags=TAGS)
+@registry.add(
+    "POST",
+    "/api/v1/dataset/{dataset_id}/reindex",
+    "Cluster near-duplicate media (a PARTIAL INDEX dataset becomes READY), as a task.",
+    body=ReindexDataset,
+    response=models.TaskStarted,
+    status=202,
+    errors=(403, 404, 409, 422, 429),
+    tags=TAGS,
+)
 def reindex(call: Call) -> Response:
     services = services_of(call)
     dataset_id = _writable(call, services)
     body: ReindexDataset = call.body
-    return services.start_operation(call, dataset_id, REINDEX, {"threshold": body.threshold},
-                                    key="reindex")
+    return services.start_operation(
+        call, dataset_id, REINDEX, {"threshold": body.threshold}, key="reindex"
+    )
 
 
 def _writable(call: Call, services: Services) -> UUID:

@@ -37,10 +37,20 @@ _BOUNDS = {".gte": "gte", ".lte": "lte"}
 _MAX_VALUE = 1000
 _MAX_CONDITIONS = 20
 _CONTENT_TYPES = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
-    ".bmp": "image/bmp", ".webp": "image/webp", ".tif": "image/tiff", ".tiff": "image/tiff",
-    ".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
-    ".avi": "video/x-msvideo", ".mkv": "video/x-matroska", ".webm": "video/webm",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".mp4": "video/mp4",
+    ".m4v": "video/x-m4v",
+    ".mov": "video/quicktime",
+    ".avi": "video/x-msvideo",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
 }
 LIST_DESCRIPTION = """\
 Filters combine with AND. `tag` is comma-separated and every tag must match; `label` is a
@@ -65,10 +75,16 @@ class IndexBehind(HttpProblem):
     status = 503
 
 
-@registry.add("GET", BASE + "/media",
-              "Page through the dataset's media, now or at a snapshot, filtered and sorted.",
-              query=MediaQuery, response=models.MediaPage, errors=(404,), tags=TAGS,
-              extra={"description": LIST_DESCRIPTION})
+@registry.add(
+    "GET",
+    BASE + "/media",
+    "Page through the dataset's media, now or at a snapshot, filtered and sorted.",
+    query=MediaQuery,
+    response=models.MediaPage,
+    errors=(404,),
+    tags=TAGS,
+    extra={"description": LIST_DESCRIPTION},
+)
 def list_media(call: Call) -> models.MediaPage:
     services = services_of(call)
     query: MediaQuery = call.query
@@ -77,33 +93,63 @@ def list_media(call: Call) -> models.MediaPage:
     services.catch_up_for(call, "media_index")
     view = _indexed(services, root)
     where = MediaFilter(
-        kind=query.kind, tags=_tags(query.tag), label=query.label or None,
-        cluster_id=query.cluster_id or None, name_contains=query.q or None,
-        fields=_typed(conditions, view.numeric_fields(root, _ranged(conditions))))
+        kind=query.kind,
+        tags=_tags(query.tag),
+        label=query.label or None,
+        cluster_id=query.cluster_id or None,
+        name_contains=query.q or None,
+        fields=_typed(conditions, view.numeric_fields(root, _ranged(conditions))),
+    )
     counts = services.app.tree.counts(root)
-    known = ({None: counts.items, "image": counts.images, "video": counts.videos}[where.kind]
-             if where.by_kind_only else None)
-    rows, total = view.search(root, where, MediaOrder(query.sort_by, query.sort_order == "desc"),
-                              query.page, query.page_size, total=known)
+    known = (
+        {None: counts.items, "image": counts.images, "video": counts.videos}[where.kind]
+        if where.by_kind_only
+        else None
+    )
+    rows, total = view.search(
+        root,
+        where,
+        MediaOrder(query.sort_by, query.sort_order == "desc"),
+        query.page,
+        query.page_size,
+        total=known,
+    )
     if query.page > 1 and (query.page - 1) * query.page_size >= total:
         last = max(1, math.ceil(total / query.page_size))
-        raise Invalid(f"Page {query.page} is past the last page, {last}: {total} items match "
-                      f"at page_size {query.page_size}.")
-    return models.MediaPage(media=[models.Media.model_validate(r) for r in rows], total=total,
-                            page=query.page, page_size=query.page_size)
+        raise Invalid(
+            f"Page {query.page} is past the last page, {last}: {total} items match "
+            f"at page_size {query.page_size}."
+        )
+    return models.MediaPage(
+        media=[models.Media.model_validate(r) for r in rows],
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+    )
 
 
-@registry.add("GET", ITEM, "Read one media item, now or at a snapshot.", query=VersionQuery,
-              response=models.Media, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    ITEM,
+    "Read one media item, now or at a snapshot.",
+    query=VersionQuery,
+    response=models.Media,
+    errors=(404,),
+    tags=TAGS,
+)
 def get_media(call: Call) -> models.Media:
     return models.Media.model_validate(_record(call))
 
 
-@registry.add("GET", ITEM + "/file",
-              "Download the item's file, with its content type and its sha256 as ETag.",
-              query=VersionQuery, errors=(404,), tags=TAGS,
-              extra={"description": "Answers 304 to a matching If-None-Match. Byte ranges "
-                                    "are supported."})
+@registry.add(
+    "GET",
+    ITEM + "/file",
+    "Download the item's file, with its content type and its sha256 as ETag.",
+    query=VersionQuery,
+    errors=(404,),
+    tags=TAGS,
+    extra={"description": "Answers 304 to a matching If-None-Match. Byte ranges are supported."},
+)
 def media_file(call: Call) -> Response:
     record = _record(call)
     source = _blob_path(call, record)
@@ -111,21 +157,34 @@ def media_file(call: Call) -> Response:
     if _matches(call.header("if-none-match"), etag):
         return _not_modified(etag)
     name = PurePosixPath(str(record.get("file_name") or "")).name
-    content_type = _CONTENT_TYPES.get(PurePosixPath(name).suffix.lower(),
-                                      "application/octet-stream")
-    return FileResponse(source, media_type=content_type, headers=_cache_headers(etag),
-                        filename=name or None, content_disposition_type="inline",
-                        stat_result=source.stat())
+    content_type = _CONTENT_TYPES.get(
+        PurePosixPath(name).suffix.lower(), "application/octet-stream"
+    )
+    return FileResponse(
+        source,
+        media_type=content_type,
+        headers=_cache_headers(etag),
+        filename=name or None,
+        content_disposition_type="inline",
+        stat_result=source.stat(),
+    )
 
 
-@registry.add("GET", ITEM + "/thumbnail",
-              "A JPEG thumbnail of the item, at most 256 px on its long side.",
-              query=VersionQuery, errors=(404,), tags=TAGS,
-              extra={"description": "Made once per file and cached. A video shows its first "
-                                    "frame. A file that cannot be decoded gets a neutral "
-                                    "grey placeholder (header X-Snapset-Placeholder: true), "
-                                    "so an image grid never breaks. Answers 304 to a "
-                                    "matching If-None-Match."})
+@registry.add(
+    "GET",
+    ITEM + "/thumbnail",
+    "A JPEG thumbnail of the item, at most 256 px on its long side.",
+    query=VersionQuery,
+    errors=(404,),
+    tags=TAGS,
+    extra={
+        "description": "Made once per file and cached. A video shows its first "
+        "frame. A file that cannot be decoded gets a neutral "
+        "grey placeholder (header X-Snapset-Placeholder: true), "
+        "so an image grid never breaks. Answers 304 to a "
+        "matching If-None-Match."
+    },
+)
 def media_thumbnail(call: Call) -> Response:
     services = services_of(call)
     record = _record(call)
@@ -134,27 +193,43 @@ def media_thumbnail(call: Call) -> Response:
     if _matches(call.header("if-none-match"), etag):
         return _not_modified(etag)
     thumbnail = Thumbnails(services.settings.data_dir / "thumbnails", THUMBNAIL_SIZE).get(
-        str(record["blob"]), source, str(record.get("kind")),
-        (record.get("width"), record.get("height")))
+        str(record["blob"]),
+        source,
+        str(record.get("kind")),
+        (record.get("width"), record.get("height")),
+    )
     headers = _cache_headers(etag)
     if thumbnail.placeholder:
         headers["X-Snapset-Placeholder"] = "true"
     return FileResponse(thumbnail.path, media_type="image/jpeg", headers=headers)
 
 
-@registry.add("GET", BASE + "/clusters",
-              "The clusters of the dataset's media, now or at a snapshot, largest first.",
-              query=ClusterQuery, response=ClusterPage, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    BASE + "/clusters",
+    "The clusters of the dataset's media, now or at a snapshot, largest first.",
+    query=ClusterQuery,
+    response=ClusterPage,
+    errors=(404,),
+    tags=TAGS,
+)
 def list_clusters(call: Call) -> ClusterPage:
     services = services_of(call)
     query: ClusterQuery = call.query
     root = _root(call, query.snapshot_id)
     services.catch_up_for(call, "media_index")
     clusters, total = _indexed(services, root).clusters(root, query.page, query.page_size)
-    return ClusterPage.model_validate({
-        "clusters": [{"cluster_id": cluster, "size": size, "sample_media": samples}
-                     for cluster, size, samples in clusters],
-        "total": total, "page": query.page, "page_size": query.page_size})
+    return ClusterPage.model_validate(
+        {
+            "clusters": [
+                {"cluster_id": cluster, "size": size, "sample_media": samples}
+                for cluster, size, samples in clusters
+            ],
+            "total": total,
+            "page": query.page,
+            "page_size": query.page_size,
+        }
+    )
 
 
 def _root(call: Call, snapshot_id: UUID | None) -> str:
@@ -168,8 +243,9 @@ def _root(call: Call, snapshot_id: UUID | None) -> str:
 def _indexed(services: Services, root: str) -> Any:
     view = services.view("media_index")
     if services.app.tree.counts(root).items and not view.has_root(root):
-        raise IndexBehind("The media index is still catching up with this version; "
-                          "try again shortly.")
+        raise IndexBehind(
+            "The media index is still catching up with this version; try again shortly."
+        )
     return view
 
 
@@ -178,8 +254,10 @@ def _record(call: Call) -> Record:
     media_id = call.path["media_id"]
     record = services_of(call).app.tree.get(_root(call, query.snapshot_id), media_id)
     if record is None:
-        raise NotFound(f"Media {media_id} is not in dataset {call.path['dataset_id']}"
-                       f"{'' if query.snapshot_id is None else ' at that snapshot'}.")
+        raise NotFound(
+            f"Media {media_id} is not in dataset {call.path['dataset_id']}"
+            f"{'' if query.snapshot_id is None else ' at that snapshot'}."
+        )
     return {**record, "media_id": media_id}
 
 
@@ -202,20 +280,21 @@ def _metadata_conditions(extra: dict[str, Any]) -> dict[str, dict[str, str]]:
     """``meta.*`` query keys as {field: {"equals"|"gte"|"lte": text}}; 422 on any other key."""
     unknown = sorted(key for key in extra if not key.startswith(_META) or key == _META)
     if unknown:
-        raise Invalid(f"Unknown query parameter{'s' if len(unknown) > 1 else ''} "
-                      f"{', '.join(repr(k) for k in unknown)}; metadata filters are written "
-                      "meta.<field>=, meta.<field>.gte= or meta.<field>.lte=.")
+        raise Invalid(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(k) for k in unknown)}; metadata filters are written "
+            "meta.<field>=, meta.<field>.gte= or meta.<field>.lte=."
+        )
     conditions: dict[str, dict[str, str]] = {}
     for key, value in sorted(extra.items()):
-        field, operator = key[len(_META):], "equals"
+        field, operator = key[len(_META) :], "equals"
         for suffix, name in _BOUNDS.items():
             if field.endswith(suffix):
-                field, operator = field[:-len(suffix)], name
+                field, operator = field[: -len(suffix)], name
         if not field:
             raise Invalid(f"The query parameter {key!r} names no metadata field.")
         if not isinstance(value, str) or len(value) > _MAX_VALUE:
-            raise Invalid(f"The query parameter {key!r} must be at most {_MAX_VALUE} "
-                          "characters.")
+            raise Invalid(f"The query parameter {key!r} must be at most {_MAX_VALUE} characters.")
         conditions.setdefault(field, {})[operator] = value
     if len(conditions) > _MAX_CONDITIONS:
         raise Invalid(f"Filter on at most {_MAX_CONDITIONS} metadata fields at once.")
@@ -236,8 +315,10 @@ def _typed(conditions: dict[str, dict[str, str]], numeric: set[str]) -> tuple[Fi
             if text is not None and field in numeric:
                 number = as_number(text)
                 if number is None:
-                    raise Invalid(f"meta.{field}.{operator} must be a number, since the field "
-                                  f"{field!r} holds numbers; got {text!r}.")
+                    raise Invalid(
+                        f"meta.{field}.{operator} must be a number, since the field "
+                        f"{field!r} holds numbers; got {text!r}."
+                    )
                 bounds[operator] = number
             else:
                 bounds[operator] = text

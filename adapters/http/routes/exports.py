@@ -38,29 +38,48 @@ def _version_param(name: str, raw: str) -> str:
         raise NotFound(f"No snapshot {raw!r} exists ({name}).") from None
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/snapshot/{snapshot_id}/diff",
-              "What changes going from `against` (default `current`) to `snapshot_id` "
-              "(extension). Either may be `current`; pages count added, removed and changed "
-              "items together.",
-              query=m.DiffQuery, response=m.Diff, errors=(403, 404), tags=("snapshots",),
-              extra={"description": "The diff goes FROM `against` TO `snapshot_id`: `added` "
-                     "items are in `snapshot_id` only, `removed` ones in `against` only. It "
-                     "costs time in proportion to the changes. Pages cut the stream of "
-                     "changes in a stable order (the content tree's) and list each page's "
-                     "items under their kind; `counts` and `total` cover the whole diff."})
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/snapshot/{snapshot_id}/diff",
+    "What changes going from `against` (default `current`) to `snapshot_id` "
+    "(extension). Either may be `current`; pages count added, removed and changed "
+    "items together.",
+    query=m.DiffQuery,
+    response=m.Diff,
+    errors=(403, 404),
+    tags=("snapshots",),
+    extra={
+        "description": "The diff goes FROM `against` TO `snapshot_id`: `added` "
+        "items are in `snapshot_id` only, `removed` ones in `against` only. It "
+        "costs time in proportion to the changes. Pages cut the stream of "
+        "changes in a stable order (the content tree's) and list each page's "
+        "items under their kind; `counts` and `total` cover the whole diff."
+    },
+)
 def diff_versions(call: Call) -> m.Diff:
     services = services_of(call)
     query: m.DiffQuery = call.query
     diff = compare_versions(
-        services.app, call.actor, uuid_param(call, "dataset_id"),
+        services.app,
+        call.actor,
+        uuid_param(call, "dataset_id"),
         _version_param("snapshot_id", call.path["snapshot_id"]),
-        _version_param("against", query.against), query.page, query.page_size)
+        _version_param("against", query.against),
+        query.page,
+        query.page_size,
+    )
     return m.diff_from(diff)
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/export_context_async",
-              "Start exporting the dataset (or one snapshot) as a zip archive, as a task.",
-              query=m.ExportQuery, response=m.ExportStarted, errors=(404, 409, 429), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/export_context_async",
+    "Start exporting the dataset (or one snapshot) as a zip archive, as a task.",
+    query=m.ExportQuery,
+    response=m.ExportStarted,
+    errors=(404, 409, 429),
+    tags=TAGS,
+)
 def start_export(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
@@ -68,16 +87,27 @@ def start_export(call: Call) -> Response:
     dataset = services.app.get_dataset(call.actor, dataset_id)
     snapshot = None if query.snapshot_id is None else str(query.snapshot_id)
     version = version_of(dataset, snapshot or CURRENT)
-    params: dict[str, Any] = {"root": version.root, "snapshot_id": snapshot,
-                              "include_media": query.include_media, "facets": version.facets}
+    params: dict[str, Any] = {
+        "root": version.root,
+        "snapshot_id": snapshot,
+        "include_media": query.include_media,
+        "facets": version.facets,
+    }
     task_id, position = services.app.start_export(
-        call.actor, dataset_id, params, idempotent_id(call, f"export:{dataset_id}"))
+        call.actor, dataset_id, params, idempotent_id(call, f"export:{dataset_id}")
+    )
     return JSONResponse({"id": str(task_id)}, headers=services.settle(position))
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/export_status",
-              "An export task's status, and its download URI once completed.",
-              query=m.ExportStatusQuery, response=m.ExportStatus, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/export_status",
+    "An export task's status, and its download URI once completed.",
+    query=m.ExportStatusQuery,
+    response=m.ExportStatus,
+    errors=(404,),
+    tags=TAGS,
+)
 def export_status(call: Call) -> m.ExportStatus:
     services = services_of(call)
     query: m.ExportStatusQuery = call.query
@@ -87,36 +117,43 @@ def export_status(call: Call) -> m.ExportStatus:
     return m.ExportStatus(
         status=row["status"],
         download_uri=DOWNLOAD_PATH.format(dataset_id=dataset_id, task_id=row["task_id"])
-        if done else None,
-        progress_percentage=row["progress"], error_message=row["error_message"])
+        if done
+        else None,
+        progress_percentage=row["progress"],
+        error_message=row["error_message"],
+    )
 
 
-@registry.add("GET", "/api/v1/dataset/{dataset_id}/export/{task_id}/download",
-              "Download a completed export's zip archive (extension).", errors=(404, 409),
-              tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/dataset/{dataset_id}/export/{task_id}/download",
+    "Download a completed export's zip archive (extension).",
+    errors=(404, 409),
+    tags=TAGS,
+)
 def download_export(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     task_id = str(uuid_param(call, "task_id"))
     row = _export_row(call, services, dataset_id, task_id)
     if row["status"] != "COMPLETED":
-        raise Conflict(f"Export {task_id} is {row['status']}, not COMPLETED; nothing to "
-                       "download.")
+        raise Conflict(f"Export {task_id} is {row['status']}, not COMPLETED; nothing to download.")
     path = ExportFolder(services.settings.data_dir / "exports").path(task_id)
     if not path.is_file():
         raise NotFound(f"The archive of export {task_id} is no longer available.")
     name = _UNSAFE_NAME.sub("_", row["dataset_name"]).strip("._") or "dataset"
-    return FileResponse(path, media_type="application/zip",
-                        filename=f"{name}-export-{task_id[:8]}.zip")
+    return FileResponse(
+        path, media_type="application/zip", filename=f"{name}-export-{task_id[:8]}.zip"
+    )
 
 
-def _export_row(call: Call, services: Services, dataset_id: UUID, task_id: str
-                ) -> dict[str, Any]:
+def _export_row(call: Call, services: Services, dataset_id: UUID, task_id: str) -> dict[str, Any]:
     """The export task ``task_id`` of this dataset, as the caller may see it; else 404."""
     services.app.get_dataset(call.actor, dataset_id)
     services.catch_up_for(call, "task_log")
     row: dict[str, Any] | None = services.view("task_log").get(
-        None if call.actor.is_admin else call.actor.user_id, task_id)
+        None if call.actor.is_admin else call.actor.user_id, task_id
+    )
     if row is None or row["dataset_id"] != str(dataset_id) or row["task_type"] != EXPORT:
         raise NotFound(f"No export task {task_id} exists on dataset {dataset_id}.")
     return row

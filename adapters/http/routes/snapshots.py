@@ -18,9 +18,15 @@ BASE = "/api/v1/dataset/{dataset_id}/snapshot"
 TAGS = ("snapshots",)
 
 
-
-@registry.add("GET", BASE, "List the dataset's snapshots, newest first.",
-              response=models.Snapshot, errors=(403, 404), tags=TAGS, extra={"array": True})
+@registry.add(
+    "GET",
+    BASE,
+    "List the dataset's snapshots, newest first.",
+    response=models.Snapshot,
+    errors=(403, 404),
+    tags=TAGS,
+    extra={"array": True},
+)
 def list_snapshots(call: Call) -> list[models.Snapshot]:
     services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
@@ -30,49 +36,75 @@ def list_snapshots(call: Call) -> list[models.Snapshot]:
     return [snapshot_from_row(r) for r in services.view("snapshot_list").list(str(dataset.id))]
 
 
-@registry.add("POST", BASE, "Create a snapshot of the dataset as it is now.",
-              body=models.CreateSnapshot, response=models.Snapshot, errors=(403, 404, 409),
-              tags=TAGS)
+@registry.add(
+    "POST",
+    BASE,
+    "Create a snapshot of the dataset as it is now.",
+    body=models.CreateSnapshot,
+    response=models.Snapshot,
+    errors=(403, 404, 409),
+    tags=TAGS,
+)
 def create_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     body: models.CreateSnapshot = call.body
     snapshot_id, position = services.app.create_snapshot(
-        call.actor, dataset_id, body.name or "", body.description or "",
-        idempotent_id(call, f"snapshot:{dataset_id}"))
+        call.actor,
+        dataset_id,
+        body.name or "",
+        body.description or "",
+        idempotent_id(call, f"snapshot:{dataset_id}"),
+    )
     headers = services.settle(position)
     dataset = services.app.get_dataset(call.actor, dataset_id)
-    return JSONResponse(snapshot_from_record(dataset, str(snapshot_id)).model_dump(mode="json"),
-                        headers=headers)
+    return JSONResponse(
+        snapshot_from_record(dataset, str(snapshot_id)).model_dump(mode="json"), headers=headers
+    )
 
 
-@registry.add("PATCH", BASE + "/{snapshot_id}", "Rename or re-describe a snapshot.",
-              body=models.EditSnapshot, response=models.Snapshot, errors=(403, 404),
-              tags=TAGS)
+@registry.add(
+    "PATCH",
+    BASE + "/{snapshot_id}",
+    "Rename or re-describe a snapshot.",
+    body=models.EditSnapshot,
+    response=models.Snapshot,
+    errors=(403, 404),
+    tags=TAGS,
+)
 def edit_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     body: models.EditSnapshot = call.body
     if body.name is None and body.description is None:
         raise Invalid("Give at least one of name and description.")
-    position = services.app.update_snapshot(call.actor, dataset_id, snapshot_id, body.name,
-                                            body.description)
+    position = services.app.update_snapshot(
+        call.actor, dataset_id, snapshot_id, body.name, body.description
+    )
     headers = services.settle(position)
     dataset = services.app.get_dataset(call.actor, dataset_id)
-    return JSONResponse(snapshot_from_record(dataset, str(snapshot_id)).model_dump(mode="json"),
-                        headers=headers)
+    return JSONResponse(
+        snapshot_from_record(dataset, str(snapshot_id)).model_dump(mode="json"), headers=headers
+    )
 
 
-@registry.add("POST", BASE + "/{snapshot_id}/restore",
-              "Restore the dataset to a snapshot (or `current`), as a task. With "
-              "`dry_run=true`: 200 with the diff the restore would apply, changing nothing.",
-              query=RestoreQuery, response=models.TaskStarted, status=202,
-              errors=(403, 404, 409, 429), tags=TAGS,
-              extra={"responses": {200: ("dry_run=true: the diff the restore would apply.",
-                                         Diff)},
-                     "description": "With `dry_run=true` the answer is 200 with a `Diff` (as "
-                     "from `.../diff`) from `current` to the snapshot the restore would apply; "
-                     "the same rules apply (editor role, 404, 409 while busy)."})
+@registry.add(
+    "POST",
+    BASE + "/{snapshot_id}/restore",
+    "Restore the dataset to a snapshot (or `current`), as a task. With "
+    "`dry_run=true`: 200 with the diff the restore would apply, changing nothing.",
+    query=RestoreQuery,
+    response=models.TaskStarted,
+    status=202,
+    errors=(403, 404, 409, 429),
+    tags=TAGS,
+    extra={
+        "responses": {200: ("dry_run=true: the diff the restore would apply.", Diff)},
+        "description": "With `dry_run=true` the answer is 200 with a `Diff` (as "
+        "from `.../diff`) from `current` to the snapshot the restore would apply; "
+        "the same rules apply (editor role, 404, 409 while busy).",
+    },
+)
 def restore_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
@@ -80,30 +112,43 @@ def restore_snapshot(call: Call) -> Response:
     snapshot = "current" if raw == "current" else str(uuid_param(call, "snapshot_id"))
     query: RestoreQuery = call.query
     if query.dry_run:
-        preview = preview_restore(services.app, call.actor, dataset_id, snapshot, query.page,
-                                  query.page_size)
+        preview = preview_restore(
+            services.app, call.actor, dataset_id, snapshot, query.page, query.page_size
+        )
         return JSONResponse(diff_from(preview).model_dump(mode="json"))
     task_id, position = services.app.restore_snapshot(
-        call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}"))
+        call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}")
+    )
     return services.task_started(task_id, dataset_id, position)
 
 
-@registry.add("POST", BASE + "/{snapshot_id}/clone",
-              "Clone a snapshot into a new, independent dataset, as a task.",
-              response=models.TaskStarted, status=202, errors=(403, 404, 409, 429), tags=TAGS)
+@registry.add(
+    "POST",
+    BASE + "/{snapshot_id}/clone",
+    "Clone a snapshot into a new, independent dataset, as a task.",
+    response=models.TaskStarted,
+    status=202,
+    errors=(403, 404, 409, 429),
+    tags=TAGS,
+)
 def clone_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     task_id, clone_id, position = services.app.clone_snapshot(
-        call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}"))
+        call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}")
+    )
     return services.task_started(task_id, clone_id, position)
 
 
-@registry.add("DELETE", BASE + "/{snapshot_id}", "Remove a snapshot (soft delete).",
-              errors=(403, 404, 409), tags=TAGS)
+@registry.add(
+    "DELETE",
+    BASE + "/{snapshot_id}",
+    "Remove a snapshot (soft delete).",
+    errors=(403, 404, 409),
+    tags=TAGS,
+)
 def delete_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     position = services.app.delete_snapshot(call.actor, dataset_id, snapshot_id)
     return Response(status_code=200, headers=services.settle(position))
-

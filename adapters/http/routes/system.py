@@ -11,15 +11,27 @@ from adapters.http.services import services_of
 registry = Registry()
 
 
-@registry.add("GET", "/healthz", "Liveness and the event log's position.", public=True,
-              response=models.Health, tags=("system",))
+@registry.add(
+    "GET",
+    "/healthz",
+    "Liveness and the event log's position.",
+    public=True,
+    response=models.Health,
+    tags=("system",),
+)
 def healthz(call: Call) -> models.Health:
     services = services_of(call)
     return models.Health(status="ok", position=services.app.position())
 
 
-@registry.add("GET", "/api/v1/healthz", "Liveness and the event log's position.", public=True,
-              response=models.Health, tags=("system",))
+@registry.add(
+    "GET",
+    "/api/v1/healthz",
+    "Liveness and the event log's position.",
+    public=True,
+    response=models.Health,
+    tags=("system",),
+)
 def api_healthz(call: Call) -> models.Health:
     return healthz(call)
 

@@ -20,59 +20,92 @@ registry = Registry()
 TAGS = ("tasks",)
 
 
-
 def _visible_to(call: Call) -> str | None:
     return None if call.actor.is_admin else call.actor.user_id
 
 
-@registry.add("GET", "/api/v1/tasks", "Search tasks of the datasets you have a role on.",
-              query=models.TaskQuery, response=models.TaskPage, tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/tasks",
+    "Search tasks of the datasets you have a role on.",
+    query=models.TaskQuery,
+    response=models.TaskPage,
+    tags=TAGS,
+)
 def list_tasks(call: Call) -> models.TaskPage:
     services = services_of(call)
     services.catch_up_for(call, "task_log")
     q: models.TaskQuery = call.query
     flt = TaskFilter(
         dataset_id=None if q.dataset_id is None else str(q.dataset_id),
-        dataset_name=q.dataset_name, task_type=q.task_type, task_status=q.task_status,
-        created_by=q.created_by, start_time_from=iso_time(q.start_time_from, "start_time_from"),
+        dataset_name=q.dataset_name,
+        task_type=q.task_type,
+        task_status=q.task_status,
+        created_by=q.created_by,
+        start_time_from=iso_time(q.start_time_from, "start_time_from"),
         start_time_to=iso_time(q.start_time_to, "start_time_to"),
     )
-    rows, total = services.view("task_log").search(_visible_to(call), flt, q.sort_by,
-                                                   q.sort_order == "desc", q.page, q.page_size)
-    return models.TaskPage(tasks=[task_from_row(r) for r in rows], total=total, page=q.page,
-                           page_size=q.page_size)
+    rows, total = services.view("task_log").search(
+        _visible_to(call), flt, q.sort_by, q.sort_order == "desc", q.page, q.page_size
+    )
+    return models.TaskPage(
+        tasks=[task_from_row(r) for r in rows], total=total, page=q.page, page_size=q.page_size
+    )
 
 
-@registry.add("GET", "/api/v1/tasks/filters", "The values the task filters can take for you.",
-              response=models.TaskFilters, tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/tasks/filters",
+    "The values the task filters can take for you.",
+    response=models.TaskFilters,
+    tags=TAGS,
+)
 def task_filters(call: Call) -> models.TaskFilters:
     services = services_of(call)
     services.catch_up_for(call, "task_log")
     return models.TaskFilters(**services.view("task_log").filters(_visible_to(call)))
 
 
-@registry.add("GET", "/api/v1/tasks/{task_id}", "Read one task.", response=models.Task,
-              errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/tasks/{task_id}",
+    "Read one task.",
+    response=models.Task,
+    errors=(404,),
+    tags=TAGS,
+)
 def get_task(call: Call) -> models.Task:
     services = services_of(call)
     services.catch_up_for(call, "task_log")
     return task_from_row(_task_row(call, services))
 
 
-@registry.add("GET", "/api/v1/tasks/{task_id}/report",
-              "What a finished task did: counts and sample per-item errors (extension).",
-              response=models.TaskReport, errors=(404,), tags=TAGS)
+@registry.add(
+    "GET",
+    "/api/v1/tasks/{task_id}/report",
+    "What a finished task did: counts and sample per-item errors (extension).",
+    response=models.TaskReport,
+    errors=(404,),
+    tags=TAGS,
+)
 def task_report(call: Call) -> models.TaskReport:
     services = services_of(call)
     services.catch_up_for(call, "task_log")
     row = _task_row(call, services)
     report = None if row.get("report") is None else json.loads(row["report"])
-    return models.TaskReport(task_id=row["task_id"], task_type=row["task_type"],
-                             status=row["status"], report=report)
+    return models.TaskReport(
+        task_id=row["task_id"], task_type=row["task_type"], status=row["status"], report=report
+    )
 
 
-@registry.add("POST", "/api/v1/tasks/{task_id}/abort", "Abort a task that has not finished.",
-              response=models.Task, errors=(403, 404, 409), tags=TAGS)
+@registry.add(
+    "POST",
+    "/api/v1/tasks/{task_id}/abort",
+    "Abort a task that has not finished.",
+    response=models.Task,
+    errors=(403, 404, 409),
+    tags=TAGS,
+)
 def abort_task(call: Call) -> Response:
     services = services_of(call)
     row = _task_row(call, services)
@@ -80,9 +113,14 @@ def abort_task(call: Call) -> Response:
     return _task_now(call, services, position)
 
 
-@registry.add("POST", "/api/v1/tasks/{task_id}/retry",
-              "Retry a failed or aborted dataset-creation task.", response=models.Task,
-              errors=(400, 403, 404, 409, 429), tags=TAGS)
+@registry.add(
+    "POST",
+    "/api/v1/tasks/{task_id}/retry",
+    "Retry a failed or aborted dataset-creation task.",
+    response=models.Task,
+    errors=(400, 403, 404, 409, 429),
+    tags=TAGS,
+)
 def retry_task(call: Call) -> Response:
     services = services_of(call)
     row = _task_row(call, services)

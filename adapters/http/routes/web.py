@@ -26,41 +26,75 @@ from adapters.http.services import Services, services_of
 registry = Registry()
 TAGS = ("web ui",)
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-CSP = ("default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-       "connect-src 'self'; frame-ancestors 'none'")
-INDEX_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": CSP,
-                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-COOKIE_NOTE = ("The web UI's session lives in the HttpOnly cookie `snapset_session`; the JSON "
-               "API accepts it in place of a Bearer token. With the cookie, POST, PATCH, PUT "
-               "and DELETE must send `X-CSRF-Token` equal to the `snapset_csrf` cookie (403 "
-               "otherwise). A request with an Authorization header ignores both cookies.")
+CSP = (
+    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
+INDEX_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+COOKIE_NOTE = (
+    "The web UI's session lives in the HttpOnly cookie `snapset_session`; the JSON "
+    "API accepts it in place of a Bearer token. With the cookie, POST, PATCH, PUT "
+    "and DELETE must send `X-CSRF-Token` equal to the `snapset_csrf` cookie (403 "
+    "otherwise). A request with an Authorization header ignores both cookies."
+)
 
 
-@registry.add("POST", "/ui/session", "Sign in to the web UI with an API key and secret.",
-              public=True, body=SignIn, response=WebSession, errors=(401,), tags=TAGS,
-              extra={"description": "Sets the session cookies (8 hours, capped by the "
-                     "server's maximum token lifetime). " + COOKIE_NOTE})
+@registry.add(
+    "POST",
+    "/ui/session",
+    "Sign in to the web UI with an API key and secret.",
+    public=True,
+    body=SignIn,
+    response=WebSession,
+    errors=(401,),
+    tags=TAGS,
+    extra={
+        "description": "Sets the session cookies (8 hours, capped by the "
+        "server's maximum token lifetime). " + COOKIE_NOTE
+    },
+)
 def sign_in(call: Call) -> Response:
     services = services_of(call)
     body: SignIn = call.body
     lifetime = min(web_session.SESSION_SECONDS, services.settings.max_token_ttl)
-    session = web_session.sign_in(lambda key: _credentials(services, key), body.api_key,
-                                  body.api_secret, lifetime)
+    session = web_session.sign_in(
+        lambda key: _credentials(services, key), body.api_key, body.api_secret, lifetime
+    )
     return _session_response(call.request, session)
 
 
-@registry.add("GET", "/ui/session", "Who is signed in to the web UI, and the CSRF token.",
-              public=True, response=WebSession, errors=(401,), tags=TAGS,
-              extra={"description": COOKIE_NOTE})
+@registry.add(
+    "GET",
+    "/ui/session",
+    "Who is signed in to the web UI, and the CSRF token.",
+    public=True,
+    response=WebSession,
+    errors=(401,),
+    tags=TAGS,
+    extra={"description": COOKIE_NOTE},
+)
 def get_session(call: Call) -> Response:
     session = web_session.current(services_of(call).verifier, call.request)
     return _session_response(call.request, session)
 
 
-@registry.add("DELETE", "/ui/session", "Sign out of the web UI: clears the session cookies.",
-              public=True, status=204, tags=TAGS,
-              extra={"description": "The session token is a JWT: a copy taken before sign-out "
-                     "stays valid until it expires."})
+@registry.add(
+    "DELETE",
+    "/ui/session",
+    "Sign out of the web UI: clears the session cookies.",
+    public=True,
+    status=204,
+    tags=TAGS,
+    extra={
+        "description": "The session token is a JWT: a copy taken before sign-out "
+        "stays valid until it expires."
+    },
+)
 def sign_out(call: Call) -> Response:
     response = Response(status_code=204)
     web_session.clear_cookies(response, secure=call.request.url.scheme == "https")
@@ -69,10 +103,16 @@ def sign_out(call: Call) -> Response:
 
 def pages() -> list[BaseRoute]:
     """``/`` and ``/ui`` answer index.html; ``/ui/static/`` the page's scripts and styles."""
-    return [Route("/", index, methods=["GET"]), Route("/ui", index, methods=["GET"]),
-            Route("/favicon.ico", no_favicon, methods=["GET"]),
-            Mount("/ui/static", app=_StaticFiles(directory=WEB_DIR / "static", check_dir=False),
-                  name="ui-static")]
+    return [
+        Route("/", index, methods=["GET"]),
+        Route("/ui", index, methods=["GET"]),
+        Route("/favicon.ico", no_favicon, methods=["GET"]),
+        Mount(
+            "/ui/static",
+            app=_StaticFiles(directory=WEB_DIR / "static", check_dir=False),
+            name="ui-static",
+        ),
+    ]
 
 
 def index(request: Request) -> Response:
@@ -88,8 +128,13 @@ def no_favicon(request: Request) -> Response:
 
 
 class _StaticFiles(StaticFiles):
-    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
-                      scope: Scope, status_code: int = 200) -> Response:
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -110,9 +155,9 @@ def _credentials(services: Services, api_key: str) -> Credentials | None:
 
 def _session_response(request: Request, session: web_session.Session) -> Response:
     credentials = session.credentials
-    body = WebSession(email=credentials.email, is_admin=credentials.is_admin,
-                      csrf_token=session.csrf_token)
-    response = JSONResponse(body.model_dump(mode="json"),
-                            headers={"Cache-Control": "no-store"})
+    body = WebSession(
+        email=credentials.email, is_admin=credentials.is_admin, csrf_token=session.csrf_token
+    )
+    response = JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
     web_session.set_cookies(response, session, secure=request.url.scheme == "https")
     return response
