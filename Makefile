@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: serve test check lint typecheck layers bench reliability scorecard clean
+.PHONY: serve test unit integration e2e browser check lint format typecheck layers bench \
+	reliability scorecard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,20 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest --junitxml=test-artifacts/reliability/junit.xml
 
+# The tiers, each alone: unit needs neither PostgreSQL nor Chromium; integration and e2e
+# run on SQLite and PostgreSQL; browser drives Chromium. `make test` runs them all.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration tests/process
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser
+
 # The reliability suite's fast part (also inside `make test`), then its scorecard.
 reliability: $(STAMP)
 	$(BIN)/python -m pytest tests/reliability tests/process tests/e2e/test_bad_input.py \
@@ -28,10 +43,13 @@ reliability: $(STAMP)
 scorecard: $(STAMP)
 	$(BIN)/python bench/scorecard.py
 
-check: lint typecheck layers
+check: lint format typecheck layers
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
