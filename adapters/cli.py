@@ -13,11 +13,15 @@ from typing import Any
 
 from adapters.backend import VIEW_NAMES, open_backend
 from adapters.settings import Settings
+from application.worker import WorkerObserver
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, observer: WorkerObserver | None = None) -> int:
+    """Run a command. ``observer`` watches this process's task worker (a test seam:
+    ``tests/support/paced_worker.py`` paces it so a kill lands inside a task)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.observer = observer
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -115,7 +119,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.http.app import create_app
     from adapters.runtime import build_runtime
 
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, observer=args.observer)
     ensure_first_admin(runtime.app)
     embedded = not args.api_only and (args.embedded or not settings.uses_postgres)
     app = create_app(runtime, settings, run_projections=embedded, run_worker=embedded)
@@ -153,7 +157,7 @@ def _run_until_signalled(
 ) -> int:
     from adapters.runtime import build_runtime
 
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, observer=args.observer)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -29,9 +29,9 @@ from adapters.views.dataset_list import DatasetListView
 from adapters.views.task_log import TaskLogView
 from application.actor import Actor
 from application.datasets import Datasets, creation_task_id
+from application.details import DatasetDetails
 from application.ports import iter_files
 from application.worker import Worker
-from domain.dataset import Dataset
 from domain.errors import DomainError, UserNotFound
 from domain.tasks import CREATION, MEDIA_ADDITION
 
@@ -129,7 +129,7 @@ def _actor(runtime: Runtime, email: str | None, out: TextIO) -> Actor:
     return Actor(str(user.id), user.email, user.is_admin)
 
 
-def _existing_dataset(runtime: Runtime, actor: Actor, name_or_id: str) -> Dataset | None:
+def _existing_dataset(runtime: Runtime, actor: Actor, name_or_id: str) -> DatasetDetails | None:
     """The dataset with that id, or the one the actor owns with that name (None: there is
     none yet)."""
     app: Datasets = runtime.app
@@ -155,7 +155,7 @@ def _existing_dataset(runtime: Runtime, actor: Actor, name_or_id: str) -> Datase
 
 
 def _start(
-    runtime: Runtime, actor: Actor, name: str, source: Path, existing: Dataset | None
+    runtime: Runtime, actor: Actor, name: str, source: Path, existing: DatasetDetails | None
 ) -> _Started:
     """Record the task (and the dataset, if new) the way the HTTP API does."""
     app = runtime.app
@@ -176,7 +176,7 @@ def _start(
         task_id,
         MEDIA_ADDITION,
         False,
-        (existing.n_images, existing.n_videos),
+        (existing.current["n_images"], existing.current["n_videos"]),
     )
 
 
@@ -192,6 +192,19 @@ def _source_params(runtime: Runtime, source: Path, task_id: str) -> dict[str, An
     return {"source": "upload", "task_id": task_id}
 
 
+class _ProgressBar:
+    """The worker's observer: its items counted move the bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def claimed(self, task_id: str) -> None:
+        pass
+
+    def counted(self, task_id: str, done: int, total: int) -> None:
+        self._progress.update(done, total)
+
+
 def _run(runtime: Runtime, actor: Actor, begun: _Started, progress: Progress, err: TextIO) -> None:
     """Run the task with a worker of this process; if another worker (a server's) claimed
     it first, wait for that one to finish it."""
@@ -201,7 +214,7 @@ def _run(runtime: Runtime, actor: Actor, begun: _Started, progress: Progress, er
         runtime.worker.operations,
         lease_seconds=runtime.backend.settings.lease_seconds,
         worker_id=f"import-{uuid4().hex[:8]}",
-        observer=lambda _task, done, total: progress.update(done, total),
+        observer=_ProgressBar(progress),
     )
     if worker.run_task(begun.dataset_id, begun.task_id):
         return
@@ -233,13 +246,13 @@ def _summarise(
         error = dataset.fatal_error_msg or row.get("error_message") or "unknown error"
         print(f"snapset import: the task {status.lower()}: {error}", file=err)
         return 1
-    images = dataset.n_images - begun.items_before[0]
-    videos = dataset.n_videos - begun.items_before[1]
+    n_images, n_videos = dataset.current["n_images"], dataset.current["n_videos"]
+    images, videos = n_images - begun.items_before[0], n_videos - begun.items_before[1]
     print(f"Ingested {images + videos:,} items ({images:,} images, {videos:,} videos).", file=out)
     _print_skipped(str(row.get("status_message") or ""), out)
     print(
-        f"Dataset {dataset.name!r} ({dataset.id}): {dataset.status}, {dataset.n_images:,} "
-        f"images, {dataset.n_videos:,} videos.",
+        f"Dataset {dataset.name!r} ({dataset.id}): {dataset.status}, {n_images:,} "
+        f"images, {n_videos:,} videos.",
         file=out,
     )
     return 0

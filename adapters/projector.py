@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 
 from adapters.views.store import ViewStore
 from application.datasets import Datasets
-from projections.events import is_dataset_event
+from domain.dataset_events import DatasetEvent
 
 log = logging.getLogger(__name__)
 DATASET_TOPIC_PREFIX = "snapset:Dataset."
@@ -99,7 +99,7 @@ class Projector:
         if not notification.topic.startswith(DATASET_TOPIC_PREFIX):
             return None
         event = self.app.mapper.to_domain_event(notification)
-        return event if is_dataset_event(event) else None
+        return event if isinstance(event, DatasetEvent) else None
 
     def pending(self, batch: Sequence[tuple[Notification, Any]]) -> list[tuple[Notification, Any]]:
         start = self.position

@@ -24,7 +24,7 @@ from application.operations.ingest import Ingest, MediaAddition
 from application.operations.label_propagation import LabelPropagation
 from application.operations.metadata_import import MetadataImport
 from application.operations.reindex import Reindex
-from application.worker import Worker, WorkerThread
+from application.worker import Worker, WorkerObserver, WorkerThread
 from projections.audit_history import AuditHistoryProjection
 from projections.dataset_list import DatasetListProjection
 from projections.media_index import MediaIndexProjection
@@ -130,7 +130,9 @@ class Runtime:
             projector.catch_up()
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+def build_runtime(
+    settings: Settings, *, migrate: bool = True, observer: WorkerObserver | None = None
+) -> Runtime:
     backend = open_backend(settings, migrate=migrate)
     staging = StagingFolder(settings.data_dir / "staging")
     projections = projections_for(backend)
@@ -147,7 +149,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         TaskLogQueue(task_view),
         operations_for(backend, staging),
         lease_seconds=settings.lease_seconds,
-        hold_after_claim=settings.fault_hold_after_claim,
-        pause_per_item=settings.fault_pause_per_item,
+        observer=observer,
     )
     return Runtime(backend, staging, projectors, positions, worker, saved, projected)

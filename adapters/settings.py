@@ -23,8 +23,6 @@ class Settings:
     write_wait_seconds: float = 5.0  # a write waits this long for the read models
     max_open_tasks: int = 8  # per user: starting one more task answers 429
     read_wait_seconds: float = 5.0  # a read waits this long for them to reach its position
-    fault_hold_after_claim: float = 0.0  # tests only: a worker pauses after claiming a task
-    fault_pause_per_item: float = 0.0  # tests only: a worker pauses after each item it counts
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -41,8 +39,6 @@ class Settings:
             lease_seconds=float(env.get("SNAPSET_LEASE_SECONDS", 30.0)),
             write_wait_seconds=float(env.get("SNAPSET_WRITE_WAIT_SECONDS", 5.0)),
             max_open_tasks=int(env.get("SNAPSET_MAX_OPEN_TASKS", 8)),
-            fault_hold_after_claim=float(env.get("SNAPSET_FAULT_HOLD_AFTER_CLAIM", 0.0)),
-            fault_pause_per_item=float(env.get("SNAPSET_FAULT_PAUSE_PER_ITEM", 0.0)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

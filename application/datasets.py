@@ -1,14 +1,17 @@
 """The Datasets application: every command on datasets, their checkpoints and their tasks.
 
-Commands load a dataset, let it decide, save, and return ids and the position of their last
-event (for read-your-writes). Conflicting saves are re-decided on a fresh load, never
-blindly re-applied; commands on one dataset are serialised inside a process by a lock.
+Commands load a dataset, let it decide, save, and return their result and the position of
+their last event (for read-your-writes); queries return plain details objects
+(``application.details``), never the aggregate. Conflicting saves are re-decided on a fresh
+load, never blindly re-applied; commands on one dataset are serialised inside a process by a
+lock.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -18,12 +21,28 @@ from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.actor import SYSTEM_EMAIL, Actor
+from application.details import (
+    ClaimedTask,
+    ClonePreview,
+    DatasetDetails,
+    SnapshotDetails,
+    Written,
+    dataset_details,
+    snapshot_details,
+)
+from application.ports import TaskQuota
 from application.users import UsersMixin
-from domain.content_tree import ContentTree, NodeStore
-from domain.dataset import Dataset, check_may_write, may_see, task_starters
+from application.version_diff import VersionDiffs
+from domain.access import Role
+from domain.checkpoints import Checkpoint
+from domain.content_tree import ContentTree, NodeStore, Record
+from domain.dataset import Dataset
+from domain.dataset_events import task_starters
 from domain.errors import Conflict, DatasetNotFound
 from domain.ids import NAMESPACE, dataset_id_for_clone
-from domain.tasks import CLONE, CREATION
+from domain.status import Operation
+from domain.tasks import CLONE, CREATION, RESTORE
+from domain.version import Version, version_of
 
 T = TypeVar("T")
 _ATTEMPTS = 8
@@ -49,20 +68,24 @@ class _Locks:
             return self._locks.setdefault(aggregate_id, threading.RLock())
 
 
-class Datasets(UsersMixin, Application[UUID]):
+class Datasets(UsersMixin, VersionDiffs, Application[UUID]):
     name = "snapset"
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
         Dataset: 100
     }
 
-    def __init__(self, *, nodes: NodeStore, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        nodes: NodeStore,
+        env: dict[str, str] | None = None,
+        quota: TaskQuota | None = None,
+    ) -> None:
         super().__init__(env=env)
         self.tree = ContentTree(nodes)
+        self.quota = quota  # asked before any save that starts a task (None: no limit)
         self._locks = _Locks()
         self.on_saved: Callable[[], None] | None = None
-        # Called with the email of whoever a save would start a task for, before it is
-        # stored; raises TooManyTasks to refuse it. Every task start passes here.
-        self.task_quota: Callable[[str], None] | None = None
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         recordings = super().save(*objs, **kwargs)
@@ -72,12 +95,38 @@ class Datasets(UsersMixin, Application[UUID]):
 
     # Queries.
 
-    def get_dataset(self, actor: Actor, dataset_id: UUID) -> Dataset:
-        """The dataset as the actor may see it; DatasetNotFound when they have no role."""
+    def get_dataset(
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        *,
+        need: Role = Role.VIEWER,
+        snapshots: bool = False,
+    ) -> DatasetDetails:
+        """The dataset as the actor may see it: DatasetNotFound when they have no role on
+        it, Forbidden when it is below ``need``; with ``snapshots``, SnapshotsDisabled unless
+        its snapshots may be read."""
+        dataset = self._read(actor, dataset_id, need)
+        if snapshots:
+            dataset.require_snapshots(Operation.READ_SNAPSHOTS)
+        return dataset_details(dataset, _role(dataset, actor))
+
+    def get_version(self, actor: Actor, dataset_id: UUID, name: str) -> Version:
+        """``current`` or a live snapshot's id (SnapshotNotFound for anything else)."""
+        return self._read(actor, dataset_id).version_named(name)
+
+    def preview_clone(self, actor: Actor, dataset_id: UUID, snapshot_id: UUID) -> ClonePreview:
+        """What cloning a snapshot would create, by the real guard on a copy never saved."""
+        trial = copy.deepcopy(self._read(actor, dataset_id, Role.EDITOR))
+        record = trial.request_clone(str(uuid4()), str(snapshot_id), uuid4(), actor.email)
+        version = record["version"]
+        name = Dataset.clone_name(trial.name)
+        return ClonePreview(name, snapshot_id, version["n_images"], version["n_videos"])
+
+    def liveness(self, dataset_id: UUID) -> tuple[set[str], set[str]]:
+        """What garbage collection must keep of a dataset: (content roots, open task ids)."""
         dataset = self._load(dataset_id)
-        if not may_see(dataset, actor.user_id, is_admin=actor.is_admin):
-            raise DatasetNotFound(dataset_id)
-        return dataset
+        return dataset.live_roots(), {t["task_id"] for t in dataset.running_tasks()}
 
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -93,9 +142,9 @@ class Datasets(UsersMixin, Application[UUID]):
         snapshot_support: bool = True,
         source: dict[str, Any] | None = None,
         dataset_id: UUID | None = None,
-    ) -> tuple[UUID, int]:
+    ) -> Written[UUID]:
         """Create a dataset (and its creation task when it has a source); idempotent by id."""
-        dataset = Dataset(
+        dataset = Dataset.new(
             id=dataset_id or uuid4(),
             name=name,
             description=description,
@@ -107,24 +156,22 @@ class Datasets(UsersMixin, Application[UUID]):
             at=now(),
         )
         if source is not None:
-            dataset.start_ingest(
-                str(creation_task_id(dataset.id)), CREATION, actor.email, source, now()
-            )
+            task_id = str(creation_task_id(dataset.id))
+            dataset.start_ingest(task_id, CREATION, actor.email, source, now())
         try:
-            return dataset.id, self._save(dataset)
+            return Written(dataset.id, self._save(dataset))
         except IntegrityError:
             existing = self.get_dataset(actor, dataset.id)
-            return existing.id, self.position()
+            return Written(existing.id, self.position())
 
     def share_dataset(self, actor: Actor, dataset_id: UUID, user_email: str, role: str) -> int:
         def decide(dataset: Dataset) -> None:
-            check_may_write(dataset, actor.user_id, is_admin=actor.is_admin, need="owner")
             # Only an owner learns whether the email is a user's: anyone else is refused
             # (404 or 403) the same way for a known and an unknown email.
             user = self.get_user_by_email(user_email)
             dataset.share(str(user.id), user.email, role, actor.email)
 
-        return self._change(actor, dataset_id, decide)[1]
+        return self._change(actor, dataset_id, decide, need=Role.OWNER).position
 
     # Checkpoint ("snapshot") commands.
 
@@ -135,16 +182,14 @@ class Datasets(UsersMixin, Application[UUID]):
         name: str = "",
         description: str = "",
         snapshot_id: UUID | None = None,
-    ) -> tuple[UUID, int]:
-        checkpoint_id = snapshot_id or uuid4()
-        _, position = self._change(
-            actor,
-            dataset_id,
-            lambda d: d.create_checkpoint(
-                str(checkpoint_id), name, description, actor.email, now()
-            ),
-        )
-        return checkpoint_id, position
+    ) -> Written[SnapshotDetails]:
+        checkpoint_id = str(snapshot_id or uuid4())
+
+        def decide(dataset: Dataset) -> SnapshotDetails:
+            dataset.create_checkpoint(checkpoint_id, name, description, actor.email, now())
+            return snapshot_details(dataset, checkpoint_id)
+
+        return self._change(actor, dataset_id, decide)
 
     def update_snapshot(
         self,
@@ -153,27 +198,27 @@ class Datasets(UsersMixin, Application[UUID]):
         snapshot_id: UUID,
         name: str | None,
         description: str | None,
-    ) -> int:
-        return self._change(
-            actor,
-            dataset_id,
-            lambda d: d.update_checkpoint(str(snapshot_id), name, description, actor.email),
-        )[1]
+    ) -> Written[SnapshotDetails]:
+        def decide(dataset: Dataset) -> SnapshotDetails:
+            dataset.update_checkpoint(str(snapshot_id), name, description, actor.email)
+            return snapshot_details(dataset, str(snapshot_id))
+
+        return self._change(actor, dataset_id, decide)
 
     def delete_snapshot(self, actor: Actor, dataset_id: UUID, snapshot_id: UUID) -> int:
         return self._change(
             actor, dataset_id, lambda d: d.delete_checkpoint(str(snapshot_id), actor.email)
-        )[1]
+        ).position
 
     def restore_snapshot(
         self, actor: Actor, dataset_id: UUID, snapshot_id: str, task_id: UUID | None = None
-    ) -> tuple[UUID, int]:
+    ) -> Written[UUID]:
         """Start restoring a checkpoint id or ``current``; returns the task id."""
         task = task_id or uuid4()
-        _, position = self._change(
+        position = self._change(
             actor, dataset_id, lambda d: d.start_restore(str(task), snapshot_id, actor.email, now())
-        )
-        return task, position
+        ).position
+        return Written(task, position)
 
     def clone_snapshot(
         self, actor: Actor, dataset_id: UUID, snapshot_id: UUID, task_id: UUID | None = None
@@ -190,24 +235,22 @@ class Datasets(UsersMixin, Application[UUID]):
             clone.start_clone(task, record, actor.email, now())
             return Also([clone])
 
-        _, position = self._change(actor, dataset_id, decide)
-        return UUID(task), clone_id, position
+        return UUID(task), clone_id, self._change(actor, dataset_id, decide).position
 
     # Task commands.
 
     def abort_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
-        return self._change(
-            actor,
-            dataset_id,
-            lambda d: self._end_task(
-                d, str(task_id), lambda: d.abort_task(str(task_id), actor.email)
-            ),
-        )[1]
+        def decide(dataset: Dataset) -> Also:
+            return self._end_task(
+                dataset, str(task_id), lambda: dataset.abort_task(str(task_id), actor.email)
+            )
+
+        return self._change(actor, dataset_id, decide).position
 
     def retry_task(self, actor: Actor, dataset_id: UUID, task_id: UUID) -> int:
         return self._change(
             actor, dataset_id, lambda d: d.retry_task(str(task_id), now(), actor.email)
-        )[1]
+        ).position
 
     def start_operation(
         self,
@@ -216,39 +259,70 @@ class Datasets(UsersMixin, Application[UUID]):
         task_type: str,
         params: dict[str, Any],
         task_id: UUID | None = None,
-    ) -> tuple[UUID, int]:
+    ) -> Written[UUID]:
         task = task_id or uuid4()
-        _, position = self._change(
+        position = self._change(
             actor,
             dataset_id,
             lambda d: d.start_operation(str(task), task_type, actor.email, params, now()),
-        )
-        return task, position
+        ).position
+        return Written(task, position)
 
     def edit_items(
         self,
         actor: Actor,
         dataset_id: UUID,
-        edit: Callable[[Dataset], dict[str, Any]],
+        edit: Callable[[DatasetDetails], Mapping[str, Record | None]],
         summary: str,
     ) -> int:
-        """Apply a small synchronous content edit; ``edit`` maps the dataset to tree changes."""
+        """Apply a small synchronous content edit: ``edit`` maps the dataset, freshly loaded
+        for each decision, to the items it changes (None removes one)."""
 
         def decide(dataset: Dataset) -> None:
-            root = self.tree.update(dataset.content_root, edit(dataset))
+            changes = edit(dataset_details(dataset, _role(dataset, actor)))
+            root = self.tree.update(dataset.current["root"], changes)
             counts = self.tree.counts(root)
             dataset.edit_content(root, counts.images, counts.videos, summary, actor.email)
 
-        return self._change(actor, dataset_id, decide)[1]
+        return self._change(actor, dataset_id, decide).position
+
+    def start_export(
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        snapshot: str | None,
+        include_media: bool,
+        task_id: UUID | None = None,
+    ) -> Written[UUID]:
+        """Start exporting a version (a read: the viewer role is enough); it blocks nothing."""
+        task = task_id or uuid4()
+
+        def decide(dataset: Dataset) -> None:
+            version = dataset.version_named(snapshot or "current")
+            params = {
+                "root": version["root"],
+                "snapshot_id": snapshot,
+                "include_media": include_media,
+                "facets": version["facets"],
+            }
+            dataset.start_export(str(task), actor.email, params, now())
+
+        return Written(task, self._change(actor, dataset_id, decide, need=Role.VIEWER).position)
 
     # The worker's side of a task. Each publishes its result with one event.
 
-    def claim_task(self, dataset_id: UUID, task_id: str, worker: str, lease: float) -> Dataset:
-        """Lease a task to ``worker``; returns the dataset as claimed."""
+    def claim_task(self, dataset_id: UUID, task_id: str, worker: str, lease: float) -> ClaimedTask:
+        """Lease a task to ``worker``; returns the task as claimed."""
 
-        def claim(dataset: Dataset) -> Dataset:
+        def claim(dataset: Dataset) -> ClaimedTask:
             dataset.claim_task(task_id, worker, now() + timedelta(seconds=lease), now())
-            return dataset
+            task = dataset.task(task_id)
+            publishes: Version | None = None
+            if task["task_type"] == RESTORE:
+                publishes = dataset.checkpoints[task["params"]["snapshot_id"]]["version"]
+            elif task["task_type"] == CLONE:
+                publishes = task["params"]["version"]
+            return ClaimedTask(dataset.id, dataset.name, task, dataset.current, publishes)
 
         return self._system(dataset_id, claim)
 
@@ -261,11 +335,9 @@ class Datasets(UsersMixin, Application[UUID]):
         message: str,
         lease: float,
     ) -> None:
+        until = now() + timedelta(seconds=lease)
         self._system(
-            dataset_id,
-            lambda d: d.report_progress(
-                task_id, worker, progress, message, now() + timedelta(seconds=lease)
-            ),
+            dataset_id, lambda d: d.report_progress(task_id, worker, progress, message, until)
         )
 
     def complete_operation(
@@ -281,44 +353,23 @@ class Datasets(UsersMixin, Application[UUID]):
         message: str = "",
     ) -> None:
         counts = self.tree.counts(root)
+        result = version_of(root, counts.images, counts.videos, status, facets or {})
 
         def decide(dataset: Dataset) -> None:
-            task = dataset.task(task_id)
+            by = dataset.task(task_id)["created_by"]
             dataset.complete_operation(
-                task_id,
-                worker,
-                root,
-                counts.images,
-                counts.videos,
-                status,
-                task["created_by"],
-                now(),
-                facets=facets,
-                report=report,
-                message=message,
+                task_id, worker, result, by, now(), report=report, message=message
             )
 
         self._system(dataset_id, decide)
 
-    def start_export(
-        self,
-        actor: Actor,
-        dataset_id: UUID,
-        params: dict[str, Any],
-        task_id: UUID | None = None,
-    ) -> tuple[UUID, int]:
-        """Start an export (a read: the viewer role is enough); it blocks nothing."""
-        task = task_id or uuid4()
-
-        def decide(dataset: Dataset) -> None:
-            if not may_see(dataset, actor.user_id, is_admin=actor.is_admin):
-                raise DatasetNotFound(dataset_id)
-            dataset.start_export(str(task), actor.email, params, now())
-
-        return task, self._retrying(dataset_id, decide)[1]
-
     def complete_export(
-        self, dataset_id: UUID, task_id: str, worker: str, report: dict[str, Any], message: str = ""
+        self,
+        dataset_id: UUID,
+        task_id: str,
+        worker: str,
+        report: dict[str, Any],
+        message: str = "",
     ) -> None:
         self._system(dataset_id, lambda d: d.complete_export(task_id, worker, report, message))
 
@@ -326,14 +377,13 @@ class Datasets(UsersMixin, Application[UUID]):
         self._system(dataset_id, lambda d: d.complete_restore(task_id, worker))
 
     def complete_clone(self, dataset_id: UUID, task_id: str, worker: str) -> None:
-        self._system(
-            dataset_id,
-            lambda d: self._end_task(
-                d,
-                task_id,
-                lambda: d.complete_clone(task_id, worker, d.task(task_id)["created_by"], now()),
-            ),
-        )
+        def decide(dataset: Dataset) -> Also:
+            by = dataset.task(task_id)["created_by"]
+            return self._end_task(
+                dataset, task_id, lambda: dataset.complete_clone(task_id, worker, by, now())
+            )
+
+        self._system(dataset_id, decide)
 
     def fail_task(self, dataset_id: UUID, task_id: str, worker: str, error: str) -> None:
         self._system(
@@ -368,26 +418,35 @@ class Datasets(UsersMixin, Application[UUID]):
             raise DatasetNotFound(dataset_id)
         return dataset
 
+    def _read(self, actor: Actor, dataset_id: UUID, need: Role = Role.VIEWER) -> Dataset:
+        """A private copy of the dataset, if ``actor`` has at least the role ``need`` on it."""
+        dataset = self._load(dataset_id)
+        dataset.check_access(actor.user_id, need, is_admin=actor.is_admin)
+        return dataset
+
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def _change(
-        self, actor: Actor, dataset_id: UUID, decide: Callable[[Dataset], T]
-    ) -> tuple[T, int]:
-        """Check the actor may see and edit the dataset, then decide and save it."""
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        decide: Callable[[Dataset], T],
+        *,
+        need: Role = Role.EDITOR,
+    ) -> Written[T]:
+        """Check the actor has the role ``need`` on the dataset, then decide and save it."""
 
         def checked(dataset: Dataset) -> T:
-            if not may_see(dataset, actor.user_id, is_admin=actor.is_admin):
-                raise DatasetNotFound(dataset_id)
-            check_may_write(dataset, actor.user_id, is_admin=actor.is_admin)
+            dataset.check_access(actor.user_id, need, is_admin=actor.is_admin)
             return decide(dataset)
 
         return self._retrying(dataset_id, checked)
 
     def _system(self, dataset_id: UUID, decide: Callable[[Dataset], T]) -> T:
-        return self._retrying(dataset_id, decide)[0]
+        return self._retrying(dataset_id, decide).result
 
-    def _retrying(self, dataset_id: UUID, decide: Callable[[Dataset], T]) -> tuple[T, int]:
+    def _retrying(self, dataset_id: UUID, decide: Callable[[Dataset], T]) -> Written[T]:
         """Load, decide, save; on a conflicting save, reload and decide again.
 
         ``decide`` may return ``Also(...)``: other aggregates to save in the same transaction.
@@ -399,10 +458,10 @@ class Datasets(UsersMixin, Application[UUID]):
                 extra = result if isinstance(result, Also) else Also()
                 mine = list(dataset.pending_events)
                 try:
-                    return result, self._save(dataset, *extra)
+                    return Written(result, self._save(dataset, *extra))
                 except IntegrityError:
                     if mine and self._already_stored(mine[0]):
-                        return result, self.position()
+                        return Written(result, self.position())
                     continue
         raise Conflict(f"Dataset {dataset_id} is being changed by others; try again.")
 
@@ -418,9 +477,9 @@ class Datasets(UsersMixin, Application[UUID]):
         return any((s.topic, s.state) == (mine.topic, mine.state) for s in stored)
 
     def _save(self, *aggregates: Aggregate) -> int:
-        if self.task_quota is not None:
-            for email in set(task_starters(e for a in aggregates for e in a.pending_events)):
-                self.task_quota(email)
+        if self.quota is not None:
+            for email in set(task_starters([e for a in aggregates for e in a.pending_events])):
+                self.quota.check(email)
         recordings = self.save(*aggregates)
         return recordings[-1].notification.id if recordings else self.position()
 
@@ -433,14 +492,21 @@ def _project(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
+def _role(dataset: Dataset, actor: Actor) -> str:
+    role = dataset.role_of(actor.user_id, is_admin=actor.is_admin)
+    if role is None:  # _read refused a stranger already; this only narrows the type
+        raise DatasetNotFound(dataset.id)
+    return role
+
+
 def creation_task_id(dataset_id: UUID) -> UUID:
     return uuid5(NAMESPACE, f"creation-task:{dataset_id}")
 
 
-def _new_clone(source: Dataset, record: dict[str, Any], actor: Actor, clone_id: UUID) -> Dataset:
-    return Dataset(
+def _new_clone(source: Dataset, record: Checkpoint, actor: Actor, clone_id: UUID) -> Dataset:
+    return Dataset.new(
         id=clone_id,
-        name=f"{source.name} (cloned)",
+        name=Dataset.clone_name(source.name),
         description=source.description,
         owner_id=actor.user_id,
         owner_email=actor.email,

@@ -50,16 +50,9 @@ def liveness(app: Datasets) -> Liveness:
     """One pass over every dataset: the roots still referenced and the tasks still open."""
     live = Liveness()
     for dataset_id in dataset_ids(app):
-        dataset = app._load(dataset_id)
-        live.roots.add(dataset.content_root)
-        live.roots.update(c["root"] for c in dataset.checkpoints.values() if not c["deleted"])
-        running = [*dataset.side_tasks.values()]  # exports read the root they were given
-        if dataset.active_task is not None:
-            running.append(dataset.active_task)
-        for task in running:
-            live.open_tasks.add(task["task_id"])
-            if "root" in task["params"]:
-                live.roots.add(str(task["params"]["root"]))
+        roots, open_tasks = app.liveness(dataset_id)
+        live.roots |= roots
+        live.open_tasks |= open_tasks
     return live
 
 

@@ -30,6 +30,16 @@ class BlobStore(BlobWriter, Protocol):
     def exists(self, sha256: str) -> bool: ...
 
 
+class TaskQuota(Protocol):
+    """How many unfinished tasks one user may have. The application asks it about whoever
+    a save would start a task for, before storing it: every path that starts a task is
+    limited, whatever calls it."""
+
+    def check(self, email: str) -> None:
+        """Raise TooManyTasks when ``email`` may start no more tasks now."""
+        ...
+
+
 class TaskQueue(Protocol):
     """The tasks a worker may claim now: not final, and unclaimed or with an expired lease."""
 

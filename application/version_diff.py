@@ -14,19 +14,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from application.actor import Actor
-from application.datasets import Datasets
+from domain.access import Role
 from domain.content_diff import DiffPage, changed_facets, page_of
-from domain.dataset import Dataset, check_may_write
-from domain.errors import SnapshotsDisabled
-
-CURRENT = "current"
-
-
-@dataclass(frozen=True)
-class Version:
-    id: str  # a snapshot id, or "current" for the dataset's current content
-    root: str
-    facets: dict[str, Any]
+from domain.content_tree import ContentTree
+from domain.dataset import Dataset
+from domain.dataset_state import CURRENT
+from domain.status import Operation
+from domain.version import Version
 
 
 @dataclass(frozen=True)
@@ -39,51 +33,54 @@ class VersionDiff:
     facets: dict[str, dict[str, Any]]
 
 
-def version_of(dataset: Dataset, version: str) -> Version:
-    """``current`` or a live snapshot id; SnapshotNotFound for anything else."""
-    if version == CURRENT:
-        return Version(CURRENT, dataset.content_root, dict(dataset.facets))
-    record = dataset.live_checkpoint(version)
-    return Version(version, record["root"], dict(record.get("facets") or {}))
+class VersionDiffs:
+    """Version comparisons, mixed into the Datasets application."""
 
+    tree: ContentTree
 
-def compare_versions(
-    app: Datasets,
-    actor: Actor,
-    dataset_id: UUID,
-    snapshot: str,
-    against: str,
-    page: int,
-    page_size: int,
-) -> VersionDiff:
-    """What changes going from version ``against`` to version ``snapshot`` (a read)."""
-    dataset = app.get_dataset(actor, dataset_id)
-    if not dataset.snapshot_support:
-        raise SnapshotsDisabled(dataset.id)
-    return _diff(app, version_of(dataset, against), version_of(dataset, snapshot), page, page_size)
+    def _read(self, actor: Actor, dataset_id: UUID, need: Role = Role.VIEWER) -> Dataset:
+        raise NotImplementedError
 
+    def compare_versions(
+        self,
+        actor: Actor,
+        dataset_id: UUID,
+        snapshot: str,
+        against: str,
+        page: int,
+        page_size: int,
+    ) -> VersionDiff:
+        """What changes going from version ``against`` to version ``snapshot`` (a read)."""
+        dataset = self._read(actor, dataset_id)
+        dataset.require_snapshots(Operation.READ_SNAPSHOTS)
+        old, new = dataset.version_named(against), dataset.version_named(snapshot)
+        return self._diff((against, old), (snapshot, new), page, page_size)
 
-def preview_restore(
-    app: Datasets, actor: Actor, dataset_id: UUID, snapshot: str, page: int, page_size: int
-) -> VersionDiff:
-    """What restoring ``snapshot`` (an id or ``current``) would change, changing nothing.
+    def preview_restore(
+        self, actor: Actor, dataset_id: UUID, snapshot: str, page: int, page_size: int
+    ) -> VersionDiff:
+        """What restoring ``snapshot`` (an id or ``current``) would change, changing nothing.
 
-    Same rules as the restore: the caller needs the editor role, and whatever would refuse
-    the restore (unknown snapshot, a busy dataset, a clone running) refuses the preview.
-    """
-    dataset = app.get_dataset(actor, dataset_id)
-    check_may_write(dataset, actor.user_id, is_admin=actor.is_admin)
-    trial = copy.deepcopy(dataset)  # the guard emits events; they go nowhere
-    trial.start_restore(str(uuid4()), snapshot, actor.email, datetime.now(UTC))
-    target = trial.restoring
-    assert target is not None, "a restore that started names its snapshot"
-    return _diff(app, version_of(dataset, CURRENT), version_of(dataset, target), page, page_size)
+        Same rules as the restore: the caller needs the editor role, and whatever would
+        refuse the restore (unknown snapshot, a busy dataset, a clone running) refuses the
+        preview.
+        """
+        dataset = self._read(actor, dataset_id, Role.EDITOR)
+        trial = copy.deepcopy(dataset)  # the guard emits events; they go nowhere
+        trial.start_restore(str(uuid4()), snapshot, actor.email, datetime.now(UTC))
+        target = trial.restoring
+        assert target is not None, "a restore that started names its snapshot"
+        current = (CURRENT, dataset.current)
+        return self._diff(current, (target, dataset.version_named(target)), page, page_size)
 
-
-def _diff(app: Datasets, old: Version, new: Version, page: int, page_size: int) -> VersionDiff:
-    return VersionDiff(
-        snapshot_id=new.id,
-        against=old.id,
-        page=page_of(app.tree.diff(old.root, new.root), page, page_size),
-        facets=changed_facets(old.facets, new.facets),
-    )
+    def _diff(
+        self, old: tuple[str, Version], new: tuple[str, Version], page: int, page_size: int
+    ) -> VersionDiff:
+        (old_name, old_version), (new_name, new_version) = old, new
+        changes = self.tree.diff(old_version["root"], new_version["root"])
+        return VersionDiff(
+            snapshot_id=new_name,
+            against=old_name,
+            page=page_of(changes, page, page_size),
+            facets=changed_facets(old_version["facets"], new_version["facets"]),
+        )

@@ -11,25 +11,35 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import PersistenceError
 
 from application.datasets import Datasets
+from application.details import ClaimedTask
 from application.operations.base import Operation, OperationFailed, TaskContext
 from application.ports import TaskQueue
 from domain.content_tree import NodeMissing
-from domain.dataset import Dataset
 from domain.errors import Conflict, DomainError, NotFound
-from domain.tasks import CLONE, EXPORT, RESTORE, TaskState
+from domain.tasks import CLONE, EXPORT, RESTORE
 
 log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
     """Another worker took the task over; this one must stop without publishing."""
+
+
+class WorkerObserver(Protocol):
+    """Watches a worker's tasks: a CLI's progress bar, or a test that paces the worker so
+    a kill lands inside a task (``tests/support/paced_worker.py``)."""
+
+    def claimed(self, task_id: str) -> None:
+        """The worker holds the task now, and runs it when this returns."""
+
+    def counted(self, task_id: str, done: int, total: int) -> None:
+        """The task's operation has done ``done`` of ``total`` items."""
 
 
 class Worker:
@@ -41,20 +51,14 @@ class Worker:
         *,
         lease_seconds: float = 30.0,
         worker_id: str | None = None,
-        hold_after_claim: float = 0.0,
-        pause_per_item: float = 0.0,
-        observer: Callable[[str, int, int], None] | None = None,
+        observer: WorkerObserver | None = None,
     ) -> None:
         self.app = app
         self.queue = queue
         self.operations = operations
         self.lease = lease_seconds
         self.worker_id = worker_id or f"worker-{uuid4().hex[:8]}"
-        self.hold_after_claim = hold_after_claim  # fault injection for crash tests
-        # Likewise: seconds to pause after each item an operation counts (TaskContext.tick),
-        # so a kill can land inside its work.
-        self.pause_per_item = pause_per_item
-        self.observer = observer  # (task id, done, total): a CLI's progress bar
+        self.observer = observer
 
     def run_once(self, limit: int = 8) -> int:
         """Claim and run what is claimable now; returns how many tasks it finished."""
@@ -65,23 +69,20 @@ class Worker:
 
     def run_task(self, dataset_id: UUID, task_id: str) -> bool:
         try:
-            dataset = self.app.claim_task(dataset_id, task_id, self.worker_id, self.lease)
+            claimed = self.app.claim_task(dataset_id, task_id, self.worker_id, self.lease)
         except (Conflict, NotFound):
             return False  # finished, or leased by another worker meanwhile
-        task = dataset.task(task_id)
-        if self.hold_after_claim:
-            threading.Event().wait(self.hold_after_claim)
+        if self.observer is not None:
+            self.observer.claimed(task_id)
+        task_type = claimed.task["task_type"]
         try:
-            if task["task_type"] == RESTORE:
-                self._require_root(dataset.checkpoints[task["params"]["snapshot_id"]]["root"])
-                self._publish(
-                    lambda: self.app.complete_restore(dataset_id, task_id, self.worker_id)
-                )
-            elif task["task_type"] == CLONE:
-                self._require_root(task["params"]["root"])
-                self._publish(lambda: self.app.complete_clone(dataset_id, task_id, self.worker_id))
+            if claimed.publishes is not None:  # a restore or a clone: nothing to compute
+                self.app.tree.counts(claimed.publishes["root"])  # its root node must exist
+                complete = {RESTORE: self.app.complete_restore, CLONE: self.app.complete_clone}
+                finish = complete[task_type]
+                self._publish(lambda: finish(dataset_id, task_id, self.worker_id))
             else:
-                self._run_operation(dataset_id, dataset, task)
+                self._run_operation(claimed)
         except LeaseLost:
             return False
         except (OperationFailed, NodeMissing, DomainError) as error:
@@ -93,16 +94,17 @@ class Worker:
             self._fail(dataset_id, task_id, f"Internal error ({type(error).__name__}).")
         return True
 
-    def _run_operation(self, dataset_id: UUID, dataset: Dataset, task: TaskState) -> None:
+    def _run_operation(self, claimed: ClaimedTask) -> None:
+        dataset_id, task = claimed.dataset_id, claimed.task
         task_id = task["task_id"]
         operation = self.operations.get(task["task_type"])
         if operation is None:
             raise OperationFailed(f"No worker can run {task['task_type']} tasks.")
         context = TaskContext(
             dataset_id=str(dataset_id),
-            dataset_name=dataset.name,
-            content_root=dataset.content_root,
-            facets=dataset.facets,
+            dataset_name=claimed.dataset_name,
+            content_root=claimed.current["root"],
+            facets=claimed.current["facets"],
             task=task,
             tree=self.app.tree,
             progress=self._progress(dataset_id, task_id),
@@ -132,16 +134,10 @@ class Worker:
             cleanup()
 
     def _observe(self, task_id: str) -> Callable[[int, int], None] | None:
-        observer, pause = self.observer, self.pause_per_item
-        if not pause:
-            return None if observer is None else partial(observer, task_id)
-
-        def observe(done: int, total: int) -> None:
-            if observer is not None:
-                observer(task_id, done, total)
-            threading.Event().wait(pause)
-
-        return observe
+        observer = self.observer
+        if observer is None:
+            return None
+        return lambda done, total: observer.counted(task_id, done, total)
 
     def _progress(self, dataset_id: UUID, task_id: str) -> Callable[[int, str], None]:
         def report(progress: int, message: str) -> None:
@@ -152,10 +148,6 @@ class Worker:
             )
 
         return report
-
-    def _require_root(self, root: str) -> None:
-        """The root node must exist: it is all a restore or a clone publishes."""
-        self.app.tree.counts(root)
 
     def _fail(self, dataset_id: UUID, task_id: str, error: str) -> None:
         with contextlib.suppress(Conflict, NotFound):  # no longer ours, or aborted

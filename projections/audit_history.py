@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from projections.events import event_name, iso
+from domain.dataset_events import DatasetEvent
+from projections.timestamps import iso
 
 _HIDDEN = {"originator_id", "originator_version", "timestamp", "by", "created_by"}
 
@@ -19,21 +20,15 @@ class AuditWriter(Protocol):
 class AuditHistoryProjection:
     name = "audit_history"
 
-    def process(self, event: Any, position: int, writer: AuditWriter) -> None:
-        actor = (
-            getattr(event, "by", None)
-            or getattr(event, "created_by", None)
-            or getattr(event, "owner_email", None)
-            or "system"
-        )
+    def process(self, event: DatasetEvent, position: int, writer: AuditWriter) -> None:
         details = {k: v for k, v in vars(event).items() if k not in _HIDDEN}
         writer.append(
             {
                 "position": position,
                 "dataset_id": str(event.originator_id),
                 "version": event.originator_version,
-                "event_type": event_name(event),
-                "actor": actor,
+                "event_type": type(event).__name__,
+                "actor": event.actor(),
                 "at": iso(event.timestamp),
                 "details": json.dumps(details, default=_plain, sort_keys=True),
             }

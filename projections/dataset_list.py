@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any, Protocol
 
-from projections.events import event_name, iso, new_content, status_after
+from domain.dataset_events import (
+    ContentEdited,
+    Created,
+    DatasetEvent,
+    Shared,
+    StatusChanged,
+    VersionPublished,
+)
+from projections.timestamps import iso
 
 
 class DatasetListWriter(Protocol):
@@ -20,30 +29,44 @@ class DatasetListWriter(Protocol):
 class DatasetListProjection:
     name = "dataset_list"
 
-    def process(self, event: Any, position: int, writer: DatasetListWriter) -> None:
-        name = event_name(event)
+    def process(self, event: DatasetEvent, position: int, writer: DatasetListWriter) -> None:
         dataset_id = str(event.originator_id)
-        if name == "Created":
-            writer.add(
-                {
-                    "dataset_id": dataset_id,
-                    "name": event.name,
-                    "description": event.description,
-                    "owner_id": event.owner_id,
-                    "owner_email": event.owner_email,
-                    "created_at": iso(event.at),
-                    "source_type": event.source_type,
-                    "source_dataset_id": None
-                    if event.source_dataset_id is None
-                    else str(event.source_dataset_id),
-                }
-            )
-            writer.grant(dataset_id, event.owner_id, "owner")
-        elif name == "Shared":
-            writer.grant(dataset_id, event.user_id, event.role)
-        content = new_content(event)
-        if content is not None:
-            writer.set_counts(dataset_id, content[1], content[2])
-        status = status_after(event)
-        if status is not None:
-            writer.set_status(dataset_id, status)
+        self._project(event, dataset_id, writer)
+        if isinstance(event, StatusChanged):
+            writer.set_status(dataset_id, event.status)
+
+    @singledispatchmethod
+    def _project(self, event: DatasetEvent, dataset_id: str, writer: DatasetListWriter) -> None:
+        """An event that changes no summary (a status change is noted for every event)."""
+
+    @_project.register
+    def _created(self, event: Created, dataset_id: str, writer: DatasetListWriter) -> None:
+        source = event.source_dataset_id
+        writer.add(
+            {
+                "dataset_id": dataset_id,
+                "name": event.name,
+                "description": event.description,
+                "owner_id": event.owner_id,
+                "owner_email": event.owner_email,
+                "created_at": iso(event.at),
+                "source_type": event.source_type,
+                "source_dataset_id": None if source is None else str(source),
+            }
+        )
+        writer.grant(dataset_id, event.owner_id, "owner")
+
+    @_project.register
+    def _shared(self, event: Shared, dataset_id: str, writer: DatasetListWriter) -> None:
+        writer.grant(dataset_id, event.user_id, event.role)
+
+    @_project.register
+    def _published(
+        self, event: VersionPublished, dataset_id: str, writer: DatasetListWriter
+    ) -> None:
+        version = event.published()
+        writer.set_counts(dataset_id, version["n_images"], version["n_videos"])
+
+    @_project.register
+    def _edited(self, event: ContentEdited, dataset_id: str, writer: DatasetListWriter) -> None:
+        writer.set_counts(dataset_id, event.n_images, event.n_videos)

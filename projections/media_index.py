@@ -17,12 +17,21 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import singledispatchmethod
 from typing import Any, Protocol
 
 from domain.content_tree import ContentTree, NodeMissing, Record
-from projections.events import event_name, new_content
+from domain.dataset_events import (
+    CloneCompleted,
+    ContentEdited,
+    DatasetEvent,
+    OperationCompleted,
+    SnapshotCreated,
+    SnapshotSoftDeleted,
+    VersionPublished,
+)
+from domain.dataset_state import CURRENT
 
-CURRENT = "current"
 _BATCH = 256
 SORT_KEYS = ("file_name", "size", "width", "height", "kind", "cluster_id", "media_id")
 # Indexed text is cut to these lengths (characters) so that every index entry stays well
@@ -177,22 +186,50 @@ class MediaIndexProjection:
     def __init__(self, tree: ContentTree) -> None:
         self._tree = tree
 
-    def process(self, event: Any, position: int, writer: MediaIndexWriter) -> None:
-        name = event_name(event)
-        dataset_id = str(event.originator_id)
-        content = new_content(event)
-        if content is not None:
-            self._index_root(writer, content[0], writer.version_root(dataset_id, CURRENT))
-            writer.set_version(dataset_id, CURRENT, content[0])
-        if (
-            name == "SnapshotCreated"
-            or (name == "OperationCompleted" and event.checkpoint_id)
-            or name == "CloneCompleted"
-        ):
-            self._index_root(writer, event.root, writer.version_root(dataset_id, CURRENT))
-            writer.set_version(dataset_id, event.checkpoint_id, event.root)
-        elif name == "SnapshotSoftDeleted":
-            writer.drop_version(dataset_id, event.checkpoint_id)
+    def process(self, event: DatasetEvent, position: int, writer: MediaIndexWriter) -> None:
+        self._project(event, str(event.originator_id), writer)
+
+    @singledispatchmethod
+    def _project(self, event: DatasetEvent, dataset_id: str, writer: MediaIndexWriter) -> None:
+        """An event that names no new version."""
+
+    @_project.register
+    def _published(
+        self, event: VersionPublished, dataset_id: str, writer: MediaIndexWriter
+    ) -> None:
+        self._set(writer, dataset_id, CURRENT, event.published()["root"])
+
+    @_project.register
+    def _edited(self, event: ContentEdited, dataset_id: str, writer: MediaIndexWriter) -> None:
+        self._set(writer, dataset_id, CURRENT, event.root)
+
+    @_project.register
+    def _snapshot(self, event: SnapshotCreated, dataset_id: str, writer: MediaIndexWriter) -> None:
+        self._set(writer, dataset_id, event.checkpoint_id, event.checkpoint["version"]["root"])
+
+    @_project.register
+    def _operation(
+        self, event: OperationCompleted, dataset_id: str, writer: MediaIndexWriter
+    ) -> None:
+        self._published(event, dataset_id, writer)
+        if event.checkpoint_id:  # a creation task's checkpoint
+            self._set(writer, dataset_id, event.checkpoint_id, event.version["root"])
+
+    @_project.register
+    def _clone(self, event: CloneCompleted, dataset_id: str, writer: MediaIndexWriter) -> None:
+        self._published(event, dataset_id, writer)
+        self._set(writer, dataset_id, event.checkpoint_id, event.published()["root"])
+
+    @_project.register
+    def _removed(
+        self, event: SnapshotSoftDeleted, dataset_id: str, writer: MediaIndexWriter
+    ) -> None:
+        writer.drop_version(dataset_id, event.checkpoint_id)
+
+    def _set(self, writer: MediaIndexWriter, dataset_id: str, version: str, root: str) -> None:
+        """Map ``version`` to ``root``, indexing the root first (against the current one)."""
+        self._index_root(writer, root, writer.version_root(dataset_id, CURRENT))
+        writer.set_version(dataset_id, version, root)
 
     def _index_root(self, writer: MediaIndexWriter, root: str, base: str | None) -> None:
         if writer.has_root(root):

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any, Protocol
 
-from projections.events import event_name, iso
+from domain.checkpoints import Checkpoint, Reason, new_checkpoint
+from domain.dataset_events import (
+    CloneCompleted,
+    Created,
+    DatasetEvent,
+    OperationCompleted,
+    RestoreCompleted,
+    RestoreFailed,
+    RestoreStarted,
+    SnapshotCreated,
+    SnapshotSoftDeleted,
+    SnapshotUpdated,
+    TaskAborted,
+)
+from projections.timestamps import iso
 
 
 class SnapshotListWriter(Protocol):
@@ -26,92 +41,80 @@ class SnapshotListWriter(Protocol):
 class SnapshotListProjection:
     name = "snapshot_list"
 
-    def process(self, event: Any, position: int, writer: SnapshotListWriter) -> None:
-        name = event_name(event)
-        dataset_id = str(event.originator_id)
-        if name == "Created":
-            writer.remember_dataset(dataset_id, event.name)
-        elif name == "SnapshotCreated":
-            self._add(
-                writer,
-                dataset_id,
-                event.checkpoint_id,
-                event.name,
-                event.description,
-                event.reason,
-                event.created_by,
-                event,
-                event.n_images,
-                event.n_videos,
-            )
-        elif name == "OperationCompleted" and event.checkpoint_id:
-            self._add(
-                writer,
-                dataset_id,
-                event.checkpoint_id,
-                _default_name(writer.dataset_name(dataset_id), event.checkpoint_id),
-                "",
-                "creation",
-                event.by,
-                event,
-                event.n_images,
-                event.n_videos,
-            )
-        elif name == "CloneCompleted":
-            self._add(
-                writer,
-                dataset_id,
-                event.checkpoint_id,
-                event.name,
-                event.description,
-                "clone",
-                event.by,
-                event,
-                event.n_images,
-                event.n_videos,
-            )
-        elif name == "SnapshotUpdated":
-            writer.update(event.checkpoint_id, event.name, event.description)
-        elif name == "SnapshotSoftDeleted":
-            writer.mark_deleted(event.checkpoint_id)
-        elif name == "RestoreStarted":
-            writer.set_restoring(dataset_id, event.task["params"]["snapshot_id"])
-        elif name == "RestoreCompleted":
-            writer.set_restoring(dataset_id, None)
-            writer.make_current(dataset_id, event.checkpoint_id)
-        elif name in ("RestoreFailed", "TaskAborted"):
-            writer.set_restoring(dataset_id, None)
+    def process(self, event: DatasetEvent, position: int, writer: SnapshotListWriter) -> None:
+        self._project(event, str(event.originator_id), writer)
 
-    @staticmethod
-    def _add(
-        writer: SnapshotListWriter,
-        dataset_id: str,
-        snapshot_id: str,
-        name: str,
-        description: str,
-        reason: str,
-        created_by: str,
-        event: Any,
-        n_images: int,
-        n_videos: int,
+    @singledispatchmethod
+    def _project(self, event: DatasetEvent, dataset_id: str, writer: SnapshotListWriter) -> None:
+        """An event that changes no snapshot."""
+
+    @_project.register
+    def _created(self, event: Created, dataset_id: str, writer: SnapshotListWriter) -> None:
+        writer.remember_dataset(dataset_id, event.name)
+
+    @_project.register
+    def _snapshot(
+        self, event: SnapshotCreated, dataset_id: str, writer: SnapshotListWriter
     ) -> None:
-        writer.add(
-            {
-                "dataset_id": dataset_id,
-                "snapshot_id": snapshot_id,
-                "snapshot_name": name,
-                "source_dataset_name": writer.dataset_name(dataset_id),
-                "created_at": iso(event.at),
-                "created_by": created_by,
-                "n_images": n_images,
-                "n_videos": n_videos,
-                "description": description,
-                "reason": reason,
-                "root": event.root,
-            }
-        )
-        writer.make_current(dataset_id, snapshot_id)
+        _add(writer, dataset_id, event.checkpoint_id, event.checkpoint)
+
+    @_project.register
+    def _operation(
+        self, event: OperationCompleted, dataset_id: str, writer: SnapshotListWriter
+    ) -> None:
+        if event.checkpoint_id:  # a creation task's checkpoint
+            name = event.checkpoint_title(writer.dataset_name(dataset_id))
+            record = new_checkpoint(name, "", Reason.CREATION, event.by, event.at, event.version)
+            _add(writer, dataset_id, event.checkpoint_id, record)
+
+    @_project.register
+    def _clone(self, event: CloneCompleted, dataset_id: str, writer: SnapshotListWriter) -> None:
+        _add(writer, dataset_id, event.checkpoint_id, event.checkpoint)
+
+    @_project.register
+    def _edit(self, event: SnapshotUpdated, dataset_id: str, writer: SnapshotListWriter) -> None:
+        writer.update(event.checkpoint_id, event.name, event.description)
+
+    @_project.register
+    def _remove(
+        self, event: SnapshotSoftDeleted, dataset_id: str, writer: SnapshotListWriter
+    ) -> None:
+        writer.mark_deleted(event.checkpoint_id)
+
+    @_project.register
+    def _restore(self, event: RestoreStarted, dataset_id: str, writer: SnapshotListWriter) -> None:
+        writer.set_restoring(dataset_id, event.task["params"]["snapshot_id"])
+
+    @_project.register
+    def _restored(
+        self, event: RestoreCompleted, dataset_id: str, writer: SnapshotListWriter
+    ) -> None:
+        writer.set_restoring(dataset_id, None)
+        writer.make_current(dataset_id, event.checkpoint_id)
+
+    @_project.register(RestoreFailed)
+    @_project.register(TaskAborted)
+    def _not_restored(
+        self, event: DatasetEvent, dataset_id: str, writer: SnapshotListWriter
+    ) -> None:
+        writer.set_restoring(dataset_id, None)
 
 
-def _default_name(dataset_name: str, snapshot_id: str) -> str:
-    return f"{dataset_name}_snapshot_{snapshot_id.replace('-', '')[:8]}"
+def _add(writer: SnapshotListWriter, dataset_id: str, snapshot_id: str, record: Checkpoint) -> None:
+    version = record["version"]
+    writer.add(
+        {
+            "dataset_id": dataset_id,
+            "snapshot_id": snapshot_id,
+            "snapshot_name": record["name"],
+            "source_dataset_name": writer.dataset_name(dataset_id),
+            "created_at": iso(record["created_at"]),
+            "created_by": record["created_by"],
+            "n_images": version["n_images"],
+            "n_videos": version["n_videos"],
+            "description": record["description"],
+            "reason": record["reason"],
+            "root": version["root"],
+        }
+    )
+    writer.make_current(dataset_id, snapshot_id)

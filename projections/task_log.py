@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any, Protocol
 
-from projections.events import event_name, iso, status_after
+from domain.dataset_events import (
+    Created,
+    DatasetEvent,
+    Shared,
+    StatusChanged,
+    TaskAborted,
+    TaskClaimed,
+    TaskCompleted,
+    TaskFailed,
+    TaskOpened,
+    TaskProgressed,
+    TaskRetried,
+)
+from projections.timestamps import iso
 
 
 class TaskLogWriter(Protocol):
@@ -33,52 +47,63 @@ class TaskLogWriter(Protocol):
     def retried(self, task_id: str, start_time: str) -> None: ...
 
 
-_STARTED = ("OperationStarted", "RestoreStarted", "CloneStarted", "ExportStarted")
-_FAILED = ("OperationFailed", "RestoreFailed", "CloneFailed", "ExportFailed")
-_COMPLETED = ("OperationCompleted", "RestoreCompleted", "CloneCompleted", "ExportCompleted")
-
-
 class TaskLogProjection:
     name = "task_log"
 
-    def process(self, event: Any, position: int, writer: TaskLogWriter) -> None:
-        name = event_name(event)
+    def process(self, event: DatasetEvent, position: int, writer: TaskLogWriter) -> None:
         dataset_id = str(event.originator_id)
-        if name == "Created":
-            writer.dataset(dataset_id, event.name)
-            writer.grant(dataset_id, event.owner_id)
-        elif name == "Shared":
-            writer.grant(dataset_id, event.user_id)
-        elif name in _STARTED:
-            task = event.task
-            writer.started(
-                {
-                    "task_id": task["task_id"],
-                    "dataset_id": dataset_id,
-                    "task_type": task["task_type"],
-                    "created_by": task["created_by"],
-                    "start_time": iso(task["start_time"]),
-                }
-            )
-        elif name == "TaskClaimed":
-            writer.claimed(event.task_id, iso(event.lease_until))
-        elif name == "TaskProgressed":
-            writer.progressed(event.task_id, event.progress, event.message, iso(event.lease_until))
-        elif name in _COMPLETED:
-            writer.finished(
-                event.task_id,
-                "COMPLETED",
-                iso(event.timestamp),
-                getattr(event, "message", "") or "Completed.",
-                None,
-                getattr(event, "report", None),
-            )
-        elif name in _FAILED:
-            writer.finished(event.task_id, "FAILED", iso(event.timestamp), "Failed.", event.error)
-        elif name == "TaskAborted":
-            writer.finished(event.task_id, "ABORTED", iso(event.timestamp), "Aborted.", None)
-        elif name == "TaskRetried":
-            writer.retried(event.task_id, iso(event.at))
-        status = status_after(event)
-        if status is not None:
-            writer.dataset_status(dataset_id, status)
+        self._project(event, dataset_id, writer)
+        if isinstance(event, StatusChanged):
+            writer.dataset_status(dataset_id, event.status)
+
+    @singledispatchmethod
+    def _project(self, event: DatasetEvent, dataset_id: str, writer: TaskLogWriter) -> None:
+        """An event that changes no task."""
+
+    @_project.register
+    def _created(self, event: Created, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.dataset(dataset_id, event.name)
+        writer.grant(dataset_id, event.owner_id)
+
+    @_project.register
+    def _shared(self, event: Shared, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.grant(dataset_id, event.user_id)
+
+    @_project.register
+    def _started(self, event: TaskOpened, dataset_id: str, writer: TaskLogWriter) -> None:
+        task = event.task
+        writer.started(
+            {
+                "task_id": task["task_id"],
+                "dataset_id": dataset_id,
+                "task_type": task["task_type"],
+                "created_by": task["created_by"],
+                "start_time": iso(task["start_time"]),
+            }
+        )
+
+    @_project.register
+    def _claimed(self, event: TaskClaimed, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.claimed(event.task_id, iso(event.lease_until))
+
+    @_project.register
+    def _progressed(self, event: TaskProgressed, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.progressed(event.task_id, event.progress, event.message, iso(event.lease_until))
+
+    @_project.register
+    def _completed(self, event: TaskCompleted, dataset_id: str, writer: TaskLogWriter) -> None:
+        message, report = event.outcome()
+        end = iso(event.timestamp)
+        writer.finished(event.task_id, "COMPLETED", end, message or "Completed.", None, report)
+
+    @_project.register
+    def _failed(self, event: TaskFailed, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.finished(event.task_id, "FAILED", iso(event.timestamp), "Failed.", event.error)
+
+    @_project.register
+    def _aborted(self, event: TaskAborted, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.finished(event.task_id, "ABORTED", iso(event.timestamp), "Aborted.", None)
+
+    @_project.register
+    def _retried(self, event: TaskRetried, dataset_id: str, writer: TaskLogWriter) -> None:
+        writer.retried(event.task_id, iso(event.at))

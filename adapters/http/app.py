@@ -67,7 +67,7 @@ def create_app(
 
     verifier = TokenVerifier(lookup, settings.max_token_ttl)
     services = Services(runtime, settings, verifier)
-    app_service.task_quota = services.task_quota
+    app_service.quota = services.task_quota()
 
     def authenticate(request: Request) -> Actor:
         return web_session.authenticate(verifier, request)

@@ -7,6 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.checkpoints import MAX_DESCRIPTION, MAX_NAME, Reason
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -20,8 +22,8 @@ class Error(BaseModel):
 
 
 class CreateDataset(Strict):
-    dataset_name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
+    dataset_name: str = Field(min_length=1, max_length=MAX_NAME)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
     source_path: str | None = Field(
         default=None, max_length=4096, description="A folder inside the server's import root."
     )
@@ -83,13 +85,13 @@ class Share(Strict):
 
 
 class CreateSnapshot(Strict):
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
 
 class EditSnapshot(Strict):
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
 
 class Snapshot(BaseModel):
@@ -101,7 +103,7 @@ class Snapshot(BaseModel):
     n_images: int
     n_videos: int
     description: str
-    reason: Literal["creation", "manual", "clone", "auto"]
+    reason: Reason
     training_model_id: UUID | None = None
     training_model_name: str | None = None
     is_current: bool
@@ -111,6 +113,22 @@ class Snapshot(BaseModel):
 class TaskStarted(BaseModel):
     task_id: UUID
     dataset_id: UUID
+
+
+class ClonePreview(BaseModel):
+    """What `POST .../clone?dry_run=true` answers: the dataset the clone would create."""
+
+    dataset_name: str = Field(description="The new dataset's name: `{source name} (cloned)`.")
+    snapshot_id: UUID
+    n_images: int
+    n_videos: int
+
+
+class CloneQuery(Strict):
+    dry_run: bool = Field(
+        default=False,
+        description="Answer 200 with what the clone would create, and create nothing.",
+    )
 
 
 class Task(BaseModel):

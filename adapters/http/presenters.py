@@ -7,29 +7,28 @@ from typing import Any
 from uuid import UUID
 
 from adapters.http import models
-from domain.dataset import Dataset
+from application.details import DatasetDetails, SnapshotDetails
 from domain.status import Status, task_status_name
-from projections.events import iso
+from projections.timestamps import iso
 
 
 def _zulu(text: str | None) -> str | None:
     return None if text is None else f"{text}Z"
 
 
-def snapshot_from_record(dataset: Dataset, snapshot_id: str) -> models.Snapshot:
-    record = dataset.checkpoints[snapshot_id]
+def snapshot_from_details(snapshot: SnapshotDetails) -> models.Snapshot:
     return models.Snapshot(
-        snapshot_id=UUID(snapshot_id),
-        snapshot_name=record["name"],
-        source_dataset_name=dataset.name,
-        created_at=iso(record["created_at"]),
-        created_by=record["created_by"],
-        n_images=record["n_images"],
-        n_videos=record["n_videos"],
-        description=record["description"],
-        reason=record["reason"],
-        is_current=dataset.current_checkpoint == snapshot_id,
-        is_restoring=dataset.restoring == snapshot_id,
+        snapshot_id=snapshot.snapshot_id,
+        snapshot_name=snapshot.name,
+        source_dataset_name=snapshot.dataset_name,
+        created_at=iso(snapshot.created_at),
+        created_by=snapshot.created_by,
+        n_images=snapshot.n_images,
+        n_videos=snapshot.n_videos,
+        description=snapshot.description,
+        reason=snapshot.reason,
+        is_current=snapshot.is_current,
+        is_restoring=snapshot.is_restoring,
     )
 
 
@@ -68,21 +67,19 @@ def task_from_row(row: dict[str, Any]) -> models.Task:
     )
 
 
-def dataset_detail(dataset: Dataset, n_objects: int) -> models.Dataset:
-    task = dataset.active_task
-    progress = task["progress"] if task else (100 if dataset.status == "READY" else None)
+def dataset_detail(dataset: DatasetDetails, n_objects: int) -> models.Dataset:
     return models.Dataset(
         id=dataset.id,
         display_name=dataset.name,
         description=dataset.description,
         source_type=dataset.source_type,
-        owned_by=dataset.emails[dataset.owner_id],
+        owned_by=dataset.owner_email,
         created_at=iso(dataset.created_at),
         status=dataset.status,
         status_new=dataset.status,
-        progress=progress,
-        n_images=dataset.n_images,
-        n_videos=dataset.n_videos,
+        progress=dataset.progress,
+        n_images=dataset.current["n_images"],
+        n_videos=dataset.current["n_videos"],
         n_objects=n_objects,
         fatal_error_msg=dataset.fatal_error_msg,
         source_dataset_id=dataset.source_dataset_id,

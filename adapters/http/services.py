@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.auth import TokenVerifier
@@ -15,8 +16,9 @@ from adapters.http.inputs import idempotent_id
 from adapters.http.problems import BadInput
 from adapters.runtime import Runtime
 from adapters.settings import Settings
+from adapters.task_quota import OpenTasksQuota
 from application.datasets import Datasets
-from domain.errors import NotFound, TooManyTasks
+from domain.errors import NotFound
 
 POSITION_HEADER = "X-Snapset-Position"
 MIN_POSITION_HEADER = "x-snapset-min-position"
@@ -60,19 +62,21 @@ class Services:
             headers=headers,
         )
 
-    def task_quota(self, email: str) -> None:
-        """The application asks this before it stores a task's start (``Datasets.task_quota``):
-        TooManyTasks (429) when ``email`` already has the most unfinished tasks one user may."""
-        self.runtime.positions.wait(
-            self.app.position(), self.settings.read_wait_seconds, ("task_log",)
+    def answer(self, body: BaseModel, position: int) -> Response:
+        """A write's 200: ``body``, once the read models include ``position``."""
+        return Response(
+            body.model_dump_json(), media_type="application/json", headers=self.settle(position)
         )
-        open_tasks = self.view("task_log").open_tasks_created_by(email)
-        limit = self.settings.max_open_tasks
-        if open_tasks >= limit:
-            raise TooManyTasks(
-                f"You have {open_tasks} unfinished tasks, the most one user may "
-                f"have ({limit}); start this one when one of them finishes."
-            )
+
+    def task_quota(self) -> OpenTasksQuota:
+        """The application's task quota for this server (see ``OpenTasksQuota``)."""
+        view = self.view("task_log")
+
+        def caught_up() -> None:
+            positions = self.runtime.positions
+            positions.wait(self.app.position(), self.settings.read_wait_seconds, ("task_log",))
+
+        return OpenTasksQuota(view, self.settings.max_open_tasks, caught_up)
 
     def start_operation(
         self, call: Call, dataset_id: UUID, task_type: str, params: dict[str, Any], *, key: str

@@ -4,7 +4,7 @@ exactly the tasks the JSON API gives for the same query; aborting a running task
 failed creation, reading a completed task's report, and a viewer's disabled buttons.
 
 These run against an API-only server with a projector process and a worker the test can
-stop, or restart holding each task it claims (SNAPSET_FAULT_HOLD_AFTER_CLAIM), so a task
+stop, or restart holding each task it claims (tests/support/paced_worker.py), so a task
 stays INITIALIZING or RUNNING for as long as the test needs: no timing, no sleeps.
 """
 
@@ -93,11 +93,7 @@ def add_media(client: SnapsetClient, dataset_id: str, folder: Path) -> str:
 def hold_claimed_tasks(deployment: Deployment) -> None:
     """Restart the worker so that it pauses after claiming each task: it stays RUNNING."""
     deployment.stop("worker")
-    deployment.server.env = {
-        **deployment.server.env,
-        "SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(HOLD_SECONDS),
-    }
-    deployment.start("worker")
+    deployment.start("worker", hold=HOLD_SECONDS)
 
 
 def failed_creation(client: SnapsetClient, deployment: Deployment, name: str) -> tuple[str, Path]:

@@ -25,6 +25,7 @@ import pytest
 from tests.conftest import BACKENDS
 from tests.support.client import SnapsetClient
 from tests.support.media import folder_of_media
+from tests.support.paced_worker import paced_command
 from tests.support.server import ServerProcess, snapset_command, start_server
 
 ADMIN_EMAIL = "admin@snapset.local"
@@ -201,8 +202,9 @@ class Deployment:
         self.logs = logs
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, role: str, timeout: float = 30.0) -> None:
-        """Start `snapset project` or `snapset worker` and wait until it says it runs."""
+    def start(self, role: str, timeout: float = 30.0, *, hold: float = 0.0) -> None:
+        """Start `snapset project` or `snapset worker` and wait until it says it runs; a
+        worker with ``hold`` pauses that long after claiming each task (paced_worker)."""
         assert role not in self.processes, f"{role} already runs"
         args = [role, "--data-dir", str(self.server.data_dir)]
         if role == "worker":
@@ -210,7 +212,7 @@ class Deployment:
         log = self.logs / f"{role}-{len(list(self.logs.iterdir()))}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                snapset_command(*args),
+                paced_command(*args, hold=hold) if hold else snapset_command(*args),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=self.server.env,

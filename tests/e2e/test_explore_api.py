@@ -445,7 +445,7 @@ def test_clusters_list_largest_first_with_samples_now_and_at_a_snapshot(
     def assign(dataset: Any) -> dict[str, Any]:
         return {
             explored.ids[name]: {
-                **app.tree.get(dataset.content_root, explored.ids[name]),
+                **app.tree.get(dataset.current["root"], explored.ids[name]),
                 "cluster_id": cluster,
             }
             for name, cluster in clusters.items()

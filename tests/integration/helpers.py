@@ -65,7 +65,7 @@ def edit(
     """Edit content synchronously: ``change`` maps the current items to tree changes."""
 
     def changes(dataset: Dataset) -> dict[str, Any]:
-        return change(dict(runtime.app.tree.items(dataset.content_root)))
+        return change(dict(runtime.app.tree.items(dataset.current["root"])))
 
     return int(runtime.app.edit_items(actor, dataset_id, changes, "test edit"))
 

@@ -28,7 +28,7 @@ CAT = {
 
 def items(runtime: Runtime, actor: Actor, dataset_id: UUID) -> dict[str, dict[str, Any]]:
     dataset = runtime.app.get_dataset(actor, dataset_id)
-    return dict(runtime.app.tree.items(dataset.content_root))
+    return dict(runtime.app.tree.items(dataset.current["root"]))
 
 
 def task_row(runtime: Runtime, task_id: UUID) -> dict[str, Any]:
@@ -59,6 +59,14 @@ def clustered_pets(runtime: Runtime, alice: Actor) -> tuple[UUID, list[str]]:
         }
 
     edit(runtime, alice, dataset_id, cluster)
+    # The clusters are the ones above: a re-index that keeps them publishes "clustered".
+    app = runtime.app
+    task_id, _ = app.start_operation(alice, dataset_id, REINDEX, {})
+    claimed = app.claim_task(dataset_id, str(task_id), "test", 30.0)
+    root = claimed.current["root"]
+    app.complete_operation(
+        dataset_id, str(task_id), "test", root, "READY", facets={"clustered": True}
+    )
     return dataset_id, ids
 
 
@@ -119,7 +127,7 @@ def test_a_metadata_import_publishes_rows_and_schema_in_one_event(
     ]
     assert published == ["OperationCompleted"]
     dataset = runtime.app.get_dataset(alice, dataset_id)
-    assert dataset.facets["schema"] == {"score": {"type": "float"}}
+    assert dataset.current["facets"]["schema"] == {"score": {"type": "float"}}
     assert {k: r["metadata"] for k, r in items(runtime, alice, dataset_id).items()} == {
         ids[0]: {"score": 0.5},
         ids[1]: {},

@@ -33,7 +33,7 @@ def dataset_notifications(runtime: Runtime, dataset_id: UUID) -> list[tuple[int,
 def busy_dataset(runtime: Runtime, alice: Actor, bob: Actor) -> UUID:
     dataset_id = ingested(runtime, alice, "alpha")
     runtime.app.share_dataset(alice, dataset_id, bob.email, "editor")
-    snapshot_id, _ = runtime.app.create_snapshot(bob, dataset_id, "bob's")
+    snapshot_id = runtime.app.create_snapshot(bob, dataset_id, "bob's").result.snapshot_id
     runtime.app.update_snapshot(alice, dataset_id, snapshot_id, "renamed", None)
     edit(runtime, bob, dataset_id, tag_first("x"))
     creation = runtime.app.get_dataset(alice, dataset_id).checkpoints

@@ -137,7 +137,7 @@ def test_ingesting_the_same_media_twice_stores_each_blob_once(
     hashes = {
         r["blob"]
         for d in (first, second)
-        for _, r in runtime.app.tree.items(runtime.app.get_dataset(alice, d).content_root)
+        for _, r in runtime.app.tree.items(runtime.app.get_dataset(alice, d).current["root"])
     }
     assert len(hashes) == 4
     assert stored_files(blob_root) == sorted(runtime.backend.blobs.path(h) for h in hashes)

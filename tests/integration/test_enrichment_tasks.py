@@ -38,7 +38,7 @@ def run_task(
 
 def records(runtime: Runtime, actor: Actor, dataset_id: UUID) -> dict[str, dict[str, Any]]:
     dataset = runtime.app.get_dataset(actor, dataset_id)
-    return {r["file_name"]: r for _, r in runtime.app.tree.items(dataset.content_root)}
+    return {r["file_name"]: r for _, r in runtime.app.tree.items(dataset.current["root"])}
 
 
 def test_enrichment_runs_every_model_on_its_kind_and_keeps_the_dataset_ready(
@@ -58,7 +58,7 @@ def test_enrichment_runs_every_model_on_its_kind_and_keeps_the_dataset_ready(
     }
     dataset = runtime.app.get_dataset(alice, dataset_id)
     assert dataset.status == "READY"
-    assert dataset.facets["models"] == ALL_MODELS
+    assert dataset.current["facets"]["models"] == ALL_MODELS
     import_root = runtime.backend.settings.import_root
     assert import_root is not None
     for name, record in records(runtime, alice, dataset_id).items():
@@ -93,7 +93,7 @@ def test_a_restore_brings_back_the_content_and_facets_from_before_the_enrichment
     runtime.app.restore_snapshot(alice, dataset_id, creation)
     settle(runtime)
     dataset = runtime.app.get_dataset(alice, dataset_id)
-    assert dataset.facets["models"] == {}
+    assert dataset.current["facets"]["models"] == {}
     assert all(r["enrichment"] == {} for r in records(runtime, alice, dataset_id).values())
 
 
@@ -113,7 +113,7 @@ def test_reindex_clusters_a_resized_copy_and_turns_partial_index_into_ready(
     first = run_task(runtime, alice, dataset_id, REINDEX, {})
     assert first["status"] == "COMPLETED", first
     dataset = runtime.app.get_dataset(alice, dataset_id)
-    assert (dataset.status, dataset.facets["clustered"]) == ("READY", True)
+    assert (dataset.status, dataset.current["facets"]["clustered"]) == ("READY", True)
     assert {r["cluster_id"] for r in records(runtime, alice, dataset_id).values()} == {None}
 
     (import_root / "more").mkdir()

@@ -83,7 +83,7 @@ def test_the_current_version_lists_the_datasets_items(runtime: Runtime, alice: A
 
     current = indexed(runtime, dataset_id, "current")
 
-    assert current == in_tree(runtime, dataset.content_root)
+    assert current == in_tree(runtime, dataset.current["root"])
     assert len(current) == 5
     assert {r["file_name"] for r in current.values()} == {
         "img000.png",
@@ -113,14 +113,14 @@ def test_every_checkpoint_keeps_its_own_items(runtime: Runtime, alice: Actor) ->
     creation = runtime.app.get_dataset(alice, dataset_id).current_checkpoint
     assert creation is not None
     edit(runtime, alice, dataset_id, tag_first("edited"))
-    tagged, _ = runtime.app.create_snapshot(alice, dataset_id, "tagged")
+    tagged = runtime.app.create_snapshot(alice, dataset_id, "tagged").result.snapshot_id
     edit(runtime, alice, dataset_id, lambda items: {min(items): None})
 
     dataset = runtime.app.get_dataset(alice, dataset_id)
     for version in (creation, str(tagged)):
-        root = dataset.checkpoints[version]["root"]
+        root = dataset.checkpoints[version]["version"]["root"]
         assert indexed(runtime, dataset_id, version) == in_tree(runtime, root)
-    assert indexed(runtime, dataset_id, "current") == in_tree(runtime, dataset.content_root)
+    assert indexed(runtime, dataset_id, "current") == in_tree(runtime, dataset.current["root"])
     assert len(indexed(runtime, dataset_id, creation)) == 4
     assert len(indexed(runtime, dataset_id, "current")) == 3
     assert [r["tags"] for r in indexed(runtime, dataset_id, str(tagged)).values() if r["tags"]] == [
@@ -131,7 +131,7 @@ def test_every_checkpoint_keeps_its_own_items(runtime: Runtime, alice: Actor) ->
 
 def test_a_deleted_checkpoint_has_no_items_any_more(runtime: Runtime, alice: Actor) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
-    doomed, _ = runtime.app.create_snapshot(alice, dataset_id, "doomed")
+    doomed = runtime.app.create_snapshot(alice, dataset_id, "doomed").result.snapshot_id
     runtime.app.create_snapshot(alice, dataset_id, "kept")
     assert len(indexed(runtime, dataset_id, str(doomed))) == 4
 
@@ -148,7 +148,7 @@ def test_a_checkpoint_adds_one_version_row_and_no_content_rows(
     edit(runtime, alice, dataset_id, tag_first("edited"))
     before = counts(runtime)
 
-    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "cheap")
+    snapshot_id = runtime.app.create_snapshot(alice, dataset_id, "cheap").result.snapshot_id
 
     after = counts(runtime)
     assert content_rows(before, after) == NO_CONTENT_ROWS
@@ -175,7 +175,7 @@ def test_a_restore_makes_current_equal_the_checkpoint_with_no_content_rows(
     assert content_rows(before, after) == NO_CONTENT_ROWS
     assert after["versions"] == before["versions"]
     assert indexed(runtime, dataset_id, "current") == indexed(runtime, dataset_id, creation)
-    root = runtime.app.get_dataset(alice, dataset_id).checkpoints[creation]["root"]
+    root = runtime.app.get_dataset(alice, dataset_id).checkpoints[creation]["version"]["root"]
     assert indexed(runtime, dataset_id, "current") == in_tree(runtime, root)
 
 
@@ -184,7 +184,7 @@ def test_a_clone_starts_with_the_checkpoints_items_and_no_content_rows(
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
     edit(runtime, alice, dataset_id, tag_first("edited"))
-    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "to clone")
+    snapshot_id = runtime.app.create_snapshot(alice, dataset_id, "to clone").result.snapshot_id
     edit(runtime, alice, dataset_id, lambda items: {min(items): None})
     runtime.app.share_dataset(alice, dataset_id, bob.email, "editor")
     before = counts(runtime)
@@ -230,7 +230,7 @@ def test_a_projector_lagging_behind_garbage_collection_still_indexes_live_conten
 
     Projector(runtime.app, cold, view_of(runtime)).catch_up()
 
-    current = runtime.app.get_dataset(alice, dataset_id).content_root
+    current = runtime.app.get_dataset(alice, dataset_id).current["root"]
     assert indexed(runtime, dataset_id, "current") == in_tree(runtime, current)
     assert len(indexed(runtime, dataset_id, "current")) == 103
 
@@ -290,7 +290,7 @@ def rich_dataset(runtime: Runtime, actor: Actor) -> tuple[UUID, str]:
     dataset_id = ingested(runtime, actor, "rich", images=1, videos=0)
     edit(runtime, actor, dataset_id, replace_all(rich_records()))
     runtime.catch_up()
-    return dataset_id, runtime.app.get_dataset(actor, dataset_id).content_root
+    return dataset_id, runtime.app.get_dataset(actor, dataset_id).current["root"]
 
 
 def number(text: str) -> float | None:
@@ -478,7 +478,7 @@ def test_a_snapshot_is_searched_as_it_was_after_the_data_changed(
     runtime: Runtime, alice: Actor
 ) -> None:
     dataset_id, before = rich_dataset(runtime, alice)
-    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "before")
+    snapshot_id = runtime.app.create_snapshot(alice, dataset_id, "before").result.snapshot_id
     tagged = MediaFilter(tags=("cat",))
     cats = searched(runtime, before, tagged)
     edit(
@@ -492,14 +492,14 @@ def test_a_snapshot_is_searched_as_it_was_after_the_data_changed(
     )
     runtime.catch_up()
     dataset = runtime.app.get_dataset(alice, dataset_id)
-    snapshot_root = dataset.checkpoints[str(snapshot_id)]["root"]
+    snapshot_root = dataset.checkpoints[str(snapshot_id)]["version"]["root"]
     high = MediaFilter(fields=(FieldFilter("score", gte=50.0),))
 
-    assert snapshot_root == before != dataset.content_root
+    assert snapshot_root == before != dataset.current["root"]
     assert searched(runtime, snapshot_root, tagged) == cats
-    assert searched(runtime, dataset.content_root, tagged) == cats[5:]
+    assert searched(runtime, dataset.current["root"], tagged) == cats[5:]
     assert searched(runtime, snapshot_root, high) == []
-    assert sorted(searched(runtime, dataset.content_root, high)) == sorted(cats[:5])
+    assert sorted(searched(runtime, dataset.current["root"], high)) == sorted(cats[:5])
 
 
 def test_numeric_fields_are_those_holding_a_number_in_the_version(
@@ -516,7 +516,7 @@ def test_numeric_fields_are_those_holding_a_number_in_the_version(
         },
     )
     runtime.catch_up()
-    edited = runtime.app.get_dataset(alice, dataset_id).content_root
+    edited = runtime.app.get_dataset(alice, dataset_id).current["root"]
     fields = {"score", "camera", "taken_at", "reviewed", "people", "absent"}
 
     assert view_of(runtime).numeric_fields(root, fields) == {"score"}
@@ -563,7 +563,7 @@ def test_long_tags_and_values_are_indexed_and_found(runtime: Runtime, alice: Act
         },
     )
     runtime.catch_up()
-    root = runtime.app.get_dataset(alice, dataset_id).content_root
+    root = runtime.app.get_dataset(alice, dataset_id).current["root"]
     where = MediaFilter(
         tags=(long_text,), label=long_text, fields=(FieldFilter(long_text, equals=long_text),)
     )

@@ -87,18 +87,18 @@ def test_garbage_collection_keeps_every_live_tree_and_removes_the_rest(
     app, nodes = runtime.app, runtime.backend.nodes
     dataset_id = ingested(runtime, alice, "gc")
     edit(runtime, alice, dataset_id, lambda items: synthetic_records(200))
-    doomed_checkpoint, _ = app.create_snapshot(alice, dataset_id, "doomed")
+    doomed_checkpoint = app.create_snapshot(alice, dataset_id, "doomed").result.snapshot_id
     edit(runtime, alice, dataset_id, tag_first("second"))
     app.create_snapshot(alice, dataset_id, "kept")
     edit(runtime, alice, dataset_id, tag_first("third"))
     dataset = app.get_dataset(alice, dataset_id)
-    doomed_root = dataset.checkpoints[str(doomed_checkpoint)]["root"]
+    doomed_root = dataset.checkpoints[str(doomed_checkpoint)]["version"]["root"]
     app.delete_snapshot(alice, dataset_id, doomed_checkpoint)
     edit(runtime, alice, dataset_id, tag_first("fourth"))
 
     dataset = app.get_dataset(alice, dataset_id)
-    live = {dataset.content_root} | {
-        c["root"] for c in dataset.checkpoints.values() if not c["deleted"]
+    live = {dataset.current["root"]} | {
+        c["version"]["root"] for c in dataset.checkpoints.values() if not c["deleted"]
     }
     assert doomed_root not in live
     expected: dict[str, dict[str, Any]] = {root: dict(app.tree.items(root)) for root in live}
@@ -125,11 +125,11 @@ def test_garbage_collection_keeps_the_version_a_running_export_reads(
     roots = {}
     for name in ("exported", "doomed"):
         edit(runtime, alice, dataset_id, tag_first(name))
-        checkpoint, _ = app.create_snapshot(alice, dataset_id, name)
-        roots[name] = (checkpoint, app.get_dataset(alice, dataset_id).content_root)
+        checkpoint = app.create_snapshot(alice, dataset_id, name).result.snapshot_id
+        roots[name] = (checkpoint, app.get_dataset(alice, dataset_id).current["root"])
     edit(runtime, alice, dataset_id, tag_first("latest"))
     app.create_snapshot(alice, dataset_id, "latest")
-    app.start_export(alice, dataset_id, {"root": roots["exported"][1], "include_media": False})
+    app.start_export(alice, dataset_id, str(roots["exported"][0]), include_media=False)
     for checkpoint, _ in roots.values():
         app.delete_snapshot(alice, dataset_id, checkpoint)
     expected = dict(app.tree.items(roots["exported"][1]))

@@ -53,7 +53,7 @@ class FailsOnEvent:
 def some_history(runtime: Runtime, alice: Actor, bob: Actor) -> UUID:
     dataset_id = ingested(runtime, alice, "alpha")
     runtime.app.share_dataset(alice, dataset_id, bob.email, "editor")
-    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "first")
+    snapshot_id = runtime.app.create_snapshot(alice, dataset_id, "first").result.snapshot_id
     edit(runtime, bob, dataset_id, tag_first("x"))
     runtime.app.update_snapshot(alice, dataset_id, snapshot_id, "renamed", "text")
     runtime.app.clone_snapshot(bob, dataset_id, snapshot_id)

@@ -20,7 +20,8 @@ def test_each_new_snapshot_is_listed_as_soon_as_its_position_is_reached(
     runtime.start(projections=True, worker=True)
     try:
         for i in range(50):
-            snapshot_id, position = runtime.app.create_snapshot(alice, dataset_id, f"s{i}")
+            made, position = runtime.app.create_snapshot(alice, dataset_id, f"s{i}")
+            snapshot_id = made.snapshot_id
 
             assert runtime.positions.wait(position, 5, ("snapshot_list",)), i
             rows = view.list(str(dataset_id))

@@ -32,9 +32,9 @@ def rich_history(runtime: Runtime, alice: Actor, bob: Actor) -> None:
     creation = app.get_dataset(alice, alpha).current_checkpoint
     assert creation is not None
     app.share_dataset(alice, alpha, bob.email, "editor")
-    first, _ = app.create_snapshot(alice, alpha, "first", "the first one")
+    first = app.create_snapshot(alice, alpha, "first", "the first one").result.snapshot_id
     edit(runtime, bob, alpha, tag_first("edited"))
-    second, _ = app.create_snapshot(bob, alpha, "second")
+    second = app.create_snapshot(bob, alpha, "second").result.snapshot_id
     app.update_snapshot(alice, alpha, second, "second, renamed", "now described")
     edit(runtime, alice, alpha, lambda items: {min(items): None})
     app.restore_snapshot(alice, alpha, creation)
@@ -162,7 +162,7 @@ def test_a_rebuild_after_garbage_collection_serves_every_live_version_unchanged(
 ) -> None:
     rich_history(runtime, alice, bob)
     alpha = ingested(runtime, alice, "gc-alpha")
-    doomed, _ = runtime.app.create_snapshot(alice, alpha, "doomed")
+    doomed = runtime.app.create_snapshot(alice, alpha, "doomed").result.snapshot_id
     edit(runtime, alice, alpha, tag_first("one"))
     edit(runtime, alice, alpha, tag_first("two"))
     runtime.app.create_snapshot(alice, alpha, "kept")

@@ -43,7 +43,7 @@ def test_the_creation_snapshot_is_listed_with_its_counts_and_default_name(
     assert row["source_dataset_name"] == "alpha"
     assert (row["reason"], row["created_by"], row["description"]) == ("creation", alice.email, "")
     assert (row["n_images"], row["n_videos"]) == (3, 1)
-    assert row["root"] == dataset.content_root
+    assert row["root"] == dataset.current["root"]
     assert (row["is_current"], row["is_restoring"]) == (1, 0)
 
 
@@ -52,9 +52,9 @@ def test_snapshots_are_listed_newest_first_and_only_the_newest_is_current(
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
     creation = runtime.app.get_dataset(alice, dataset_id).current_checkpoint
-    first, _ = runtime.app.create_snapshot(alice, dataset_id, "first", "one")
+    first = runtime.app.create_snapshot(alice, dataset_id, "first", "one").result.snapshot_id
     edit(runtime, alice, dataset_id, tag_first("x"))
-    second, _ = runtime.app.create_snapshot(alice, dataset_id, "second")
+    second = runtime.app.create_snapshot(alice, dataset_id, "second").result.snapshot_id
 
     rows = snapshots(runtime, dataset_id)
 
@@ -70,7 +70,9 @@ def test_snapshots_are_listed_newest_first_and_only_the_newest_is_current(
 
 def test_a_rename_and_a_new_description_are_reflected(runtime: Runtime, alice: Actor) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
-    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "before", "old text")
+    snapshot_id = runtime.app.create_snapshot(
+        alice, dataset_id, "before", "old text"
+    ).result.snapshot_id
 
     runtime.app.update_snapshot(alice, dataset_id, snapshot_id, "after", None)
     [renamed] = [r for r in snapshots(runtime, dataset_id) if r["snapshot_id"] == str(snapshot_id)]
@@ -88,8 +90,8 @@ def test_a_soft_deleted_snapshot_is_hidden_and_the_others_stay(
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
     creation = runtime.app.get_dataset(alice, dataset_id).current_checkpoint
-    doomed, _ = runtime.app.create_snapshot(alice, dataset_id, "doomed")
-    kept, _ = runtime.app.create_snapshot(alice, dataset_id, "kept")
+    doomed = runtime.app.create_snapshot(alice, dataset_id, "doomed").result.snapshot_id
+    kept = runtime.app.create_snapshot(alice, dataset_id, "kept").result.snapshot_id
 
     runtime.app.delete_snapshot(alice, dataset_id, doomed)
 
@@ -104,7 +106,7 @@ def test_a_restore_marks_its_snapshot_restoring_then_current(
     dataset_id = ingested(runtime, alice, "alpha")
     creation = runtime.app.get_dataset(alice, dataset_id).current_checkpoint
     assert creation is not None
-    later, _ = runtime.app.create_snapshot(alice, dataset_id, "later")
+    later = runtime.app.create_snapshot(alice, dataset_id, "later").result.snapshot_id
 
     runtime.app.restore_snapshot(alice, dataset_id, creation)
     during = snapshots(runtime, dataset_id)
@@ -139,7 +141,9 @@ def test_a_clone_lists_its_first_snapshot_under_the_clone_only(
     runtime: Runtime, alice: Actor, bob: Actor
 ) -> None:
     dataset_id = ingested(runtime, alice, "alpha")
-    snapshot_id, _ = runtime.app.create_snapshot(alice, dataset_id, "to clone", "cloned text")
+    snapshot_id = runtime.app.create_snapshot(
+        alice, dataset_id, "to clone", "cloned text"
+    ).result.snapshot_id
     runtime.app.share_dataset(alice, dataset_id, bob.email, "editor")
 
     _, clone_id, _ = runtime.app.clone_snapshot(bob, dataset_id, snapshot_id)

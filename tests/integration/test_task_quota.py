@@ -1,7 +1,8 @@
 """Every command that starts a task asks the task quota first, whatever calls it; nothing else does.
 
-The application asks ``Datasets.task_quota`` for each save that would start a task (the HTTP
-layer's answers with 429 when the user has too many unfinished tasks). Here the quota refuses
+The application asks its task quota (``Datasets.quota``, an ``application.ports.TaskQuota``) for
+each save that would start a task (a server's answers with 429 when the user has too many
+unfinished tasks). Here the quota refuses
 everything, so each command must raise and store nothing; commands that start no task must
 not ask it.
 """
@@ -27,7 +28,7 @@ class Refusing:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    def __call__(self, email: str) -> None:
+    def check(self, email: str) -> None:
         self.asked.append(email)
         raise TooManyTasks(f"{email} has too many unfinished tasks.")
 
@@ -51,7 +52,7 @@ def test_every_command_that_starts_a_task_is_refused_by_the_quota_and_stores_not
 ) -> None:
     app = runtime.app
     dataset_id = ingested(runtime, alice, "alpha")
-    snapshot_id, _ = app.create_snapshot(alice, dataset_id, "first")
+    snapshot_id = app.create_snapshot(alice, dataset_id, "first").result.snapshot_id
     junk_id, failed_task = failed_creation(runtime, alice)
     folder = source_folder(runtime, "bravo")
     starts: dict[str, Callable[[], Any]] = {
@@ -62,11 +63,11 @@ def test_every_command_that_starts_a_task_is_refused_by_the_quota_and_stores_not
         "clone": lambda: app.clone_snapshot(alice, dataset_id, snapshot_id),
         "enrichment": lambda: app.start_operation(alice, dataset_id, ENRICHMENT, {}),
         "reindex": lambda: app.start_operation(alice, dataset_id, REINDEX, {"threshold": 5}),
-        "export": lambda: app.start_export(alice, dataset_id, {"version": "current"}),
+        "export": lambda: app.start_export(alice, dataset_id, None, include_media=False),
         "retry": lambda: app.retry_task(alice, junk_id, failed_task),
     }
     refusing = Refusing()
-    app.task_quota = refusing
+    app.quota = refusing
     before = app.position()
 
     for name, start in starts.items():
@@ -83,10 +84,10 @@ def test_commands_that_start_no_task_never_ask_the_quota(
     app = runtime.app
     dataset_id = ingested(runtime, alice, "alpha")
     refusing = Refusing()
-    app.task_quota = refusing
+    app.quota = refusing
 
     app.create_dataset(alice, "empty")
-    snapshot_id, _ = app.create_snapshot(alice, dataset_id, "first")
+    snapshot_id = app.create_snapshot(alice, dataset_id, "first").result.snapshot_id
     app.update_snapshot(alice, dataset_id, snapshot_id, "renamed", None)
     app.share_dataset(alice, dataset_id, bob.email, "editor")
 

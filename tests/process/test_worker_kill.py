@@ -17,7 +17,7 @@ from adapters.settings import Settings
 from application.actor import Actor
 from domain.status import Status
 from tests.support.media import folder_of_media
-from tests.support.server import snapset_command
+from tests.support.paced_worker import paced_command
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,10 +28,9 @@ def worker_process(settings: Settings, *, hold: float = 0.0) -> subprocess.Popen
         **os.environ,
         "SNAPSET_DATABASE_URL": settings.database_url,
         "SNAPSET_LEASE_SECONDS": "1.5",
-        "SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(hold),
     }
     return subprocess.Popen(
-        snapset_command("worker", "--data-dir", str(settings.data_dir)),
+        paced_command("worker", "--data-dir", str(settings.data_dir), hold=hold),
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -116,11 +115,11 @@ def test_a_restore_whose_worker_is_killed_completes_exactly_once(
     app = projecting.app
     dataset_id = ready_dataset(projecting, settings, admin)
     [creation_id] = app.get_dataset(admin, dataset_id).checkpoints
-    item = next(iter(app.tree.items(app.get_dataset(admin, dataset_id).content_root)))[0]
+    item = next(iter(app.tree.items(app.get_dataset(admin, dataset_id).current["root"])))[0]
     app.edit_items(
         admin,
         dataset_id,
-        lambda d: {item: {**app.tree.get(d.content_root, item), "tags": ["changed"]}},
+        lambda d: {item: {**app.tree.get(d.current["root"], item), "tags": ["changed"]}},
         "edit",
     )
     task_id, _ = app.restore_snapshot(admin, dataset_id, creation_id)
@@ -129,7 +128,7 @@ def test_a_restore_whose_worker_is_killed_completes_exactly_once(
     dataset = app.get_dataset(admin, dataset_id)
     assert dataset.finished_tasks[str(task_id)] == "COMPLETED"
     assert dataset.status == Status.READY
-    assert dataset.content_root == dataset.checkpoints[creation_id]["root"]
+    assert dataset.current["root"] == dataset.checkpoints[creation_id]["version"]["root"]
     assert dataset.current_checkpoint == creation_id
     assert events_named(projecting, "RestoreCompleted", str(task_id)) == 1
     assert events_named(projecting, "TaskClaimed", str(task_id)) == 2
@@ -148,7 +147,7 @@ def test_a_clone_whose_worker_is_killed_completes_exactly_once(
     source = app.get_dataset(admin, dataset_id)
     assert clone.finished_tasks[str(task_id)] == "COMPLETED"
     assert clone.status == Status.READY
-    assert clone.content_root == source.checkpoints[creation_id]["root"]
+    assert clone.current["root"] == source.checkpoints[creation_id]["version"]["root"]
     assert [c["reason"] for c in clone.checkpoints.values()] == ["clone"]
     assert source.pending_clones == {}, "the source is not left blocked by the clone"
     assert source.status == Status.READY

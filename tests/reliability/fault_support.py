@@ -27,6 +27,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
+from projections.events import event_name, is_dataset_event
 
 from adapters.projector import Projector
 from adapters.runtime import Runtime, build_runtime
@@ -36,7 +37,6 @@ from adapters.views.backends import PostgresAuditHistoryView, SQLiteAuditHistory
 from application.actor import Actor
 from application.datasets import creation_task_id
 from projections.audit_history import AuditHistoryProjection
-from projections.events import event_name, is_dataset_event
 from tests.support.media import folder_of_media
 from tests.support.server import snapset_command
 
@@ -196,14 +196,14 @@ def long_history(runtime: Runtime, owner: Actor, *, datasets: int, bulk: int) ->
     for number in range(datasets):
         dataset_id = ready_dataset(runtime, owner, f"history-{number}", images=4, videos=number % 2)
         creation = app.get_dataset(owner, dataset_id).current_checkpoint
-        spare, _ = app.create_snapshot(owner, dataset_id, "spare", "to be removed")
+        spare = app.create_snapshot(owner, dataset_id, "spare", "to be removed").result.snapshot_id
         dataset = app.repository.get(dataset_id)
-        items = dict(app.tree.items(dataset.content_root))
+        items = dict(app.tree.items(dataset.current["root"]))
         for step in range(bulk):
             if step % 25 == 0:  # the media index's costly events: one in 25
                 key = sorted(items)[step % len(items)]
                 items[key] = {**items[key], "tags": [f"tag-{step}"], "metadata": {"step": step}}
-                root = app.tree.update(dataset.content_root, {key: items[key]})
+                root = app.tree.update(dataset.current["root"], {key: items[key]})
                 counts = app.tree.counts(root)
                 dataset.edit_content(
                     root, counts.images, counts.videos, f"edit {step}", owner.email

@@ -105,11 +105,11 @@ def realistic_workload(
     )
     settle(runtime)
     app.share_dataset(alice, pets, bob.email, "editor")
-    before, _ = app.create_snapshot(alice, pets, "before enrichment", "as ingested")
+    before = app.create_snapshot(alice, pets, "before enrichment", "as ingested").result.snapshot_id
     run(bob, pets, ENRICHMENT, {"models": MODELS})
     run(alice, pets, REINDEX, {})
     edit(runtime, bob, pets, tag_first("good boy"))
-    ids = [media_id for media_id, _ in app.tree.items(app.get_dataset(alice, pets).content_root)]
+    ids = [media_id for media_id, _ in app.tree.items(app.get_dataset(alice, pets).current["root"])]
     edit(
         runtime,
         alice,
@@ -142,7 +142,9 @@ def realistic_workload(
         )
     )
     settle(runtime)
-    enriched, _ = app.create_snapshot(bob, pets, "enriched", "models, clusters, labels")
+    enriched = app.create_snapshot(
+        bob, pets, "enriched", "models, clusters, labels"
+    ).result.snapshot_id
     app.update_snapshot(alice, pets, enriched, "enriched and annotated", None)
     app.update_snapshot(alice, pets, enriched, None, "models, clusters, labels, metadata")
     app.share_dataset(alice, pets, bob.email, "viewer")
@@ -164,19 +166,11 @@ def realistic_workload(
     app.delete_snapshot(alice, pets, before)
 
     # Exports: one completes, one fails, one is aborted.
-    current = app.get_dataset(alice, pets)
-    record = current.checkpoints[str(enriched)]
-    export = {
-        "root": record["root"],
-        "snapshot_id": str(enriched),
-        "include_media": False,
-        "facets": record["facets"],
-    }
-    app.start_export(bob, pets, export)
+    app.start_export(bob, pets, str(enriched), include_media=False)
     settle(runtime)
-    task, _ = app.start_export(alice, pets, {**export, "include_media": True})
+    task, _ = app.start_export(alice, pets, str(enriched), include_media=True)
     fail(runtime, pets, task, "The disk is full.")
-    task, _ = app.start_export(alice, pets, export)
+    task, _ = app.start_export(alice, pets, str(enriched), include_media=False)
     app.abort_task(alice, pets, task)
 
     # Aborted operations: a re-index before it ran; a media addition after its claim.

@@ -5,8 +5,8 @@ after a seeded random delay; another worker (this process's) then finishes the t
 delay counts from the victim's claim of the task, or, for restores and clones in every
 other run, from the victim saying it runs (so the kill may land before, during or after
 its claim and its publish). To put kill points inside an operation's work the victim
-pauses after each item (``SNAPSET_FAULT_PAUSE_PER_ITEM``); restores and clones, which have
-no items, hold the task after claiming it (``SNAPSET_FAULT_HOLD_AFTER_CLAIM``).
+pauses after each item (``--pause`` of ``tests/support/paced_worker.py``); restores and
+clones, which have no items, hold the task after claiming it (``--hold``).
 
 After every run: one completion event and no failure for the task in the event store, the
 task log's row for it COMPLETED, and the data what it must be (the snapshot's items after
@@ -50,6 +50,7 @@ from tests.reliability.fault_support import (
     until,
 )
 from tests.support.media import photo
+from tests.support.paced_worker import paced_command
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 # Runs per kind of task: 4 kinds x 5 on PostgreSQL, 4 x 1 on SQLite (SNAPSET_FAULT_RUNS).
@@ -68,7 +69,8 @@ class Kill:
 
     after: str  # "claim" or "start"
     delay: float
-    env: dict[str, str]
+    hold: float = 0.0  # the victim's pacing (tests/support/paced_worker.py)
+    pause: float = 0.0
 
 
 @pytest.fixture
@@ -85,12 +87,12 @@ class Restores:
         self.runtime, self.admin, app = runtime, admin, runtime.app
         self.dataset_id = ready_dataset(runtime, admin, "restored", images=6, videos=1)
         first = app.get_dataset(admin, self.dataset_id).current_checkpoint
-        items = dict(app.tree.items(app.get_dataset(admin, self.dataset_id).content_root))
+        items = dict(app.tree.items(app.get_dataset(admin, self.dataset_id).current["root"]))
         key = min(items)
         app.edit_items(
             admin, self.dataset_id, lambda d: {key: {**items[key], "tags": ["changed"]}}, "edit"
         )
-        second, _ = app.create_snapshot(admin, self.dataset_id, "second")
+        second = app.create_snapshot(admin, self.dataset_id, "second").result.snapshot_id
         self.snapshots = [str(first), str(second)]
 
     def kill(self, run: int, rng: Any) -> Kill:
@@ -106,8 +108,11 @@ class Restores:
         dataset = app.get_dataset(self.admin, dataset_id)
         snapshot = dataset.checkpoints[target]
         assert dataset.current_checkpoint == target
-        assert dataset.content_root == snapshot["root"]
-        assert (dataset.n_images, dataset.n_videos) == (snapshot["n_images"], snapshot["n_videos"])
+        assert dataset.current["root"] == snapshot["root"]
+        assert (dataset.current["n_images"], dataset.current["n_videos"]) == (
+            snapshot["n_images"],
+            snapshot["n_videos"],
+        )
         assert listing(self.runtime, dataset_id, "current") == listing(
             self.runtime, dataset_id, target
         ), "the media are the snapshot's"
@@ -137,8 +142,11 @@ class Clones:
         app = self.runtime.app
         clone = app.get_dataset(self.admin, dataset_id)
         snapshot = app.get_dataset(self.admin, self.source).checkpoints[self.snapshot]
-        assert clone.content_root == snapshot["root"]
-        assert (clone.n_images, clone.n_videos) == (snapshot["n_images"], snapshot["n_videos"])
+        assert clone.current["root"] == snapshot["root"]
+        assert (clone.current["n_images"], clone.current["n_videos"]) == (
+            snapshot["n_images"],
+            snapshot["n_videos"],
+        )
         assert [c["reason"] for c in clone.checkpoints.values()] == ["clone"]
         assert listing(self.runtime, dataset_id, "current") == listing(
             self.runtime, self.source, self.snapshot
@@ -226,8 +234,12 @@ class Enrichments:
         app = self.runtime.app
         dataset = app.get_dataset(self.admin, dataset_id)
         assert dataset.status == Status.READY
-        records = dict(app.tree.items(dataset.content_root))
-        assert (len(records), dataset.n_images, dataset.n_videos) == (ITEMS + 1, ITEMS, 1)
+        records = dict(app.tree.items(dataset.current["root"]))
+        assert (len(records), dataset.current["n_images"], dataset.current["n_videos"]) == (
+            ITEMS + 1,
+            ITEMS,
+            1,
+        )
         for record in records.values():
             path = self.runtime.backend.blobs.path(record["blob"])
             if record["kind"] == "image":
@@ -256,16 +268,12 @@ def _hold_or_race(run: int, rng: Any) -> Kill:
     """Even runs: the victim holds the claimed task; the kill lands in the hold or after
     the publish. Odd runs: no hold; the kill lands around the claim and the publish."""
     if run % 2 == 0:
-        return Kill(
-            "claim", rng.uniform(0.0, HOLD * 1.3), {"SNAPSET_FAULT_HOLD_AFTER_CLAIM": str(HOLD)}
-        )
-    return Kill("start", rng.uniform(0.0, 0.15), {})
+        return Kill("claim", rng.uniform(0.0, HOLD * 1.3), hold=HOLD)
+    return Kill("start", rng.uniform(0.0, 0.15))
 
 
 def _inside_work(rng: Any) -> Kill:
-    return Kill(
-        "claim", rng.uniform(0.0, ITEMS * PAUSE * 1.2), {"SNAPSET_FAULT_PAUSE_PER_ITEM": str(PAUSE)}
-    )
+    return Kill("claim", rng.uniform(0.0, ITEMS * PAUSE * 1.2), pause=PAUSE)
 
 
 def _sha256(path: Path) -> str:
@@ -277,7 +285,7 @@ def files_of(runtime: Runtime, dataset_id: UUID) -> list[tuple[str, str, int]]:
     the blob store's bytes hashed again here."""
     dataset = runtime.app.repository.get(dataset_id)
     out = []
-    for _, record in runtime.app.tree.items(dataset.content_root):
+    for _, record in runtime.app.tree.items(dataset.current["root"]):
         path = runtime.backend.blobs.path(record["blob"])
         assert _sha256(path) == record["blob"]
         out.append((Path(record["file_name"]).name, record["blob"], record["size"]))
@@ -298,9 +306,11 @@ def victim(settings: Settings, kill: Kill) -> Child:
         "SNAPSET_DATABASE_URL": settings.database_url,
         "SNAPSET_LEASE_SECONDS": str(VICTIM_LEASE),
         "SNAPSET_IMPORT_ROOT": str(settings.import_root),
-        **kill.env,
     }
-    return Child.snapset("worker", "--data-dir", str(settings.data_dir), env=env)
+    command = paced_command(
+        "worker", "--data-dir", str(settings.data_dir), hold=kill.hold, pause=kill.pause
+    )
+    return Child(command, env)
 
 
 def finished(runtime: Runtime, admin: Actor, dataset_id: UUID, task_id: str) -> bool:

@@ -12,8 +12,10 @@ import pytest
 from eventsourcing.application import project_aggregate
 
 from application.datasets import Datasets
+from domain.access import Role
+from domain.checkpoints import default_name as default_checkpoint_name
 from domain.content_tree import EMPTY_ROOT
-from domain.dataset import Dataset, check_may_write, default_checkpoint_name, may_see
+from domain.dataset import Dataset
 from domain.errors import (
     BadRequest,
     Conflict,
@@ -28,6 +30,7 @@ from domain.errors import (
 from domain.ids import checkpoint_id_for_task
 from domain.status import Status
 from domain.tasks import CLONE, CREATION, MEDIA_ADDITION, RESTORE
+from domain.version import version_of
 from tests.unit.fakes import POPO, DictNodeStore
 
 T0 = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
@@ -68,9 +71,8 @@ def finish_task(
     worker: str = "w1",
 ) -> None:
     dataset.claim_task(task_id, worker, later(60), T0)
-    dataset.complete_operation(
-        task_id, worker, root, n_images, n_videos, status, OWNER_EMAIL, later(1)
-    )
+    result = version_of(root, n_images, n_videos, status, {})
+    dataset.complete_operation(task_id, worker, result, OWNER_EMAIL, later(1))
 
 
 def ready_dataset(*, snapshots: bool = True, name: str = "cats") -> Dataset:
@@ -122,12 +124,14 @@ def test_a_manual_checkpoint_records_the_content_and_who_took_it() -> None:
         "reason": "manual",
         "created_by": "a@example.com",
         "created_at": later(5),
-        "root": ROOT_A,
-        "n_images": 3,
-        "n_videos": 1,
-        "status": "READY",
+        "version": {
+            "root": ROOT_A,
+            "n_images": 3,
+            "n_videos": 1,
+            "status": "READY",
+            "facets": {"clustered": False, "models": {}, "schema": {}},
+        },
         "deleted": False,
-        "facets": {"clustered": False, "models": {}, "schema": {}},
     }
     assert dataset.current_checkpoint == "cp1"
 
@@ -146,7 +150,8 @@ def test_the_creation_task_takes_the_first_checkpoint_with_reason_creation() -> 
     record = dataset.checkpoints[checkpoint_id]
     assert record["reason"] == "creation"
     assert record["name"] == f"cats_snapshot_{checkpoint_id.replace('-', '')[:8]}"
-    assert (record["root"], record["n_images"], record["n_videos"]) == (ROOT_A, 3, 1)
+    version = record["version"]
+    assert (version["root"], version["n_images"], version["n_videos"]) == (ROOT_A, 3, 1)
     assert dataset.current_checkpoint == checkpoint_id
     assert dataset.status == Status.READY
 
@@ -297,7 +302,7 @@ def test_deleting_an_older_checkpoint_soft_deletes_it_and_keeps_the_content() ->
     dataset.delete_checkpoint(creation, OWNER_EMAIL)
     assert dataset.checkpoints[creation]["deleted"] is True
     assert live_ids(dataset) == ["cp1"]
-    assert (dataset.content_root, dataset.n_images, dataset.current_checkpoint) == (
+    assert (dataset.current["root"], dataset.current["n_images"], dataset.current_checkpoint) == (
         ROOT_A,
         3,
         "cp1",
@@ -338,7 +343,10 @@ def test_restoring_puts_the_dataset_in_read_only_and_marks_the_checkpoint_restor
         "INITIALIZING",
         {"snapshot_id": creation},
     )
-    assert (dataset.content_root, dataset.n_images) == (ROOT_B, 9)  # reads show the old data
+    assert (dataset.current["root"], dataset.current["n_images"]) == (
+        ROOT_B,
+        9,
+    )  # reads show the old data
 
 
 def test_a_completed_restore_brings_back_root_counts_and_status_and_makes_it_current() -> None:
@@ -353,9 +361,13 @@ def test_a_completed_restore_brings_back_root_counts_and_status_and_makes_it_cur
 
     restore(dataset, "task-r", creation)
 
-    assert (dataset.content_root, dataset.n_images, dataset.n_videos) == (ROOT_A, 3, 1)
+    assert (dataset.current["root"], dataset.current["n_images"], dataset.current["n_videos"]) == (
+        ROOT_A,
+        3,
+        1,
+    )
     assert dataset.status == Status.READY
-    assert dataset.content_status == Status.READY
+    assert dataset.current["status"] == Status.READY
     assert dataset.current_checkpoint == creation
     assert dataset.active_task is None
     assert dataset.restoring is None
@@ -370,9 +382,9 @@ def test_later_checkpoints_survive_a_restore() -> None:
     dataset.create_checkpoint("later", "", "", OWNER_EMAIL, later(5))
     restore(dataset, "task-r", creation)
     assert live_ids(dataset) == [creation, "later"]
-    assert dataset.checkpoints["later"]["root"] == ROOT_B
+    assert dataset.checkpoints["later"]["version"]["root"] == ROOT_B
     restore(dataset, "task-r2", "later")
-    assert dataset.content_root == ROOT_B
+    assert dataset.current["root"] == ROOT_B
 
 
 def test_restoring_current_restores_the_current_checkpoint() -> None:
@@ -383,7 +395,7 @@ def test_restoring_current_restores_the_current_checkpoint() -> None:
     assert dataset.restoring == "cp1"
     dataset.claim_task("task-r", "w1", later(60), later(6))
     dataset.complete_restore("task-r", "w1")
-    assert dataset.content_root == ROOT_A
+    assert dataset.current["root"] == ROOT_A
     assert dataset.current_checkpoint == "cp1"
 
 
@@ -427,7 +439,7 @@ def test_a_restore_is_allowed_from_error_and_partial_index() -> None:
             finish_task(dataset, "task-add", root=ROOT_B, status=status.value)
         assert dataset.status == status
         restore(dataset, "task-r", creation)
-        assert (dataset.status, dataset.content_root) == (Status.READY, ROOT_A)
+        assert (dataset.status, dataset.current["root"]) == (Status.READY, ROOT_A)
 
 
 def test_starting_the_same_restore_task_twice_starts_one_task() -> None:
@@ -452,7 +464,8 @@ def test_a_restore_first_takes_an_automatic_checkpoint_of_changed_content() -> N
     restore(dataset, "task-r", creation)
     auto = str(checkpoint_id_for_task("task-r", "auto"))
     record = dataset.checkpoints[auto]
-    assert (record["reason"], record["root"], record["n_images"], record["n_videos"]) == (
+    version = record["version"]
+    assert (record["reason"], version["root"], version["n_images"], version["n_videos"]) == (
         "auto",
         ROOT_B,
         5,
@@ -479,7 +492,7 @@ def test_an_operation_first_takes_an_automatic_checkpoint_only_when_content_chan
     start_media_addition(dataset, "task-2")
     auto = str(checkpoint_id_for_task("task-2", "auto"))
     assert live_ids(dataset) == [creation, auto]
-    assert (dataset.checkpoints[auto]["reason"], dataset.checkpoints[auto]["root"]) == (
+    assert (dataset.checkpoints[auto]["reason"], dataset.checkpoints[auto]["version"]["root"]) == (
         "auto",
         ROOT_B,
     )
@@ -533,7 +546,7 @@ def test_a_completed_clone_holds_the_source_content_and_a_first_checkpoint_of_re
     )
     clone.start_clone("task-c", record, "bob@example.com", later(6))
     assert (clone.status, clone.task("task-c")["task_type"]) == (Status.INDEXING, CLONE)
-    assert clone.content_root == EMPTY_ROOT
+    assert clone.current["root"] == EMPTY_ROOT
     clone.claim_task("task-c", "w1", later(60), later(6))
     clone.complete_clone("task-c", "w1", "bob@example.com", later(7))
 
@@ -543,8 +556,13 @@ def test_a_completed_clone_holds_the_source_content_and_a_first_checkpoint_of_re
     assert first["reason"] == "clone"
     assert first["name"] == default_checkpoint_name("cats (cloned)", checkpoint_id)
     assert first["description"] == "the one to clone"
-    assert (first["root"], first["n_images"], first["n_videos"]) == (ROOT_A, 3, 1)
-    assert (clone.content_root, clone.n_images, clone.n_videos) == (ROOT_A, 3, 1)
+    version = first["version"]
+    assert (version["root"], version["n_images"], version["n_videos"]) == (ROOT_A, 3, 1)
+    assert (clone.current["root"], clone.current["n_images"], clone.current["n_videos"]) == (
+        ROOT_A,
+        3,
+        1,
+    )
     assert clone.status == Status.READY
     assert clone.current_checkpoint == checkpoint_id
     assert clone.roles == {"user-bob": "owner"}
@@ -579,17 +597,23 @@ def test_a_worker_that_lost_its_task_cannot_finish_it_and_the_task_completes_onc
     dataset.collect_events()
 
     with pytest.raises(Conflict):
-        dataset.complete_operation("t", "w1", ROOT_B, 1, 0, "READY", OWNER_EMAIL, later(40))
+        dataset.complete_operation(
+            "t", "w1", version_of(ROOT_B, 1, 0, "READY", {}), OWNER_EMAIL, later(40)
+        )
     with pytest.raises(Conflict):
         dataset.report_progress("t", "w1", 50, "half", later(100))
     with pytest.raises(Conflict):
         dataset.fail_task("t", "w1", "I give up")
-    dataset.complete_operation("t", "w2", ROOT_A, 3, 1, "READY", OWNER_EMAIL, later(41))
+    dataset.complete_operation(
+        "t", "w2", version_of(ROOT_A, 3, 1, "READY", {}), OWNER_EMAIL, later(41)
+    )
     with pytest.raises(TaskNotFound):
-        dataset.complete_operation("t", "w2", ROOT_A, 3, 1, "READY", OWNER_EMAIL, later(42))
+        dataset.complete_operation(
+            "t", "w2", version_of(ROOT_A, 3, 1, "READY", {}), OWNER_EMAIL, later(42)
+        )
 
     assert event_names(dataset) == ["OperationCompleted"]
-    assert dataset.content_root == ROOT_A
+    assert dataset.current["root"] == ROOT_A
     assert dataset.finished_tasks == {"t": "COMPLETED"}
 
 
@@ -597,7 +621,9 @@ def test_an_unclaimed_task_cannot_be_completed() -> None:
     dataset = new_dataset()
     dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
     with pytest.raises(Conflict):
-        dataset.complete_operation("t", "w1", ROOT_A, 1, 0, "READY", OWNER_EMAIL, later(1))
+        dataset.complete_operation(
+            "t", "w1", version_of(ROOT_A, 1, 0, "READY", {}), OWNER_EMAIL, later(1)
+        )
 
 
 def test_progress_is_clamped_to_0_100_and_renews_the_lease() -> None:
@@ -615,7 +641,9 @@ def test_each_task_kind_completes_only_through_its_own_command() -> None:
     assert dataset.start_restore("task-r", "current", OWNER_EMAIL, later(5))
     dataset.claim_task("task-r", "w1", later(60), later(5))
     with pytest.raises(BadRequest):
-        dataset.complete_operation("task-r", "w1", ROOT_B, 0, 0, "READY", OWNER_EMAIL, later(6))
+        dataset.complete_operation(
+            "task-r", "w1", version_of(ROOT_B, 0, 0, "READY", {}), OWNER_EMAIL, later(6)
+        )
     with pytest.raises(BadRequest):
         dataset.complete_clone("task-r", "w1", OWNER_EMAIL, later(6))
     dataset.complete_restore("task-r", "w1")
@@ -637,7 +665,7 @@ def test_a_failed_task_leaves_the_dataset_in_error_with_the_message() -> None:
     assert dataset.fatal_error_msg == "The zip is corrupt."
     assert dataset.finished_tasks["task-add"] == "FAILED"
     assert dataset.active_task is None
-    assert dataset.content_root == ROOT_A
+    assert dataset.current["root"] == ROOT_A
 
 
 def test_a_failure_without_a_message_gets_a_generic_one_and_a_later_operation_clears_it() -> None:
@@ -784,15 +812,15 @@ def test_a_viewer_may_see_but_not_write_and_an_editor_may_not_share() -> None:
     dataset = new_dataset()
     dataset.share("u-viewer", "v@example.com", "viewer", OWNER_EMAIL)
     dataset.share("u-editor", "e@example.com", "editor", OWNER_EMAIL)
-    assert may_see(dataset, "u-viewer", is_admin=False)
-    assert not may_see(dataset, "u-stranger", is_admin=False)
-    assert may_see(dataset, "u-stranger", is_admin=True)
+    assert dataset.has_role("u-viewer", "viewer", is_admin=False)
+    assert not dataset.has_role("u-stranger", "viewer", is_admin=False)
+    assert dataset.has_role("u-stranger", "viewer", is_admin=True)
     with pytest.raises(Forbidden):
-        check_may_write(dataset, "u-viewer", is_admin=False)
-    check_may_write(dataset, "u-editor", is_admin=False)
+        dataset.check_access("u-viewer", Role.EDITOR, is_admin=False)
+    dataset.check_access("u-editor", Role.EDITOR, is_admin=False)
     with pytest.raises(Forbidden):
-        check_may_write(dataset, "u-editor", is_admin=False, need="owner")
-    check_may_write(dataset, OWNER, is_admin=False, need="owner")
+        dataset.check_access("u-editor", Role.OWNER, is_admin=False)
+    dataset.check_access(OWNER, Role.OWNER, is_admin=False)
 
 
 # Replaying events gives the same state.
@@ -809,7 +837,7 @@ def lifecycle(dataset: Dataset, after_each: Callable[[], None]) -> None:
         lambda: dataset.claim_task("t1", "w2", later(90), later(41)),
         lambda: dataset.report_progress("t1", "w2", 40, "reading", later(95)),
         lambda: dataset.complete_operation(
-            "t1", "w2", ROOT_A, 3, 1, "READY", OWNER_EMAIL, later(50)
+            "t1", "w2", version_of(ROOT_A, 3, 1, "READY", {}), OWNER_EMAIL, later(50)
         ),
         lambda: dataset.create_checkpoint("cp1", "one", "first", OWNER_EMAIL, later(60)),
         lambda: dataset.update_checkpoint("cp1", "uno", None, OWNER_EMAIL),
@@ -819,13 +847,9 @@ def lifecycle(dataset: Dataset, after_each: Callable[[], None]) -> None:
         lambda: dataset.complete_operation(
             "t2",
             "w1",
-            ROOT_C,
-            9,
-            2,
-            "PARTIAL INDEX",
+            version_of(ROOT_C, 9, 2, "PARTIAL INDEX", {"clustered": True, "models": {"A": "a1"}}),
             OWNER_EMAIL,
             later(80),
-            facets={"clustered": True, "models": {"A": "a1"}},
         ),
         lambda: dataset.start_export("te", OWNER_EMAIL, {"root": ROOT_C}, later(81)),
         lambda: dataset.claim_task("te", "w1", later(140), later(81)),
@@ -860,7 +884,7 @@ def test_replaying_the_collected_events_rebuilds_an_equal_dataset() -> None:
     replayed = project_aggregate(None, stored)
     assert isinstance(replayed, Dataset)
     assert vars(replayed) == vars(dataset)
-    assert (replayed.status, replayed.current_checkpoint, replayed.content_root) == (
+    assert (replayed.status, replayed.current_checkpoint, replayed.current["root"]) == (
         Status.READY,
         "cp1",
         ROOT_A,
@@ -914,5 +938,5 @@ def test_a_copy_shares_no_mutable_state_with_its_original() -> None:
     assert original.active_task is None
     assert original.roles == {"u": "owner"}
     assert original.version == 2
-    assert original.content_root == EMPTY_ROOT
+    assert original.current["root"] == EMPTY_ROOT
     assert copied.checkpoints["c1"]["name"] == "renamed"

@@ -7,11 +7,12 @@ from uuid import uuid4
 
 import pytest
 
-from domain.dataset import MAX_RUNNING_EXPORTS, Dataset, default_facets
+from domain.dataset import Dataset
 from domain.errors import BadRequest, Conflict
 from domain.ids import checkpoint_id_for_task
-from domain.status import Status
+from domain.status import MAX_RUNNING_EXPORTS, Status
 from domain.tasks import ENRICHMENT, EXPORT, REINDEX
+from domain.version import default_facets, version_of
 from tests.unit.test_dataset import (
     OWNER_EMAIL,
     ROOT_A,
@@ -35,23 +36,15 @@ def run_operation(
 ) -> None:
     assert dataset.start_operation(task_id, task_type, OWNER_EMAIL, {}, later(10))
     dataset.claim_task(task_id, "w1", later(60), later(10))
+    result = version_of(root, 3, 1, status, dict(facets or {}))
     dataset.complete_operation(
-        task_id,
-        "w1",
-        root,
-        3,
-        1,
-        status,
-        OWNER_EMAIL,
-        later(11),
-        facets=facets,
-        report={"processed": 4},
+        task_id, "w1", result, OWNER_EMAIL, later(11), report={"processed": 4}
     )
 
 
 def test_a_new_dataset_has_no_clusters_models_or_schema() -> None:
     dataset = ready_dataset()
-    assert dataset.facets == default_facets()
+    assert dataset.current["facets"] == default_facets()
     assert not dataset.clustered
 
 
@@ -59,7 +52,7 @@ def test_an_operation_replaces_only_the_facet_keys_it_names() -> None:
     dataset = ready_dataset()
     run_operation(dataset, "t-enrich", ENRICHMENT, ROOT_B, ENRICHED)
     run_operation(dataset, "t-index", REINDEX, ROOT_C, {"clustered": True})
-    assert dataset.facets == {
+    assert dataset.current["facets"] == {
         "clustered": True,
         "models": {"PERCEPTUAL_HASH": "phash-v1"},
         "schema": {},
@@ -73,9 +66,9 @@ def test_a_restore_brings_back_the_facets_of_its_snapshot() -> None:
     run_operation(dataset, "t-enrich", ENRICHMENT, ROOT_B, ENRICHED)
     run_operation(dataset, "t-index", REINDEX, ROOT_C, {"clustered": True})
     restore(dataset, "t-restore", "before")
-    assert (dataset.content_root, dataset.facets) == (ROOT_A, default_facets())
+    assert (dataset.current["root"], dataset.current["facets"]) == (ROOT_A, default_facets())
     dataset.create_checkpoint("after", "after", "", OWNER_EMAIL, later(20))
-    assert dataset.checkpoints["after"]["facets"] == default_facets()
+    assert dataset.checkpoints["after"]["version"]["facets"] == default_facets()
 
 
 def test_the_automatic_checkpoint_before_a_restore_keeps_the_facets_it_replaces() -> None:
@@ -84,7 +77,8 @@ def test_the_automatic_checkpoint_before_a_restore_keeps_the_facets_it_replaces(
     run_operation(dataset, "t-index", REINDEX, ROOT_B, {"clustered": True})
     restore(dataset, "t-restore", "before")
     auto = dataset.checkpoints[str(checkpoint_id_for_task("t-restore", "auto"))]
-    assert (auto["root"], auto["facets"]["clustered"]) == (ROOT_B, True)
+    version = auto["version"]
+    assert (version["root"], version["facets"]["clustered"]) == (ROOT_B, True)
 
 
 def test_a_clone_copies_the_facets_of_the_cloned_snapshot() -> None:
@@ -106,7 +100,7 @@ def test_a_clone_copies_the_facets_of_the_cloned_snapshot() -> None:
     clone.start_clone("t-clone", record, "bob@example.com", later(21))
     clone.claim_task("t-clone", "w1", later(60), later(21))
     clone.complete_clone("t-clone", "w1", "bob@example.com", later(22))
-    assert clone.facets == source.facets
+    assert clone.current["facets"] == source.current["facets"]
     assert clone.clustered
 
 
@@ -114,7 +108,7 @@ def test_a_clone_copies_the_facets_of_the_cloned_snapshot() -> None:
 
 
 def start_export(dataset: Dataset, task_id: str = "t-export") -> None:
-    assert dataset.start_export(task_id, OWNER_EMAIL, {"root": dataset.content_root}, later(30))
+    assert dataset.start_export(task_id, OWNER_EMAIL, {"root": dataset.current["root"]}, later(30))
 
 
 def test_an_export_changes_neither_status_nor_content_and_blocks_nothing() -> None:
@@ -187,7 +181,9 @@ def test_an_export_completes_only_as_an_export_and_operations_not_as_exports() -
     start_export(dataset)
     dataset.claim_task("t-export", "w1", later(60), later(31))
     with pytest.raises(BadRequest):
-        dataset.complete_operation("t-export", "w1", ROOT_B, 1, 0, "READY", OWNER_EMAIL, later(32))
+        dataset.complete_operation(
+            "t-export", "w1", version_of(ROOT_B, 1, 0, "READY", {}), OWNER_EMAIL, later(32)
+        )
     assert dataset.start_operation("t-op", ENRICHMENT, OWNER_EMAIL, {}, later(33))
     dataset.claim_task("t-op", "w1", later(60), later(33))
     with pytest.raises(BadRequest):

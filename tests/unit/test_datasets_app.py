@@ -11,8 +11,8 @@ import pytest
 
 from application.actor import Actor
 from application.datasets import Datasets, creation_task_id
+from application.details import DatasetDetails
 from domain.content_tree import EMPTY_ROOT
-from domain.dataset import Dataset
 from domain.errors import (
     Conflict,
     DatasetNotFound,
@@ -101,13 +101,15 @@ def test_creating_a_dataset_with_a_source_twice_starts_one_creation_task(
     assert topics(app, chosen) == ["Created", "OperationStarted"]
     dataset = app.get_dataset(alice, chosen)
     assert dataset.status == Status.INDEXING
-    assert dataset.task(str(creation_task_id(chosen)))["params"] == source
+    assert dataset.active_task is not None
+    assert dataset.active_task["task_id"] == str(creation_task_id(chosen))
+    assert dataset.active_task["params"] == source
 
 
 def test_a_dataset_without_a_source_stays_draft(app: Datasets, alice: Actor) -> None:
     dataset_id, position = app.create_dataset(alice, "cats", "about cats")
     dataset = app.get_dataset(alice, dataset_id)
-    assert (dataset.status, dataset.description, dataset.content_root) == (
+    assert (dataset.status, dataset.description, dataset.current["root"]) == (
         Status.DRAFT,
         "about cats",
         EMPTY_ROOT,
@@ -121,8 +123,8 @@ def test_creating_a_snapshot_twice_with_one_id_creates_one_checkpoint(
 ) -> None:
     dataset_id = ready_dataset(app, alice)
     chosen = uuid4()
-    first, _ = app.create_snapshot(alice, dataset_id, "one", snapshot_id=chosen)
-    second, _ = app.create_snapshot(alice, dataset_id, "one", snapshot_id=chosen)
+    first = app.create_snapshot(alice, dataset_id, "one", snapshot_id=chosen).result.snapshot_id
+    second = app.create_snapshot(alice, dataset_id, "one", snapshot_id=chosen).result.snapshot_id
     assert first == second == chosen
     assert topics(app, dataset_id).count("SnapshotCreated") == 1
     dataset = app.get_dataset(alice, dataset_id)
@@ -137,7 +139,9 @@ def test_restoring_twice_with_one_task_id_starts_one_task(app: Datasets, alice: 
     second, _ = app.restore_snapshot(alice, dataset_id, "current", task_id=task_id)
     assert first == second == task_id
     assert topics(app, dataset_id).count("RestoreStarted") == 1
-    assert app.get_dataset(alice, dataset_id).task(str(task_id))["status"] == "INITIALIZING"
+    task = app.get_dataset(alice, dataset_id).active_task
+    assert task is not None
+    assert (task["task_id"], task["status"]) == (str(task_id), "INITIALIZING")
 
 
 def test_cloning_twice_with_one_task_id_starts_one_clone(
@@ -316,8 +320,8 @@ def test_a_conflicting_save_is_re_decided_on_a_fresh_load_and_applied_once(
     dataset_id = ready_dataset(app, alice)
     seen: list[tuple[int, str]] = []
 
-    def edit(dataset: Dataset) -> dict[str, Any]:
-        seen.append((dataset.version, dataset.roles.get(bob.user_id, "-")))
+    def edit(dataset: DatasetDetails) -> dict[str, Any]:
+        seen.append((dataset.revision, dataset.roles.get(bob.user_id, "-")))
         if len(seen) == 1:  # someone else saves a change between our load and our save
             other = app.repository.get(dataset_id)
             other.share(bob.user_id, bob.email, "viewer", alice.email)
@@ -330,10 +334,10 @@ def test_a_conflicting_save_is_re_decided_on_a_fresh_load_and_applied_once(
     assert seen[1][0] == seen[0][0] + 1  # the second decision saw the other change
     assert seen[1][1] == "viewer"
     dataset = app.get_dataset(alice, dataset_id)
-    assert (dataset.n_images, dataset.n_videos) == (5, 1)
+    assert (dataset.current["n_images"], dataset.current["n_videos"]) == (5, 1)
     assert dataset.roles[bob.user_id] == "viewer"
     assert topics(app, dataset_id).count("ContentEdited") == 1
-    assert versions(app, dataset_id) == list(range(1, dataset.version + 1))
+    assert versions(app, dataset_id) == list(range(1, dataset.revision + 1))
 
 
 def test_a_dataset_changed_by_others_on_every_attempt_gives_a_conflict(
@@ -342,7 +346,7 @@ def test_a_dataset_changed_by_others_on_every_attempt_gives_a_conflict(
     dataset_id = ready_dataset(app, alice)
     attempts = 0
 
-    def edit(dataset: Dataset) -> dict[str, Any]:
+    def edit(dataset: DatasetDetails) -> dict[str, Any]:
         nonlocal attempts
         attempts += 1
         other = app.repository.get(dataset_id)
@@ -355,7 +359,7 @@ def test_a_dataset_changed_by_others_on_every_attempt_gives_a_conflict(
     assert attempts > 1
     assert "ContentEdited" not in topics(app, dataset_id)
     dataset = app.get_dataset(alice, dataset_id)
-    assert versions(app, dataset_id) == list(range(1, dataset.version + 1))
+    assert versions(app, dataset_id) == list(range(1, dataset.revision + 1))
 
 
 def test_a_command_returns_the_position_of_its_last_event(app: Datasets, alice: Actor) -> None:

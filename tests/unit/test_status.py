@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 
-from domain.status import Operation, Status, may_start, task_status_name
+from domain.status import (
+    GATES,
+    MAX_RUNNING_EXPORTS,
+    Operation,
+    Status,
+    may_start,
+    task_status_name,
+)
 
 # Columns, in this order. "Y": the operation may start; ".": it is refused.
 COLUMNS = (
@@ -36,6 +43,31 @@ EXPECTED: dict[tuple[Operation, bool], str] = {
     (Operation.MODIFY, True): "......",
     (Operation.EDIT_ITEMS, False): "...YYY",
     (Operation.EDIT_ITEMS, True): "......",
+    (Operation.PROPAGATE_LABELS, False): "...YYY",
+    (Operation.PROPAGATE_LABELS, True): "......",
+    (Operation.READ_SNAPSHOTS, False): "YYYYYY",
+    (Operation.READ_SNAPSHOTS, True): "YYYYYY",
+    (Operation.EXPORT, False): "YYYYYY",
+    (Operation.EXPORT, True): "YYYYYY",
+    (Operation.RETRY, False): "YYYYYY",
+    (Operation.RETRY, True): "......",
+}
+
+# What else each gate asks, beside status: snapshot support on (S), no clone from the
+# dataset running (C), fewer than MAX_RUNNING_EXPORTS of it running (N), clusters made (K).
+OTHER_CONDITIONS: dict[Operation, str] = {
+    Operation.CREATE_SNAPSHOT: "S",
+    Operation.RESTORE: "SC",
+    Operation.CLONE: "S",
+    Operation.EDIT_SNAPSHOT: "S",
+    Operation.DELETE_SNAPSHOT: "S",
+    Operation.READ_SNAPSHOTS: "S",
+    Operation.INGEST: "",
+    Operation.MODIFY: "",
+    Operation.PROPAGATE_LABELS: "K",
+    Operation.EDIT_ITEMS: "",
+    Operation.EXPORT: "N",
+    Operation.RETRY: "",
 }
 
 MATRIX = [
@@ -57,6 +89,19 @@ def test_may_start_matches_the_expected_table(
 ) -> None:
     expected = EXPECTED[operation, busy][COLUMNS.index(status)] == "Y"
     assert may_start(operation, status, busy=busy) is expected
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_each_gate_asks_exactly_the_other_conditions_api_md_names(operation: Operation) -> None:
+    gate = GATES[operation]
+    asked = {
+        "S": gate.snapshots,
+        "C": gate.not_while_cloned,
+        "N": gate.most_at_once == MAX_RUNNING_EXPORTS,
+        "K": gate.clustered,
+    }
+    assert {flag for flag, on in asked.items() if on} == set(OTHER_CONDITIONS[operation])
+    assert gate.most_at_once in (None, MAX_RUNNING_EXPORTS)
 
 
 def test_status_values_are_spelled_as_the_api_spells_them() -> None:

@@ -106,8 +106,12 @@ def test_a_worker_runs_the_creation_task_and_publishes_its_content(
     operation = PublishRecords()
     assert worker(app, queue, "A", operations={CREATION: operation}).run_once() == 1
     dataset = get(app, dataset_id)
-    assert (dataset.status, dataset.n_images, dataset.n_videos) == (Status.READY, 2, 1)
-    assert dict(app.tree.items(dataset.content_root)) == RECORDS
+    assert (dataset.status, dataset.current["n_images"], dataset.current["n_videos"]) == (
+        Status.READY,
+        2,
+        1,
+    )
+    assert dict(app.tree.items(dataset.current["root"])) == RECORDS
     assert dataset.finished_tasks == {str(creation_task_id(dataset_id)): "COMPLETED"}
     assert [r["reason"] for r in dataset.checkpoints.values()] == ["creation"]
     assert operation.runs == 1
@@ -132,7 +136,7 @@ def test_a_restore_task_completes_once_when_two_workers_both_try(
     assert topics(app, dataset_id).count("RestoreCompleted") == 1
     dataset = get(app, dataset_id)
     assert dataset.current_checkpoint == snapshot
-    assert dict(app.tree.items(dataset.content_root)) == RECORDS
+    assert dict(app.tree.items(dataset.current["root"])) == RECORDS
     assert dataset.status == Status.READY
 
 
@@ -183,7 +187,7 @@ def test_a_worker_that_lost_its_lease_mid_run_publishes_nothing(
 
     assert worker(app, queue, "B").run_task(dataset_id, task) is True
     assert topics(app, dataset_id).count("OperationCompleted") == 1
-    assert dict(app.tree.items(get(app, dataset_id).content_root)) == RECORDS
+    assert dict(app.tree.items(get(app, dataset_id).current["root"])) == RECORDS
 
 
 def test_an_operation_that_fails_leaves_the_dataset_in_error_and_the_task_failed(
@@ -251,7 +255,11 @@ def test_a_failed_creation_task_can_be_retried_and_then_succeeds(
     app.retry_task(alice, dataset_id, task)
     assert a.run_once() == 1
     dataset = get(app, dataset_id)
-    assert (dataset.status, dataset.fatal_error_msg, dataset.n_images) == (Status.READY, None, 2)
+    assert (dataset.status, dataset.fatal_error_msg, dataset.current["n_images"]) == (
+        Status.READY,
+        None,
+        2,
+    )
 
 
 def test_a_clone_task_publishes_the_source_content_and_frees_the_source(
@@ -265,7 +273,7 @@ def test_a_clone_task_publishes_the_source_content_and_frees_the_source(
     assert worker(app, queue, "A").run_once() == 1
 
     clone, source = get(app, clone_id), get(app, source_id)
-    assert (clone.status, clone.content_root) == (Status.READY, source.content_root)
+    assert (clone.status, clone.current["root"]) == (Status.READY, source.current["root"])
     assert [r["reason"] for r in clone.checkpoints.values()] == ["clone"]
     assert source.pending_clones == {}
     app.restore_snapshot(alice, source_id, "current")  # no longer refused
@@ -307,7 +315,11 @@ def test_a_task_aborted_while_a_worker_runs_it_is_left_aborted_and_the_worker_ca
 
     dataset = get(app, dataset_id)
     assert dataset.finished_tasks[str(task_id)] == "ABORTED"
-    assert (dataset.status, dataset.fatal_error_msg, dataset.n_images) == (Status.READY, None, 2)
+    assert (dataset.status, dataset.fatal_error_msg, dataset.current["n_images"]) == (
+        Status.READY,
+        None,
+        2,
+    )
     assert "OperationCompleted" not in topics(app, dataset_id)[-2:]
     assert "OperationFailed" not in topics(app, dataset_id)
     again, _ = app.start_operation(alice, dataset_id, MEDIA_ADDITION, {})

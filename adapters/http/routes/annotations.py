@@ -27,9 +27,10 @@ from adapters.http.models_annotations import (
     PropagateLabels,
 )
 from adapters.http.services import Services, services_of, uuid_param
+from application.details import DatasetDetails
 from application.operations.label_propagation import label_identity
-from domain.dataset import Dataset, check_may_write
-from domain.errors import Conflict, Invalid, NotFound
+from domain.access import Role
+from domain.errors import Invalid, NotFound
 from domain.metadata_schema import merge_schemas, parse_schema
 from domain.tasks import CUSTOM_METADATA, LABEL_PROPAGATION
 
@@ -85,7 +86,8 @@ def import_custom_metadata(call: Call) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
     dataset = _writable(services, call, dataset_id)
     body: ImportMetadata = call.body if call.form is None else form_body(call.form)
-    schema = merge_schemas(dataset.facets.get("schema") or {}, parse_schema(body.field_schema))
+    applied = dataset.current["facets"].get("schema") or {}
+    schema = merge_schemas(applied, parse_schema(body.field_schema))
     task_id = idempotent_id(call, f"custom_metadata:{dataset_id}") or uuid4()
     with staged_rows(call.form, body, schema, services.runtime.staging, str(task_id)) as params:
         started, position = services.app.start_operation(
@@ -105,7 +107,7 @@ def import_custom_metadata(call: Call) -> Response:
 def get_custom_metadata_schema(call: Call) -> Response:
     dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     schema = MetadataSchema.model_validate(
-        {"dataset_id": str(dataset.id), "schema": dataset.facets.get("schema") or {}}
+        {"dataset_id": str(dataset.id), "schema": dataset.current["facets"].get("schema") or {}}
     )
     return JSONResponse(schema.model_dump(mode="json", by_alias=True))
 
@@ -124,12 +126,7 @@ def get_custom_metadata_schema(call: Call) -> Response:
 def propagate_labels(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
-    dataset = _writable(services, call, dataset_id)
-    if not dataset.clustered:
-        raise Conflict(
-            f"Dataset {dataset_id} has no clusters; re-index it (POST "
-            f"/api/v1/dataset/{dataset_id}/reindex) before propagating labels."
-        )
+    _writable(services, call, dataset_id)
     body: PropagateLabels = call.body
     params = {
         "media_ids": list(dict.fromkeys(body.media_ids)),
@@ -202,11 +199,9 @@ def edit_labels(call: Call) -> Response:
     return _edit_each(call, body.media_ids, change, f"{body.mode} labels")
 
 
-def _writable(services: Services, call: Call, dataset_id: UUID) -> Dataset:
+def _writable(services: Services, call: Call, dataset_id: UUID) -> DatasetDetails:
     """The dataset, if the caller may change it: 404 for a stranger, 403 for a viewer."""
-    dataset = services.app.get_dataset(call.actor, dataset_id)
-    check_may_write(dataset, call.actor.user_id, is_admin=call.actor.is_admin)
-    return dataset
+    return services.app.get_dataset(call.actor, dataset_id, need=Role.EDITOR)
 
 
 def _edit_each(
@@ -219,11 +214,11 @@ def _edit_each(
     wanted = list(dict.fromkeys(media_ids))
     changed: list[str] = []
 
-    def edit(dataset: Dataset) -> dict[str, Any]:
+    def edit(dataset: DatasetDetails) -> dict[str, Any]:
         changed.clear()  # a conflicting save decides again on the reloaded dataset
         changes: dict[str, Any] = {}
         for media_id in wanted:
-            record = services.app.tree.get(dataset.content_root, media_id)
+            record = services.app.tree.get(dataset.current["root"], media_id)
             if record is None:
                 raise NotFound(
                     f"Media {media_id!r} is not in dataset {dataset_id}; nothing was changed."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
@@ -13,8 +14,10 @@ from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_ti
 from adapters.http.presenters import dataset_detail, dataset_summary, history_entry
 from adapters.http.services import services_of, uuid_param
 from application.datasets import creation_task_id
+from application.details import DatasetDetails
+from domain.access import abilities
 from domain.dataset import Dataset
-from domain.errors import DatasetNotFound, Invalid, NotFound
+from domain.errors import Invalid, NotFound
 from domain.tasks import MEDIA_ADDITION
 
 registry = Registry()
@@ -40,7 +43,7 @@ def create_dataset(call: Call) -> Response:
     def create(source: dict[str, Any] | None) -> tuple[UUID, int]:
         return services.app.create_dataset(
             call.actor,
-            body.dataset_name.strip(),
+            body.dataset_name,
             body.description,
             snapshot_support=body.snapshot_support,
             source=source,
@@ -61,26 +64,25 @@ def create_dataset(call: Call) -> Response:
 
 
 def _creation_body(call: Call) -> models.CreateDataset:
-    if call.form is None:
-        body: models.CreateDataset = call.body
-        if not body.dataset_name.strip():
-            raise Invalid("The dataset_name must not be blank.")
-        return body
+    """The creation request, its name checked before anything is staged."""
+    body = call.body if call.form is None else _form_body(call.form)
+    Dataset.checked_name(body.dataset_name)
+    return body
+
+
+def _form_body(form: FormData) -> models.CreateDataset:
     allowed = {"dataset_name", "description", "source_path", "snapshot_support", "files"}
-    unknown = sorted(set(call.form.keys()) - allowed)
+    unknown = sorted(set(form.keys()) - allowed)
     if unknown:
         raise Invalid(f"Unknown form field {unknown[0]!r}.")
     fields: dict[str, Any] = {
-        name: form_text(call.form, name, limit=4096)
+        name: form_text(form, name, limit=4096)
         for name in ("dataset_name", "description", "source_path")
     }
-    support = form_text(call.form, "snapshot_support")
+    support = form_text(form, "snapshot_support")
     if support is not None:
         fields["snapshot_support"] = support.lower() in ("true", "1", "yes", "on")
-    body = models.CreateDataset.model_validate({k: v for k, v in fields.items() if v is not None})
-    if not body.dataset_name.strip():
-        raise Invalid("The dataset_name must not be blank.")
-    return body
+    return models.CreateDataset.model_validate({k: v for k, v in fields.items() if v is not None})
 
 
 @registry.add(
@@ -94,7 +96,7 @@ def _creation_body(call: Call) -> models.CreateDataset:
 def get_dataset(call: Call) -> models.Dataset:
     services = services_of(call)
     dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    return dataset_detail(dataset, services.app.tree.counts(dataset.content_root).objects)
+    return dataset_detail(dataset, services.app.tree.counts(dataset.current["root"]).objects)
 
 
 @registry.add(
@@ -106,14 +108,8 @@ def get_dataset(call: Call) -> models.Dataset:
     tags=TAGS,
 )
 def get_access(call: Call) -> models.DatasetAccess:
-    dataset_id = uuid_param(call, "dataset_id")
-    dataset = services_of(call).app.get_dataset(call.actor, dataset_id)
-    role = dataset.role_of(call.actor.user_id, is_admin=call.actor.is_admin)
-    if role is None:  # get_dataset has answered 404 already; this only narrows the type
-        raise DatasetNotFound(dataset_id)
-    return models.DatasetAccess.model_validate(
-        {"role": role, "can_edit": role in ("owner", "editor"), "can_share": role == "owner"}
-    )
+    dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    return models.DatasetAccess.model_validate({"role": dataset.role, **abilities(dataset.role)})
 
 
 @registry.add(
@@ -208,8 +204,8 @@ def edit_media(call: Call) -> Response:
         raise Invalid("Give at least one of tags, labels and metadata.")
     result: dict[str, Any] = {}
 
-    def edit(dataset: Dataset) -> dict[str, Any]:
-        record = services.app.tree.get(dataset.content_root, media_id)
+    def edit(dataset: DatasetDetails) -> dict[str, Any]:
+        record = services.app.tree.get(dataset.current["root"], media_id)
         if record is None:
             raise NotFound(f"Media {media_id} is not in dataset {dataset_id}.")
         record = dict(record)

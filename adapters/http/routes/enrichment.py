@@ -21,7 +21,7 @@ from adapters.http.models_enrichment import (
     ReindexDataset,
 )
 from adapters.http.services import Services, services_of, uuid_param
-from domain.dataset import check_may_write
+from domain.access import Role
 from domain.tasks import ENRICHMENT, REINDEX
 
 registry = Registry()
@@ -38,7 +38,7 @@ TAGS = ("enrichment",)
 )
 def list_models(call: Call) -> ModelList:
     dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    applied = dataset.facets.get("models", {})
+    applied = dataset.current["facets"].get("models", {})
     return ModelList(
         models=[
             EnrichmentModelInfo(
@@ -94,6 +94,6 @@ def reindex(call: Call) -> Response:
 
 def _writable(call: Call, services: Services) -> UUID:
     """The dataset id, once the caller is known to see it (404) and edit it (403)."""
-    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    check_may_write(dataset, call.actor.user_id, is_admin=call.actor.is_admin)
-    return uuid_param(call, "dataset_id")
+    dataset_id = uuid_param(call, "dataset_id")
+    services.app.get_dataset(call.actor, dataset_id, need=Role.EDITOR)
+    return dataset_id

@@ -24,6 +24,7 @@ from adapters.http.services import Services, services_of, uuid_param
 from adapters.thumbnails import SIZE as THUMBNAIL_SIZE
 from adapters.thumbnails import Thumbnails
 from domain.content_tree import Record
+from domain.dataset_state import CURRENT
 from domain.errors import Invalid, NotFound
 from projections.media_index import FieldFilter, MediaFilter, MediaOrder, as_number
 
@@ -234,10 +235,9 @@ def list_clusters(call: Call) -> ClusterPage:
 
 def _root(call: Call, snapshot_id: UUID | None) -> str:
     """The content root the caller asked for; 404 unless they have a role on the dataset."""
-    dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    if snapshot_id is None:
-        return str(dataset.content_root)
-    return str(dataset.live_checkpoint(str(snapshot_id))["root"])
+    name = CURRENT if snapshot_id is None else str(snapshot_id)
+    app = services_of(call).app
+    return app.get_version(call.actor, uuid_param(call, "dataset_id"), name)["root"]
 
 
 def _indexed(services: Services, root: str) -> Any:

@@ -19,7 +19,7 @@ from adapters.http import models_exports as m
 from adapters.http.endpoint import Call, Registry
 from adapters.http.inputs import idempotent_id
 from adapters.http.services import Services, services_of, uuid_param
-from application.version_diff import CURRENT, compare_versions, version_of
+from domain.dataset_state import CURRENT
 from domain.errors import Conflict, NotFound
 from domain.tasks import EXPORT
 
@@ -59,8 +59,7 @@ def _version_param(name: str, raw: str) -> str:
 def diff_versions(call: Call) -> m.Diff:
     services = services_of(call)
     query: m.DiffQuery = call.query
-    diff = compare_versions(
-        services.app,
+    diff = services.app.compare_versions(
         call.actor,
         uuid_param(call, "dataset_id"),
         _version_param("snapshot_id", call.path["snapshot_id"]),
@@ -84,17 +83,13 @@ def start_export(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     query: m.ExportQuery = call.query
-    dataset = services.app.get_dataset(call.actor, dataset_id)
     snapshot = None if query.snapshot_id is None else str(query.snapshot_id)
-    version = version_of(dataset, snapshot or CURRENT)
-    params: dict[str, Any] = {
-        "root": version.root,
-        "snapshot_id": snapshot,
-        "include_media": query.include_media,
-        "facets": version.facets,
-    }
     task_id, position = services.app.start_export(
-        call.actor, dataset_id, params, idempotent_id(call, f"export:{dataset_id}")
+        call.actor,
+        dataset_id,
+        snapshot,
+        query.include_media,
+        idempotent_id(call, f"export:{dataset_id}"),
     )
     return JSONResponse({"id": str(task_id)}, headers=services.settle(position))
 

@@ -1,4 +1,4 @@
-"""The six snapshot endpoints of API.md, exactly."""
+"""The six snapshot endpoints of API.md, exactly (and their dry runs, an extension)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from adapters.http import models
 from adapters.http.endpoint import Call, Registry
 from adapters.http.inputs import idempotent_id
 from adapters.http.models_exports import Diff, RestoreQuery, diff_from
-from adapters.http.presenters import snapshot_from_record, snapshot_from_row
+from adapters.http.presenters import snapshot_from_details, snapshot_from_row
 from adapters.http.services import services_of, uuid_param
-from application.version_diff import preview_restore
-from domain.errors import Invalid, SnapshotsDisabled
+from domain.dataset_state import CURRENT
 
 registry = Registry()
 BASE = "/api/v1/dataset/{dataset_id}/snapshot"
@@ -29,9 +28,7 @@ TAGS = ("snapshots",)
 )
 def list_snapshots(call: Call) -> list[models.Snapshot]:
     services = services_of(call)
-    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    if not dataset.snapshot_support:
-        raise SnapshotsDisabled(dataset.id)
+    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"), snapshots=True)
     services.catch_up_for(call, "snapshot_list")
     return [snapshot_from_row(r) for r in services.view("snapshot_list").list(str(dataset.id))]
 
@@ -49,18 +46,14 @@ def create_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     body: models.CreateSnapshot = call.body
-    snapshot_id, position = services.app.create_snapshot(
+    snapshot, position = services.app.create_snapshot(
         call.actor,
         dataset_id,
         body.name or "",
         body.description or "",
         idempotent_id(call, f"snapshot:{dataset_id}"),
     )
-    headers = services.settle(position)
-    dataset = services.app.get_dataset(call.actor, dataset_id)
-    return JSONResponse(
-        snapshot_from_record(dataset, str(snapshot_id)).model_dump(mode="json"), headers=headers
-    )
+    return services.answer(snapshot_from_details(snapshot), position)
 
 
 @registry.add(
@@ -76,16 +69,10 @@ def edit_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
     body: models.EditSnapshot = call.body
-    if body.name is None and body.description is None:
-        raise Invalid("Give at least one of name and description.")
-    position = services.app.update_snapshot(
+    snapshot, position = services.app.update_snapshot(
         call.actor, dataset_id, snapshot_id, body.name, body.description
     )
-    headers = services.settle(position)
-    dataset = services.app.get_dataset(call.actor, dataset_id)
-    return JSONResponse(
-        snapshot_from_record(dataset, str(snapshot_id)).model_dump(mode="json"), headers=headers
-    )
+    return services.answer(snapshot_from_details(snapshot), position)
 
 
 @registry.add(
@@ -109,11 +96,11 @@ def restore_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     raw = call.path["snapshot_id"]
-    snapshot = "current" if raw == "current" else str(uuid_param(call, "snapshot_id"))
+    snapshot = CURRENT if raw == CURRENT else str(uuid_param(call, "snapshot_id"))
     query: RestoreQuery = call.query
     if query.dry_run:
-        preview = preview_restore(
-            services.app, call.actor, dataset_id, snapshot, query.page, query.page_size
+        preview = services.app.preview_restore(
+            call.actor, dataset_id, snapshot, query.page, query.page_size
         )
         return JSONResponse(diff_from(preview).model_dump(mode="json"))
     task_id, position = services.app.restore_snapshot(
@@ -125,15 +112,30 @@ def restore_snapshot(call: Call) -> Response:
 @registry.add(
     "POST",
     BASE + "/{snapshot_id}/clone",
-    "Clone a snapshot into a new, independent dataset, as a task.",
+    "Clone a snapshot into a new, independent dataset, as a task. With `dry_run=true`: "
+    "200 with what the clone would create, creating nothing.",
+    query=models.CloneQuery,
     response=models.TaskStarted,
     status=202,
     errors=(403, 404, 409, 429),
     tags=TAGS,
+    extra={
+        "responses": {200: ("dry_run=true: what the clone would create.", models.ClonePreview)},
+        "description": "With `dry_run=true` the answer is 200 with the new dataset's name and "
+        "counts; the same rules apply (editor role, 404, 409).",
+    },
 )
 def clone_snapshot(call: Call) -> Response:
     services = services_of(call)
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
+    query: models.CloneQuery = call.query
+    if query.dry_run:
+        preview = services.app.preview_clone(call.actor, dataset_id, snapshot_id)
+        return JSONResponse(
+            models.ClonePreview.model_validate(preview, from_attributes=True).model_dump(
+                mode="json"
+            )
+        )
     task_id, clone_id, position = services.app.clone_snapshot(
         call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}")
     )
