@@ -20,8 +20,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from adapters.projector import Positions, Signal
+from adapters.positions import Positions
 from adapters.settings import Settings
+from adapters.signal import Signal
 from adapters.views.store import ViewStore
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,11 @@ from adapters.enrichment.registry import default_registry
 from adapters.export_folder import ExportFolder
 from adapters.media_probe import PillowProbe
 from adapters.position_notices import PositionNotices
-from adapters.projector import Positions, Projector, ProjectorThread, Signal
+from adapters.positions import Positions
+from adapters.projector import Projector
+from adapters.projector_thread import ProjectorThread
 from adapters.settings import Settings
+from adapters.signal import Signal
 from adapters.staging import StagingFolder
 from adapters.views.task_log import TaskLogView
 from application.operations.base import Operation

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from adapters.position_notices import PositionNotices
-from adapters.projector import Positions, Signal
+from adapters.positions import Positions
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
+from adapters.signal import Signal
 from application.actor import Actor
 from tests.integration.helpers import ingested
 

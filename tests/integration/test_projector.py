@@ -9,8 +9,11 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from adapters.backend import VIEW_NAMES
-from adapters.projector import Positions, Projector, ProjectorThread, Signal
+from adapters.positions import Positions
+from adapters.projector import Projector
+from adapters.projector_thread import ProjectorThread
 from adapters.runtime import Runtime
+from adapters.signal import Signal
 from adapters.views.store import ViewStore
 from application.actor import Actor
 from tests.integration.helpers import Dump, dump, edit, ingested, settle, tag_first
