@@ -14,25 +14,25 @@ from adapters.settings import Settings
 from adapters.storage.blobs import BlobFolder
 from adapters.storage.nodes import PostgresNodeStore, SQLiteNodeStore
 from adapters.storage.sqlite_durable import make_durable
-from adapters.views import backends as v
+from adapters.views.audit_history import AuditHistoryView
+from adapters.views.dataset_list import DatasetListView
+from adapters.views.media_index import MediaIndexView
+from adapters.views.postgres_store import PostgresViewStore
+from adapters.views.snapshot_list import SnapshotListView
+from adapters.views.sqlite_store import SQLiteViewStore
 from adapters.views.store import ViewStore
+from adapters.views.task_log import TaskLogView
+from adapters.views.view import View
 from application.datasets import Datasets
 
-VIEW_NAMES = ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index")
-_SQLITE_VIEWS: dict[str, type[Any]] = {
-    "snapshot_list": v.SQLiteSnapshotListView,
-    "task_log": v.SQLiteTaskLogView,
-    "dataset_list": v.SQLiteDatasetListView,
-    "audit_history": v.SQLiteAuditHistoryView,
-    "media_index": v.SQLiteMediaIndexView,
+_VIEWS: dict[str, type[View]] = {
+    "snapshot_list": SnapshotListView,
+    "task_log": TaskLogView,
+    "dataset_list": DatasetListView,
+    "audit_history": AuditHistoryView,
+    "media_index": MediaIndexView,
 }
-_POSTGRES_VIEWS: dict[str, type[Any]] = {
-    "snapshot_list": v.PostgresSnapshotListView,
-    "task_log": v.PostgresTaskLogView,
-    "dataset_list": v.PostgresDatasetListView,
-    "audit_history": v.PostgresAuditHistoryView,
-    "media_index": v.PostgresMediaIndexView,
-}
+VIEW_NAMES = tuple(_VIEWS)
 _MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
 # Recently used aggregates stay in memory; each load still reads the events stored since
 # (fast-forward), so other processes' writes are seen, and callers get a deep copy.
@@ -49,7 +49,7 @@ class Backend:
     app: Datasets
     nodes: SQLiteNodeStore | PostgresNodeStore
     blobs: BlobFolder
-    views: dict[str, ViewStore]
+    views: dict[str, View]
     _datastores: list[Any] = field(default_factory=list)
 
     def migrate(self) -> None:
@@ -60,7 +60,7 @@ class Backend:
                 self.app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
             self.nodes.create_table()
             for view in self.views.values():
-                view.create_table()  # type: ignore[attr-defined]
+                view.store.create_table()
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Any:
@@ -84,6 +84,11 @@ class Backend:
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+    @property
+    def stores(self) -> dict[str, ViewStore]:
+        """Each view's store, by view name."""
+        return {name: view.store for name, view in self.views.items()}
 
     def close(self) -> None:
         self.app.close()
@@ -117,15 +122,15 @@ def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
         },
     )
     make_durable(app.factory.datastore)  # type: ignore[attr-defined]
-    stores = [nodes_store]
-    views: dict[str, ViewStore] = {}
-    for name, cls in _SQLITE_VIEWS.items():
-        store = make_durable(
+    datastores = [nodes_store]
+    views: dict[str, View] = {}
+    for name, view in _VIEWS.items():
+        datastore = make_durable(
             SQLiteDatastore(str(data / "views" / f"{name}.sqlite"), pool_size=4, max_overflow=16)
         )
-        stores.append(store)
-        views[name] = cls(store)
-    return Backend(settings, app, nodes, blobs, views, stores)
+        datastores.append(datastore)
+        views[name] = view(SQLiteViewStore(datastore, name, view.ddl))
+    return Backend(settings, app, nodes, blobs, views, datastores)
 
 
 def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
@@ -159,5 +164,7 @@ def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
             **_AGGREGATE_CACHE,
         },
     )
-    views = {name: cls(datastore) for name, cls in _POSTGRES_VIEWS.items()}
+    views = {
+        name: view(PostgresViewStore(datastore, name, view.ddl)) for name, view in _VIEWS.items()
+    }
     return Backend(settings, app, nodes, blobs, views, [datastore])

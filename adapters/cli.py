@@ -210,7 +210,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
         projector = runtime.projectors[name]
         projector.batch_size = 2000
         started = time.monotonic()
-        projector.view.clear()
+        projector.store.clear()
         projector.forget_position()
         events = 0
         with Progress(f"rebuild {name}", "event", total=last) as progress:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from adapters.signal import Signal
 from adapters.views.store import ViewStore
@@ -14,13 +14,14 @@ class Positions:
 
     A view a projector thread in this process runs is known without a query: the thread
     notes its position after every cycle and pulses ``projected`` when it moves. A view
-    projected by another process is asked (its tracking row) only while still behind.
+    projected by another process is asked (its store's tracking row) only while still
+    behind. Views are named by view name and known by their stores.
     """
 
     def __init__(
-        self, views: dict[str, ViewStore], projected: Signal, *, ask_every: float = 0.25
+        self, stores: Mapping[str, ViewStore], projected: Signal, *, ask_every: float = 0.25
     ) -> None:
-        self._views = views
+        self._stores = stores
         self._projected = projected
         self._known: dict[int, int] = {}
         self._here: set[int] = set()
@@ -40,33 +41,33 @@ class Positions:
         self._asked.clear()
         self._listening = on
 
-    def project_here(self, views: Sequence[ViewStore]) -> None:
-        self._here.update(id(v) for v in views)
+    def project_here(self, stores: Sequence[ViewStore]) -> None:
+        self._here.update(id(s) for s in stores)
 
-    def project_elsewhere(self, views: Sequence[ViewStore]) -> None:
-        self._here.difference_update(id(v) for v in views)
+    def project_elsewhere(self, stores: Sequence[ViewStore]) -> None:
+        self._here.difference_update(id(s) for s in stores)
 
-    def note(self, view: ViewStore, position: int) -> bool:
-        """Record that ``view`` has reached ``position``; whether that is news."""
-        key = id(view)
+    def note(self, store: ViewStore, position: int) -> bool:
+        """Record that ``store``'s view has reached ``position``; whether that is news."""
+        key = id(store)
         if position > self._known.get(key, 0):
             self._known[key] = position
             return True
         return False
 
     def reached(self, position: int, names: Sequence[str] = ()) -> bool:
-        views = [self._views[n] for n in names] if names else list(self._views.values())
-        for view in views:
-            if self._known.get(id(view), 0) >= position:
+        stores = [self._stores[n] for n in names] if names else list(self._stores.values())
+        for store in stores:
+            if self._known.get(id(store), 0) >= position:
                 continue
-            if id(view) in self._here:
+            if id(store) in self._here:
                 return False  # its thread notes it and pulses when it moves
             now = time.monotonic()
-            if self._listening and now - self._asked.get(id(view), -1e9) < self._ask_every:
+            if self._listening and now - self._asked.get(id(store), -1e9) < self._ask_every:
                 return False  # a notice will say when it moves
-            self._asked[id(view)] = now
-            self.note(view, view.position())
-            if self._known.get(id(view), 0) < position:
+            self._asked[id(store)] = now
+            self.note(store, store.position())
+            if self._known.get(id(store), 0) < position:
                 return False
         return True
 

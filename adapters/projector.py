@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
+from adapters.views.sql import Sql
 from adapters.views.store import ViewStore
+from adapters.views.view import View
 from application.datasets import Datasets
 from projections.events import is_dataset_event
 
@@ -35,7 +37,7 @@ class Projector:
     tracking row only at the start and after another runner got ahead of it."""
 
     def __init__(
-        self, app: Datasets, projection: Projection, view: ViewStore, *, batch_size: int = 500
+        self, app: Datasets, projection: Projection, view: View, *, batch_size: int = 500
     ) -> None:
         self.app = app
         self.projection = projection
@@ -44,9 +46,13 @@ class Projector:
         self._position: int | None = None
 
     @property
+    def store(self) -> ViewStore:
+        return self.view.store
+
+    @property
     def position(self) -> int:
         if self._position is None:
-            self._position = self.view.position()
+            self._position = self.store.position()
         return self._position
 
     def forget_position(self) -> None:
@@ -72,7 +78,9 @@ class Projector:
         start = self.position
         return [(n, e) for n, e in batch if n.id > start]
 
-    def apply(self, writer: Any, batch: Sequence[tuple[Notification, Any]]) -> None:
+    def apply(self, sql: Sql, batch: Sequence[tuple[Notification, Any]]) -> None:
+        """Process ``batch`` with the view's writer over ``sql`` (a store transaction's)."""
+        writer = self.view.writer(sql)
         for notification, event in batch:
             if event is not None:
                 self.projection.process(event, notification.id, writer)
@@ -86,8 +94,8 @@ class Projector:
             return 0
         last = part[-1][0].id
         try:
-            with self.view.transaction(Tracking(self.app.name, last), after=start) as writer:
-                self.apply(writer, part)
+            with self.store.transaction(Tracking(self.app.name, last), after=start) as sql:
+                self.apply(sql, part)
         except IntegrityError:
             self.forget_position()  # another runner recorded this batch first
             return 0
@@ -101,7 +109,7 @@ class Projector:
         """Record ``notification`` as processed without its rows, and why (see ``parked``)."""
         start = self.position
         try:
-            self.view.park(
+            self.store.park(
                 Tracking(self.app.name, notification.id),
                 after=start,
                 topic=notification.topic,
@@ -113,7 +121,7 @@ class Projector:
             return
         log.error(
             "view %s parked event %s (%s) after repeated failures: %s",
-            self.view.view_name,
+            self.store.name,
             notification.id,
             notification.topic,
             error,

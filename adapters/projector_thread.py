@@ -53,7 +53,7 @@ class ProjectorThread:
 
     def start(self) -> None:
         if self._positions is not None:
-            self._positions.project_here([p.view for p in self._projectors])
+            self._positions.project_here([p.store for p in self._projectors])
         self._thread.start()
 
     def stop(self) -> None:
@@ -61,7 +61,7 @@ class ProjectorThread:
         self._saved.pulse()
         self._thread.join(timeout=10)
         if self._positions is not None:
-            self._positions.project_elsewhere([p.view for p in self._projectors])
+            self._positions.project_elsewhere([p.store for p in self._projectors])
 
     def _cycle(self) -> int:
         """A batch cycle; after a failure, one event at a time up to where it failed."""
@@ -87,7 +87,7 @@ class ProjectorThread:
         notification = notifications[0]
         try:
             if projector.step([(notification, projector.decode(notification))]):
-                self._failures.pop((projector.view.view_name, notification.id), None)
+                self._failures.pop((projector.store.name, notification.id), None)
                 return 1
             projector.forget_position()
             if projector.position != start:
@@ -97,7 +97,7 @@ class ProjectorThread:
             raise  # the database is away: wait for it, never park for that
         except Exception as failed:
             error = failed
-        key = (projector.view.view_name, notification.id)
+        key = (projector.store.name, notification.id)
         self._failures[key] = self._failures.get(key, 0) + 1
         if self._failures[key] < PARK_AFTER:
             raise error
@@ -113,9 +113,9 @@ class ProjectorThread:
         batch = self._projectors[0].read(start, max(p.batch_size for p in self._projectors))
         if batch:
             self._batch_end = batch[-1][0].id
-        first = self._projectors[0].view
+        first = self._projectors[0].store
         before = [p.position for p in self._projectors]
-        if all(first.shares_transactions_with(p.view) for p in self._projectors[1:]):
+        if all(first.shares_transactions_with(p.store) for p in self._projectors[1:]):
             moved = self._step_together(batch)
         else:
             moved = sum(p.step(batch) for p in self._projectors)
@@ -136,14 +136,14 @@ class ProjectorThread:
         parts = [(p, part) for p, part in parts if part]
         if not parts:
             return 0
-        first = self._projectors[0].view
+        first = self._projectors[0].store
         try:
             with first.shared_transaction() as cursor:
-                first.check_positions(cursor, [(p.view, p.position) for p, _ in parts])
+                first.check_positions(cursor, [(p.store, p.position) for p, _ in parts])
                 for projector, part in parts:
                     tracking = Tracking(projector.app.name, part[-1][0].id)
-                    with projector.view.batch(cursor, tracking) as writer:
-                        projector.apply(writer, part)
+                    with projector.store.batch(cursor, tracking) as sql:
+                        projector.apply(sql, part)
         except IntegrityError:
             for projector, _ in parts:
                 projector.forget_position()  # another runner got ahead: re-read, retry
@@ -169,7 +169,7 @@ class ProjectorThread:
             if self._note_positions() or moved:
                 self._projected.pulse()
             if moved and self._announce is not None:
-                self._announce({p.view.view_name: p.position for p in self._projectors})
+                self._announce({p.store.name: p.position for p in self._projectors})
             if not moved:
                 self._saved.wait(self._poll, since=generation)
 
@@ -182,7 +182,7 @@ class ProjectorThread:
         advanced = False
         for projector in self._projectors:
             try:
-                advanced |= self._positions.note(projector.view, projector.position)
+                advanced |= self._positions.note(projector.store, projector.position)
             except Exception:  # the database is away: the next cycle notes it
                 log.debug("could not read a view's position", exc_info=True)
         return advanced

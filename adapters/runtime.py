@@ -95,7 +95,7 @@ class Runtime:
         server), also hear other processes' projections (PostgreSQL)."""
         notices = (
             PositionNotices(
-                self.backend.settings, self.backend.views, self.positions, self.projected
+                self.backend.settings, self.backend.stores, self.positions, self.projected
             )
             if self.backend.settings.uses_postgres
             else None
@@ -142,7 +142,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     }
     saved, projected = Signal(), Signal()
     backend.app.on_saved = saved.pulse
-    positions = Positions(backend.views, projected)
+    positions = Positions(backend.stores, projected)
     task_view = backend.views["task_log"]
     assert isinstance(task_view, TaskLogView)
     worker = Worker(
