@@ -10,29 +10,17 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.read_models import READ_MODELS
 from adapters.settings import Settings
 from adapters.storage.blobs import BlobFolder
 from adapters.storage.nodes import PostgresNodeStore, SQLiteNodeStore
 from adapters.storage.sqlite_durable import make_durable
-from adapters.views.audit_history import AuditHistoryView
-from adapters.views.dataset_list import DatasetListView
-from adapters.views.media_index import MediaIndexView
 from adapters.views.postgres_store import PostgresViewStore
-from adapters.views.snapshot_list import SnapshotListView
 from adapters.views.sqlite_store import SQLiteViewStore
 from adapters.views.store import ViewStore
-from adapters.views.task_log import TaskLogView
 from adapters.views.view import View
 from application.datasets import Datasets
 
-_VIEWS: dict[str, type[View]] = {
-    "snapshot_list": SnapshotListView,
-    "task_log": TaskLogView,
-    "dataset_list": DatasetListView,
-    "audit_history": AuditHistoryView,
-    "media_index": MediaIndexView,
-}
-VIEW_NAMES = tuple(_VIEWS)
 _MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
 # Recently used aggregates stay in memory; each load still reads the events stored since
 # (fast-forward), so other processes' writes are seen, and callers get a deep copy.
@@ -124,12 +112,14 @@ def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
     make_durable(app.factory.datastore)  # type: ignore[attr-defined]
     datastores = [nodes_store]
     views: dict[str, View] = {}
-    for name, view in _VIEWS.items():
+    for model in READ_MODELS:
         datastore = make_durable(
-            SQLiteDatastore(str(data / "views" / f"{name}.sqlite"), pool_size=4, max_overflow=16)
+            SQLiteDatastore(
+                str(data / "views" / f"{model.name}.sqlite"), pool_size=4, max_overflow=16
+            )
         )
         datastores.append(datastore)
-        views[name] = view(SQLiteViewStore(datastore, name, view.ddl))
+        views[model.name] = model.view(SQLiteViewStore(datastore, model.name, model.view.ddl))
     return Backend(settings, app, nodes, blobs, views, datastores)
 
 
@@ -164,7 +154,8 @@ def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
             **_AGGREGATE_CACHE,
         },
     )
-    views = {
-        name: view(PostgresViewStore(datastore, name, view.ddl)) for name, view in _VIEWS.items()
+    views: dict[str, View] = {
+        model.name: model.view(PostgresViewStore(datastore, model.name, model.view.ddl))
+        for model in READ_MODELS
     }
     return Backend(settings, app, nodes, blobs, views, [datastore])

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from adapters.backend import VIEW_NAMES, open_backend
+from adapters.backend import open_backend
+from adapters.read_models import VIEW_NAMES
 from adapters.settings import Settings
 
 

@@ -8,10 +8,10 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from adapters.backend import VIEW_NAMES
 from adapters.positions import Positions
 from adapters.projector import Projector
 from adapters.projector_thread import ProjectorThread
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime
 from adapters.signal import Signal
 from adapters.views.store import ViewStore

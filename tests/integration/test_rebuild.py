@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from adapters import cli
-from adapters.backend import VIEW_NAMES
 from adapters.projector import Projector
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime
 from adapters.settings import Settings
 from adapters.views.media_index import MediaIndexView

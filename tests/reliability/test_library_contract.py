@@ -86,6 +86,7 @@ from eventsourcing.tests import persistence as lib
 from eventsourcing.utils import Environment
 
 from adapters.backend import Backend, open_backend
+from adapters.read_models import VIEW_NAMES
 from adapters.settings import Settings
 from tests.conftest import BASE_URL
 
@@ -262,7 +263,7 @@ on_both_backends(
     insert_num=1000,
 )
 on_both_backends("SnapshotStore", SnapshotStore, lib.AggregateRecorderTestCase)
-for view_name in ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index"):
+for view_name in VIEW_NAMES:
     on_both_backends(
         f"{view_name.title().replace('_', '')}View",
         View,

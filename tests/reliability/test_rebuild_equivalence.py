@@ -33,7 +33,7 @@ import psycopg
 import pytest
 
 from adapters import cli
-from adapters.backend import VIEW_NAMES
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
 from application.actor import Actor
