@@ -10,29 +10,17 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.read_models import READ_MODELS
 from adapters.settings import Settings
 from adapters.storage.blobs import BlobFolder
 from adapters.storage.nodes import PostgresNodeStore, SQLiteNodeStore
 from adapters.storage.sqlite_durable import make_durable
-from adapters.views import backends as v
+from adapters.views.postgres_store import PostgresViewStore
+from adapters.views.sqlite_store import SQLiteViewStore
 from adapters.views.store import ViewStore
+from adapters.views.view import View
 from application.datasets import Datasets
 
-VIEW_NAMES = ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index")
-_SQLITE_VIEWS: dict[str, type[Any]] = {
-    "snapshot_list": v.SQLiteSnapshotListView,
-    "task_log": v.SQLiteTaskLogView,
-    "dataset_list": v.SQLiteDatasetListView,
-    "audit_history": v.SQLiteAuditHistoryView,
-    "media_index": v.SQLiteMediaIndexView,
-}
-_POSTGRES_VIEWS: dict[str, type[Any]] = {
-    "snapshot_list": v.PostgresSnapshotListView,
-    "task_log": v.PostgresTaskLogView,
-    "dataset_list": v.PostgresDatasetListView,
-    "audit_history": v.PostgresAuditHistoryView,
-    "media_index": v.PostgresMediaIndexView,
-}
 _MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
 # Recently used aggregates stay in memory; each load still reads the events stored since
 # (fast-forward), so other processes' writes are seen, and callers get a deep copy.
@@ -49,7 +37,7 @@ class Backend:
     app: Datasets
     nodes: SQLiteNodeStore | PostgresNodeStore
     blobs: BlobFolder
-    views: dict[str, ViewStore]
+    views: dict[str, View]
     _datastores: list[Any] = field(default_factory=list)
 
     def migrate(self) -> None:
@@ -60,7 +48,7 @@ class Backend:
                 self.app.snapshots.recorder.create_table()  # type: ignore[attr-defined]
             self.nodes.create_table()
             for view in self.views.values():
-                view.create_table()  # type: ignore[attr-defined]
+                view.store.create_table()
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Any:
@@ -84,6 +72,11 @@ class Backend:
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+    @property
+    def stores(self) -> dict[str, ViewStore]:
+        """Each view's store, by view name."""
+        return {name: view.store for name, view in self.views.items()}
 
     def close(self) -> None:
         self.app.close()
@@ -117,15 +110,17 @@ def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
         },
     )
     make_durable(app.factory.datastore)  # type: ignore[attr-defined]
-    stores = [nodes_store]
-    views: dict[str, ViewStore] = {}
-    for name, cls in _SQLITE_VIEWS.items():
-        store = make_durable(
-            SQLiteDatastore(str(data / "views" / f"{name}.sqlite"), pool_size=4, max_overflow=16)
+    datastores = [nodes_store]
+    views: dict[str, View] = {}
+    for model in READ_MODELS:
+        datastore = make_durable(
+            SQLiteDatastore(
+                str(data / "views" / f"{model.name}.sqlite"), pool_size=4, max_overflow=16
+            )
         )
-        stores.append(store)
-        views[name] = cls(store)
-    return Backend(settings, app, nodes, blobs, views, stores)
+        datastores.append(datastore)
+        views[model.name] = model.view(SQLiteViewStore(datastore, model.name, model.view.ddl))
+    return Backend(settings, app, nodes, blobs, views, datastores)
 
 
 def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
@@ -159,5 +154,8 @@ def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
             **_AGGREGATE_CACHE,
         },
     )
-    views = {name: cls(datastore) for name, cls in _POSTGRES_VIEWS.items()}
+    views: dict[str, View] = {
+        model.name: model.view(PostgresViewStore(datastore, model.name, model.view.ddl))
+        for model in READ_MODELS
+    }
     return Backend(settings, app, nodes, blobs, views, [datastore])

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from adapters.backend import VIEW_NAMES, open_backend
+from adapters.backend import open_backend
+from adapters.read_models import VIEW_NAMES
 from adapters.settings import Settings
 from application.worker import WorkerObserver
 
@@ -214,7 +215,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
         projector = runtime.projectors[name]
         projector.batch_size = 2000
         started = time.monotonic()
-        projector.view.clear()
+        projector.store.clear()
         projector.forget_position()
         events = 0
         with Progress(f"rebuild {name}", "event", total=last) as progress:

@@ -14,14 +14,15 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
 
 import psycopg
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from adapters.projector import Positions, Signal
+from adapters.positions import Positions
 from adapters.settings import Settings
+from adapters.signal import Signal
 from adapters.views.store import ViewStore
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class PositionNotices:
     def __init__(
         self,
         settings: Settings,
-        views: Mapping[str, ViewStore],
+        stores: Mapping[str, ViewStore],
         positions: Positions,
         projected: Signal,
     ) -> None:
@@ -40,7 +41,7 @@ class PositionNotices:
             **{k: pg[k] for k in ("dbname", "host", "port", "user", "password")}
         )
         self._channel = f"snapset_{pg['schema']}_projected"[:63]
-        self._views = views
+        self._stores = stores
         self._positions = positions
         self._projected = projected
         self._stop = threading.Event()
@@ -48,7 +49,8 @@ class PositionNotices:
 
     def announce(self, moved: Mapping[str, int]) -> None:
         """Tell every listener where these views are now (after their commit)."""
-        datastore: Any = next(iter(self._views.values())).datastore  # type: ignore[attr-defined]
+        datastore = next(iter(self._stores.values())).datastore
+        assert isinstance(datastore, PostgresDatastore), "position notices need PostgreSQL"
         try:
             with datastore.get_connection() as connection:
                 connection.execute(
@@ -79,9 +81,9 @@ class PositionNotices:
             return
         news = False
         for name, position in moved.items():
-            view = self._views.get(name)
-            if view is not None and isinstance(position, int) and not isinstance(position, bool):
-                news |= self._positions.note(view, position)
+            store = self._stores.get(name)
+            if store is not None and isinstance(position, int) and not isinstance(position, bool):
+                news |= self._positions.note(store, position)
         if news:
             self._projected.pulse()
 

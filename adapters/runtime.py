@@ -8,13 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from adapters.backend import VIEW_NAMES, Backend, open_backend
+from adapters.backend import Backend, open_backend
 from adapters.enrichment.registry import default_registry
 from adapters.export_folder import ExportFolder
 from adapters.media_probe import PillowProbe
 from adapters.position_notices import PositionNotices
-from adapters.projector import Positions, Projector, ProjectorThread, Signal
+from adapters.positions import Positions
+from adapters.projector import Projector
+from adapters.projector_thread import ProjectorThread
+from adapters.read_models import READ_MODELS
 from adapters.settings import Settings
+from adapters.signal import Signal
 from adapters.staging import StagingFolder
 from adapters.views.task_log import TaskLogView
 from application.operations.base import Operation
@@ -25,11 +29,6 @@ from application.operations.label_propagation import LabelPropagation
 from application.operations.metadata_import import MetadataImport
 from application.operations.reindex import Reindex
 from application.worker import Worker, WorkerObserver, WorkerThread
-from projections.audit_history import AuditHistoryProjection
-from projections.dataset_list import DatasetListProjection
-from projections.media_index import MediaIndexProjection
-from projections.snapshot_list import SnapshotListProjection
-from projections.task_log import TaskLogProjection
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +42,6 @@ class TaskLogQueue:
     def claimable(self, limit: int) -> list[tuple[UUID, str]]:
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
         return [(UUID(d), t) for d, t in self._view.claimable(now, limit)]
-
-
-def projections_for(backend: Backend) -> dict[str, Any]:
-    return {
-        "snapshot_list": SnapshotListProjection(),
-        "task_log": TaskLogProjection(),
-        "dataset_list": DatasetListProjection(),
-        "audit_history": AuditHistoryProjection(),
-        "media_index": MediaIndexProjection(backend.app.tree),
-    }
 
 
 def operations_for(backend: Backend, staging: StagingFolder) -> dict[str, Operation]:
@@ -92,7 +81,7 @@ class Runtime:
         server), also hear other processes' projections (PostgreSQL)."""
         notices = (
             PositionNotices(
-                self.backend.settings, self.backend.views, self.positions, self.projected
+                self.backend.settings, self.backend.stores, self.positions, self.projected
             )
             if self.backend.settings.uses_postgres
             else None
@@ -135,13 +124,13 @@ def build_runtime(
 ) -> Runtime:
     backend = open_backend(settings, migrate=migrate)
     staging = StagingFolder(settings.data_dir / "staging")
-    projections = projections_for(backend)
     projectors = {
-        name: Projector(backend.app, projections[name], backend.views[name]) for name in VIEW_NAMES
+        model.name: Projector(backend.app, model.projection(backend.app), backend.views[model.name])
+        for model in READ_MODELS
     }
     saved, projected = Signal(), Signal()
     backend.app.on_saved = saved.pulse
-    positions = Positions(backend.views, projected)
+    positions = Positions(backend.stores, projected)
     task_view = backend.views["task_log"]
     assert isinstance(task_view, TaskLogView)
     worker = Worker(

@@ -339,7 +339,7 @@ def _sampling_lag(reader: Backend, samples: list[int]) -> Iterator[None]:
     def sample() -> None:
         while not stop.wait(0.1):
             last = reader.app.position()
-            slowest = min(view.position() for view in reader.views.values())
+            slowest = min(store.position() for store in reader.stores.values())
             samples.append(max(0, last - slowest))
 
     thread = threading.Thread(target=sample, name="lag-sampler", daemon=True)
@@ -370,10 +370,10 @@ def wait_until_quiet(
         pause = 0.01
         while True:
             last = reader.app.position()
-            if all(view.position() >= last for view in reader.views.values()):
+            if all(store.position() >= last for store in reader.stores.values()):
                 return
             if time.monotonic() > deadline:
-                positions = {n: v.position() for n, v in reader.views.items()}
+                positions = {n: s.position() for n, s in reader.stores.items()}
                 raise TimeoutError(f"views did not reach {last}: {positions}")
             time.sleep(pause)  # polling another process's tracking rows; no signal to wait on
             pause = min(pause * 2, 0.2)
@@ -400,9 +400,9 @@ def stored_notifications(reader: Backend) -> list[Any]:
 def audit_projections(reader: Backend, dataset_ids: list[UUID]) -> Audit:
     notifications = stored_notifications(reader)
     stored = {n.id for n in notifications if n.topic.startswith(DATASET_TOPIC_PREFIX)}
-    with reader.views["audit_history"].reading() as view:
+    with reader.stores["audit_history"].reading() as view:
         projected = {int(r["position"]) for r in view.all("SELECT position FROM {t}events")}
-    positions = {name: view.position() for name, view in reader.views.items()}
+    positions = {name: store.position() for name, store in reader.stores.items()}
     last = notifications[-1].id if notifications else 0
     drift = [d for dataset_id in dataset_ids for d in _drift(reader, dataset_id)]
     return Audit(stored, projected, last, positions, drift)
@@ -423,7 +423,7 @@ def _drift(reader: Backend, dataset_id: UUID) -> list[str]:
     tasks = dict(dataset.finished_tasks)
     if dataset.active_task is not None:
         tasks[dataset.active_task["task_id"]] = dataset.active_task["status"]
-    with reader.views["task_log"].reading() as view:
+    with reader.stores["task_log"].reading() as view:
         logged = {
             r["task_id"]: r["status"]
             for r in view.all(

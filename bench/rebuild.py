@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from adapters import cli  # noqa: E402
-from adapters.backend import VIEW_NAMES  # noqa: E402
+from adapters.read_models import VIEW_NAMES  # noqa: E402
 from adapters.runtime import Runtime, build_runtime  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
 from application.actor import Actor  # noqa: E402

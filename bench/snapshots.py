@@ -63,9 +63,9 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from adapters.http.auth import make_token  # noqa: E402
-from adapters.projector import Signal  # noqa: E402
 from adapters.runtime import Runtime, build_runtime  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
+from adapters.signal import Signal  # noqa: E402
 from adapters.views.media_index import MediaIndexView  # noqa: E402
 from adapters.views.task_log import TaskLogView  # noqa: E402
 from application.actor import Actor  # noqa: E402

@@ -106,7 +106,7 @@ def projection_lag(settings: Settings) -> int:
     backend = open_backend(settings, migrate=False)
     try:
         stored = backend.app.recorder.max_notification_id() or 0
-        return stored - min(view.position() for view in backend.views.values())
+        return stored - min(store.position() for store in backend.stores.values())
     finally:
         backend.close()
 
@@ -180,8 +180,8 @@ def reconcile(settings: Settings, soak: Soak, http: httpx.Client) -> dict[str, A
     backend = open_backend(settings, migrate=False)
     try:
         stored = backend.app.recorder.max_notification_id() or 0
-        positions = {name: view.position() for name, view in backend.views.items()}
-        parked = {name: len(view.parked()) for name, view in backend.views.items()}
+        positions = {name: store.position() for name, store in backend.stores.items()}
+        parked = {name: len(store.parked()) for name, store in backend.stores.items()}
         dataset_events = 0
         start = 1
         while True:
@@ -190,7 +190,7 @@ def reconcile(settings: Settings, soak: Soak, http: httpx.Client) -> dict[str, A
                 break
             dataset_events += sum(1 for n in batch if n.topic.startswith("snapset:Dataset."))
             start = batch[-1].id + 1
-        with backend.views["audit_history"].reading() as sql:  # type: ignore[attr-defined]
+        with backend.stores["audit_history"].reading() as sql:
             audit_rows = int(sql.value("SELECT count(*) FROM {t}events"))
             audited = {int(r["position"]) for r in sql.all("SELECT position FROM {t}events")}
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from adapters.views.store import Row, Sql, ViewStore
+from adapters.views.sql import Row, Sql
+from adapters.views.store import ViewStore
 
 _COLUMNS = ("position", "dataset_id", "version", "event_type", "actor", "at", "details")
 
@@ -21,14 +22,16 @@ class AuditWriterSql:
         )
 
 
-class AuditHistoryView(ViewStore):
-    view_name = "audit_history"
+class AuditHistoryView:
     ddl: ClassVar[list[str]] = [
         "CREATE TABLE IF NOT EXISTS {t}events (position BIGINT PRIMARY KEY, "
         "dataset_id TEXT NOT NULL, version INTEGER, event_type TEXT, actor TEXT, at TEXT, "
         "details TEXT)",
         "CREATE INDEX IF NOT EXISTS {i}events_by_dataset ON {t}events (dataset_id, position)",
     ]
+
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
 
     def writer(self, sql: Sql) -> AuditWriterSql:
         return AuditWriterSql(sql)
@@ -56,7 +59,7 @@ class AuditHistoryView(ViewStore):
                 clauses.append(clause)
                 params.append(value)
         where = " AND ".join(clauses)
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             total = sql.value(f"SELECT COUNT(*) FROM {{t}}events WHERE {where}", params)
             rows = sql.all(
                 f"SELECT * FROM {{t}}events WHERE {where} ORDER BY position LIMIT ? OFFSET ?",

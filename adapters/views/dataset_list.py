@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from adapters.views.store import Row, Sql, ViewStore
+from adapters.views.sql import Row, Sql
+from adapters.views.store import ViewStore
 
 _COLUMNS = (
     "dataset_id",
@@ -47,8 +48,7 @@ class DatasetListWriterSql:
         )
 
 
-class DatasetListView(ViewStore):
-    view_name = "dataset_list"
+class DatasetListView:
     ddl: ClassVar[list[str]] = [
         "CREATE TABLE IF NOT EXISTS {t}datasets (dataset_id TEXT PRIMARY KEY, name TEXT, "
         "description TEXT, owner_id TEXT, owner_email TEXT, created_at TEXT, "
@@ -58,6 +58,9 @@ class DatasetListView(ViewStore):
         "PRIMARY KEY (dataset_id, user_id))",
         "CREATE INDEX IF NOT EXISTS {i}access_by_user ON {t}access (user_id)",
     ]
+
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
 
     def writer(self, sql: Sql) -> DatasetListWriterSql:
         return DatasetListWriterSql(sql)
@@ -72,7 +75,7 @@ class DatasetListView(ViewStore):
                 [user_id],
             )
         )
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             total = sql.value(f"SELECT COUNT(*) FROM {{t}}datasets {where}", params)
             rows = sql.all(
                 f"SELECT * FROM {{t}}datasets {where} "

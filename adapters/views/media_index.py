@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from adapters.views.store import Row, Sql, ViewStore
+from adapters.views.sql import Row, Sql
+from adapters.views.store import ViewStore
 from domain.content_tree import Record
 from projections.media_index import (
     FIELD_LIMIT,
@@ -156,8 +157,7 @@ class MediaIndexWriterSql:
             )
 
 
-class MediaIndexView(ViewStore):
-    view_name = "media_index"
+class MediaIndexView:
     ddl: ClassVar[list[str]] = [
         "CREATE TABLE IF NOT EXISTS {t}versions (dataset_id TEXT, version TEXT, root TEXT, "
         "PRIMARY KEY (dataset_id, version))",
@@ -196,15 +196,18 @@ class MediaIndexView(ViewStore):
         "(num_value, field, leaf, media_id)",
     ]
 
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
+
     def writer(self, sql: Sql) -> MediaIndexWriterSql:
         return MediaIndexWriterSql(sql)
 
     def version_root(self, dataset_id: str, version: str) -> str | None:
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             return MediaIndexWriterSql(sql).version_root(dataset_id, version)
 
     def has_root(self, root: str) -> bool:
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             return MediaIndexWriterSql(sql).has_root(root)
 
     def items(
@@ -237,7 +240,7 @@ class MediaIndexView(ViewStore):
         """
         conditions, params = _conditions(where)
         offset = (page - 1) * page_size
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             if total is None:  # counted in the same pass that sorts the matches
                 keys = sql.all(
                     f"SELECT i.leaf, i.media_id, COUNT(*) OVER () AS matching "
@@ -266,7 +269,7 @@ class MediaIndexView(ViewStore):
 
     def numeric_fields(self, root: str, fields: set[str]) -> set[str]:
         """Those of ``fields`` that hold a number in some item of the root."""
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             return {
                 field
                 for field in sorted(fields)
@@ -283,7 +286,7 @@ class MediaIndexView(ViewStore):
     ) -> tuple[list[tuple[str, int, list[Row]]], int]:
         """A page of the root's clusters, largest first: (cluster id, size, sample items)."""
         clustered = f"{_ITEMS} AND i.cluster_id IS NOT NULL"
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             total = int(sql.value(f"SELECT COUNT(DISTINCT i.cluster_id) {clustered}", [root]))
             sizes = sql.all(
                 f"SELECT i.cluster_id, COUNT(*) AS members {clustered} "

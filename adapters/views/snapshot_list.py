@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from adapters.views.store import Row, Sql, ViewStore
+from adapters.views.sql import Row, Sql
+from adapters.views.store import ViewStore
 
 _COLUMNS = (
     "dataset_id",
@@ -69,8 +70,7 @@ class SnapshotListWriterSql:
         self.sql.run("UPDATE {t}snapshots SET deleted = 1 WHERE snapshot_id = ?", (snapshot_id,))
 
 
-class SnapshotListView(ViewStore):
-    view_name = "snapshot_list"
+class SnapshotListView:
     ddl: ClassVar[list[str]] = [
         "CREATE TABLE IF NOT EXISTS {t}datasets (dataset_id TEXT PRIMARY KEY, name TEXT)",
         "CREATE TABLE IF NOT EXISTS {t}snapshots (snapshot_id TEXT PRIMARY KEY, "
@@ -82,12 +82,15 @@ class SnapshotListView(ViewStore):
         "ON {t}snapshots (dataset_id, created_at)",
     ]
 
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
+
     def writer(self, sql: Sql) -> SnapshotListWriterSql:
         return SnapshotListWriterSql(sql)
 
     def list(self, dataset_id: str) -> list[Row]:
         """The dataset's live snapshots, newest first."""
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             return sql.all(
                 "SELECT * FROM {t}snapshots WHERE dataset_id = ? AND deleted = 0 "
                 "ORDER BY created_at DESC, snapshot_id DESC",

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from adapters.views.store import Row, Sql, ViewStore
+from adapters.views.sql import Row, Sql
+from adapters.views.store import ViewStore
 from domain.tasks import FINAL_STATUSES
 
 SORT_COLUMNS = {
@@ -115,8 +116,7 @@ class TaskLogWriterSql:
         )
 
 
-class TaskLogView(ViewStore):
-    view_name = "task_log"
+class TaskLogView:
     ddl: ClassVar[list[str]] = [
         "CREATE TABLE IF NOT EXISTS {t}datasets (dataset_id TEXT PRIMARY KEY, name TEXT, "
         "status TEXT)",
@@ -129,6 +129,9 @@ class TaskLogView(ViewStore):
         "CREATE INDEX IF NOT EXISTS {i}tasks_open ON {t}tasks (status, lease_until)",
         "CREATE INDEX IF NOT EXISTS {i}tasks_by_dataset ON {t}tasks (dataset_id, start_time)",
     ]
+
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
 
     def writer(self, sql: Sql) -> TaskLogWriterSql:
         return TaskLogWriterSql(sql)
@@ -149,7 +152,7 @@ class TaskLogView(ViewStore):
     ) -> tuple[list[Row], int]:
         where, params = self._where(user_id, flt)
         order = f"{SORT_COLUMNS[sort_by]} {'DESC' if descending else 'ASC'}, t.task_id"
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             total = sql.value(f"SELECT COUNT(*) FROM ({self._SELECT} {where}) AS counted", params)
             rows = sql.all(
                 f"{self._SELECT} {where} ORDER BY {order} LIMIT ? OFFSET ?",
@@ -160,12 +163,12 @@ class TaskLogView(ViewStore):
     def get(self, user_id: str | None, task_id: str) -> Row | None:
         where, params = self._where(user_id, TaskFilter())
         where = f"{where} {'AND' if where else 'WHERE'} t.task_id = ?"
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             return sql.one(f"{self._SELECT} {where}", [*params, task_id])
 
     def filters(self, user_id: str | None) -> dict[str, list[str]]:
         where, params = self._where(user_id, TaskFilter())
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             rows = sql.all(
                 f"SELECT DISTINCT d.name AS dataset_name, t.dataset_id, t.task_type, "
                 f"t.created_by FROM {{t}}tasks t JOIN {{t}}datasets d "
@@ -184,7 +187,7 @@ class TaskLogView(ViewStore):
 
     def open_tasks_created_by(self, email: str) -> int:
         """How many of the user's tasks have not finished yet (any dataset)."""
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             return int(
                 sql.value(
                     f"SELECT COUNT(*) FROM {{t}}tasks WHERE created_by = ? AND "
@@ -196,7 +199,7 @@ class TaskLogView(ViewStore):
 
     def claimable(self, now: str, limit: int) -> list[tuple[str, str]]:
         """Open tasks with no live lease, oldest first: the workers' queue."""
-        with self.reading() as sql:
+        with self.store.reading() as sql:
             rows = sql.all(
                 f"SELECT dataset_id, task_id FROM {{t}}tasks WHERE status NOT IN "
                 f"{_FINAL} AND (lease_until IS NULL OR lease_until < ?) "

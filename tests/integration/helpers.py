@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from adapters.runtime import Runtime
-from adapters.views.store import ViewStore
+from adapters.views.view import View
 from application.actor import Actor
 from domain.dataset import Dataset
 from domain.tasks import MEDIA_ADDITION
@@ -106,18 +106,22 @@ def canonical(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True, default=str))
 
 
-def dump(view: ViewStore) -> Dump:
+def dump(view: View) -> Dump:
     """Every row of every table of a view, in a stable order."""
-    with view.reading() as sql:
-        return {table: canonical(sql.all(f"SELECT * FROM {{t}}{table}")) for table in view.tables()}
+    store = view.store
+    with store.reading() as sql:
+        return {
+            table: canonical(sql.all(f"SELECT * FROM {{t}}{table}")) for table in store.tables()
+        }
 
 
 def dump_all(runtime: Runtime) -> dict[str, Dump]:
     return {name: dump(view) for name, view in runtime.backend.views.items()}
 
 
-def row_counts(view: ViewStore) -> dict[str, int]:
-    with view.reading() as sql:
+def row_counts(view: View) -> dict[str, int]:
+    store = view.store
+    with store.reading() as sql:
         return {
-            table: int(sql.value(f"SELECT COUNT(*) FROM {{t}}{table}")) for table in view.tables()
+            table: int(sql.value(f"SELECT COUNT(*) FROM {{t}}{table}")) for table in store.tables()
         }

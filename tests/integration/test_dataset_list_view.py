@@ -110,7 +110,7 @@ def test_a_user_sees_their_own_and_shared_datasets_only(
     assert bob_total == 2
     assert {r["dataset_id"] for r in everyone} == {str(alpha), str(bravo), str(charlie)}
     assert everyone_total == 3
-    with view_of(runtime).reading() as sql:
+    with view_of(runtime).store.reading() as sql:
         roles = sql.all("SELECT user_id, role FROM {t}access WHERE dataset_id = ?", (str(alpha),))
     assert sorted((r["user_id"], r["role"]) for r in roles) == sorted(
         [(alice.user_id, "owner"), (bob.user_id, "viewer")]
@@ -125,7 +125,7 @@ def test_sharing_again_changes_the_role_in_place(
     runtime.app.share_dataset(alice, alpha, bob.email, "editor")
     runtime.catch_up()
 
-    with view_of(runtime).reading() as sql:
+    with view_of(runtime).store.reading() as sql:
         roles = sql.all(
             "SELECT role FROM {t}access WHERE dataset_id = ? AND user_id = ?",
             (str(alpha), bob.user_id),

@@ -593,7 +593,7 @@ def test_a_rebuild_gives_the_same_search_rows_as_the_live_index(
     live = dump(view)
     assert all(live[table] for table in ("item_tags", "item_labels", "item_metadata"))
 
-    view.clear()
+    view.store.clear()
     Projector(
         runtime.app, MediaIndexProjection(ContentTree(runtime.backend.nodes)), view, batch_size=3
     ).catch_up()

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from adapters.position_notices import PositionNotices
-from adapters.projector import Positions, Signal
+from adapters.positions import Positions
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
+from adapters.signal import Signal
 from application.actor import Actor
 from tests.integration.helpers import ingested
 
@@ -32,24 +33,24 @@ def server(settings: Settings) -> Iterator[Runtime]:
 
 
 class Counting:
-    """A view whose tracking row is counted each time someone asks for it."""
+    """A view's store whose tracking row is counted each time someone asks for it."""
 
-    def __init__(self, view: Any) -> None:
-        self._view = view
+    def __init__(self, store: Any) -> None:
+        self._store = store
         self.asked = 0
 
     def position(self) -> int:
         self.asked += 1
-        return int(self._view.position())
+        return int(self._store.position())
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._view, name)
+        return getattr(self._store, name)
 
 
 def test_a_server_learns_what_the_projector_process_projected_from_its_notices(
     runtime: Runtime, server: Runtime, alice: Actor
 ) -> None:
-    views = {name: Counting(view) for name, view in server.backend.views.items()}
+    views = {name: Counting(store) for name, store in server.backend.stores.items()}
     projected = Signal()
     positions = Positions(views, projected, ask_every=3600)  # type: ignore[arg-type]
     listener = PositionNotices(
@@ -82,8 +83,8 @@ def test_a_server_learns_what_the_projector_process_projected_from_its_notices(
 
 def test_a_notice_that_is_not_a_map_of_view_positions_is_ignored(server: Runtime) -> None:
     projected = Signal()
-    positions = Positions(server.backend.views, projected)
-    notices = PositionNotices(server.backend.settings, server.backend.views, positions, projected)
+    positions = Positions(server.backend.stores, projected)
+    notices = PositionNotices(server.backend.settings, server.backend.stores, positions, projected)
     before = projected.generation
     for payload in (
         "",

@@ -8,23 +8,38 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from adapters.backend import VIEW_NAMES
-from adapters.projector import Positions, Projector, ProjectorThread, Signal
+from adapters.positions import Positions
+from adapters.projector import Projector
+from adapters.projector_thread import ProjectorThread
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime
+from adapters.signal import Signal
 from adapters.views.store import ViewStore
+from adapters.views.view import View
 from application.actor import Actor
 from tests.integration.helpers import Dump, dump, edit, ingested, settle, tag_first
 
 
-class StaleView:
-    """The real view, as a second runner saw it: at the position both runners started from."""
+class StaleStore:
+    """The real store, as a second runner saw it: at the position both runners started from."""
 
-    def __init__(self, view: ViewStore, position: int) -> None:
-        self._view = view
+    def __init__(self, store: ViewStore, position: int) -> None:
+        self._store = store
         self._position = position
 
     def position(self) -> int:
         return self._position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class StaleView:
+    """The real view, over its store as a second runner saw it (``StaleStore``)."""
+
+    def __init__(self, view: View, position: int) -> None:
+        self._view = view
+        self.store = StaleStore(view.store, position)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)
@@ -80,8 +95,8 @@ def test_a_batch_processed_by_two_runners_is_recorded_once(
 
 def check_two_runners(runtime: Runtime, name: str) -> None:
     view = runtime.backend.views[name]
-    view.clear()
-    start = view.position()
+    view.store.clear()
+    start = view.store.position()
     first = fresh_projector(runtime, name)
     second = fresh_projector(runtime, name, view=StaleView(view, start))
 
@@ -92,7 +107,7 @@ def check_two_runners(runtime: Runtime, name: str) -> None:
     assert consumed == runtime.app.position() - start, name
     assert again == 0, name
     assert dump(view) == once, name
-    assert view.position() == runtime.app.position(), name
+    assert view.store.position() == runtime.app.position(), name
     assert any(once.values()), name
 
 
@@ -108,23 +123,23 @@ def test_a_failure_mid_batch_rolls_back_rows_and_position_and_the_retry_matches_
 def check_failure_mid_batch(runtime: Runtime, name: str) -> None:
     view = runtime.backend.views[name]
     clean = dump(view)
-    view.clear()
+    view.store.clear()
     fresh_projector(runtime, name, batch_size=7).step()
-    after_first_batch, position = dump(view), view.position()
+    after_first_batch, position = dump(view), view.store.position()
     failing = FailsOnEvent(runtime.projectors[name].projection, 4)
 
     with pytest.raises(Boom):
         fresh_projector(runtime, name, batch_size=7, projection=failing).step()
 
     assert failing.processed == 3, name
-    assert view.position() == position == 7, name
+    assert view.store.position() == position == 7, name
     assert dump(view) == after_first_batch, name
     retry = fresh_projector(runtime, name, batch_size=7)
     assert retry.step() == 7, name
-    assert view.position() == 14, name
+    assert view.store.position() == 14, name
     retry.catch_up()
     assert dump(view) == clean, name
-    assert view.position() == runtime.app.position(), name
+    assert view.store.position() == runtime.app.position(), name
 
 
 def test_every_event_of_a_batch_writes_an_audit_row_so_rolling_one_back_is_visible(
@@ -133,7 +148,7 @@ def test_every_event_of_a_batch_writes_an_audit_row_so_rolling_one_back_is_visib
     """The failing batch above had written rows before it raised; they are gone after it."""
     some_history(runtime, alice, bob)
     view = runtime.backend.views["audit_history"]
-    view.clear()
+    view.store.clear()
     fresh_projector(runtime, "audit_history", batch_size=7).step()
     rows_after_first_batch = len(dump(view)["events"])
 
@@ -151,9 +166,9 @@ def test_the_position_is_the_last_notification_even_when_it_is_not_a_dataset_eve
 
     runtime.catch_up()
 
-    assert {name: view.position() for name, view in runtime.backend.views.items()} == dict.fromkeys(
-        VIEW_NAMES, last
-    )
+    assert {
+        name: view.store.position() for name, view in runtime.backend.views.items()
+    } == dict.fromkeys(VIEW_NAMES, last)
     assert all(projector.step() == 0 for projector in runtime.projectors.values())
 
 
@@ -162,7 +177,7 @@ def test_a_projector_resumes_from_its_recorded_position(runtime: Runtime, alice:
     runtime.catch_up()
     view = runtime.backend.views["audit_history"]
     rows_before = len(dump(view)["events"])
-    position = view.position()
+    position = view.store.position()
     dataset_id = ingested(runtime, alice, "bravo", run=False)
 
     consumed = fresh_projector(runtime, "audit_history").catch_up()
@@ -178,7 +193,7 @@ def test_one_cycle_over_every_view_commits_all_of_them_or_none(
 ) -> None:
     some_history(runtime, alice, bob)
     for view in runtime.backend.views.values():
-        view.clear()
+        view.store.clear()
     projectors = [fresh_projector(runtime, name) for name in VIEW_NAMES]
     projectors[-1] = fresh_projector(
         runtime, VIEW_NAMES[-1], projection=FailsOnEvent(projectors[-1].projection, 3)
@@ -188,22 +203,22 @@ def test_one_cycle_over_every_view_commits_all_of_them_or_none(
     with pytest.raises(Boom):
         cycle._step_all()  # one cycle, without the thread around it
     if runtime.backend.settings.uses_postgres:
-        assert {view.position() for view in runtime.backend.views.values()} == {0}, (
+        assert {view.store.position() for view in runtime.backend.views.values()} == {0}, (
             "one database: a failing view rolls back every view's part of the cycle"
         )
         assert all(_empty(view) for view in runtime.backend.views.values())
     else:
-        assert runtime.backend.views[VIEW_NAMES[-1]].position() == 0
+        assert runtime.backend.views[VIEW_NAMES[-1]].store.position() == 0
 
     projectors[-1] = fresh_projector(runtime, VIEW_NAMES[-1])
     cycle = ProjectorThread(projectors, Signal(), Signal())
     while cycle._step_all():
         pass
     last = runtime.app.position()
-    assert {view.position() for view in runtime.backend.views.values()} == {last}
+    assert {view.store.position() for view in runtime.backend.views.values()} == {last}
 
 
-def _empty(view: ViewStore) -> bool:
+def _empty(view: View) -> bool:
     return all(rows == [] for rows in dump(view).values())
 
 
@@ -212,7 +227,7 @@ def test_a_runner_behind_another_records_nothing_even_when_its_batch_reaches_fur
 ) -> None:
     dataset_id = some_history(runtime, alice, bob)
     for view in runtime.backend.views.values():
-        view.clear()
+        view.store.clear()
     ahead = ProjectorThread([fresh_projector(runtime, n) for n in VIEW_NAMES], Signal(), Signal())
     counted = [Counted(runtime.projectors[n].projection) for n in VIEW_NAMES]
     behind = [
@@ -224,16 +239,18 @@ def test_a_runner_behind_another_records_nothing_even_when_its_batch_reaches_fur
     while ahead._step_all():
         pass
     runtime.app.create_snapshot(alice, dataset_id, "later")  # past what `ahead` recorded
-    once = {view.view_name: dump(view) for view in runtime.backend.views.values()}
+    once = {name: dump(view) for name, view in runtime.backend.views.items()}
 
     assert ProjectorThread(behind, Signal(), Signal())._step_all() == 0
     assert [c.processed for c in counted] == [0] * len(counted), (
         "the stale positions are refused before any event is applied"
     )
-    assert {view.view_name: dump(view) for view in runtime.backend.views.values()} == once
+    assert {name: dump(view) for name, view in runtime.backend.views.items()} == once
     while ahead._step_all():
         pass
-    assert {view.position() for view in runtime.backend.views.values()} == {runtime.app.position()}
+    assert {view.store.position() for view in runtime.backend.views.values()} == {
+        runtime.app.position()
+    }
 
 
 class Counted:
@@ -254,7 +271,7 @@ def test_a_waiter_wakes_when_another_runner_moved_the_views_its_thread_projects(
 ) -> None:
     some_history(runtime, alice, bob)
     saved, projected = Signal(), Signal()
-    positions = Positions(runtime.backend.views, projected)
+    positions = Positions(runtime.backend.stores, projected)
     thread = ProjectorThread(
         [fresh_projector(runtime, n) for n in VIEW_NAMES],
         saved,
@@ -313,7 +330,7 @@ class FailsFirst:
 
 def run_until_caught_up(runtime: Runtime, projectors: list[Projector]) -> None:
     saved, projected = Signal(), Signal()
-    positions = Positions(runtime.backend.views, projected)
+    positions = Positions(runtime.backend.stores, projected)
     thread = ProjectorThread(
         projectors, saved, projected, poll_seconds=0.01, backoff_seconds=0.01, positions=positions
     )
@@ -326,9 +343,9 @@ def run_until_caught_up(runtime: Runtime, projectors: list[Projector]) -> None:
 
 def clean_dumps(runtime: Runtime) -> dict[str, Dump]:
     for view in runtime.backend.views.values():
-        view.clear()
+        view.store.clear()
     runtime.catch_up()
-    return {view.view_name: dump(view) for view in runtime.backend.views.values()}
+    return {name: dump(view) for name, view in runtime.backend.views.items()}
 
 
 @pytest.mark.parametrize("failure", ["raises", "breaks a key"])
@@ -343,7 +360,7 @@ def test_an_event_a_view_always_fails_on_is_parked_and_every_view_goes_on(
         r for r in expected["audit_history"]["events"] if r["position"] != bad
     ]
     for view in runtime.backend.views.values():
-        view.clear()
+        view.store.clear()
     error = Boom("a bug in the projection") if failure == "raises" else None
     projectors = [
         fresh_projector(
@@ -356,10 +373,10 @@ def test_an_event_a_view_always_fails_on_is_parked_and_every_view_goes_on(
 
     run_until_caught_up(runtime, projectors)
 
-    [parked] = audit.parked()
+    [parked] = audit.store.parked()
     assert parked["notification_id"] == bad
     assert ("Boom: a bug in the projection" if error else "IntegrityError") in parked["error"]
-    got = {view.view_name: dump(view) for view in runtime.backend.views.values()}
+    got = {name: dump(view) for name, view in runtime.backend.views.items()}
     assert [tables.pop("parked") for tables in got.values()] == [
         [parked] if name == "audit_history" else [] for name in got
     ]
@@ -378,7 +395,7 @@ def test_a_view_waits_out_the_database_being_away_and_parks_nothing(
     some_history(runtime, alice, bob)
     expected = clean_dumps(runtime)
     for view in runtime.backend.views.values():
-        view.clear()
+        view.store.clear()
     flaky = FailsFirst(runtime.projectors["snapshot_list"].projection, times=10)
     projectors = [
         fresh_projector(runtime, name, projection=flaky)
@@ -390,4 +407,4 @@ def test_a_view_waits_out_the_database_being_away_and_parks_nothing(
     run_until_caught_up(runtime, projectors)
 
     assert flaky.left == 0
-    assert {view.view_name: dump(view) for view in runtime.backend.views.values()} == expected
+    assert {name: dump(view) for name, view in runtime.backend.views.items()} == expected

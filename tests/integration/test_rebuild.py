@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from adapters import cli
-from adapters.backend import VIEW_NAMES
 from adapters.projector import Projector
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime
 from adapters.settings import Settings
 from adapters.views.media_index import MediaIndexView
@@ -66,14 +66,14 @@ def test_every_view_rebuilt_in_small_batches_equals_the_live_view(
     for name in VIEW_NAMES:
         live_projector = runtime.projectors[name]
         view = live_projector.view
-        view.clear()
-        assert view.position() == 0
+        view.store.clear()
+        assert view.store.position() == 0
         assert not any(dump(view).values())
         rebuilt = Projector(runtime.app, live_projector.projection, view, batch_size=7)
         consumed = rebuilt.catch_up()
 
         assert consumed == runtime.app.position(), name
-        assert view.position() == runtime.app.position(), name
+        assert view.store.position() == runtime.app.position(), name
         assert dump(view) == live[name], name
 
 
@@ -87,9 +87,9 @@ def test_the_rebuild_command_replaces_tampered_rows_with_the_true_ones(
 ) -> None:
     rich_history(runtime, alice, bob)
     live = dump_all(runtime)
-    view = runtime.backend.views["snapshot_list"]
-    with view._open(commit=True) as cursor:  # damage the view's rows on purpose
-        view._sql(cursor).run("UPDATE {t}snapshots SET snapshot_name = 'tampered'")
+    store = runtime.backend.views["snapshot_list"].store
+    with store._open(commit=True) as cursor:  # damage the view's rows on purpose
+        store._sql(cursor).run("UPDATE {t}snapshots SET snapshot_name = 'tampered'")
     assert dump_all(runtime) != live
     monkeypatch.setenv("SNAPSET_DATABASE_URL", settings.database_url)
 
@@ -142,7 +142,7 @@ def version_items(runtime: Runtime) -> dict[tuple[str, str], list[dict[str, Any]
     """Every indexed version's items, as the media index serves them."""
     view = runtime.backend.views["media_index"]
     assert isinstance(view, MediaIndexView)
-    with view.reading() as sql:
+    with view.store.reading() as sql:
         versions = sql.all("SELECT dataset_id, version FROM {t}versions")
     return {
         (v["dataset_id"], v["version"]): canonical(

@@ -35,12 +35,7 @@ def datastores(runtime: Runtime) -> dict[str, Any]:
     stores = {"events": app.recorder.datastore, "nodes": backend.nodes._datastore}
     if app.snapshots is not None:
         stores["aggregate snapshots"] = app.snapshots.recorder.datastore
-    stores.update(
-        {
-            f"view {name}": view.datastore  # type: ignore[attr-defined]
-            for name, view in backend.views.items()
-        }
-    )
+    stores.update({f"view {name}": view.store.datastore for name, view in backend.views.items()})
     return stores
 
 

@@ -27,15 +27,17 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from projections.events import event_name, is_dataset_event
 
 from adapters.projector import Projector
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
 from adapters.storage.sqlite_durable import make_durable
-from adapters.views.backends import PostgresAuditHistoryView, SQLiteAuditHistoryView
+from adapters.views.audit_history import AuditHistoryView
+from adapters.views.postgres_store import PostgresViewStore
+from adapters.views.sqlite_store import SQLiteViewStore
 from application.actor import Actor
 from application.datasets import creation_task_id
+from domain.dataset_events import DatasetEvent
 from projections.audit_history import AuditHistoryProjection
 from tests.support.media import folder_of_media
 from tests.support.server import snapset_command
@@ -156,7 +158,7 @@ def dataset_events(runtime: Runtime) -> list[tuple[int, Any]]:
         for notification in batch:
             if notification.topic.startswith("snapset:Dataset."):
                 event = app.mapper.to_domain_event(notification)
-                if is_dataset_event(event):
+                if isinstance(event, DatasetEvent):
                     out.append((notification.id, event))
         start = batch[-1].id
     return out
@@ -165,7 +167,7 @@ def dataset_events(runtime: Runtime) -> list[tuple[int, Any]]:
 def task_event_names(runtime: Runtime, task_id: str) -> Counter[str]:
     """How many events of each name the store holds for one task."""
     return Counter(
-        event_name(e)
+        type(e).__name__
         for _, e in dataset_events(runtime)
         if str(getattr(e, "task_id", "")) == task_id
     )
@@ -222,7 +224,7 @@ def long_history(runtime: Runtime, owner: Actor, *, datasets: int, bulk: int) ->
             assert runtime.worker.run_task(clone_id, str(task))
 
 
-# A deliberately broken view, for the negative control of the projection test.
+# A deliberately broken view store, for the negative control of the projection test.
 
 
 class _NonAtomic:
@@ -233,23 +235,23 @@ class _NonAtomic:
 
     @contextmanager
     def transaction(self, tracking: Tracking, *, after: int | None = None) -> Iterator[Any]:
-        view: Any = self
-        with view._open(commit=True) as cursor:
-            now = view._max_tracking_id(view.application_name, cursor) or 0
+        store: Any = self
+        with store._open(commit=True) as cursor:
+            now = store._tracked(cursor)
             if after is not None and now != after:
                 raise IntegrityError(f"moved to {now}, not {after}")
-            view._track(cursor, tracking)
+            store._track(cursor, tracking)
         print(f"{NON_ATOMIC_MARK} at {tracking.notification_id}", flush=True)
         time.sleep(self.pause)
-        with view._open(commit=True) as cursor:
-            yield view.writer(view._sql(cursor))
+        with store._open(commit=True) as cursor:
+            yield store._sql(cursor)
 
 
-class SQLiteNonAtomicAuditView(_NonAtomic, SQLiteAuditHistoryView):
+class SQLiteNonAtomicStore(_NonAtomic, SQLiteViewStore):
     pass
 
 
-class PostgresNonAtomicAuditView(_NonAtomic, PostgresAuditHistoryView):
+class PostgresNonAtomicStore(_NonAtomic, PostgresViewStore):
     pass
 
 
@@ -262,17 +264,19 @@ def _non_atomic_projector(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env(data_dir=Path(args.data_dir))
     runtime = build_runtime(settings, migrate=False)
-    view: Any
+    store: SQLiteNonAtomicStore | PostgresNonAtomicStore
+    name, ddl = "audit_history", AuditHistoryView.ddl
     if settings.uses_postgres:
         pg = settings.postgres()
-        store = PostgresDatastore(
+        datastore = PostgresDatastore(
             pg["dbname"], pg["host"], pg["port"], pg["user"], pg["password"], schema=pg["schema"]
         )
-        view = PostgresNonAtomicAuditView(store)
+        store = PostgresNonAtomicStore(datastore, name, ddl)
     else:
         path = settings.data_dir.resolve() / "views" / "audit_history.sqlite"
-        view = SQLiteNonAtomicAuditView(make_durable(SQLiteDatastore(str(path))))
-    view.pause = args.pause
+        store = SQLiteNonAtomicStore(make_durable(SQLiteDatastore(str(path))), name, ddl)
+    store.pause = args.pause
+    view = AuditHistoryView(store)
     runtime.projectors["audit_history"] = Projector(runtime.app, AuditHistoryProjection(), view)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -30,7 +30,6 @@ import psycopg
 import pytest
 
 from bench.projection_race import Deployment, ready_dataset, run_race, start_deployment
-from projections.events import event_name
 from tests.conftest import BACKENDS, BASE_URL
 from tests.e2e import helpers
 from tests.support.client import SnapsetClient
@@ -111,7 +110,7 @@ def version_of(deployed: Deployment, dataset_id: str) -> int:
 
 
 def named(events: list[Any], name: str) -> list[Any]:
-    return [e for e in events if event_name(e) == name]
+    return [e for e in events if type(e).__name__ == name]
 
 
 def assert_versions_contiguous(deployed: Deployment, dataset_id: str) -> None:
@@ -122,7 +121,9 @@ def assert_versions_contiguous(deployed: Deployment, dataset_id: str) -> None:
 def last_made_current(events: list[Any]) -> str:
     """API.md: the current snapshot is the newest created or the last restored."""
     made = [
-        e.checkpoint_id for e in events if event_name(e) in ("SnapshotCreated", "RestoreCompleted")
+        e.checkpoint_id
+        for e in events
+        if type(e).__name__ in ("SnapshotCreated", "RestoreCompleted")
     ]
     return str(made[-1])
 
@@ -192,7 +193,7 @@ def test_sixteen_concurrent_snapshot_creations_all_land_and_the_last_stored_is_c
             if a.status_code == 200
         )
         created = named(events_of(deployed, dataset_id, before), "SnapshotCreated")
-        assert {e.checkpoint_id: e.name for e in created} == acknowledged
+        assert {e.checkpoint_id: e.checkpoint["name"] for e in created} == acknowledged
         assert len(created) == len(acknowledged), "no snapshot is stored twice"
         made |= set(acknowledged)
         listed = clients[0].snapshots(dataset_id)
@@ -247,19 +248,19 @@ def test_concurrent_restores_never_overlap_and_creations_during_one_are_refused(
         events = events_of(deployed, dataset_id, before)
         running: str | None = None
         for event in events:  # the stored order explains every answer
-            name = event_name(event)
+            name = type(event).__name__
             if name == "RestoreStarted":
                 assert running is None, "a restore started while another one ran"
                 running = event.task["task_id"]
             elif name in ("RestoreCompleted", "RestoreFailed", "TaskAborted"):
                 running = None
-            elif name == "SnapshotCreated" and event.reason == "manual":
+            elif name == "SnapshotCreated" and event.checkpoint["reason"] == "manual":
                 assert running is None, "a snapshot was created while a restore ran"
         started = [e.task["task_id"] for e in named(events, "RestoreStarted")]
         assert sorted(started) == sorted(accepted), (
             "each accepted restore is stored once, refused ones not at all"
         )
-        manual = [e for e in named(events, "SnapshotCreated") if e.reason == "manual"]
+        manual = [e for e in named(events, "SnapshotCreated") if e.checkpoint["reason"] == "manual"]
         acknowledged = {a.json()["snapshot_id"] for a in create_answers if a.status_code == 200}
         assert {e.checkpoint_id for e in manual} == acknowledged
         assert len(manual) == len(acknowledged)

@@ -18,8 +18,10 @@ What we use, and the case each gets (both backends each):
 - the aggregate-snapshot store, ``Datasets.snapshots.recorder`` (an ``AggregateRecorder``;
   we keep the library's snapshots on, every 100 Dataset events): ``AggregateRecorderTestCase``;
 - the five read-model views (``adapters/views``: snapshot_list, task_log, dataset_list,
-  audit_history, media_index), each a ``TrackingRecorder`` subclass: ``TrackingRecorderTestCase``
-  (tracking uniqueness, no filling of gaps, ``max_tracking_id``/``has_tracking_id``, ``wait``);
+  audit_history, media_index): each view's store records the view's position with the
+  library's ``SQLiteTrackingRecorder``/``PostgresTrackingRecorder`` (``ViewStore.recorder``,
+  a tracking table per view on PostgreSQL): ``TrackingRecorderTestCase`` (tracking
+  uniqueness, no filling of gaps, ``max_tracking_id``/``has_tracking_id``, ``wait``);
 - the infrastructure factory with our application's environment (the ``env`` our
   ``Datasets`` is built with, so our ``SQLITE_*``/``POSTGRES_*`` keys and ``CREATE_TABLE=n``):
   ``InfrastructureFactoryTestCase``.
@@ -29,10 +31,10 @@ subclassed):
 
 - ``ProcessRecorderTestCase``: we have no process recorder. Nothing writes events together
   with a tracking position; the views write *rows* with their position (``ViewStore.transaction``)
-  and are only ``TrackingRecorder``s, so they have no ``insert_events``/``select_events`` to
-  run it on. Its property for read models (rows and position commit together or not at all; a
-  position already passed is refused) is tested on our views in
-  ``tests/integration/test_projector.py``.
+  and their stores' recorders are only ``TrackingRecorder``s, so they have no
+  ``insert_events``/``select_events`` to run it on. Its property for read models (rows and
+  position commit together or not at all; a position already passed is refused) is tested on
+  our views in ``tests/integration/test_projector.py``.
 - ``ApplicationRecorderTestCase.optional_test_insert_subscribe``: ``optional_`` in the library
   because SQLite has no subscription; we use none on either backend (``adapters/projector.py``
   polls ``select_notifications``), so there is nothing of ours for it to check.
@@ -84,6 +86,7 @@ from eventsourcing.tests import persistence as lib
 from eventsourcing.utils import Environment
 
 from adapters.backend import Backend, open_backend
+from adapters.read_models import VIEW_NAMES
 from adapters.settings import Settings
 from tests.conftest import BASE_URL
 
@@ -215,8 +218,9 @@ class View:
 
     def create_recorder(self) -> TrackingRecorder:
         view = self.backend().views[self.view_name]  # type: ignore[attr-defined]
-        assert isinstance(view, TrackingRecorder)
-        return view
+        recorder = view.store.recorder
+        assert isinstance(recorder, TrackingRecorder)
+        return recorder
 
 
 class WithOurEnvironment:
@@ -259,7 +263,7 @@ on_both_backends(
     insert_num=1000,
 )
 on_both_backends("SnapshotStore", SnapshotStore, lib.AggregateRecorderTestCase)
-for view_name in ("snapshot_list", "task_log", "dataset_list", "audit_history", "media_index"):
+for view_name in VIEW_NAMES:
     on_both_backends(
         f"{view_name.title().replace('_', '')}View",
         View,

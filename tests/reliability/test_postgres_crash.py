@@ -38,7 +38,6 @@ import pytest
 from adapters.backend import Backend, open_backend
 from adapters.settings import Settings
 from bench.projection_race import ready_dataset
-from projections.events import event_name
 from tests.reliability.pg_cluster import ClusterUnavailable, CommitCutProxy, PrivateCluster
 from tests.support.client import SnapsetClient
 from tests.support.server import ServerProcess, start_server
@@ -72,7 +71,7 @@ class Running:
     def events(self, dataset_id: str, name: str) -> list[Any]:
         app = self.reader.app
         stored = app.recorder.select_events(UUID(dataset_id))
-        return [e for e in map(app.mapper.to_domain_event, stored) if event_name(e) == name]
+        return [e for e in map(app.mapper.to_domain_event, stored) if type(e).__name__ == name]
 
     def close(self) -> None:
         self.client.close()
@@ -234,8 +233,9 @@ def test_acknowledged_writes_survive_a_crash_stop_and_the_server_recovers_withou
         assert load.unexpected == [], "no 500, no false 409, no dropped request"
         assert set(load.answers) <= {200, 503}
         stored = running.events(dataset_id, "SnapshotCreated")
-        manual = Counter(e.checkpoint_id for e in stored if e.name != "probe")
-        assert {e.checkpoint_id: e.name for e in stored if e.name != "probe"} == dict(
+        kept = [e for e in stored if e.checkpoint["name"] != "probe"]
+        manual = Counter(e.checkpoint_id for e in kept)
+        assert {e.checkpoint_id: e.checkpoint["name"] for e in kept} == dict(
             load.acknowledged.values()
         ), "every acknowledged write is stored, nothing else"
         assert max(manual.values()) == 1, "no write is stored twice"
@@ -302,8 +302,12 @@ def test_a_snapshot_creation_whose_commit_answer_is_lost_is_stored_once_and_retr
     assert again.status_code == 200, again.text
     if first.status_code == 200:
         assert again.json() == first.json()
-    [stored] = [e for e in cut.events(dataset_id, "SnapshotCreated") if e.reason == "manual"]
-    assert (stored.checkpoint_id, stored.name) == (again.json()["snapshot_id"], "after the cut")
+    created = cut.events(dataset_id, "SnapshotCreated")
+    [stored] = [e for e in created if e.checkpoint["reason"] == "manual"]
+    assert (stored.checkpoint_id, stored.checkpoint["name"]) == (
+        again.json()["snapshot_id"],
+        "after the cut",
+    )
 
 
 def test_a_restore_whose_commit_answer_is_lost_starts_once_and_a_keyed_retry_gets_its_task(

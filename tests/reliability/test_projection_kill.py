@@ -20,12 +20,11 @@ from typing import Any
 
 import pytest
 
-from adapters.backend import VIEW_NAMES
 from adapters.projector import Projector
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime
 from adapters.settings import Settings
 from application.actor import Actor
-from projections.events import event_name
 from tests.integration.helpers import dump, dump_all
 from tests.reliability.fault_support import (
     NON_ATOMIC_MARK,
@@ -50,12 +49,12 @@ def history(runtime: Runtime, admin: Actor, backend_name: str) -> Runtime:
     """The runtime after a long history that no projector has seen yet."""
     datasets, bulk = HISTORY[backend_name]
     long_history(runtime, admin, datasets=datasets, bulk=bulk)
-    assert all(view.position() == 0 for view in runtime.backend.views.values())
+    assert all(view.store.position() == 0 for view in runtime.backend.views.values())
     return runtime
 
 
 def positions(runtime: Runtime) -> dict[str, int]:
-    return {name: view.position() for name, view in runtime.backend.views.items()}
+    return {name: view.store.position() for name, view in runtime.backend.views.items()}
 
 
 def catch_up_under_kills(
@@ -66,7 +65,7 @@ def catch_up_under_kills(
     more; at least one batch committed by each incarnation); then let a last one finish."""
     rng = seeded(name)
     last = runtime.app.position()
-    audit = runtime.backend.views["audit_history"]
+    audit = runtime.backend.views["audit_history"].store
     points: list[dict[str, Any]] = []
     # Kill k lands once the audit history passes a point in the k-th sixth of the log (with
     # jitter), so all five land before the end however fast the machine catches up.
@@ -122,8 +121,8 @@ def mismatches(runtime: Runtime) -> list[str]:
         if at != last
     ]
     events = dataset_events(runtime)
-    names = [event_name(e) for _, e in events]
-    with runtime.backend.views["audit_history"].reading() as sql:
+    names = [type(e).__name__ for _, e in events]
+    with runtime.backend.views["audit_history"].store.reading() as sql:
         audited = [int(r["position"]) for r in sql.all("SELECT position FROM {t}events")]
     expected = [position for position, _ in events]
     if sorted(audited) != expected:
@@ -136,7 +135,7 @@ def mismatches(runtime: Runtime) -> list[str]:
     counts = {
         "task_log": (
             len(live["task_log"]["tasks"]),
-            len({str(e.task["task_id"]) for _, e in events if event_name(e) in STARTED}),
+            len({str(e.task["task_id"]) for _, e in events if type(e).__name__ in STARTED}),
         ),
         "dataset_list": (len(live["dataset_list"]["datasets"]), names.count("Created")),
         "snapshot_list": (
@@ -144,7 +143,7 @@ def mismatches(runtime: Runtime) -> list[str]:
             names.count("SnapshotCreated")
             + names.count("CloneCompleted")
             + sum(
-                1 for _, e in events if event_name(e) == "OperationCompleted" and e.checkpoint_id
+                1 for _, e in events if type(e).__name__ == "OperationCompleted" and e.checkpoint_id
             ),
         ),
     }
@@ -165,7 +164,7 @@ def clean_rebuild(runtime: Runtime) -> dict[str, Any]:
     out = {}
     for name in VIEW_NAMES:
         live = runtime.projectors[name]
-        live.view.clear()
+        live.store.clear()
         Projector(runtime.app, live.projection, live.view, batch_size=2000).catch_up()
         out[name] = dump(live.view)
     return out

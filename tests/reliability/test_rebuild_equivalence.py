@@ -33,7 +33,7 @@ import psycopg
 import pytest
 
 from adapters import cli
-from adapters.backend import VIEW_NAMES
+from adapters.read_models import VIEW_NAMES
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
 from application.actor import Actor
@@ -242,7 +242,7 @@ def live(runtime: Runtime, alice: Actor, bob: Actor) -> dict[str, Dump]:
         runtime.stop()
     check_every_event_type_was_written(runtime, datasets["busy"])
     for name in VIEW_NAMES:
-        assert runtime.backend.views[name].position() == runtime.app.position(), name
+        assert runtime.backend.views[name].store.position() == runtime.app.position(), name
     return dump_all(runtime)
 
 
@@ -320,12 +320,12 @@ def test_views_dropped_and_rebuilt_from_event_zero_equal_the_live_views_row_for_
         assert f"{name}: {position} events" in output
     rebuilt = build_runtime(settings)
     try:
-        assert all(rebuilt.backend.views[n].position() == position for n in VIEW_NAMES)
+        assert all(rebuilt.backend.views[n].store.position() == position for n in VIEW_NAMES)
         assert_same_rows(dump_all(rebuilt), live)
         # The same views, refilled from empty by the server's projector thread (as a fresh
         # `snapset project` would): all views per batch, in one transaction on PostgreSQL.
         for view in rebuilt.backend.views.values():
-            view.clear()
+            view.store.clear()
             assert not any(dump(view).values())
     finally:
         rebuilt.close()

@@ -378,7 +378,7 @@ def check_exactly_once(runtime: Runtime, task_id: str) -> None:
     assert not any(names[n] for n in ENDINGS - COMPLETIONS), f"never failed: {names}"
     view = runtime.backend.views["task_log"]
     assert isinstance(view, TaskLogView)
-    with view.reading() as sql:
+    with view.store.reading() as sql:
         rows = sql.all("SELECT status, progress FROM {t}tasks WHERE task_id = ?", (task_id,))
     assert rows == [{"status": "COMPLETED", "progress": 100}]
 
