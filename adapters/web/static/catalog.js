@@ -10,6 +10,7 @@ import { actionsFor, openCreateDialog } from "./catalog-actions.js";
 import { searchText, snapshotRow } from "./catalog-rows.js";
 import { datasetHeader } from "./dataset-header.js";
 import { h, plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { close as closeMenu } from "./menu.js";
 import { notifyError } from "./notices.js";
 import * as tracker from "./tasks-tracker.js";
@@ -27,8 +28,8 @@ export async function catalogView(root, { params, signal }) {
   let access; // null when unknown: then the server decides, and says why if it refuses
   try {
     [dataset, snapshots, access] = await Promise.all([
-      get(`/dataset/${datasetId}`, null, signal),
-      get(`/dataset/${datasetId}/snapshot`, null, signal),
+      get(endpoints.dataset(datasetId), signal),
+      get(endpoints.snapshotList(datasetId), signal),
       loadAccess(datasetId, signal).catch((error) => {
         if (isAbort(error)) throw error;
         return null;
@@ -163,8 +164,8 @@ export async function catalogView(root, { params, signal }) {
     const before = edits;
     try {
       const [nextDataset, nextSnapshots] = await Promise.all([
-        get(`/dataset/${datasetId}`, null, signal),
-        get(`/dataset/${datasetId}/snapshot`, null, signal),
+        get(endpoints.dataset(datasetId), signal),
+        get(endpoints.snapshotList(datasetId), signal),
       ]);
       if (before !== edits) return refresh(); // read again: this answer may predate an edit
       [dataset, snapshots] = [nextDataset, nextSnapshots];

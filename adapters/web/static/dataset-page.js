@@ -9,6 +9,7 @@ import { get, isAbort } from "./api.js";
 import { clustersSection } from "./clusters.js";
 import { datasetHeader } from "./dataset-header.js";
 import { h } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { historySection } from "./history.js";
 import { mediaGrid } from "./media-grid.js";
 import { notifyError } from "./notices.js";
@@ -24,7 +25,7 @@ export async function datasetView(root, { params, signal }) {
   let access;
   try {
     [dataset, access] = await Promise.all([
-      get(`/dataset/${datasetId}`, null, signal),
+      get(endpoints.dataset(datasetId), signal),
       loadAccess(datasetId, signal).catch((error) => {
         if (isAbort(error)) throw error;
         return null; // unknown: every button stays enabled and the server decides
@@ -84,7 +85,7 @@ export async function datasetView(root, { params, signal }) {
   async function refresh() {
     clearTimeout(timer);
     try {
-      const next = await get(`/dataset/${datasetId}`, null, signal);
+      const next = await get(endpoints.dataset(datasetId), signal);
       const settled = SETTLING.has(dataset.status) && !SETTLING.has(next.status);
       show(next);
       if (settled) reloadContent();

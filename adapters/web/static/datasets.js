@@ -4,6 +4,7 @@
 
 import { api, get, isAbort } from "./api.js";
 import { h, pager, statusBadge, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notify, notifyError } from "./notices.js";
 
 const PAGE_SIZE = 20;
@@ -27,7 +28,7 @@ export function datasetsView(root, { signal }) {
   async function load() {
     clearTimeout(timer);
     try {
-      const body = await get("/datasets", { page, page_size: PAGE_SIZE }, signal);
+      const body = await get(endpoints.datasetList({ page, pageSize: PAGE_SIZE }), signal);
       tableHolder.replaceChildren(table(body.datasets));
       tableHolder.removeAttribute("aria-busy");
       pagerHolder.replaceChildren(body.total > PAGE_SIZE ? pager({
@@ -108,7 +109,7 @@ function createForm(onCreated) {
     submit.disabled = true;
     submit.textContent = "Uploading…";
     try {
-      await api("POST", "/dataset", { form: body });
+      await api("POST", endpoints.datasetUpload(), { form: body });
       form.reset();
       notify(`Dataset “${datasetName}” created; indexing its media.`, { tone: "ok" });
       onCreated();

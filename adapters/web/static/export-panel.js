@@ -9,6 +9,7 @@
 import { get, isAbort } from "./api.js";
 import { field, formDialog, nextId } from "./dialogs.js";
 import { h, parseUtc, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notify } from "./notices.js";
 
 const POLL_MS = 500;
@@ -37,13 +38,13 @@ export function openExportDialog({ datasetId, datasetName, opener }) {
     submit: async () => {
       const snapshotId = version.value === CURRENT ? null : version.value;
       const label = version.selectedOptions[0].dataset.name || "Current version";
-      const body = await get(`/dataset/${datasetId}/export_context_async`,
-        { snapshot_id: snapshotId, include_media: media.checked ? "true" : "false" });
+      const body = await get(endpoints.startExport(datasetId,
+        { snapshotId, includeMedia: media.checked }));
       startFollowing({ taskId: body.id, datasetId, datasetName, label,
         includeMedia: media.checked });
     },
   });
-  get(`/dataset/${datasetId}/snapshot`).then((snapshots) => {
+  get(endpoints.snapshotList(datasetId)).then((snapshots) => {
     for (const snapshot of snapshots) {
       version.append(h("option", { value: snapshot.snapshot_id,
         dataset: { name: `Snapshot “${snapshot.snapshot_name}”` } },
@@ -75,8 +76,7 @@ export function forgetExports() {
 async function poll(run, signal) {
   while (!FINAL.has(run.status)) {
     try {
-      const body = await get(`/dataset/${run.datasetId}/export_status`,
-        { export_task_id: run.taskId }, signal);
+      const body = await get(endpoints.exportStatus(run.datasetId, run.taskId), signal);
       Object.assign(run, { status: body.status, progress: body.progress_percentage,
         downloadUri: body.download_uri, error: body.error_message });
     } catch (error) {

@@ -6,6 +6,7 @@
 
 import { get, isAbort } from "./api.js";
 import { h, humanize, pager, statusBadge, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notifyError } from "./notices.js";
 import { accessCache, taskButtons } from "./task-actions.js";
 import { FINAL } from "./tasks-tracker.js";
@@ -104,7 +105,7 @@ export function taskManagerView(root, { signal }) {
 
   async function loadOptions() {
     try {
-      const options = await get("/tasks/filters", null, signal);
+      const options = await get(endpoints.taskFilters(), signal);
       fill("dataset_name", "All datasets", options.dataset_names.map((n) => [n, n]));
       fill("task_type", "All types", options.task_types.map((t) => [t, humanize(t)]));
       fill("created_by", "Anyone", options.created_by.map((e) => [e, e]));
@@ -131,7 +132,7 @@ export function taskManagerView(root, { signal }) {
     holder.setAttribute("aria-busy", "true");
     const { page, page_size: pageSize } = state;
     try {
-      const body = await get("/tasks", query(), signal);
+      const body = await get(endpoints.taskList(query()), signal);
       await access.load(body.tasks);
       if (mine !== generation) return; // a newer query was sent meanwhile
       const focus = focusedControl(holder);

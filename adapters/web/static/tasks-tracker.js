@@ -3,6 +3,7 @@
 // final. Views subscribe to redraw their progress bars, status badges and catalogs.
 
 import { ApiError, get, isAbort } from "./api.js";
+import * as endpoints from "./endpoints.js";
 
 export const FINAL = new Set(["COMPLETED", "FAILED", "ABORTED"]);
 const POLL_MS = 500;
@@ -26,8 +27,8 @@ async function poll(item, signal) {
   while (!item.done && !signal.aborted) {
     try {
       const [task, dataset] = await Promise.all([
-        get(`/tasks/${item.taskId}`, null, signal),
-        get(`/dataset/${item.datasetId}`, null, signal),
+        get(endpoints.task(item.taskId), signal),
+        get(endpoints.dataset(item.datasetId), signal),
       ]);
       item.task = task;
       item.dataset = dataset;
