@@ -13,10 +13,10 @@ import { h, plural } from "./dom.js";
 import * as endpoints from "./endpoints.js";
 import { close as closeMenu } from "./menu.js";
 import { notifyError } from "./notices.js";
+import { SETTLING, pause } from "./poll.js";
 import * as tracker from "./tasks-tracker.js";
 
 const REFRESH_MS = 500;
-const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 const RENDER_MEASURE = "snapset:catalog-render";
 const LOAD_MEASURE = "snapset:catalog-load";
 
@@ -177,7 +177,6 @@ export async function catalogView(root, { params, signal }) {
   }
 
   // Refresh while something runs, and once more after it ends.
-  let timer = null;
   let watching = false;
   function busy() {
     return SETTLING.has(dataset.status) || tracker.runningFor(datasetId).length > 0;
@@ -187,7 +186,7 @@ export async function catalogView(root, { params, signal }) {
     watching = true;
     let waited = false;
     while (!signal.aborted && busy()) {
-      await new Promise((resolve) => { timer = setTimeout(resolve, REFRESH_MS); });
+      await pause(REFRESH_MS, signal);
       if (signal.aborted) break;
       waited = true;
       await refresh();
@@ -205,6 +204,6 @@ export async function catalogView(root, { params, signal }) {
     if (item.done) refresh();
     else watch();
   });
-  signal.addEventListener("abort", () => { clearTimeout(timer); unsubscribe(); });
+  signal.addEventListener("abort", unsubscribe);
   watch();
 }

@@ -14,10 +14,10 @@ import { historySection } from "./history.js";
 import { mediaGrid } from "./media-grid.js";
 import { notifyError } from "./notices.js";
 import { operationsPanel } from "./operations.js";
+import { SETTLING } from "./poll.js";
 import * as tracker from "./tasks-tracker.js";
 
 const REFRESH_MS = 1000;
-const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 
 export async function datasetView(root, { params, signal }) {
   const datasetId = params.id;

@@ -6,10 +6,10 @@ import { api, get, isAbort } from "./api.js";
 import { h, pager, statusBadge, timeElement } from "./dom.js";
 import * as endpoints from "./endpoints.js";
 import { notify, notifyError } from "./notices.js";
+import { SETTLING } from "./poll.js";
 
 const PAGE_SIZE = 20;
 const REFRESH_MS = 1000;
-const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 
 export function datasetsView(root, { signal }) {
   let page = 1;

@@ -11,9 +11,9 @@ import { field, formDialog, nextId } from "./dialogs.js";
 import { h, parseUtc, timeElement } from "./dom.js";
 import * as endpoints from "./endpoints.js";
 import { notify } from "./notices.js";
+import { FINAL, pollUntil } from "./poll.js";
 
 const POLL_MS = 500;
-const FINAL = new Set(["COMPLETED", "FAILED", "ABORTED"]);
 const CURRENT = "current";
 
 const exportsOf = new Map(); // dataset_id -> [run], newest first
@@ -74,32 +74,27 @@ export function forgetExports() {
 }
 
 async function poll(run, signal) {
-  while (!FINAL.has(run.status)) {
-    try {
-      const body = await get(endpoints.exportStatus(run.datasetId, run.taskId), signal);
-      Object.assign(run, { status: body.status, progress: body.progress_percentage,
-        downloadUri: body.download_uri, error: body.error_message });
-    } catch (error) {
-      if (isAbort(error)) return;
-      Object.assign(run, { status: "UNKNOWN", error: error.detail || error.message });
-      emit(run);
-      return;
-    }
-    emit(run);
-    if (!FINAL.has(run.status)) await pause(POLL_MS, signal);
-    if (signal.aborted) return;
-  }
-  if (run.status === "COMPLETED") {
+  await pollUntil(() => read(run, signal), POLL_MS, signal);
+  if (run.status === "COMPLETED" && !signal.aborted) {
     notify(`The export of “${run.datasetName}” (${run.label}) is ready.`, { tone: "ok",
       action: h("a", { href: run.downloadUri, download: "" }, "Download") });
   }
 }
 
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
+// One look at the export; true when there is no more to follow.
+async function read(run, signal) {
+  try {
+    const body = await get(endpoints.exportStatus(run.datasetId, run.taskId), signal);
+    Object.assign(run, { status: body.status, progress: body.progress_percentage,
+      downloadUri: body.download_uri, error: body.error_message });
+  } catch (error) {
+    if (isAbort(error)) return true;
+    Object.assign(run, { status: "UNKNOWN", error: error.detail || error.message });
+    emit(run);
+    return true;
+  }
+  emit(run);
+  return FINAL.has(run.status);
 }
 
 function emit(run) {

@@ -8,8 +8,8 @@ import { get, isAbort } from "./api.js";
 import { h, humanize, pager, statusBadge, timeElement } from "./dom.js";
 import * as endpoints from "./endpoints.js";
 import { notifyError } from "./notices.js";
+import { FINAL } from "./poll.js";
 import { accessCache, taskButtons } from "./task-actions.js";
-import { FINAL } from "./tasks-tracker.js";
 
 const STATUSES = ["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"];
 const SORTS = [

@@ -1,0 +1,25 @@
+// Waiting on the server: the statuses worth waiting on, and the timers that wait. Every wait
+// takes the AbortSignal of what it serves (a view, or the signed-in user's session) and
+// ends with it. The intervals stay with the callers; nothing here backs off.
+
+// Task statuses that no longer change.
+export const FINAL = new Set(["COMPLETED", "FAILED", "ABORTED"]);
+// Dataset statuses that change by themselves before long: indexing, or a task's READ ONLY.
+export const SETTLING = new Set(["INDEXING", "READ ONLY"]);
+
+// Resolves after `ms`, or at once when `signal` aborts.
+export function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+// Runs `step` at once, then again `ms` after each run ends, until a run resolves true (done)
+// or `signal` aborts.
+export async function pollUntil(step, ms, signal) {
+  while (!signal.aborted) {
+    if (await step()) return;
+    await pause(ms, signal);
+  }
+}
