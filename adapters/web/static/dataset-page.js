@@ -14,7 +14,7 @@ import { historySection } from "./history.js";
 import { mediaGrid } from "./media-grid.js";
 import { notifyError } from "./notices.js";
 import { operationsPanel } from "./operations.js";
-import { SETTLING } from "./poll.js";
+import { SETTLING, refresher } from "./poll.js";
 import * as tracker from "./tasks-tracker.js";
 
 const REFRESH_MS = 1000;
@@ -81,22 +81,20 @@ export async function datasetView(root, { params, signal }) {
 
   const runningHere = () => tracker.runningFor(datasetId)
     .some((item) => item.datasetId === datasetId);
-  let timer = null;
-  async function refresh() {
-    clearTimeout(timer);
+  // Shows the dataset's status; true while it or a task this page started is still busy.
+  async function readStatus() {
     try {
       const next = await get(endpoints.dataset(datasetId), signal);
       const settled = SETTLING.has(dataset.status) && !SETTLING.has(next.status);
       show(next);
       if (settled) reloadContent();
     } catch (error) {
-      if (isAbort(error)) return;
+      if (isAbort(error)) return false;
       notifyError(error, "Could not refresh the dataset");
     }
-    if (!signal.aborted && (SETTLING.has(dataset.status) || runningHere())) {
-      timer = setTimeout(refresh, REFRESH_MS);
-    }
+    return SETTLING.has(dataset.status) || runningHere();
   }
+  const { now: refresh, later: refreshLater } = refresher(readStatus, REFRESH_MS, signal);
 
   // Tasks this page started: their polls bring the dataset's status, and their end the
   // new content.
@@ -110,6 +108,6 @@ export async function datasetView(root, { params, signal }) {
       refresh();
     }
   });
-  signal.addEventListener("abort", () => { clearTimeout(timer); unsubscribe(); });
-  if (SETTLING.has(dataset.status)) timer = setTimeout(refresh, REFRESH_MS);
+  signal.addEventListener("abort", unsubscribe);
+  if (SETTLING.has(dataset.status)) refreshLater();
 }

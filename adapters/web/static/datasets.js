@@ -6,14 +6,13 @@ import { api, get, isAbort } from "./api.js";
 import { h, pager, statusBadge, timeElement } from "./dom.js";
 import * as endpoints from "./endpoints.js";
 import { notify, notifyError } from "./notices.js";
-import { SETTLING } from "./poll.js";
+import { SETTLING, refresher } from "./poll.js";
 
 const PAGE_SIZE = 20;
 const REFRESH_MS = 1000;
 
 export function datasetsView(root, { signal }) {
   let page = 1;
-  let timer = null;
   const tableHolder = h("div", { class: "table-holder", "aria-busy": "true" });
   const pagerHolder = h("div");
   document.title = "Datasets · snapset";
@@ -25,8 +24,8 @@ export function datasetsView(root, { signal }) {
       h("h2", { id: "datasets-title", class: "visually-hidden" }, "Your datasets"),
       tableHolder, pagerHolder));
 
-  async function load() {
-    clearTimeout(timer);
+  // Shows the page of datasets; true while one on it is still settling.
+  async function show() {
     try {
       const body = await get(endpoints.datasetList({ page, pageSize: PAGE_SIZE }), signal);
       tableHolder.replaceChildren(table(body.datasets));
@@ -35,14 +34,13 @@ export function datasetsView(root, { signal }) {
         page, pageSize: PAGE_SIZE, total: body.total, label: "Dataset pages",
         onPage: (next) => { page = next; load(); },
       }) : "");
-      if (body.datasets.some((d) => SETTLING.has(d.status))) {
-        timer = setTimeout(load, REFRESH_MS);
-      }
+      return body.datasets.some((d) => SETTLING.has(d.status));
     } catch (error) {
       if (!isAbort(error)) notifyError(error, "Could not list datasets");
+      return false;
     }
   }
-  signal.addEventListener("abort", () => clearTimeout(timer));
+  const { now: load } = refresher(show, REFRESH_MS, signal);
   load();
 }
 

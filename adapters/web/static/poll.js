@@ -23,3 +23,17 @@ export async function pollUntil(step, ms, signal) {
     await pause(ms, signal);
   }
 }
+
+// A view's load that repeats while what it shows is still changing: `now()` runs `step` at
+// once (dropping a repeat already due), `later()` runs it in `ms`, and each run whose `step`
+// resolves true runs again `ms` after it ends. `signal` drops what is due.
+export function refresher(step, ms, signal) {
+  let timer = null;
+  const later = () => { timer = setTimeout(now, ms); };
+  async function now() {
+    clearTimeout(timer);
+    if (await step() && !signal.aborted) later();
+  }
+  signal.addEventListener("abort", () => clearTimeout(timer));
+  return { now, later };
+}
