@@ -7,11 +7,17 @@ export const FINAL = new Set(["COMPLETED", "FAILED", "ABORTED"]);
 // Dataset statuses that change by themselves before long: indexing, or a task's READ ONLY.
 export const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 
-// Resolves after `ms`, or at once when `signal` aborts.
+// Resolves after `ms`, or at once when `signal` aborts. Either way it leaves no listener on
+// `signal`, whose life (the signed-in session's, for the tasks tracker) may hold many pauses.
 export function pause(ms, signal) {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+    const end = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", end);
+      resolve();
+    };
+    const timer = setTimeout(end, ms);
+    signal.addEventListener("abort", end, { once: true });
   });
 }
 
