@@ -2,9 +2,10 @@
 // the reason to show on a write action a viewer may not take.
 
 import { get } from "./api.js";
+import * as endpoints from "./endpoints.js";
 
 export function loadAccess(datasetId, signal) {
-  return get(`/dataset/${datasetId}/access`, null, signal);
+  return get(endpoints.datasetAccess(datasetId), signal);
 }
 
 export function writeBlockReason(access) {

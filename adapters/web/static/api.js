@@ -1,6 +1,8 @@
-// The one way the page talks to the server: the public JSON API under /api/v1, signed in by
-// the session cookie. The CSRF token lives only in this module's memory; on a reload it is
-// read again from GET /ui/session. The API secret is never kept anywhere.
+// The one way the page talks to the server: the public JSON API, signed in by the session
+// cookie, at the URLs endpoints.js builds. The CSRF token lives only in this module's memory;
+// on a reload it is read again from GET /ui/session. The API secret is never kept anywhere.
+
+import * as endpoints from "./endpoints.js";
 
 const UNSAFE = new Set(["POST", "PATCH", "PUT", "DELETE"]);
 let csrfToken = null;
@@ -47,18 +49,10 @@ async function detailOf(response) {
   return `The server answered ${response.status} ${response.statusText}.`.replace(" .", ".");
 }
 
-function query(params) {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params || {})) {
-    if (value !== null && value !== undefined && value !== "") search.set(key, value);
-  }
-  const text = search.toString();
-  return text ? `?${text}` : "";
-}
-
-export async function api(method, path, options = {}) {
+// `url` comes from endpoints.js; `options`: { json, form, signal }.
+export async function api(method, url, options = {}) {
   try {
-    return await send(method, `/api/v1${path}${query(options.query)}`, options);
+    return await send(method, url, options);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       csrfToken = null;
@@ -68,13 +62,13 @@ export async function api(method, path, options = {}) {
   }
 }
 
-export const get = (path, query, signal) => api("GET", path, { query, signal });
+export const get = (url, signal) => api("GET", url, { signal });
 
 // The browser session (/ui/session): sign in, find out who is signed in, sign out.
 
 export async function currentSession() {
   try {
-    const session = await send("GET", "/ui/session");
+    const session = await send("GET", endpoints.session());
     csrfToken = session.csrf_token;
     return session;
   } catch (error) {
@@ -84,7 +78,7 @@ export async function currentSession() {
 }
 
 export async function signIn(apiKey, apiSecret) {
-  const session = await send("POST", "/ui/session", {
+  const session = await send("POST", endpoints.session(), {
     json: { api_key: apiKey, api_secret: apiSecret },
   });
   csrfToken = session.csrf_token;
@@ -93,7 +87,7 @@ export async function signIn(apiKey, apiSecret) {
 
 export async function signOut() {
   try {
-    await send("DELETE", "/ui/session");
+    await send("DELETE", endpoints.session());
   } finally {
     csrfToken = null;
   }

@@ -8,6 +8,7 @@ import { writeBlockReason } from "./access.js";
 import { api } from "./api.js";
 import { confirmDialog, formDialog } from "./dialogs.js";
 import { plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notify, notifyError } from "./notices.js";
 import { restorePreview } from "./restore-preview.js";
 import * as tracker from "./tasks-tracker.js";
@@ -31,7 +32,7 @@ export function openCreateDialog(view, opener) {
     submitLabel: "Create snapshot",
     opener,
     submit: async ({ name, description }) => {
-      const created = await api("POST", `/dataset/${view.datasetId}/snapshot`,
+      const created = await api("POST", endpoints.snapshotList(view.datasetId),
         { json: { name, description } });
       view.setSnapshots([created, ...view.snapshots.map((s) => ({ ...s, is_current: false }))]);
       notify(`Snapshot ${quoted(created.snapshot_name)} created.`, { tone: "ok" });
@@ -94,7 +95,7 @@ function edit(view, snapshot, opener) {
     submitLabel: "Save",
     opener,
     submit: async ({ name, description }) => {
-      const updated = await api("PATCH", `/dataset/${view.datasetId}/snapshot/${snapshot.snapshot_id}`,
+      const updated = await api("PATCH", endpoints.snapshot(view.datasetId, snapshot.snapshot_id),
         { json: { name, description } });
       view.setSnapshots(view.snapshots.map((s) => (s.snapshot_id === updated.snapshot_id ? updated : s)));
       notify(`Snapshot ${quoted(updated.snapshot_name)} saved.`, { tone: "ok" });
@@ -133,7 +134,7 @@ async function restore(view, snapshot, opener) {
   if (!confirmed) return;
   try {
     const started = await api("POST",
-      `/dataset/${view.datasetId}/snapshot/${snapshot.snapshot_id}/restore`);
+      endpoints.restoreSnapshot(view.datasetId, snapshot.snapshot_id));
     tracker.track({
       taskId: started.task_id, kind: "restore", datasetId: view.datasetId,
       snapshotId: snapshot.snapshot_id,
@@ -161,7 +162,7 @@ async function clone(view, snapshot, opener) {
   if (!confirmed) return;
   try {
     const started = await api("POST",
-      `/dataset/${view.datasetId}/snapshot/${snapshot.snapshot_id}/clone`);
+      endpoints.cloneSnapshot(view.datasetId, snapshot.snapshot_id));
     tracker.track({
       taskId: started.task_id, kind: "clone", datasetId: started.dataset_id,
       sourceDatasetId: view.datasetId, snapshotId: snapshot.snapshot_id,
@@ -186,7 +187,7 @@ async function remove(view, snapshot, opener) {
   });
   if (!confirmed) return;
   try {
-    await api("DELETE", `/dataset/${view.datasetId}/snapshot/${snapshot.snapshot_id}`);
+    await api("DELETE", endpoints.snapshot(view.datasetId, snapshot.snapshot_id));
     view.setSnapshots(view.snapshots.filter((s) => s.snapshot_id !== snapshot.snapshot_id));
     notify(`Snapshot ${quoted(snapshot.snapshot_name)} removed.`, { tone: "ok" });
   } catch (error) {

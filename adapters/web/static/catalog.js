@@ -10,12 +10,13 @@ import { actionsFor, openCreateDialog } from "./catalog-actions.js";
 import { searchText, snapshotRow } from "./catalog-rows.js";
 import { datasetHeader } from "./dataset-header.js";
 import { h, plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { close as closeMenu } from "./menu.js";
 import { notifyError } from "./notices.js";
+import { SETTLING, pause } from "./poll.js";
 import * as tracker from "./tasks-tracker.js";
 
 const REFRESH_MS = 500;
-const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 const RENDER_MEASURE = "snapset:catalog-render";
 const LOAD_MEASURE = "snapset:catalog-load";
 
@@ -27,8 +28,8 @@ export async function catalogView(root, { params, signal }) {
   let access; // null when unknown: then the server decides, and says why if it refuses
   try {
     [dataset, snapshots, access] = await Promise.all([
-      get(`/dataset/${datasetId}`, null, signal),
-      get(`/dataset/${datasetId}/snapshot`, null, signal),
+      get(endpoints.dataset(datasetId), signal),
+      get(endpoints.snapshotList(datasetId), signal),
       loadAccess(datasetId, signal).catch((error) => {
         if (isAbort(error)) throw error;
         return null;
@@ -163,8 +164,8 @@ export async function catalogView(root, { params, signal }) {
     const before = edits;
     try {
       const [nextDataset, nextSnapshots] = await Promise.all([
-        get(`/dataset/${datasetId}`, null, signal),
-        get(`/dataset/${datasetId}/snapshot`, null, signal),
+        get(endpoints.dataset(datasetId), signal),
+        get(endpoints.snapshotList(datasetId), signal),
       ]);
       if (before !== edits) return refresh(); // read again: this answer may predate an edit
       [dataset, snapshots] = [nextDataset, nextSnapshots];
@@ -176,7 +177,6 @@ export async function catalogView(root, { params, signal }) {
   }
 
   // Refresh while something runs, and once more after it ends.
-  let timer = null;
   let watching = false;
   function busy() {
     return SETTLING.has(dataset.status) || tracker.runningFor(datasetId).length > 0;
@@ -186,7 +186,7 @@ export async function catalogView(root, { params, signal }) {
     watching = true;
     let waited = false;
     while (!signal.aborted && busy()) {
-      await new Promise((resolve) => { timer = setTimeout(resolve, REFRESH_MS); });
+      await pause(REFRESH_MS, signal);
       if (signal.aborted) break;
       waited = true;
       await refresh();
@@ -204,6 +204,6 @@ export async function catalogView(root, { params, signal }) {
     if (item.done) refresh();
     else watch();
   });
-  signal.addEventListener("abort", () => { clearTimeout(timer); unsubscribe(); });
+  signal.addEventListener("abort", unsubscribe);
   watch();
 }

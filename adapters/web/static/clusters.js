@@ -5,6 +5,7 @@
 
 import { get, isAbort } from "./api.js";
 import { h, pager, plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notifyError } from "./notices.js";
 
 const PAGE_SIZE = 12;
@@ -22,8 +23,8 @@ export function clustersSection(datasetId, signal, { onChoose, onCount }) {
 
   async function load() {
     try {
-      const body = await get(`/dataset/${datasetId}/clusters`,
-        { page, page_size: PAGE_SIZE }, signal);
+      const body = await get(
+        endpoints.clusterList(datasetId, { page, pageSize: PAGE_SIZE }), signal);
       if (page > 1 && !body.clusters.length && body.total) {
         page = 1;
         load();
@@ -55,7 +56,7 @@ export function clustersSection(datasetId, signal, { onChoose, onCount }) {
           title: pressed ? "Show every item again" : `Show only the items of ${name}`,
           onclick: () => onChoose(pressed ? null : cluster.cluster_id) },
         h("span", { class: "op-cluster-thumbs" }, cluster.sample_media.map((item) => h("img", {
-          src: `/api/v1/dataset/${datasetId}/media/${item.media_id}/thumbnail`,
+          src: endpoints.thumbnail(datasetId, item.media_id),
           alt: item.file_name, width: "64", height: "64", loading: "lazy", decoding: "async",
         }))),
         h("span", { class: "op-cluster-name" }, h("strong", {}, name), " · ",

@@ -9,14 +9,15 @@ import { get, isAbort } from "./api.js";
 import { clustersSection } from "./clusters.js";
 import { datasetHeader } from "./dataset-header.js";
 import { h } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { historySection } from "./history.js";
 import { mediaGrid } from "./media-grid.js";
 import { notifyError } from "./notices.js";
 import { operationsPanel } from "./operations.js";
+import { SETTLING, refresher } from "./poll.js";
 import * as tracker from "./tasks-tracker.js";
 
 const REFRESH_MS = 1000;
-const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 
 export async function datasetView(root, { params, signal }) {
   const datasetId = params.id;
@@ -24,7 +25,7 @@ export async function datasetView(root, { params, signal }) {
   let access;
   try {
     [dataset, access] = await Promise.all([
-      get(`/dataset/${datasetId}`, null, signal),
+      get(endpoints.dataset(datasetId), signal),
       loadAccess(datasetId, signal).catch((error) => {
         if (isAbort(error)) throw error;
         return null; // unknown: every button stays enabled and the server decides
@@ -80,22 +81,20 @@ export async function datasetView(root, { params, signal }) {
 
   const runningHere = () => tracker.runningFor(datasetId)
     .some((item) => item.datasetId === datasetId);
-  let timer = null;
-  async function refresh() {
-    clearTimeout(timer);
+  // Shows the dataset's status; true while it or a task this page started is still busy.
+  async function readStatus() {
     try {
-      const next = await get(`/dataset/${datasetId}`, null, signal);
+      const next = await get(endpoints.dataset(datasetId), signal);
       const settled = SETTLING.has(dataset.status) && !SETTLING.has(next.status);
       show(next);
       if (settled) reloadContent();
     } catch (error) {
-      if (isAbort(error)) return;
+      if (isAbort(error)) return false;
       notifyError(error, "Could not refresh the dataset");
     }
-    if (!signal.aborted && (SETTLING.has(dataset.status) || runningHere())) {
-      timer = setTimeout(refresh, REFRESH_MS);
-    }
+    return SETTLING.has(dataset.status) || runningHere();
   }
+  const { now: refresh, later: refreshLater } = refresher(readStatus, REFRESH_MS, signal);
 
   // Tasks this page started: their polls bring the dataset's status, and their end the
   // new content.
@@ -109,6 +108,6 @@ export async function datasetView(root, { params, signal }) {
       refresh();
     }
   });
-  signal.addEventListener("abort", () => { clearTimeout(timer); unsubscribe(); });
-  if (SETTLING.has(dataset.status)) timer = setTimeout(refresh, REFRESH_MS);
+  signal.addEventListener("abort", unsubscribe);
+  if (SETTLING.has(dataset.status)) refreshLater();
 }

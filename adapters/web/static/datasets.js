@@ -4,15 +4,15 @@
 
 import { api, get, isAbort } from "./api.js";
 import { h, pager, statusBadge, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notify, notifyError } from "./notices.js";
+import { SETTLING, refresher } from "./poll.js";
 
 const PAGE_SIZE = 20;
 const REFRESH_MS = 1000;
-const SETTLING = new Set(["INDEXING", "READ ONLY"]);
 
 export function datasetsView(root, { signal }) {
   let page = 1;
-  let timer = null;
   const tableHolder = h("div", { class: "table-holder", "aria-busy": "true" });
   const pagerHolder = h("div");
   document.title = "Datasets · snapset";
@@ -24,24 +24,23 @@ export function datasetsView(root, { signal }) {
       h("h2", { id: "datasets-title", class: "visually-hidden" }, "Your datasets"),
       tableHolder, pagerHolder));
 
-  async function load() {
-    clearTimeout(timer);
+  // Shows the page of datasets; true while one on it is still settling.
+  async function show() {
     try {
-      const body = await get("/datasets", { page, page_size: PAGE_SIZE }, signal);
+      const body = await get(endpoints.datasetList({ page, pageSize: PAGE_SIZE }), signal);
       tableHolder.replaceChildren(table(body.datasets));
       tableHolder.removeAttribute("aria-busy");
       pagerHolder.replaceChildren(body.total > PAGE_SIZE ? pager({
         page, pageSize: PAGE_SIZE, total: body.total, label: "Dataset pages",
         onPage: (next) => { page = next; load(); },
       }) : "");
-      if (body.datasets.some((d) => SETTLING.has(d.status))) {
-        timer = setTimeout(load, REFRESH_MS);
-      }
+      return body.datasets.some((d) => SETTLING.has(d.status));
     } catch (error) {
       if (!isAbort(error)) notifyError(error, "Could not list datasets");
+      return false;
     }
   }
-  signal.addEventListener("abort", () => clearTimeout(timer));
+  const { now: load } = refresher(show, REFRESH_MS, signal);
   load();
 }
 
@@ -108,7 +107,7 @@ function createForm(onCreated) {
     submit.disabled = true;
     submit.textContent = "Uploading…";
     try {
-      await api("POST", "/dataset", { form: body });
+      await api("POST", endpoints.datasetUpload(), { form: body });
       form.reset();
       notify(`Dataset “${datasetName}” created; indexing its media.`, { tone: "ok" });
       onCreated();

@@ -5,6 +5,7 @@
 import { api, get } from "./api.js";
 import { InputProblem, formDialog, nextId } from "./dialogs.js";
 import { h } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 
 const KINDS = { image: "images", video: "videos" };
 
@@ -28,13 +29,13 @@ export function openEnrichDialog({ datasetId, datasetName, opener, started }) {
       if (!chosen.length) throw new InputProblem("Choose at least one model.");
       const enrichmentModels = Object.fromEntries(
         chosen.map((box) => [box.dataset.type, box.value]));
-      const body = await api("POST", `/dataset/${datasetId}/enrich_dataset`,
+      const body = await api("POST", endpoints.enrichDataset(datasetId),
         { json: { enrichment_models: enrichmentModels } });
       started(body, chosen.map((box) => box.dataset.name));
     },
   });
   setSubmittable(false);
-  get(`/enrichment/${datasetId}/list_models`).then(({ models }) => {
+  get(endpoints.enrichmentModels(datasetId)).then(({ models }) => {
     list.replaceChildren(...models.map((model) => modelChoice(model, boxes)));
     if (!models.length) list.append(h("p", { class: "empty" }, "This server offers no models."));
     list.removeAttribute("aria-busy");

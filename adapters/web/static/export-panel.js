@@ -9,10 +9,11 @@
 import { get, isAbort } from "./api.js";
 import { field, formDialog, nextId } from "./dialogs.js";
 import { h, parseUtc, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notify } from "./notices.js";
+import { FINAL, pollUntil } from "./poll.js";
 
 const POLL_MS = 500;
-const FINAL = new Set(["COMPLETED", "FAILED", "ABORTED"]);
 const CURRENT = "current";
 
 const exportsOf = new Map(); // dataset_id -> [run], newest first
@@ -37,13 +38,13 @@ export function openExportDialog({ datasetId, datasetName, opener }) {
     submit: async () => {
       const snapshotId = version.value === CURRENT ? null : version.value;
       const label = version.selectedOptions[0].dataset.name || "Current version";
-      const body = await get(`/dataset/${datasetId}/export_context_async`,
-        { snapshot_id: snapshotId, include_media: media.checked ? "true" : "false" });
+      const body = await get(endpoints.startExport(datasetId,
+        { snapshotId, includeMedia: media.checked }));
       startFollowing({ taskId: body.id, datasetId, datasetName, label,
         includeMedia: media.checked });
     },
   });
-  get(`/dataset/${datasetId}/snapshot`).then((snapshots) => {
+  get(endpoints.snapshotList(datasetId)).then((snapshots) => {
     for (const snapshot of snapshots) {
       version.append(h("option", { value: snapshot.snapshot_id,
         dataset: { name: `Snapshot “${snapshot.snapshot_name}”` } },
@@ -73,33 +74,27 @@ export function forgetExports() {
 }
 
 async function poll(run, signal) {
-  while (!FINAL.has(run.status)) {
-    try {
-      const body = await get(`/dataset/${run.datasetId}/export_status`,
-        { export_task_id: run.taskId }, signal);
-      Object.assign(run, { status: body.status, progress: body.progress_percentage,
-        downloadUri: body.download_uri, error: body.error_message });
-    } catch (error) {
-      if (isAbort(error)) return;
-      Object.assign(run, { status: "UNKNOWN", error: error.detail || error.message });
-      emit(run);
-      return;
-    }
-    emit(run);
-    if (!FINAL.has(run.status)) await pause(POLL_MS, signal);
-    if (signal.aborted) return;
-  }
-  if (run.status === "COMPLETED") {
+  await pollUntil(() => read(run, signal), POLL_MS, signal);
+  if (run.status === "COMPLETED" && !signal.aborted) {
     notify(`The export of “${run.datasetName}” (${run.label}) is ready.`, { tone: "ok",
       action: h("a", { href: run.downloadUri, download: "" }, "Download") });
   }
 }
 
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
+// One look at the export; true when there is no more to follow.
+async function read(run, signal) {
+  try {
+    const body = await get(endpoints.exportStatus(run.datasetId, run.taskId), signal);
+    Object.assign(run, { status: body.status, progress: body.progress_percentage,
+      downloadUri: body.download_uri, error: body.error_message });
+  } catch (error) {
+    if (isAbort(error)) return true;
+    Object.assign(run, { status: "UNKNOWN", error: error.detail || error.message });
+    emit(run);
+    return true;
+  }
+  emit(run);
+  return FINAL.has(run.status);
 }
 
 function emit(run) {

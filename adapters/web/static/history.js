@@ -3,6 +3,7 @@
 
 import { get, isAbort } from "./api.js";
 import { h, humanize, pager, plural, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notifyError } from "./notices.js";
 
 const PAGE_SIZE = 15;
@@ -18,10 +19,10 @@ export function historySection(datasetId, signal) {
   // [total - page * SIZE, total - (page - 1) * SIZE), which span one or two API pages.
   async function load(page) {
     try {
-      const read = (apiPage) => get(`/dataset/${datasetId}/history`,
-        { page: apiPage, page_size: PAGE_SIZE }, signal);
+      const read = (apiPage) => get(
+        endpoints.history(datasetId, { page: apiPage, pageSize: PAGE_SIZE }), signal);
       const [first, snapshots] = await Promise.all([
-        read(1), get(`/dataset/${datasetId}/snapshot`, null, signal).catch(() => []),
+        read(1), get(endpoints.snapshotList(datasetId), signal).catch(() => []),
       ]);
       names = new Map(snapshots.map((s) => [s.snapshot_id, s.snapshot_name]));
       const { total } = first;

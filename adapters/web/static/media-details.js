@@ -3,6 +3,7 @@
 // dataset operations can be seen item by item.
 
 import { get } from "./api.js";
+import * as endpoints from "./endpoints.js";
 import { infoDialog } from "./info-dialog.js";
 import { h } from "./dom.js";
 
@@ -11,7 +12,7 @@ export async function openMediaDetails(datasetId, mediaId, opener) {
     h("p", { class: "muted" }, "Reading the item…"));
   const dialog = infoDialog({ title: "Media item", body: holder, opener, wide: true });
   try {
-    const item = await get(`/dataset/${datasetId}/media/${mediaId}`);
+    const item = await get(endpoints.mediaItem(datasetId, mediaId));
     dialog.querySelector("h2").textContent = item.file_name;
     holder.replaceChildren(...details(datasetId, item));
   } catch (error) {
@@ -34,7 +35,7 @@ function details(datasetId, item) {
   ].filter(([, value]) => value !== null);
   return [
     h("img", { class: "op-details-image", alt: item.file_name, width: "256", height: "256",
-      src: `/api/v1/dataset/${datasetId}/media/${item.media_id}/thumbnail` }),
+      src: endpoints.thumbnail(datasetId, item.media_id) }),
     definitions("Item", facts, "details-item"),
     definitions("Metadata", Object.entries(item.metadata).map(([k, v]) => [k, shown(v)]),
       "details-metadata", "No custom metadata."),

@@ -4,6 +4,7 @@
 
 import { ApiError, get, isAbort } from "./api.js";
 import { h, pager, plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { openMediaDetails } from "./media-details.js";
 import { mediaFilters } from "./media-filters.js";
 import { notifyError } from "./notices.js";
@@ -26,8 +27,8 @@ export function mediaGrid(datasetId, signal, { onFilters = () => {} } = {}) {
     const filtered = Object.values(query).some(Boolean);
     grid.setAttribute("aria-busy", "true");
     try {
-      const body = await get(`/dataset/${datasetId}/media`,
-        { ...query, page, page_size: MEDIA_PAGE_SIZE }, signal);
+      const body = await get(
+        endpoints.mediaList(datasetId, query, { page, pageSize: MEDIA_PAGE_SIZE }), signal);
       if (serial !== loads) return; // a newer load is on its way
       const tiles = document.createDocumentFragment();
       for (const item of body.media) tiles.append(tile(datasetId, item));
@@ -76,7 +77,7 @@ function tile(datasetId, item) {
     h("button", { type: "button", class: "op-tile-open", title: "Show this item's details",
       "aria-label": `Details of ${item.file_name}`,
       onclick: (event) => openMediaDetails(datasetId, item.media_id, event.currentTarget) },
-    h("img", { src: `/api/v1/dataset/${datasetId}/media/${item.media_id}/thumbnail`,
+    h("img", { src: endpoints.thumbnail(datasetId, item.media_id),
       alt: item.file_name, loading: "lazy", decoding: "async", width: "160", height: "160" })),
     h("figcaption", {},
       h("span", { class: "file-name", title: item.file_name }, item.file_name),

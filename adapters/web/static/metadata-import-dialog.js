@@ -8,6 +8,7 @@
 import { api, get } from "./api.js";
 import { InputProblem, field, formDialog, nextId } from "./dialogs.js";
 import { h } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { formatOf, guessType, optionsOf, readColumns } from "./metadata-file.js";
 
 const TYPES = ["string", "float", "datetime", "enum", "multi_enum", "link"];
@@ -65,12 +66,12 @@ export function openImportDialog({ datasetId, datasetName, opener, started }) {
       form.append("schema", JSON.stringify(schema));
       form.append("key", key.value);
       form.append("file", chosen, chosen.name);
-      const body = await api("POST", `/dataset/${datasetId}/custom_metadata`, { form });
+      const body = await api("POST", endpoints.importMetadata(datasetId), { form });
       started(body, chosen.name);
     },
   });
 
-  get(`/dataset/${datasetId}/custom_metadata/schema`)
+  get(endpoints.metadataSchema(datasetId))
     .then((body) => { existing = body.schema || {}; })
     .catch(() => { existing = {}; }); // unknown: the server checks the types anyway
 

@@ -6,6 +6,7 @@
 // restore's or a clone's.
 
 import { get } from "./api.js";
+import * as endpoints from "./endpoints.js";
 import { notify } from "./notices.js";
 import { reportErrors, reportSummary } from "./operation-report.js";
 import * as tracker from "./tasks-tracker.js";
@@ -60,7 +61,7 @@ function settle(item) {
 async function readReport(outcome) {
   const { taskType, name } = OPERATIONS[outcome.kind];
   try {
-    const body = await get(`/tasks/${outcome.taskId}/report`);
+    const body = await get(endpoints.taskReport(outcome.taskId));
     outcome.summary = reportSummary(taskType, body.report) || outcome.message;
     outcome.errors = reportErrors(body.report);
   } catch (error) {

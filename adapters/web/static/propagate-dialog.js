@@ -8,6 +8,7 @@
 import { api, get } from "./api.js";
 import { InputProblem, formDialog, nextId } from "./dialogs.js";
 import { h, plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 
 const PAGE_SIZE = 100;
 const MAX_SCANNED = 2000;
@@ -37,7 +38,7 @@ export function openPropagateDialog({ datasetId, datasetName, filters, filtered,
       if (!classes.length) throw new InputProblem("Choose at least one label class.");
       const wanted = sources.filter((item) => ownClasses(item).some((c) => classes.includes(c)))
         .slice(0, MAX_SOURCES);
-      const body = await api("POST", `/dataset/${datasetId}/propagate_labels`, { json: {
+      const body = await api("POST", endpoints.propagateLabels(datasetId), { json: {
         media_ids: wanted.map((item) => item.media_id),
         class_names: classes.length === boxes.length ? null : classes,
       } });
@@ -81,8 +82,8 @@ async function scan(datasetId, filters) {
   let scanned = 0;
   let total = 0;
   while (scanned < MAX_SCANNED) {
-    const body = await get(`/dataset/${datasetId}/media`,
-      { ...filters, page, page_size: PAGE_SIZE });
+    const body = await get(
+      endpoints.mediaList(datasetId, filters, { page, pageSize: PAGE_SIZE }));
     total = body.total;
     scanned += body.media.length;
     found.push(...body.media.filter((item) => ownClasses(item).length));

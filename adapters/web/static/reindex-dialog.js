@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { InputProblem, field, formDialog, nextId } from "./dialogs.js";
 import { h } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 
 export const DEFAULT_THRESHOLD = 8;
 export const MAX_THRESHOLD = 32;
@@ -32,7 +33,7 @@ export function openReindexDialog({ datasetId, datasetName, opener, started }) {
         throw new InputProblem(`Enter a whole number of bits from 0 to ${MAX_THRESHOLD}.`);
       }
       input.removeAttribute("aria-invalid");
-      const body = await api("POST", `/dataset/${datasetId}/reindex`, { json: { threshold } });
+      const body = await api("POST", endpoints.reindexDataset(datasetId), { json: { threshold } });
       started(body, threshold);
     },
   });

@@ -6,6 +6,7 @@
 
 import { ApiError, api, isAbort } from "./api.js";
 import { h, humanize, pager, plural } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { infoDialog } from "./info-dialog.js";
 
 const SUMMARY_PAGE_SIZE = 100; // the API's largest page; the changed parts are read from it
@@ -17,8 +18,8 @@ const FACET_NAMES = {
 };
 
 function dryRun(datasetId, snapshotId, page, pageSize, signal) {
-  return api("POST", `/dataset/${datasetId}/snapshot/${snapshotId}/restore`,
-    { query: { dry_run: "true", page, page_size: pageSize }, signal });
+  return api("POST",
+    endpoints.restoreSnapshot(datasetId, snapshotId, { dryRun: true, page, pageSize }), { signal });
 }
 
 function listed(words) {

@@ -9,6 +9,7 @@ import { loadAccess, writeBlockReason } from "./access.js";
 import { api, isAbort } from "./api.js";
 import { confirmDialog } from "./dialogs.js";
 import { h, humanize } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notify, notifyError } from "./notices.js";
 import { openReport } from "./task-report-dialog.js";
 
@@ -86,7 +87,7 @@ async function abort(task, opener, reload) {
   });
   if (!confirmed) return;
   try {
-    await api("POST", `/tasks/${task.task_id}/abort`);
+    await api("POST", endpoints.abortTask(task.task_id));
     notify(`The ${kind} task on ${name} was aborted.`, { tone: "ok" });
   } catch (error) {
     notifyError(error, `Could not abort the ${kind} task on ${name}`);
@@ -97,7 +98,7 @@ async function abort(task, opener, reload) {
 async function retry(task, reload) {
   const name = `“${task.dataset_name}”`;
   try {
-    await api("POST", `/tasks/${task.task_id}/retry`);
+    await api("POST", endpoints.retryTask(task.task_id));
     notify(`Creating ${name} again.`, { tone: "ok" });
   } catch (error) {
     notifyError(error, `Could not retry the creation of ${name}`);

@@ -6,9 +6,10 @@
 
 import { get, isAbort } from "./api.js";
 import { h, humanize, pager, statusBadge, timeElement } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { notifyError } from "./notices.js";
+import { FINAL, refresher } from "./poll.js";
 import { accessCache, taskButtons } from "./task-actions.js";
-import { FINAL } from "./tasks-tracker.js";
 
 const STATUSES = ["INITIALIZING", "RUNNING", "COMPLETED", "FAILED", "ABORTED"];
 const SORTS = [
@@ -104,7 +105,7 @@ export function taskManagerView(root, { signal }) {
 
   async function loadOptions() {
     try {
-      const options = await get("/tasks/filters", null, signal);
+      const options = await get(endpoints.taskFilters(), signal);
       fill("dataset_name", "All datasets", options.dataset_names.map((n) => [n, n]));
       fill("task_type", "All types", options.task_types.map((t) => [t, humanize(t)]));
       fill("created_by", "Anyone", options.created_by.map((e) => [e, e]));
@@ -121,19 +122,17 @@ export function taskManagerView(root, { signal }) {
     element.value = state[name];
   }
 
-  let timer = null;
   let generation = 0;
   const access = accessCache(signal);
-  signal.addEventListener("abort", () => clearTimeout(timer));
-  async function load() {
-    clearTimeout(timer);
+  // Shows the tasks the filters pick; true while a listed task still runs.
+  async function show() {
     const mine = ++generation;
     holder.setAttribute("aria-busy", "true");
     const { page, page_size: pageSize } = state;
     try {
-      const body = await get("/tasks", query(), signal);
+      const body = await get(endpoints.taskList(query()), signal);
       await access.load(body.tasks);
-      if (mine !== generation) return; // a newer query was sent meanwhile
+      if (mine !== generation) return false; // a newer query was sent meanwhile
       const focus = focusedControl(holder);
       holder.replaceChildren(table(body.tasks, { sortBy, access, reload: load }));
       refocus(holder, focus);
@@ -143,11 +142,13 @@ export function taskManagerView(root, { signal }) {
         page, pageSize, total: body.total, label: "Task pages",
         onPage: (next) => { state.page = next; load(); },
       }) : "");
-      if (body.tasks.some((task) => !FINAL.has(task.status))) timer = setTimeout(load, REFRESH_MS);
+      return body.tasks.some((task) => !FINAL.has(task.status));
     } catch (error) {
       if (!isAbort(error)) notifyError(error, "Could not list the tasks");
+      return false;
     }
   }
+  const { now: load } = refresher(show, REFRESH_MS, signal);
 
   function sortBy(field) {
     if (state.sort_by === field) state.sort_order = state.sort_order === "asc" ? "desc" : "asc";

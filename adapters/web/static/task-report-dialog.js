@@ -5,6 +5,7 @@
 
 import { ApiError, api, isAbort } from "./api.js";
 import { h, humanize } from "./dom.js";
+import * as endpoints from "./endpoints.js";
 import { infoDialog } from "./info-dialog.js";
 
 export function openReport(task, opener) {
@@ -15,7 +16,7 @@ export function openReport(task, opener) {
     title: `Report of the ${humanize(task.task_type).toLowerCase()} task on “${task.dataset_name}”`,
     body, opener, wide: true, onClose: () => controller.abort(),
   });
-  api("GET", `/tasks/${task.task_id}/report`, { signal: controller.signal }).then((answer) => {
+  api("GET", endpoints.taskReport(task.task_id), { signal: controller.signal }).then((answer) => {
     body.replaceChildren(answer.report ? value(answer.report, "")
       : h("p", { class: "empty" }, "This task left no report."));
     body.removeAttribute("aria-busy");

@@ -3,8 +3,9 @@
 // final. Views subscribe to redraw their progress bars, status badges and catalogs.
 
 import { ApiError, get, isAbort } from "./api.js";
+import * as endpoints from "./endpoints.js";
+import { FINAL, pollUntil } from "./poll.js";
 
-export const FINAL = new Set(["COMPLETED", "FAILED", "ABORTED"]);
 const POLL_MS = 500;
 const NOT_YET_VISIBLE_TRIES = 20; // a just-started task may take a moment to reach the view
 
@@ -22,35 +23,31 @@ export function track(entry) {
   return item;
 }
 
-async function poll(item, signal) {
-  while (!item.done && !signal.aborted) {
-    try {
-      const [task, dataset] = await Promise.all([
-        get(`/tasks/${item.taskId}`, null, signal),
-        get(`/dataset/${item.datasetId}`, null, signal),
-      ]);
-      item.task = task;
-      item.dataset = dataset;
-      item.done = FINAL.has(task.status);
-    } catch (error) {
-      if (isAbort(error) || signal.aborted) return;
-      if (error instanceof ApiError && error.status === 404 && ++item.misses < NOT_YET_VISIBLE_TRIES) {
-        // not in the task view yet: try again
-      } else {
-        item.error = error;
-        item.done = true;
-      }
-    }
-    emit(item);
-    if (!item.done) await pause(POLL_MS, signal);
-  }
+function poll(item, signal) {
+  return pollUntil(() => read(item, signal), POLL_MS, signal);
 }
 
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
+// One look at the task and its dataset; true when there is no more to follow.
+async function read(item, signal) {
+  try {
+    const [task, dataset] = await Promise.all([
+      get(endpoints.task(item.taskId), signal),
+      get(endpoints.dataset(item.datasetId), signal),
+    ]);
+    item.task = task;
+    item.dataset = dataset;
+    item.done = FINAL.has(task.status);
+  } catch (error) {
+    if (isAbort(error) || signal.aborted) return true;
+    if (error instanceof ApiError && error.status === 404 && ++item.misses < NOT_YET_VISIBLE_TRIES) {
+      // not in the task view yet: try again
+    } else {
+      item.error = error;
+      item.done = true;
+    }
+  }
+  emit(item);
+  return item.done;
 }
 
 function emit(item) {
