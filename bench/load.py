@@ -27,7 +27,6 @@ on a MISS; figures also go to test-artifacts/reliability/load-<backend>.json for
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import statistics
@@ -46,13 +45,13 @@ if str(ROOT) not in sys.path:
 import httpx  # noqa: E402
 
 from adapters.http.auth import make_token  # noqa: E402
+from bench.backends import backend_store  # noqa: E402
 from bench.deployment import Deployment, log  # noqa: E402
-from bench.snapshots import backend_store  # noqa: E402
+from bench.reports import write_figures  # noqa: E402
 from tests.support.media import folder_of_media  # noqa: E402
 
 WEIGHTS = (("read", 70), ("edit", 20), ("create", 10))
 GOALS = {"req_s": 200.0, "read_p99_ms": 100.0, "write_p99_ms": 150.0}
-ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 TIMING = re.compile(r"projection;dur=([0-9.]+)")
 
 
@@ -260,8 +259,7 @@ def main() -> None:
     args = parser.parse_args()
     figures = run(args.backend, args.seconds, args.clients, args.shape)
     report(figures)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"load-{args.backend}.json").write_text(json.dumps(figures, indent=2))
+    write_figures(f"load-{args.backend}", figures)
 
 
 if __name__ == "__main__":

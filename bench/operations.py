@@ -37,7 +37,6 @@ import cProfile
 import hashlib
 import importlib
 import io
-import os
 import pstats
 import random
 import sys
@@ -47,7 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -57,18 +56,12 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from adapters.runtime import Runtime, build_runtime  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
-from application.actor import Actor  # noqa: E402
 from application.datasets import creation_task_id  # noqa: E402
 from application.worker import Worker  # noqa: E402
-from bench.snapshots import (  # noqa: E402
-    backend_store,
-    fmt_size,
-    load_average,
-    log,
-    median_ms,
-    no_gc,
-    synthetic_records,
-)
+from bench.backends import backend_store  # noqa: E402
+from bench.reports import fmt_size, load_average, log, machine  # noqa: E402
+from bench.seeding import publish_dataset, register_user, synthetic_records  # noqa: E402
+from bench.timing import median_ms, no_gc  # noqa: E402
 from domain.content_tree import ContentTree  # noqa: E402
 from domain.tasks import ENRICHMENT  # noqa: E402
 
@@ -171,10 +164,7 @@ class Bench:
         self.settings = settings
         self.rt: Runtime = build_runtime(settings)
         self.app = self.rt.app
-        api_key, _ = self.app.register_user(f"bench-{uuid4().hex[:8]}@example.com", "admin")
-        user = self.app.get_user_by_api_key(api_key)
-        assert user is not None
-        self.actor = Actor(str(user.id), user.email, user.is_admin)
+        self.actor = register_user(self.app, admin=True).actor
 
     def close(self) -> None:
         self.rt.close()
@@ -212,10 +202,7 @@ class Bench:
 
     def seed_dataset(self, root: str, name: str) -> tuple[UUID, str]:
         """A dataset whose creation published ``root``; returns it and its checkpoint."""
-        dataset_id, _ = self.app.create_dataset(self.actor, name, source={"source": "bench"})
-        task = str(creation_task_id(dataset_id))
-        self.app.claim_task(dataset_id, task, "bench", 600)
-        self.app.complete_operation(dataset_id, task, "bench", root, "READY")
+        dataset_id = publish_dataset(self.app, self.actor, name, root)
         checkpoint = self.app.get_dataset(self.actor, dataset_id).current_checkpoint
         assert checkpoint is not None
         return dataset_id, checkpoint
@@ -467,9 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("# snapset operations benchmark\n")
     print(
         f"{images:,} JPEGs; diff sizes {', '.join(fmt_size(n) for n in sizes)}; backends "
-        f"{', '.join(backends)}; {repeat} timed runs per diff figure; Python "
-        f"{sys.version.split()[0]}; {os.cpu_count()} CPUs; load average at start "
-        f"{load_average()}"
+        f"{', '.join(backends)}; {repeat} timed runs per diff figure; {machine()}"
     )
     results: dict[str, BackendResult] = {}
     for backend in backends:

@@ -42,13 +42,9 @@ from adapters.backend import VIEW_NAMES  # noqa: E402
 from adapters.runtime import Runtime, build_runtime  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
 from application.actor import Actor  # noqa: E402
-from bench.snapshots import (  # noqa: E402
-    backend_store,
-    load_average,
-    log,
-    postgres_settings,
-    synthetic_records,
-)
+from bench.backends import backend_store, postgres_settings  # noqa: E402
+from bench.reports import load_average, log  # noqa: E402
+from bench.seeding import register_user, synthetic_records  # noqa: E402
 from domain.content_tree import EMPTY_ROOT  # noqa: E402
 from domain.dataset import Dataset  # noqa: E402
 from domain.tasks import CREATION  # noqa: E402
@@ -64,12 +60,6 @@ LINE = re.compile(r"^(\w+): (\d+) events in ([\d.]+) s")
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def user(runtime: Runtime, email: str) -> Actor:
-    api_key, _ = runtime.app.register_user(email)
-    found = runtime.app.get_user_by_api_key(api_key)
-    return Actor(str(found.id), found.email, found.is_admin)
 
 
 def content_roots(runtime: Runtime) -> list[tuple[str, int, int]]:
@@ -129,8 +119,8 @@ def dataset_story(
 
 def write_log(runtime: Runtime, events: int) -> int:
     app = runtime.app
-    owner = user(runtime, "owner@example.com")
-    other = user(runtime, "other@example.com")
+    owner = register_user(app, "owner@example.com").actor
+    other = register_user(app, "other@example.com").actor
     roots = content_roots(runtime)
     number = 0
     while app.position() < events:

@@ -25,7 +25,6 @@ It exits non-zero when the reconciliation fails, so a soak can gate a release.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -46,12 +45,12 @@ import psycopg  # noqa: E402
 from adapters.backend import open_backend  # noqa: E402
 from adapters.http.auth import make_token  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
+from bench.backends import backend_store  # noqa: E402
 from bench.deployment import Deployment, log  # noqa: E402
 from bench.load import Tally, Target, client_loop, seed  # noqa: E402
-from bench.snapshots import backend_store  # noqa: E402
+from bench.reports import write_figures  # noqa: E402
 from tests.support.media import folder_of_media  # noqa: E402
 
-ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 SAMPLE_SECONDS = 10.0
 
 
@@ -337,8 +336,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     figures = run(parser.parse_args())
     report(figures)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "soak.json").write_text(json.dumps(figures, indent=2))
+    write_figures("soak", figures)
     sys.exit(0 if figures["reconciliation"]["ok"] else 1)
 
 
