@@ -46,8 +46,8 @@ import httpx  # noqa: E402
 
 from adapters.http.auth import make_token  # noqa: E402
 from bench.backends import backend_store  # noqa: E402
-from bench.deployment import Deployment, log  # noqa: E402
-from bench.reports import write_figures  # noqa: E402
+from bench.deployment import Deployment  # noqa: E402
+from bench.reports import log, write_figures  # noqa: E402
 from tests.support.media import folder_of_media  # noqa: E402
 
 WEIGHTS = (("read", 70), ("edit", 20), ("create", 10))

@@ -46,9 +46,9 @@ from adapters.backend import open_backend  # noqa: E402
 from adapters.http.auth import make_token  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
 from bench.backends import backend_store  # noqa: E402
-from bench.deployment import Deployment, log  # noqa: E402
+from bench.deployment import Deployment  # noqa: E402
 from bench.load import Tally, Target, client_loop, seed  # noqa: E402
-from bench.reports import write_figures  # noqa: E402
+from bench.reports import log, write_figures  # noqa: E402
 from tests.support.media import folder_of_media  # noqa: E402
 
 SAMPLE_SECONDS = 10.0
@@ -269,7 +269,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 now = time.monotonic()
                 if now >= next_sample:
                     soak.samples.append(sample(deployment, started))
-                    log(f"[{soak.samples[-1].at_s:7.1f}s] {soak.samples[-1]}")
+                    log(str(soak.samples[-1]))  # the sample holds its own at_s
                     next_sample = now + SAMPLE_SECONDS
                 if now >= next_minute:
                     minute += 1

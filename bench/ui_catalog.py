@@ -25,7 +25,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +34,7 @@ if str(ROOT) not in sys.path:
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+from bench.reports import log  # noqa: E402
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, missing_chromium  # noqa: E402
 from tests.support.client import SnapsetClient  # noqa: E402
 from tests.support.media import folder_of_media  # noqa: E402
@@ -44,11 +44,6 @@ GOAL_MS = 1000.0
 RENDER_MEASURE = "snapset:catalog-render"
 LOAD_MEASURE = "snapset:catalog-load"
 OPEN_TIMEOUT_MS = 60_000
-_STARTED = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def dataset_with_snapshots(client: SnapsetClient, folder: Path, snapshots: int) -> str:
