@@ -33,6 +33,7 @@ from adapters.runtime import Runtime, build_runtime  # noqa: E402
 from adapters.views.media_index import MediaIndexView  # noqa: E402
 from application.actor import Actor  # noqa: E402
 from bench.backends import analyze, backend_store  # noqa: E402
+from bench.options import parse_backends  # noqa: E402
 from bench.reports import log  # noqa: E402
 from bench.seeding import publish_dataset, register_user  # noqa: E402
 from bench.timing import median_ms, no_gc, p90_ms  # noqa: E402
@@ -193,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    for backend in args.backends.split(","):
+    for backend in parse_backends(parser, args.backends):
         measure(backend, args.n, args.repeat)
     return 0
 

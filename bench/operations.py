@@ -59,6 +59,7 @@ from adapters.settings import Settings  # noqa: E402
 from application.datasets import creation_task_id  # noqa: E402
 from application.worker import Worker  # noqa: E402
 from bench.backends import backend_store  # noqa: E402
+from bench.options import parse_backends, parse_sizes  # noqa: E402
 from bench.reports import fmt_size, load_average, log, machine  # noqa: E402
 from bench.seeding import publish_dataset, register_user, synthetic_records  # noqa: E402
 from bench.timing import median_ms, no_gc  # noqa: E402
@@ -438,18 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     images = args.images or (QUICK_IMAGES if args.quick else DEFAULT_IMAGES)
-    sizes = (
-        tuple(int(s) for s in args.sizes.split(","))
-        if args.sizes
-        else QUICK_SIZES
-        if args.quick
-        else DEFAULT_SIZES
-    )
+    sizes = parse_sizes(args.sizes, QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeat = args.repeat or (7 if args.quick else 15)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = set(backends) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    backends = parse_backends(parser, args.backends)
 
     print("# snapset operations benchmark\n")
     print(

@@ -52,6 +52,7 @@ from adapters.settings import Settings  # noqa: E402
 from adapters.views.snapshot_list import SnapshotListView  # noqa: E402
 from bench.backends import backend_store  # noqa: E402
 from bench.deployment import migrate, spawn, stop_process  # noqa: E402
+from bench.options import parse_backends  # noqa: E402
 from bench.reports import log  # noqa: E402
 from domain.dataset import Dataset  # noqa: E402
 from tests.support.client import SnapsetClient  # noqa: E402
@@ -491,8 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = [
         race_on(backend, args.seconds, args.writers)
-        for backend in args.backends.split(",")
-        if backend
+        for backend in parse_backends(parser, args.backends)
     ]
     print_figures(results)
     return 0

@@ -43,6 +43,7 @@ from adapters.runtime import Runtime, build_runtime  # noqa: E402
 from adapters.settings import Settings  # noqa: E402
 from application.actor import Actor  # noqa: E402
 from bench.backends import backend_store, postgres_settings  # noqa: E402
+from bench.options import parse_backends  # noqa: E402
 from bench.reports import load_average, log  # noqa: E402
 from bench.seeding import register_user, synthetic_records  # noqa: E402
 from domain.content_tree import EMPTY_ROOT  # noqa: E402
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    backends = parse_backends(parser, args.backends)
     header: list[Any] = [f"snapset rebuild: ~{args.events:,} events, load average {load_average()}"]
     if "postgres" in backends:
         header.append(f"PostgreSQL: {postgres_settings()}")

@@ -63,6 +63,7 @@ from adapters.settings import Settings  # noqa: E402
 from adapters.views.media_index import MediaIndexView  # noqa: E402
 from adapters.views.task_log import TaskLogView  # noqa: E402
 from bench.backends import analyze, backend_store, postgres_settings  # noqa: E402
+from bench.options import parse_backends, parse_sizes  # noqa: E402
 from bench.reports import fmt_size, load_average, log, machine, verdict  # noqa: E402
 from bench.seeding import publish_dataset, register_user, synthetic_records  # noqa: E402
 from bench.timing import median_ms, no_gc, p90_ms  # noqa: E402
@@ -664,20 +665,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--history-events", type=int)
     parser.add_argument("--http-seconds", type=float)
     args = parser.parse_args(argv)
-    sizes = (
-        tuple(int(s) for s in args.sizes.split(","))
-        if args.sizes
-        else QUICK_SIZES
-        if args.quick
-        else DEFAULT_SIZES
-    )
+    sizes = parse_sizes(args.sizes, QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeat = args.repeat or (9 if args.quick else 15)
     history_events = args.history_events or HISTORY_EVENTS
     http_seconds = args.http_seconds or (2.0 if args.quick else 5.0)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = set(backends) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    backends = parse_backends(parser, args.backends)
 
     print("# snapset snapshot benchmark\n")
     print(
