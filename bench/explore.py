@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/explore.py [--n 100000] [--backends sqlite,postgres] [--repeat 5]
+    .venv/bin/python -m bench.explore [--n 100000] [--backends sqlite,postgres] [--repeat 5]
 
 For each backend it seeds one dataset of n synthetic records with tags, labels, metadata and
 cluster ids (plus a second dataset of 1k, to see a small version among a large index),
@@ -21,23 +21,18 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.views.media_index import MediaIndexView  # noqa: E402
-from application.actor import Actor  # noqa: E402
-from bench.backends import analyze, backend_store  # noqa: E402
-from bench.options import parse_backends  # noqa: E402
-from bench.reports import log  # noqa: E402
-from bench.seeding import publish_dataset, register_user  # noqa: E402
-from bench.timing import median_ms, no_gc, p90_ms  # noqa: E402
-from projections.media_index import FieldFilter, MediaFilter, MediaOrder  # noqa: E402
+from adapters.runtime import Runtime, build_runtime
+from adapters.views.media_index import MediaIndexView
+from application.actor import Actor
+from bench.backends import analyze, backend_store
+from bench.options import parse_backends
+from bench.reports import log
+from bench.seeding import publish_dataset, register_user
+from bench.timing import median_ms, no_gc, p90_ms
+from projections.media_index import FieldFilter, MediaFilter, MediaOrder
 
 TAGS = [f"tag{i:02d}" for i in range(50)]
 CLASSES = [f"class{i:02d}" for i in range(20)]
@@ -189,7 +184,9 @@ def measure(backend: str, n: int, repeat: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.explore", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=5)

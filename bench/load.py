@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/load.py [--backend postgres|sqlite] [--seconds 60] [--clients 8]
+    .venv/bin/python -m bench.load [--backend postgres|sqlite] [--seconds 60] [--clients 8]
         [--shape embedded|split]
 
 It starts `snapset serve` on a fresh store (PostgreSQL: a new schema of the database named by
@@ -30,7 +30,6 @@ import argparse
 import random
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -38,17 +37,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
 
-import httpx  # noqa: E402
-
-from adapters.http.auth import make_token  # noqa: E402
-from bench.backends import backend_store  # noqa: E402
-from bench.deployment import Deployment  # noqa: E402
-from bench.reports import log, write_figures  # noqa: E402
-from tests.support.media import folder_of_media  # noqa: E402
+from adapters.http.auth import make_token
+from bench.backends import backend_store
+from bench.deployment import Deployment
+from bench.reports import log, write_figures
+from tests.support.media import folder_of_media
 
 WEIGHTS = (("read", 70), ("edit", 20), ("create", 10))
 GOALS = {"req_s": 200.0, "read_p99_ms": 100.0, "write_p99_ms": 150.0}
@@ -251,7 +246,9 @@ def report(figures: dict[str, object]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=8)

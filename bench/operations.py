@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/operations.py [--quick] [--backends sqlite,postgres]
+    .venv/bin/python -m bench.operations [--quick] [--backends sqlite,postgres]
         [--images N] [--sizes 1000,10000,100000] [--repeat N] [--profile]
 
 For each backend (SQLite in a temporary data directory; PostgreSQL in a fresh schema of the
@@ -48,23 +48,19 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from PIL import Image, ImageDraw
 
-from PIL import Image, ImageDraw  # noqa: E402
-
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from application.datasets import creation_task_id  # noqa: E402
-from application.worker import Worker  # noqa: E402
-from bench.backends import backend_store  # noqa: E402
-from bench.options import parse_backends, parse_sizes  # noqa: E402
-from bench.reports import fmt_size, load_average, log, machine  # noqa: E402
-from bench.seeding import publish_dataset, register_user, synthetic_records  # noqa: E402
-from bench.timing import median_ms, no_gc  # noqa: E402
-from domain.content_tree import ContentTree  # noqa: E402
-from domain.tasks import ENRICHMENT  # noqa: E402
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from application.datasets import creation_task_id
+from application.worker import Worker
+from bench.backends import backend_store
+from bench.options import parse_backends, parse_sizes
+from bench.reports import fmt_size, load_average, log, machine
+from bench.seeding import publish_dataset, register_user, synthetic_records
+from bench.timing import median_ms, no_gc
+from domain.content_tree import ContentTree
+from domain.tasks import ENRICHMENT
 
 DEFAULT_IMAGES = 1_000
 QUICK_IMAGES = 200
@@ -424,7 +420,9 @@ def report_summary(results: dict[str, BackendResult]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.operations", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--images", type=int, help=f"JPEGs to ingest (default {DEFAULT_IMAGES})")
     parser.add_argument("--sizes", help="comma-separated tree sizes for the diff")

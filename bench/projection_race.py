@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/projection_race.py [--seconds 60] [--writers 10]
+    .venv/bin/python -m bench.projection_race [--seconds 60] [--writers 10]
         [--backends sqlite,postgres]
 
 For each backend it starts a real deployment (SQLite: one embedded ``snapset serve``;
@@ -41,23 +41,19 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
 
-import httpx  # noqa: E402
-
-from adapters.backend import Backend, open_backend  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from adapters.views.snapshot_list import SnapshotListView  # noqa: E402
-from bench.backends import backend_store  # noqa: E402
-from bench.deployment import migrate, spawn, stop_process  # noqa: E402
-from bench.options import parse_backends  # noqa: E402
-from bench.reports import log  # noqa: E402
-from domain.dataset import Dataset  # noqa: E402
-from tests.support.client import SnapsetClient  # noqa: E402
-from tests.support.media import folder_of_media  # noqa: E402
-from tests.support.server import ServerProcess, start_server  # noqa: E402
+from adapters.backend import Backend, open_backend
+from adapters.settings import Settings
+from adapters.views.snapshot_list import SnapshotListView
+from bench.backends import backend_store
+from bench.deployment import migrate, spawn, stop_process
+from bench.options import parse_backends
+from bench.reports import log
+from domain.dataset import Dataset
+from tests.support.client import SnapsetClient
+from tests.support.media import folder_of_media
+from tests.support.server import ServerProcess, start_server
 
 DATASET_TOPIC_PREFIX = "snapset:Dataset."
 DATASETS = 5
@@ -485,7 +481,9 @@ def print_figures(results: list[RaceFigures]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.projection_race", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/rebuild.py [--events N] [--backends sqlite,postgres] [--repeat R]
+    .venv/bin/python -m bench.rebuild [--events N] [--backends sqlite,postgres] [--repeat R]
 
 For each backend (SQLite in a temporary data directory; PostgreSQL in a fresh schema of the
 database named by SNAPSET_BENCH_DATABASE_URL, default the local ``test`` database) it writes
@@ -26,29 +26,23 @@ import contextlib
 import io
 import os
 import re
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from adapters import cli  # noqa: E402
-from adapters.backend import VIEW_NAMES  # noqa: E402
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from application.actor import Actor  # noqa: E402
-from bench.backends import backend_store, postgres_settings  # noqa: E402
-from bench.options import parse_backends  # noqa: E402
-from bench.reports import load_average, log  # noqa: E402
-from bench.seeding import register_user, synthetic_records  # noqa: E402
-from domain.content_tree import EMPTY_ROOT  # noqa: E402
-from domain.dataset import Dataset  # noqa: E402
-from domain.tasks import CREATION  # noqa: E402
+from adapters import cli
+from adapters.backend import VIEW_NAMES
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from application.actor import Actor
+from bench.backends import backend_store, postgres_settings
+from bench.options import parse_backends
+from bench.reports import load_average, log
+from bench.seeding import register_user, synthetic_records
+from domain.content_tree import EMPTY_ROOT
+from domain.dataset import Dataset
+from domain.tasks import CREATION
 
 DEFAULT_EVENTS = 20_000
 EVENTS_PER_DATASET = 50
@@ -179,7 +173,9 @@ def row(backend: str, attempt: int, what: str, events: int, seconds: float) -> s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.rebuild", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=1)

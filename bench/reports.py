@@ -11,8 +11,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts" / "reliability"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "reliability"
 _STARTED = time.monotonic()
 
 

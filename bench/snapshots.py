@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    /tmp/venv/bin/python bench/snapshots.py [--sizes 1000,10000,100000,1000000]
+    .venv/bin/python -m bench.snapshots [--sizes 1000,10000,100000,1000000]
         [--backends sqlite,postgres] [--repeat N] [--quick]
 
 For each backend (SQLite in a temporary data directory; PostgreSQL in a fresh schema of the
@@ -49,25 +49,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
+from eventsourcing.domain import Aggregate, event
 
-import httpx  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
-
-from adapters.http.auth import make_token  # noqa: E402
-from adapters.projector import Signal  # noqa: E402
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from adapters.views.media_index import MediaIndexView  # noqa: E402
-from adapters.views.task_log import TaskLogView  # noqa: E402
-from bench.backends import analyze, backend_store, postgres_settings  # noqa: E402
-from bench.options import parse_backends, parse_sizes  # noqa: E402
-from bench.reports import fmt_size, load_average, log, machine, verdict  # noqa: E402
-from bench.seeding import publish_dataset, register_user, synthetic_records  # noqa: E402
-from bench.timing import median_ms, no_gc, p90_ms  # noqa: E402
-from tests.support.server import start_server  # noqa: E402
+from adapters.http.auth import make_token
+from adapters.projector import Signal
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from adapters.views.media_index import MediaIndexView
+from adapters.views.task_log import TaskLogView
+from bench.backends import analyze, backend_store, postgres_settings
+from bench.options import parse_backends, parse_sizes
+from bench.reports import fmt_size, load_average, log, machine, verdict
+from bench.seeding import publish_dataset, register_user, synthetic_records
+from bench.timing import median_ms, no_gc, p90_ms
+from tests.support.server import start_server
 
 T = TypeVar("T")
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -653,7 +649,9 @@ def report_summary(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.snapshots", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--sizes", help="comma-separated dataset sizes (default 1k..1M)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, help="timed runs per figure (default 15)")
