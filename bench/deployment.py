@@ -94,6 +94,7 @@ class Deployment:
             "SNAPSET_LEASE_SECONDS": str(settings.lease_seconds),
             "PGAPPNAME": app_name,
         }
+        extra: tuple[str, ...]
         if shape == "split":
             if not settings.uses_postgres:
                 raise SystemExit("the split shape needs PostgreSQL (--backend postgres)")

@@ -36,6 +36,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
@@ -66,6 +67,30 @@ class Tally:
     def fail(self, what: str) -> None:
         with self.lock:
             self.unexpected.append(what)
+
+
+class KindFigures(TypedDict):
+    requests: int
+    req_s: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+class LoadFigures(TypedDict):
+    """What a load run prints, and leaves as test-artifacts/reliability/load-<backend>.json."""
+
+    backend: str
+    shape: str
+    clients: int
+    seconds: float
+    req_s: float
+    kinds: dict[str, KindFigures]
+    read_p99_ms: float | None
+    write_p99_ms: float | None
+    projection_lag_p50_ms: float | None
+    projection_lag_p99_ms: float | None
+    unexpected: int
+    unexpected_samples: list[str]
 
 
 @dataclass
@@ -148,7 +173,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def run(backend: str, seconds: float, clients: int, shape: str) -> dict[str, object]:
+def run(backend: str, seconds: float, clients: int, shape: str) -> LoadFigures:
     with (
         tempfile.TemporaryDirectory(prefix="snapset-load-media-") as tmp,
         backend_store(backend, "load") as settings,
@@ -182,10 +207,8 @@ def run(backend: str, seconds: float, clients: int, shape: str) -> dict[str, obj
     return summarize(backend, shape, clients, elapsed, tally)
 
 
-def summarize(
-    backend: str, shape: str, clients: int, elapsed: float, tally: Tally
-) -> dict[str, object]:
-    kinds = {}
+def summarize(backend: str, shape: str, clients: int, elapsed: float, tally: Tally) -> LoadFigures:
+    kinds: dict[str, KindFigures] = {}
     for kind, _ in WEIGHTS:
         values = tally.latencies.get(kind, [])
         kinds[kind] = {
@@ -214,15 +237,14 @@ def summarize(
     }
 
 
-def report(figures: dict[str, object]) -> None:
+def report(figures: LoadFigures) -> None:
     print(
         f"\n## Mixed load: {figures['backend']}, {figures['shape']}, "
         f"{figures['clients']} connections, {figures['seconds']} s\n"
     )
     print("| kind | requests | req/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|")
-    kinds: dict[str, dict[str, object]] = figures["kinds"]
-    for kind, row in kinds.items():
+    for kind, row in figures["kinds"].items():
         print(
             f"| {kind} | {row['requests']} | {row['req_s']} | {row['p50_ms']} | {row['p99_ms']} |"
         )
@@ -235,7 +257,7 @@ def report(figures: dict[str, object]) -> None:
     for sample in figures["unexpected_samples"]:
         print(f"  {sample}")
     checks = (
-        ("req/s >= 200", float(figures["req_s"]) >= GOALS["req_s"]),
+        ("req/s >= 200", figures["req_s"] >= GOALS["req_s"]),
         ("p99 reads < 100 ms", (figures["read_p99_ms"] or 1e9) < GOALS["read_p99_ms"]),
         ("p99 writes < 150 ms", (figures["write_p99_ms"] or 1e9) < GOALS["write_p99_ms"]),
         ("0 unexpected errors", figures["unexpected"] == 0),

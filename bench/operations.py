@@ -90,8 +90,8 @@ def make_jpegs(folder: Path, count: int, side: int = 256, seed: int = 7) -> list
         for _ in range(3):
             x, y = rng.randrange(side), rng.randrange(side)
             r = rng.randrange(8, side // 3)
-            colour = tuple(rng.randrange(256) for _ in range(3))
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)  # type: ignore[arg-type]
+            colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
         path = folder / f"{i:05d}.jpg"
         picture.save(path, "JPEG", quality=85)
         paths.append(path)

@@ -38,10 +38,10 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import httpx
+from eventsourcing.persistence import Notification
 
 from adapters.backend import Backend, open_backend
 from adapters.settings import Settings
@@ -356,8 +356,8 @@ def wait_until_quiet(
 # The audit.
 
 
-def stored_notifications(reader: Backend) -> list[Any]:
-    notifications: list[Any] = []
+def stored_notifications(reader: Backend) -> list[Notification]:
+    notifications: list[Notification] = []
     start = 0
     while True:
         page = reader.app.recorder.select_notifications(

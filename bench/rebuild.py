@@ -28,7 +28,6 @@ import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import uuid4
 
 from adapters import cli
@@ -181,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
     backends = parse_backends(parser, args.backends)
-    header: list[Any] = [f"snapset rebuild: ~{args.events:,} events, load average {load_average()}"]
+    header: list[str] = [f"snapset rebuild: ~{args.events:,} events, load average {load_average()}"]
     if "postgres" in backends:
         header.append(f"PostgreSQL: {postgres_settings()}")
     rows: list[str] = []

@@ -63,6 +63,7 @@ from bench.options import parse_backends, parse_sizes
 from bench.reports import fmt_size, load_average, log, machine, verdict
 from bench.seeding import publish_dataset, register_user, synthetic_records
 from bench.timing import median_ms, no_gc, p90_ms
+from domain.dataset import Dataset
 from tests.support.server import start_server
 
 T = TypeVar("T")
@@ -223,7 +224,7 @@ class Harness:
     def second_checkpoint(self, seeded: Seeded) -> UUID:
         """Edit one item and checkpoint it: a second checkpoint with different content."""
 
-        def edit(dataset: Any) -> dict[str, Any]:
+        def edit(dataset: Dataset) -> dict[str, Any]:
             key, record = next(iter(self.app.tree.items(dataset.content_root)))
             return {key: {**record, "tags": ["bench-edited"]}}
 

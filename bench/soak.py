@@ -185,7 +185,7 @@ def reconcile(settings: Settings, soak: Soak, http: httpx.Client) -> dict[str, A
                 break
             dataset_events += sum(1 for n in batch if n.topic.startswith("snapset:Dataset."))
             start = batch[-1].id + 1
-        with backend.views["audit_history"].reading() as sql:  # type: ignore[attr-defined]
+        with backend.views["audit_history"].reading() as sql:
             audit_rows = int(sql.value("SELECT count(*) FROM {t}events"))
             audited = {int(r["position"]) for r in sql.all("SELECT position FROM {t}events")}
     finally:
