@@ -38,10 +38,10 @@ browser: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/python -m pytest tests/reliability tests/process tests/e2e/test_bad_input.py \
 		--junitxml=test-artifacts/reliability/junit.xml; status=$$?; \
-		$(BIN)/python bench/scorecard.py; exit $$status
+		$(BIN)/python -m bench.scorecard; exit $$status
 
 scorecard: $(STAMP)
-	$(BIN)/python bench/scorecard.py
+	$(BIN)/python -m bench.scorecard
 
 check: lint format typecheck layers
 
@@ -58,7 +58,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 bench: $(STAMP)
-	$(BIN)/python bench/snapshots.py
+	$(BIN)/python -m bench.snapshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,1 +1,8 @@
-"""Benchmarks that show the content tree's O(1) snapshot operations (run, read, no asserts)."""
+"""Benchmarks and long runs, each a module run from the repository root as
+``python -m bench.<name>`` (``--help`` lists its options). They print tables and never
+assert on a time.
+
+What they share: ``backends`` (the stores they run on), ``seeding`` (users, synthetic
+records, published datasets), ``timing``, ``options``, ``reports`` (progress, table cells,
+figures for the scorecard) and ``deployment`` (snapset processes).
+"""

@@ -2,7 +2,8 @@
 
 `split` runs `snapset migrate`, then a `snapset worker`, a `snapset project` and an API-only
 `snapset serve` against one PostgreSQL schema, so a script can SIGKILL and restart the worker
-alone. `embedded` runs everything in one `snapset serve --embedded` process.
+alone. `embedded` runs everything in one `snapset serve --embedded` process. The process
+helpers (`migrate`, `spawn`, `stop_process`) also run bench/projection_race.py's deployment.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from uuid import uuid4
 
 from adapters.settings import Settings
@@ -23,8 +24,43 @@ from tests.support.server import ServerProcess, snapset_command, start_server
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def migrate(data_dir: Path, env: Mapping[str, str]) -> None:
+    """Run `snapset migrate`: every table the processes of a deployment share."""
+    subprocess.run(
+        snapset_command("migrate", "--data-dir", str(data_dir)),
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+
+def spawn(
+    command: str,
+    data_dir: Path,
+    env: Mapping[str, str],
+    output: IO[bytes] | int = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """Start `snapset <command>` (worker, project) in the background; its stdout and stderr
+    go to ``output``."""
+    return subprocess.Popen(
+        snapset_command(command, "--data-dir", str(data_dir)),
+        env=env,
+        cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL when it has not exited 15 s later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -58,17 +94,11 @@ class Deployment:
             "SNAPSET_LEASE_SECONDS": str(settings.lease_seconds),
             "PGAPPNAME": app_name,
         }
-        data = str(settings.data_dir)
+        extra: tuple[str, ...]
         if shape == "split":
             if not settings.uses_postgres:
                 raise SystemExit("the split shape needs PostgreSQL (--backend postgres)")
-            subprocess.run(
-                snapset_command("migrate", "--data-dir", data),
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            migrate(settings.data_dir, env)
             extra = ("--api-only",)
         else:
             extra = ("--embedded",) if settings.uses_postgres else ()
@@ -83,23 +113,11 @@ class Deployment:
             yield deployment
         finally:
             for process in deployment.background.values():
-                if process.poll() is None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=15)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait()
+                stop_process(process)
             server.stop()
 
     def spawn(self, command: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            snapset_command(command, "--data-dir", str(self.settings.data_dir)),
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = spawn(command, self.settings.data_dir, self.env)
         self.background[command] = process
         return process
 

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/enrichment.py [--images 200] [--size 640x480] [--repeat 3]
+    .venv/bin/python -m bench.enrichment [--images 200] [--size 640x480] [--repeat 3]
 
 It writes ``--images`` JPEGs of the given size (smooth gradients plus noise, so they
 compress like photos) into a temporary blob folder, builds a content tree of their records
@@ -20,28 +20,23 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np
+from PIL import Image
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from adapters.enrichment.registry import default_registry  # noqa: E402
-from adapters.storage.blobs import BlobFolder  # noqa: E402
-from application.operations.base import Operation, TaskContext  # noqa: E402
-from application.operations.enrichment import Enrichment  # noqa: E402
-from application.operations.reindex import Reindex  # noqa: E402
-from domain.clustering import near_duplicate_groups  # noqa: E402
-from domain.content_tree import EMPTY_ROOT, ContentTree  # noqa: E402
-from domain.tasks import TaskState  # noqa: E402
+from adapters.enrichment.registry import default_registry
+from adapters.storage.blobs import BlobFolder
+from application.operations.base import Operation, TaskContext
+from application.operations.enrichment import Enrichment
+from application.operations.reindex import Reindex
+from domain.clustering import near_duplicate_groups
+from domain.content_tree import EMPTY_ROOT, ContentTree
+from domain.tasks import TaskState
 
 IMAGE_MODELS = {
     "IMAGE_PROPERTIES": "image-properties-v1",
@@ -109,7 +104,9 @@ def rate(operation: Operation, task: TaskContext, items: int) -> tuple[float, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.enrichment", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--repeat", type=int, default=3)

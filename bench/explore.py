@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/explore.py [--n 100000] [--backends sqlite,postgres] [--repeat 5]
+    .venv/bin/python -m bench.explore [--n 100000] [--backends sqlite,postgres] [--repeat 5]
 
 For each backend it seeds one dataset of n synthetic records with tags, labels, metadata and
 cluster ids (plus a second dataset of 1k, to see a small version among a large index),
@@ -21,20 +21,18 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.views.media_index import MediaIndexView  # noqa: E402
-from application.actor import Actor  # noqa: E402
-from application.datasets import creation_task_id  # noqa: E402
-from bench.snapshots import backend_store, log, median_ms, no_gc, p90_ms  # noqa: E402
-from projections.media_index import FieldFilter, MediaFilter, MediaOrder  # noqa: E402
+from adapters.runtime import Runtime, build_runtime
+from adapters.views.media_index import MediaIndexView
+from application.actor import Actor
+from bench.backends import analyze, backend_store
+from bench.options import parse_backends
+from bench.reports import log
+from bench.seeding import publish_dataset, register_user
+from bench.timing import median_ms, no_gc, p90_ms
+from projections.media_index import FieldFilter, MediaFilter, MediaOrder
 
 TAGS = [f"tag{i:02d}" for i in range(50)]
 CLASSES = [f"class{i:02d}" for i in range(20)]
@@ -82,11 +80,7 @@ def seed(runtime: Runtime, actor: Actor, prefix: str, n: int) -> tuple[UUID, str
     app = runtime.app
     with no_gc():
         root = app.tree.build(rich_records(prefix, n))
-    dataset_id, _ = app.create_dataset(actor, f"explore {prefix}", source={"source": "bench"})
-    task = str(creation_task_id(dataset_id))
-    app.claim_task(dataset_id, task, "bench", 600)
-    app.complete_operation(dataset_id, task, "bench", root, "READY")
-    return dataset_id, root
+    return publish_dataset(app, actor, f"explore {prefix}", root), root
 
 
 def timed(call: Callable[[], int], repeat: int) -> tuple[list[float], int]:
@@ -159,9 +153,7 @@ def measure(backend: str, n: int, repeat: int) -> None:
     with backend_store(backend, "explore") as settings:
         runtime = build_runtime(settings)
         try:
-            api_key, _ = runtime.app.register_user(f"bench-{uuid4().hex[:8]}@example.com")
-            user = runtime.app.get_user_by_api_key(api_key)
-            actor = Actor(str(user.id), user.email, False)
+            actor = register_user(runtime.app).actor
             log(f"{backend}: building {n:,} records")
             large_id, large = seed(runtime, actor, "large", n)
             _, small = seed(runtime, actor, "small", 1_000)
@@ -169,7 +161,7 @@ def measure(backend: str, n: int, repeat: int) -> None:
             runtime.catch_up()
             index_seconds = time.perf_counter() - started
             log(f"{backend}: indexed in {index_seconds:.1f}s")
-            _analyze(settings)
+            analyze(settings)
             view = runtime.backend.views["media_index"]
             assert isinstance(view, MediaIndexView)
             print(
@@ -191,32 +183,15 @@ def measure(backend: str, n: int, repeat: int) -> None:
             runtime.close()
 
 
-def _analyze(settings: Any) -> None:
-    if not settings.uses_postgres:
-        return
-    import psycopg  # noqa: PLC0415
-    from psycopg import sql  # noqa: PLC0415
-
-    from bench.snapshots import PG_URL  # noqa: PLC0415
-
-    schema = settings.postgres()["schema"]
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        for (table,) in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
-        ).fetchall():
-            conn.execute(
-                sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-            )
-        conn.execute("CHECKPOINT")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.explore", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    for backend in args.backends.split(","):
+    for backend in parse_backends(parser, args.backends):
         measure(backend, args.n, args.repeat)
     return 0
 

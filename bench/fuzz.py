@@ -3,7 +3,7 @@ test_parser_fuzz.py runs a few hundred times each in CI) over a million inputs.
 
 Run from the repository root:
 
-    .venv/bin/python bench/fuzz.py [--inputs 1000000] [--batch 5000] [--only jwt,iso_time]
+    .venv/bin/python -m bench.fuzz [--inputs 1000000] [--batch 5000] [--only jwt,iso_time]
 
 ``--inputs`` (or SNAPSET_FUZZ_INPUTS) is the total over all parsers, shared by their weights.
 Each parser runs in batches of fresh Hypothesis runs (generation only: a crash is tallied and
@@ -28,13 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from hypothesis import HealthCheck, Phase, given, settings
 
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-
-from tests.reliability.fuzz_properties import Crash, Parser, parsers  # noqa: E402
+from tests.reliability.fuzz_properties import Crash, Parser, parsers
 
 
 @dataclass
@@ -95,7 +91,9 @@ def run(parser: Parser, inputs: int, batch: int, mutants: int, seed: int) -> Tal
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fuzz", description=__doc__.splitlines()[0]
+    )
     parser.add_argument(
         "--inputs",
         type=int,

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/load.py [--backend postgres|sqlite] [--seconds 60] [--clients 8]
+    .venv/bin/python -m bench.load [--backend postgres|sqlite] [--seconds 60] [--clients 8]
         [--shape embedded|split]
 
 It starts `snapset serve` on a fresh store (PostgreSQL: a new schema of the database named by
@@ -27,32 +27,27 @@ on a MISS; figures also go to test-artifacts/reliability/load-<backend>.json for
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
 
-import httpx  # noqa: E402
-
-from adapters.http.auth import make_token  # noqa: E402
-from bench.deployment import Deployment, log  # noqa: E402
-from bench.snapshots import backend_store  # noqa: E402
-from tests.support.media import folder_of_media  # noqa: E402
+from adapters.http.auth import make_token
+from bench.backends import backend_store
+from bench.deployment import Deployment
+from bench.reports import log, write_figures
+from tests.support.media import folder_of_media
 
 WEIGHTS = (("read", 70), ("edit", 20), ("create", 10))
 GOALS = {"req_s": 200.0, "read_p99_ms": 100.0, "write_p99_ms": 150.0}
-ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 TIMING = re.compile(r"projection;dur=([0-9.]+)")
 
 
@@ -72,6 +67,30 @@ class Tally:
     def fail(self, what: str) -> None:
         with self.lock:
             self.unexpected.append(what)
+
+
+class KindFigures(TypedDict):
+    requests: int
+    req_s: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+class LoadFigures(TypedDict):
+    """What a load run prints, and leaves as test-artifacts/reliability/load-<backend>.json."""
+
+    backend: str
+    shape: str
+    clients: int
+    seconds: float
+    req_s: float
+    kinds: dict[str, KindFigures]
+    read_p99_ms: float | None
+    write_p99_ms: float | None
+    projection_lag_p50_ms: float | None
+    projection_lag_p99_ms: float | None
+    unexpected: int
+    unexpected_samples: list[str]
 
 
 @dataclass
@@ -154,7 +173,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def run(backend: str, seconds: float, clients: int, shape: str) -> dict[str, object]:
+def run(backend: str, seconds: float, clients: int, shape: str) -> LoadFigures:
     with (
         tempfile.TemporaryDirectory(prefix="snapset-load-media-") as tmp,
         backend_store(backend, "load") as settings,
@@ -188,10 +207,8 @@ def run(backend: str, seconds: float, clients: int, shape: str) -> dict[str, obj
     return summarize(backend, shape, clients, elapsed, tally)
 
 
-def summarize(
-    backend: str, shape: str, clients: int, elapsed: float, tally: Tally
-) -> dict[str, object]:
-    kinds = {}
+def summarize(backend: str, shape: str, clients: int, elapsed: float, tally: Tally) -> LoadFigures:
+    kinds: dict[str, KindFigures] = {}
     for kind, _ in WEIGHTS:
         values = tally.latencies.get(kind, [])
         kinds[kind] = {
@@ -220,15 +237,14 @@ def summarize(
     }
 
 
-def report(figures: dict[str, object]) -> None:
+def report(figures: LoadFigures) -> None:
     print(
         f"\n## Mixed load: {figures['backend']}, {figures['shape']}, "
         f"{figures['clients']} connections, {figures['seconds']} s\n"
     )
     print("| kind | requests | req/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|")
-    kinds: dict[str, dict[str, object]] = figures["kinds"]
-    for kind, row in kinds.items():
+    for kind, row in figures["kinds"].items():
         print(
             f"| {kind} | {row['requests']} | {row['req_s']} | {row['p50_ms']} | {row['p99_ms']} |"
         )
@@ -241,7 +257,7 @@ def report(figures: dict[str, object]) -> None:
     for sample in figures["unexpected_samples"]:
         print(f"  {sample}")
     checks = (
-        ("req/s >= 200", float(figures["req_s"]) >= GOALS["req_s"]),
+        ("req/s >= 200", figures["req_s"] >= GOALS["req_s"]),
         ("p99 reads < 100 ms", (figures["read_p99_ms"] or 1e9) < GOALS["read_p99_ms"]),
         ("p99 writes < 150 ms", (figures["write_p99_ms"] or 1e9) < GOALS["write_p99_ms"]),
         ("0 unexpected errors", figures["unexpected"] == 0),
@@ -252,7 +268,9 @@ def report(figures: dict[str, object]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=8)
@@ -260,8 +278,7 @@ def main() -> None:
     args = parser.parse_args()
     figures = run(args.backend, args.seconds, args.clients, args.shape)
     report(figures)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"load-{args.backend}.json").write_text(json.dumps(figures, indent=2))
+    write_figures(f"load-{args.backend}", figures)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/operations.py [--quick] [--backends sqlite,postgres]
+    .venv/bin/python -m bench.operations [--quick] [--backends sqlite,postgres]
         [--images N] [--sizes 1000,10000,100000] [--repeat N] [--profile]
 
 For each backend (SQLite in a temporary data directory; PostgreSQL in a fresh schema of the
@@ -37,7 +37,6 @@ import cProfile
 import hashlib
 import importlib
 import io
-import os
 import pstats
 import random
 import sys
@@ -47,30 +46,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from PIL import Image, ImageDraw
 
-from PIL import Image, ImageDraw  # noqa: E402
-
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from application.actor import Actor  # noqa: E402
-from application.datasets import creation_task_id  # noqa: E402
-from application.worker import Worker  # noqa: E402
-from bench.snapshots import (  # noqa: E402
-    backend_store,
-    fmt_size,
-    load_average,
-    log,
-    median_ms,
-    no_gc,
-    synthetic_records,
-)
-from domain.content_tree import ContentTree  # noqa: E402
-from domain.tasks import ENRICHMENT  # noqa: E402
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from application.datasets import creation_task_id
+from application.worker import Worker
+from bench.backends import backend_store
+from bench.options import parse_backends, parse_sizes
+from bench.reports import fmt_size, load_average, log, machine
+from bench.seeding import publish_dataset, register_user, synthetic_records
+from bench.timing import median_ms, no_gc
+from domain.content_tree import ContentTree
+from domain.tasks import ENRICHMENT
 
 DEFAULT_IMAGES = 1_000
 QUICK_IMAGES = 200
@@ -100,8 +90,8 @@ def make_jpegs(folder: Path, count: int, side: int = 256, seed: int = 7) -> list
         for _ in range(3):
             x, y = rng.randrange(side), rng.randrange(side)
             r = rng.randrange(8, side // 3)
-            colour = tuple(rng.randrange(256) for _ in range(3))
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)  # type: ignore[arg-type]
+            colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
         path = folder / f"{i:05d}.jpg"
         picture.save(path, "JPEG", quality=85)
         paths.append(path)
@@ -171,22 +161,13 @@ class Bench:
         self.settings = settings
         self.rt: Runtime = build_runtime(settings)
         self.app = self.rt.app
-        api_key, _ = self.app.register_user(f"bench-{uuid4().hex[:8]}@example.com", "admin")
-        user = self.app.get_user_by_api_key(api_key)
-        assert user is not None
-        self.actor = Actor(str(user.id), user.email, user.is_admin)
+        self.actor = register_user(self.app, admin=True).actor
 
     def close(self) -> None:
         self.rt.close()
 
-    def worker(self, observer: Callable[[str, int, int], None] | None = None) -> Worker:
-        return Worker(
-            self.app,
-            self.rt.worker.queue,
-            self.rt.worker.operations,
-            lease_seconds=600,
-            observer=observer,
-        )
+    def worker(self) -> Worker:
+        return Worker(self.app, self.rt.worker.queue, self.rt.worker.operations, lease_seconds=600)
 
     def ingest(
         self, folder: Path, name: str, profile: cProfile.Profile | None = None
@@ -212,10 +193,7 @@ class Bench:
 
     def seed_dataset(self, root: str, name: str) -> tuple[UUID, str]:
         """A dataset whose creation published ``root``; returns it and its checkpoint."""
-        dataset_id, _ = self.app.create_dataset(self.actor, name, source={"source": "bench"})
-        task = str(creation_task_id(dataset_id))
-        self.app.claim_task(dataset_id, task, "bench", 600)
-        self.app.complete_operation(dataset_id, task, "bench", root, "READY")
+        dataset_id = publish_dataset(self.app, self.actor, name, root)
         checkpoint = self.app.get_dataset(self.actor, dataset_id).current_checkpoint
         assert checkpoint is not None
         return dataset_id, checkpoint
@@ -257,7 +235,7 @@ def measure_enrichment(bench: Bench, dataset_id: UUID) -> tuple[float | None, st
     }
     if not models:
         return None, "not measured: the enrichment registry lists no image models"
-    items = bench.app.get_dataset(bench.actor, dataset_id).n_images
+    items = bench.app.get_dataset(bench.actor, dataset_id).current["n_images"]
     task_id, _ = bench.app.start_operation(bench.actor, dataset_id, ENRICHMENT, {"models": models})
     started = time.perf_counter()
     bench.worker().run_task(dataset_id, str(task_id))
@@ -436,7 +414,9 @@ def report_summary(results: dict[str, BackendResult]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.operations", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--images", type=int, help=f"JPEGs to ingest (default {DEFAULT_IMAGES})")
     parser.add_argument("--sizes", help="comma-separated tree sizes for the diff")
@@ -451,25 +431,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     images = args.images or (QUICK_IMAGES if args.quick else DEFAULT_IMAGES)
-    sizes = (
-        tuple(int(s) for s in args.sizes.split(","))
-        if args.sizes
-        else QUICK_SIZES
-        if args.quick
-        else DEFAULT_SIZES
-    )
+    sizes = parse_sizes(args.sizes, QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeat = args.repeat or (7 if args.quick else 15)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = set(backends) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    backends = parse_backends(parser, args.backends)
 
     print("# snapset operations benchmark\n")
     print(
         f"{images:,} JPEGs; diff sizes {', '.join(fmt_size(n) for n in sizes)}; backends "
-        f"{', '.join(backends)}; {repeat} timed runs per diff figure; Python "
-        f"{sys.version.split()[0]}; {os.cpu_count()} CPUs; load average at start "
-        f"{load_average()}"
+        f"{', '.join(backends)}; {repeat} timed runs per diff figure; {machine()}"
     )
     results: dict[str, BackendResult] = {}
     for backend in backends:

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/projection_race.py [--seconds 60] [--writers 10]
+    .venv/bin/python -m bench.projection_race [--seconds 60] [--writers 10]
         [--backends sqlite,postgres]
 
 For each backend it starts a real deployment (SQLite: one embedded ``snapset serve``;
@@ -32,41 +32,32 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
+from eventsourcing.persistence import Notification
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
+from adapters.backend import Backend, open_backend
+from adapters.settings import Settings
+from adapters.views.snapshot_list import SnapshotListView
+from bench.backends import backend_store
+from bench.deployment import migrate, spawn, stop_process
+from bench.options import parse_backends
+from bench.reports import log
+from domain.dataset import Dataset
+from tests.support.client import SnapsetClient
+from tests.support.media import folder_of_media
+from tests.support.server import ServerProcess, start_server
 
-from adapters.backend import Backend, open_backend  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from adapters.views.snapshot_list import SnapshotListView  # noqa: E402
-from domain.dataset import Dataset  # noqa: E402
-from tests.support.client import SnapsetClient  # noqa: E402
-from tests.support.media import folder_of_media  # noqa: E402
-from tests.support.server import ServerProcess, snapset_command, start_server  # noqa: E402
-
-PG_URL = os.environ.get("SNAPSET_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DATASET_TOPIC_PREFIX = "snapset:Dataset."
 DATASETS = 5
 ANSWERS = {200, 202, 409}  # a write either lands or is refused because of the dataset's state
-_STARTED = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 # A deployment: the processes a backend runs in production, and a reader on its storage.
@@ -104,12 +95,7 @@ class Deployment:
         for server in self.servers:
             server.stop()
         for process in self.background:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def start_deployment(
@@ -121,26 +107,12 @@ def start_deployment(
     if not database_url:
         return Deployment(data_dir, "", [start_server(data_dir)])
     env = {**os.environ, "SNAPSET_DATABASE_URL": database_url}
-    subprocess.run(
-        snapset_command("migrate", "--data-dir", str(data_dir)),
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    migrate(data_dir, env)
     deployment = Deployment(data_dir, database_url, [])
     try:
         for role in ("project", "worker"):
             out = (logs / f"{role}.log").open("wb") if logs else subprocess.DEVNULL
-            deployment.background.append(
-                subprocess.Popen(
-                    snapset_command(role, "--data-dir", str(data_dir)),
-                    env=env,
-                    cwd=ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+            deployment.background.append(spawn(role, data_dir, env, out))
         for _ in range(api_servers):
             deployment.servers.append(
                 start_server(data_dir, database_url=database_url, extra_args=("--api-only",))
@@ -384,8 +356,8 @@ def wait_until_quiet(
 # The audit.
 
 
-def stored_notifications(reader: Backend) -> list[Any]:
-    notifications: list[Any] = []
+def stored_notifications(reader: Backend) -> list[Notification]:
+    notifications: list[Notification] = []
     start = 0
     while True:
         page = reader.app.recorder.select_notifications(
@@ -443,29 +415,14 @@ def _drift(reader: Backend, dataset_id: UUID) -> list[str]:
 # The bench.
 
 
-@contextlib.contextmanager
-def _store(backend: str) -> Iterator[tuple[Path, str]]:
-    with tempfile.TemporaryDirectory(prefix=f"snapset-race-{backend}-") as tmp:
-        if backend == "sqlite":
-            yield Path(tmp), ""
-            return
-        schema = f"race_{uuid4().hex[:10]}"
-        try:
-            yield Path(tmp), f"{PG_URL}?schema={schema}"
-        finally:
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-                )
-
-
 def race_on(backend: str, seconds: float, writers: int) -> RaceFigures:
-    with _store(backend) as (tmp, url):
+    with backend_store(backend, "race") as settings:
         log(f"{backend}: starting the deployment")
-        deployment = start_deployment(tmp / "data", url)
+        deployment = start_deployment(settings.data_dir, settings.database_url)
         try:
             log(f"{backend}: {writers} writers for {seconds:.0f} s")
-            figures = run_race(deployment, tmp / "media", seconds=seconds, writers=writers)
+            media = settings.data_dir.parent / "media"
+            figures = run_race(deployment, media, seconds=seconds, writers=writers)
         finally:
             deployment.stop()
     log(f"{backend}: {figures.acknowledged} writes acknowledged, audit done")
@@ -524,15 +481,16 @@ def print_figures(results: list[RaceFigures]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.projection_race", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args(argv)
     results = [
         race_on(backend, args.seconds, args.writers)
-        for backend in args.backends.split(",")
-        if backend
+        for backend in parse_backends(parser, args.backends)
     ]
     print_figures(results)
     return 0

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/rebuild.py [--events N] [--backends sqlite,postgres] [--repeat R]
+    .venv/bin/python -m bench.rebuild [--events N] [--backends sqlite,postgres] [--repeat R]
 
 For each backend (SQLite in a temporary data directory; PostgreSQL in a fresh schema of the
 database named by SNAPSET_BENCH_DATABASE_URL, default the local ``test`` database) it writes
@@ -26,32 +26,23 @@ import contextlib
 import io
 import os
 import re
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from adapters import cli  # noqa: E402
-from adapters.read_models import VIEW_NAMES  # noqa: E402
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from application.actor import Actor  # noqa: E402
-from bench.snapshots import (  # noqa: E402
-    backend_store,
-    load_average,
-    log,
-    postgres_settings,
-    synthetic_records,
-)
-from domain.content_tree import EMPTY_ROOT  # noqa: E402
-from domain.dataset import Dataset  # noqa: E402
-from domain.tasks import CREATION  # noqa: E402
+from adapters import cli
+from adapters.read_models import VIEW_NAMES
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from application.actor import Actor
+from bench.backends import backend_store, postgres_settings
+from bench.options import parse_backends
+from bench.reports import load_average, log
+from bench.seeding import register_user, synthetic_records
+from domain.content_tree import EMPTY_ROOT
+from domain.dataset import Dataset
+from domain.tasks import CREATION
+from domain.version import version_of
 
 DEFAULT_EVENTS = 20_000
 EVENTS_PER_DATASET = 50
@@ -64,12 +55,6 @@ LINE = re.compile(r"^(\w+): (\d+) events in ([\d.]+) s")
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def user(runtime: Runtime, email: str) -> Actor:
-    api_key, _ = runtime.app.register_user(email)
-    found = runtime.app.get_user_by_api_key(api_key)
-    return Actor(str(found.id), found.email, found.is_admin)
 
 
 def content_roots(runtime: Runtime) -> list[tuple[str, int, int]]:
@@ -104,7 +89,8 @@ def dataset_story(
     dataset.claim_task(task, WORKER, lease, now())
     dataset.report_progress(task, WORKER, 50, "half way", lease)
     root, images, videos = roots[0]
-    dataset.complete_operation(task, WORKER, root, images, videos, "READY", owner.email, now())
+    result = version_of(root, images, videos, "READY", {})
+    dataset.complete_operation(task, WORKER, result, owner.email, now())
     dataset.share(other.user_id, other.email, "editor", owner.email)
     made: list[str] = []
     step = 1
@@ -129,8 +115,8 @@ def dataset_story(
 
 def write_log(runtime: Runtime, events: int) -> int:
     app = runtime.app
-    owner = user(runtime, "owner@example.com")
-    other = user(runtime, "other@example.com")
+    owner = register_user(app, "owner@example.com").actor
+    other = register_user(app, "other@example.com").actor
     roots = content_roots(runtime)
     number = 0
     while app.position() < events:
@@ -188,13 +174,15 @@ def row(backend: str, attempt: int, what: str, events: int, seconds: float) -> s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.rebuild", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    header: list[Any] = [f"snapset rebuild: ~{args.events:,} events, load average {load_average()}"]
+    backends = parse_backends(parser, args.backends)
+    header: list[str] = [f"snapset rebuild: ~{args.events:,} events, load average {load_average()}"]
     if "postgres" in backends:
         header.append(f"PostgreSQL: {postgres_settings()}")
     rows: list[str] = []

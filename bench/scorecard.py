@@ -2,7 +2,7 @@
 
 Run from the repository root after the tests (`make reliability` does both):
 
-    .venv/bin/python bench/scorecard.py [--junit test-artifacts/reliability/junit.xml]
+    .venv/bin/python -m bench.scorecard [--junit test-artifacts/reliability/junit.xml]
 
 It reads pytest's JUnit XML (cases passed, failed and skipped per part of the suite) and the
 figures tests and bench scripts leave in test-artifacts/reliability/*.json (projection lag,
@@ -21,8 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts" / "reliability"
+from bench.reports import ARTIFACTS
 
 # Heading -> (what, test module) rows.
 PARTS: dict[str, list[tuple[str, str]]] = {
@@ -158,7 +157,7 @@ def print_reconciliation() -> None:
     print("\n### Reconciliation (bench/soak.py)\n")
     soak = figures("soak")
     if soak is None:
-        print("not run: `.venv/bin/python bench/soak.py` (20 minutes by default)")
+        print("not run: `.venv/bin/python -m bench.soak` (20 minutes by default)")
         return
     result = soak["reconciliation"]
     print(
@@ -180,7 +179,9 @@ def print_reconciliation() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scorecard", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--junit", type=Path, default=ARTIFACTS / "junit.xml")
     args = parser.parse_args()
     counts = cases(args.junit)

@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    /tmp/venv/bin/python bench/snapshots.py [--sizes 1000,10000,100000,1000000]
+    .venv/bin/python -m bench.snapshots [--sizes 1000,10000,100000,1000000]
         [--backends sqlite,postgres] [--repeat N] [--quick]
 
 For each backend (SQLite in a temporary data directory; PostgreSQL in a fresh schema of the
@@ -39,41 +39,34 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
-import hashlib
 import os
-import statistics
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
+from eventsourcing.domain import Aggregate, event
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
-from psycopg import sql  # noqa: E402
-
-from adapters.http.auth import make_token  # noqa: E402
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from adapters.signal import Signal  # noqa: E402
-from adapters.views.media_index import MediaIndexView  # noqa: E402
-from adapters.views.task_log import TaskLogView  # noqa: E402
-from application.actor import Actor  # noqa: E402
-from application.datasets import creation_task_id  # noqa: E402
-from tests.support.server import start_server  # noqa: E402
+from adapters.http.auth import make_token
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from adapters.signal import Signal
+from adapters.views.media_index import MediaIndexView
+from adapters.views.task_log import TaskLogView
+from application.details import DatasetDetails
+from bench.backends import analyze, backend_store, postgres_settings
+from bench.options import parse_backends, parse_sizes
+from bench.reports import fmt_size, load_average, log, machine, verdict
+from bench.seeding import publish_dataset, register_user, synthetic_records
+from bench.timing import median_ms, no_gc, p90_ms
+from tests.support.server import start_server
 
 T = TypeVar("T")
-PG_URL = os.environ.get("SNAPSET_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 RATIO_GOAL = 1.5  # largest size against 1k; create snapshot against a raw save; history
@@ -81,11 +74,6 @@ TENS_OF_MS = 0.100  # restore and clone complete in tens of milliseconds
 HISTORY_EVENTS = 10_000
 HISTORY_BATCH = 500
 HTTP_CLIENTS = 8
-_STARTED = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 class Ping(Aggregate):
@@ -97,30 +85,6 @@ class Ping(Aggregate):
 
 
 # Measuring.
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Building a million records makes the cyclic collector rescan the heap over and over."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
-
-
-def median_ms(samples: Sequence[float]) -> float:
-    return statistics.median(samples) * 1000 if samples else float("nan")
-
-
-def p90_ms(samples: Sequence[float]) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))] * 1000
 
 
 class Pulse:
@@ -173,29 +137,6 @@ class SizeResult:
     index_seconds: float = 0.0
 
 
-def synthetic_records(tag: str, n: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    for i in range(n):
-        media_id = f"{tag}-{i:07d}"
-        video = i % 5 == 0
-        record: dict[str, Any] = {
-            "media_id": media_id,
-            "kind": "video" if video else "image",
-            "file_name": f"{tag}/{i:07d}.{'mp4' if video else 'jpg'}",
-            "blob": hashlib.sha256(media_id.encode()).hexdigest(),
-            "size": 20_000 + (i * 7919) % 5_000_000,
-            "width": 1920,
-            "height": 1080,
-            "metadata": {},
-            "tags": [],
-            "labels": [],
-            "enrichment": {},
-            "cluster_id": None,
-        }
-        if video:
-            record["duration"] = 12.5
-        yield media_id, record
-
-
 class Harness:
     """One runtime on one backend, with a user, seeding and condition waits."""
 
@@ -204,11 +145,8 @@ class Harness:
         self.rt: Runtime = build_runtime(settings)
         self.app = self.rt.app
         self.pulse = Pulse(self.rt.projected)
-        email = f"bench-{uuid4().hex[:8]}@example.com"
-        self.api_key, self.api_secret = self.app.register_user(email)
-        user = self.app.get_user_by_api_key(self.api_key)
-        assert user is not None
-        self.actor = Actor(str(user.id), user.email, False)
+        user = register_user(self.app)
+        self.actor, self.api_key, self.api_secret = user.actor, user.api_key, user.api_secret
         self.running = False
         tasks, media = self.rt.backend.views["task_log"], self.rt.backend.views["media_index"]
         assert isinstance(tasks, TaskLogView)
@@ -265,12 +203,7 @@ class Harness:
         with no_gc():
             root = self.app.tree.build(synthetic_records(tag, n))
         build_seconds = time.perf_counter() - started
-        dataset_id, _ = self.app.create_dataset(
-            self.actor, f"bench {tag}", source={"source": "bench"}
-        )
-        task = str(creation_task_id(dataset_id))
-        self.app.claim_task(dataset_id, task, "bench", 600)
-        self.app.complete_operation(dataset_id, task, "bench", root, "READY")
+        dataset_id = publish_dataset(self.app, self.actor, f"bench {tag}", root)
         dataset = self.app.get_dataset(self.actor, dataset_id)
         assert dataset.current_checkpoint is not None
         assert dataset.status == "READY"
@@ -291,14 +224,14 @@ class Harness:
     def second_checkpoint(self, seeded: Seeded) -> UUID:
         """Edit one item and checkpoint it: a second checkpoint with different content."""
 
-        def edit(dataset: Any) -> dict[str, Any]:
-            key, record = next(iter(self.app.tree.items(dataset.content_root)))
+        def edit(dataset: DatasetDetails) -> dict[str, Any]:
+            key, record = next(iter(self.app.tree.items(dataset.current["root"])))
             return {key: {**record, "tags": ["bench-edited"]}}
 
         self.app.edit_items(self.actor, seeded.dataset_id, edit, "bench edit")
-        checkpoint, _ = self.app.create_snapshot(self.actor, seeded.dataset_id, "edited")
+        made = self.app.create_snapshot(self.actor, seeded.dataset_id, "edited").result
         self.settle(600)
-        return UUID(str(checkpoint))
+        return made.snapshot_id
 
     # Timed operations. Each starts from a quiet state.
 
@@ -337,31 +270,6 @@ class Harness:
         self.app.save(ping)
         return time.perf_counter() - started
 
-    def analyze(self) -> None:
-        """PostgreSQL: refresh the planner's statistics of this schema's tables.
-
-        Autovacuum does this in a normal deployment shortly after a bulk load; the test
-        server here runs with autovacuum off, and without statistics the media index's
-        page query picks a plan that takes minutes on 1M items (see the notes printed).
-        """
-        if not self.settings.uses_postgres:
-            return
-        schema = self.settings.postgres()["schema"]
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            tables = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
-                )
-            ]
-            for table in tables:
-                conn.execute(
-                    sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-                )
-            # Flush the bulk load now, so the server's checkpointer does not write the
-            # seeded gigabyte in the middle of the timed runs (it slowed even raw saves 3x).
-            conn.execute("CHECKPOINT")
-
     def raw_save_rate(self, seconds: float) -> float:
         """Single-event saves per second, back to back, single-threaded (no views running)."""
         ping = Ping()
@@ -372,30 +280,6 @@ class Harness:
             self.app.save(ping)
             saved += 1
         return saved / (time.perf_counter() - started)
-
-
-# Backends.
-
-
-@contextlib.contextmanager
-def backend_store(backend: str, label: str) -> Iterator[Settings]:
-    """A fresh, empty store: a temporary SQLite data dir, or a new PostgreSQL schema."""
-    with tempfile.TemporaryDirectory(prefix=f"snapset-bench-{label}-") as tmp:
-        data_dir = Path(tmp) / "data"
-        if backend == "sqlite":
-            yield Settings(data_dir=data_dir, lease_seconds=30.0)
-            return
-        schema = f"bench_{label}_{uuid4().hex[:10]}"
-        try:
-            yield Settings(
-                data_dir=data_dir, database_url=f"{PG_URL}?schema={schema}", lease_seconds=30.0
-            )
-        finally:
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-                )
-            log(f"dropped schema {schema}")
 
 
 # Phases.
@@ -424,7 +308,7 @@ def measure_size(harness: Harness, backend: str, n: int, repeat: int) -> SizeRes
     harness.settle(timeout=3600)
     result.index_seconds = time.perf_counter() - started
     log(f"{backend} n={n:,}: read models caught up in {result.index_seconds:.1f}s")
-    harness.analyze()
+    analyze(harness.settings)
 
     # Create snapshot and the raw save alternate, so both see the same machine.
     ping = Ping()
@@ -484,7 +368,7 @@ def measure_history(backend: str, repeat: int, events: int) -> HistoryResult:
             harness.add_history(long, events)
             harness.start()
             harness.settle(timeout=1800)
-            harness.analyze()
+            analyze(harness.settings)
             log(f"{backend} history: read models caught up")
             pairs = [
                 (fresh, result.fresh_create, result.fresh_restore),
@@ -603,34 +487,6 @@ def hammer(
 
 
 # Reporting.
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def postgres_settings() -> str:
-    names = ("server_version", "autovacuum", "fsync", "synchronous_commit")
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        values = [
-            conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone() for n in names
-        ]
-    return ", ".join(f"{n}={v[0] if v else '?'}" for n, v in zip(names, values, strict=True))
-
-
-def verdict(passed: bool) -> str:
-    return "PASS" if passed else "MISS"
-
-
-def fmt_size(n: int) -> str:
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    if n >= 1_000 and n % 1_000 == 0:
-        return f"{n // 1_000}k"
-    return str(n)
 
 
 def report_sizes(backend: str, results: list[SizeResult], repeat: int) -> list[str]:
@@ -794,7 +650,9 @@ def report_summary(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.snapshots", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--sizes", help="comma-separated dataset sizes (default 1k..1M)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, help="timed runs per figure (default 15)")
@@ -806,26 +664,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--history-events", type=int)
     parser.add_argument("--http-seconds", type=float)
     args = parser.parse_args(argv)
-    sizes = (
-        tuple(int(s) for s in args.sizes.split(","))
-        if args.sizes
-        else QUICK_SIZES
-        if args.quick
-        else DEFAULT_SIZES
-    )
+    sizes = parse_sizes(args.sizes, QUICK_SIZES if args.quick else DEFAULT_SIZES)
     repeat = args.repeat or (9 if args.quick else 15)
     history_events = args.history_events or HISTORY_EVENTS
     http_seconds = args.http_seconds or (2.0 if args.quick else 5.0)
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = set(backends) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    backends = parse_backends(parser, args.backends)
 
     print("# snapset snapshot benchmark\n")
     print(
         f"sizes {', '.join(fmt_size(n) for n in sizes)}; backends {', '.join(backends)}; "
-        f"{repeat} timed runs per figure; Python {sys.version.split()[0]}; "
-        f"{os.cpu_count()} CPUs; load average at start {load_average()}"
+        f"{repeat} timed runs per figure; {machine()}"
     )
     if "postgres" in backends:
         print(

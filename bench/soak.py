@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/soak.py [--minutes 20] [--kill-every 4] [--clients 4]
+    .venv/bin/python -m bench.soak [--minutes 20] [--kill-every 4] [--clients 4]
         [--backend postgres|sqlite]
 
 It runs the split deployment on PostgreSQL (API, projector and worker processes; see
@@ -25,7 +25,6 @@ It exits non-zero when the reconciliation fails, so a soak can gate a release.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -36,22 +35,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import httpx
+import psycopg
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
+from adapters.backend import open_backend
+from adapters.http.auth import make_token
+from adapters.settings import Settings
+from bench.backends import backend_store
+from bench.deployment import Deployment
+from bench.load import Tally, Target, client_loop, seed
+from bench.reports import log, write_figures
+from tests.support.media import folder_of_media
 
-from adapters.backend import open_backend  # noqa: E402
-from adapters.http.auth import make_token  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from bench.deployment import Deployment, log  # noqa: E402
-from bench.load import Tally, Target, client_loop, seed  # noqa: E402
-from bench.snapshots import backend_store  # noqa: E402
-from tests.support.media import folder_of_media  # noqa: E402
-
-ARTIFACTS = ROOT / "test-artifacts" / "reliability"
 SAMPLE_SECONDS = 10.0
 
 
@@ -270,7 +265,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 now = time.monotonic()
                 if now >= next_sample:
                     soak.samples.append(sample(deployment, started))
-                    log(f"[{soak.samples[-1].at_s:7.1f}s] {soak.samples[-1]}")
+                    log(str(soak.samples[-1]))  # the sample holds its own at_s
                     next_sample = now + SAMPLE_SECONDS
                 if now >= next_minute:
                     minute += 1
@@ -330,15 +325,16 @@ def report(figures: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--kill-every", type=int, default=4, help="minutes between kills")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     figures = run(parser.parse_args())
     report(figures)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "soak.json").write_text(json.dumps(figures, indent=2))
+    write_figures("soak", figures)
     sys.exit(0 if figures["reconciliation"]["ok"] else 1)
 
 

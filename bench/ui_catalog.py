@@ -2,7 +2,7 @@
 
 Run from the repository root (needs Debian's Chromium at /usr/bin/chromium):
 
-    .venv/bin/python bench/ui_catalog.py [--snapshots 200] [--repeat 7]
+    .venv/bin/python -m bench.ui_catalog [--snapshots 200] [--repeat 7]
 
 It starts a real ``snapset serve`` on SQLite in a temporary data directory, creates a dataset
 of two images with ``--snapshots`` snapshots in all through the JSON API, opens headless
@@ -25,30 +25,21 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from playwright.sync_api import Page, expect, sync_playwright
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, missing_chromium  # noqa: E402
-from tests.support.client import SnapsetClient  # noqa: E402
-from tests.support.media import folder_of_media  # noqa: E402
-from tests.support.server import start_server  # noqa: E402
+from bench.reports import log
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, missing_chromium
+from tests.support.client import SnapsetClient
+from tests.support.media import folder_of_media
+from tests.support.server import start_server
 
 GOAL_MS = 1000.0
 RENDER_MEASURE = "snapset:catalog-render"
 LOAD_MEASURE = "snapset:catalog-load"
 OPEN_TIMEOUT_MS = 60_000
-_STARTED = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def dataset_with_snapshots(client: SnapsetClient, folder: Path, snapshots: int) -> str:
@@ -144,7 +135,9 @@ def report(snapshots: int, results: list[tuple[int, float, float]], version: str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ui_catalog", description=__doc__.split("\n")[0]
+    )
     parser.add_argument(
         "--snapshots", type=int, default=200, help="snapshots of the dataset in all (default 200)"
     )
