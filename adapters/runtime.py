@@ -21,6 +21,7 @@ from adapters.settings import Settings
 from adapters.signal import Signal
 from adapters.staging import StagingFolder
 from adapters.views.task_log import TaskLogView
+from application.datasets import Datasets
 from application.operations.base import Operation
 from application.operations.enrichment import Enrichment
 from application.operations.export import Export
@@ -71,7 +72,7 @@ class Runtime:
     _threads: list[Any] = field(default_factory=list)
 
     @property
-    def app(self) -> Any:
+    def app(self) -> Datasets:
         return self.backend.app
 
     def start(

@@ -53,6 +53,7 @@ from PIL import Image, ImageDraw
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
 from application.datasets import creation_task_id
+from application.details import DatasetDetails
 from application.worker import Worker
 from bench.backends import backend_store
 from bench.options import parse_backends, parse_sizes
@@ -268,7 +269,7 @@ def measure_diffs(
         }
         new = bench.app.tree.update(old, changes)
         dataset_id, checkpoint = bench.seed_dataset(old, f"bench diff {n}")
-        bench.app.edit_items(bench.actor, dataset_id, lambda _d, c=changes: c, "bench edit")
+        bench.app.edit_items(bench.actor, dataset_id, _constant(changes), "bench edit")
         result = DiffResult(n)
         for i in range(repeat + 1):  # the first of each is the warm-up
             started = time.perf_counter()
@@ -453,3 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _constant(changes: dict[str, Any]) -> Callable[[DatasetDetails], dict[str, Any]]:
+    """An item edit that changes the same items whatever the dataset holds."""
+    return lambda _dataset: changes
