@@ -10,14 +10,18 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.positions import Positions
 from adapters.read_models import READ_MODELS
 from adapters.settings import Settings
+from adapters.signal import Signal
 from adapters.storage.blobs import BlobFolder
 from adapters.storage.nodes import PostgresNodeStore, SQLiteNodeStore
 from adapters.storage.sqlite_durable import make_durable
+from adapters.task_quota import OpenTasksQuota
 from adapters.views.postgres_store import PostgresViewStore
 from adapters.views.sqlite_store import SQLiteViewStore
 from adapters.views.store import ViewStore
+from adapters.views.task_log import TaskLogView
 from adapters.views.view import View
 from application.datasets import Datasets
 
@@ -38,6 +42,8 @@ class Backend:
     nodes: SQLiteNodeStore | PostgresNodeStore
     blobs: BlobFolder
     views: dict[str, View]
+    positions: Positions  # read-your-writes: where the views are
+    projected: Signal  # pulsed when a projector here moved a view
     _datastores: list[Any] = field(default_factory=list)
 
     def migrate(self) -> None:
@@ -84,33 +90,56 @@ class Backend:
             datastore.close()
 
 
-def open_backend(settings: Settings, *, migrate: bool = True) -> Backend:
+def open_backend(settings: Settings, *, migrate: bool = True, limit_tasks: bool = False) -> Backend:
+    """The application, its stores and views on the configured database. With
+    ``limit_tasks`` (a server) the application refuses a user more than
+    ``settings.max_open_tasks`` unfinished tasks (``OpenTasksQuota``)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     blobs = BlobFolder(settings.data_dir / "blobs")
-    backend = _postgres(settings, blobs) if settings.uses_postgres else _sqlite(settings, blobs)
+    opened = _postgres(settings) if settings.uses_postgres else _sqlite(settings)
+    projected = Signal()
+    positions = Positions({name: view.store for name, view in opened.views.items()}, projected)
+    quota = None
+    if limit_tasks:
+        task_log = opened.views["task_log"]
+        assert isinstance(task_log, TaskLogView)
+        limit, wait = settings.max_open_tasks, settings.read_wait_seconds
+        quota = OpenTasksQuota(task_log, limit, positions, wait)
+    app = Datasets(nodes=opened.nodes, env=opened.env, quota=quota)
+    if not settings.uses_postgres:
+        make_durable(app.factory.datastore)  # type: ignore[attr-defined]
+    backend = Backend(
+        settings, app, opened.nodes, blobs, opened.views, positions, projected, opened.datastores
+    )
     if migrate:
         backend.migrate()
     return backend
 
 
-def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
+@dataclass
+class _Opened:
+    """What a database gives before the application exists: its stores and views."""
+
+    nodes: SQLiteNodeStore | PostgresNodeStore
+    env: dict[str, str]  # the application's persistence settings
+    views: dict[str, View]
+    datastores: list[Any]
+
+
+def _sqlite(settings: Settings) -> _Opened:
     data = settings.data_dir.resolve()
     (data / "views").mkdir(exist_ok=True)
     nodes_store = make_durable(
         SQLiteDatastore(str(data / "content.sqlite"), pool_size=4, max_overflow=16)
     )
     nodes = SQLiteNodeStore(nodes_store)
-    app = Datasets(
-        nodes=nodes,
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(data / "events.sqlite"),
-            "CREATE_TABLE": "n",
-            **_AGGREGATE_CACHE,
-        },
-    )
-    make_durable(app.factory.datastore)  # type: ignore[attr-defined]
-    datastores = [nodes_store]
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(data / "events.sqlite"),
+        "CREATE_TABLE": "n",
+        **_AGGREGATE_CACHE,
+    }
+    datastores: list[Any] = [nodes_store]
     views: dict[str, View] = {}
     for model in READ_MODELS:
         datastore = make_durable(
@@ -120,10 +149,10 @@ def _sqlite(settings: Settings, blobs: BlobFolder) -> Backend:
         )
         datastores.append(datastore)
         views[model.name] = model.view(SQLiteViewStore(datastore, model.name, model.view.ddl))
-    return Backend(settings, app, nodes, blobs, views, datastores)
+    return _Opened(nodes, env, views, datastores)
 
 
-def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
+def _postgres(settings: Settings) -> _Opened:
     pg = settings.postgres()
     datastore = PostgresDatastore(
         pg["dbname"],
@@ -137,25 +166,22 @@ def _postgres(settings: Settings, blobs: BlobFolder) -> Backend:
         pre_ping=True,
     )
     nodes = PostgresNodeStore(datastore)
-    app = Datasets(
-        nodes=nodes,
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": pg["dbname"],
-            "POSTGRES_HOST": pg["host"],
-            "POSTGRES_PORT": pg["port"],
-            "POSTGRES_USER": pg["user"],
-            "POSTGRES_PASSWORD": pg["password"],
-            "POSTGRES_SCHEMA": pg["schema"],
-            "POSTGRES_POOL_SIZE": "4",
-            "POSTGRES_MAX_OVERFLOW": "16",
-            "POSTGRES_PRE_PING": "y",
-            "CREATE_TABLE": "n",
-            **_AGGREGATE_CACHE,
-        },
-    )
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": pg["dbname"],
+        "POSTGRES_HOST": pg["host"],
+        "POSTGRES_PORT": pg["port"],
+        "POSTGRES_USER": pg["user"],
+        "POSTGRES_PASSWORD": pg["password"],
+        "POSTGRES_SCHEMA": pg["schema"],
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "16",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "n",
+        **_AGGREGATE_CACHE,
+    }
     views: dict[str, View] = {
         model.name: model.view(PostgresViewStore(datastore, model.name, model.view.ddl))
         for model in READ_MODELS
     }
-    return Backend(settings, app, nodes, blobs, views, [datastore])
+    return _Opened(nodes, env, views, [datastore])

@@ -120,7 +120,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.http.app import create_app
     from adapters.runtime import build_runtime
 
-    runtime = build_runtime(settings, observer=args.observer)
+    runtime = build_runtime(settings, limit_tasks=True, observer=args.observer)
     ensure_first_admin(runtime.app)
     embedded = not args.api_only and (args.embedded or not settings.uses_postgres)
     app = create_app(runtime, settings, run_projections=embedded, run_worker=embedded)

@@ -65,15 +65,21 @@ class Runtime:
     backend: Backend
     staging: StagingFolder
     projectors: dict[str, Projector]
-    positions: Positions
     worker: Worker
     saved: Signal
-    projected: Signal
     _threads: list[Any] = field(default_factory=list)
 
     @property
     def app(self) -> Datasets:
         return self.backend.app
+
+    @property
+    def positions(self) -> Positions:
+        return self.backend.positions
+
+    @property
+    def projected(self) -> Signal:
+        return self.backend.projected
 
     def start(
         self, *, projections: bool, worker: bool, only: tuple[str, ...] = (), listen: bool = False
@@ -121,17 +127,22 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, migrate: bool = True, observer: WorkerObserver | None = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    limit_tasks: bool = False,
+    observer: WorkerObserver | None = None,
 ) -> Runtime:
-    backend = open_backend(settings, migrate=migrate)
+    """Everything one process runs (see ``open_backend`` for ``limit_tasks``); ``observer``
+    watches its worker."""
+    backend = open_backend(settings, migrate=migrate, limit_tasks=limit_tasks)
     staging = StagingFolder(settings.data_dir / "staging")
     projectors = {
         model.name: Projector(backend.app, model.projection(backend.app), backend.views[model.name])
         for model in READ_MODELS
     }
-    saved, projected = Signal(), Signal()
+    saved = Signal()
     backend.app.on_saved = saved.pulse
-    positions = Positions(backend.stores, projected)
     task_view = backend.views["task_log"]
     assert isinstance(task_view, TaskLogView)
     worker = Worker(
@@ -141,4 +152,4 @@ def build_runtime(
         lease_seconds=settings.lease_seconds,
         observer=observer,
     )
-    return Runtime(backend, staging, projectors, positions, worker, saved, projected)
+    return Runtime(backend, staging, projectors, worker, saved)

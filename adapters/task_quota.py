@@ -3,23 +3,26 @@ have, counted in the task log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from adapters.positions import Positions
 from adapters.views.task_log import TaskLogView
 from domain.errors import TooManyTasks
 
 
 class OpenTasksQuota:
-    """At most ``limit`` unfinished tasks per user. ``caught_up`` brings the task log up to
-    the log's end first, so a task just started by the same user is counted."""
+    """At most ``limit`` unfinished tasks per user, counted in the task log once it has
+    reached the position asked about (waiting at most ``wait_seconds``), so a task the same
+    user just started is counted."""
 
-    def __init__(self, view: TaskLogView, limit: int, caught_up: Callable[[], None]) -> None:
+    def __init__(
+        self, view: TaskLogView, limit: int, positions: Positions, wait_seconds: float
+    ) -> None:
         self._view = view
         self._limit = limit
-        self._caught_up = caught_up
+        self._positions = positions
+        self._wait_seconds = wait_seconds
 
-    def check(self, email: str) -> None:
-        self._caught_up()
+    def check(self, email: str, position: int) -> None:
+        self._positions.wait(position, self._wait_seconds, (self._view.store.name,))
         open_tasks = self._view.open_tasks_created_by(email)
         if open_tasks >= self._limit:
             raise TooManyTasks(

@@ -478,8 +478,9 @@ class Datasets(UsersMixin, VersionDiffs, Application[UUID]):
 
     def _save(self, *aggregates: Aggregate) -> int:
         if self.quota is not None:
-            for email in set(task_starters([e for a in aggregates for e in a.pending_events])):
-                self.quota.check(email)
+            starters = set(task_starters([e for a in aggregates for e in a.pending_events]))
+            for email in starters:
+                self.quota.check(email, self.position())
         recordings = self.save(*aggregates)
         return recordings[-1].notification.id if recordings else self.position()
 

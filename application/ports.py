@@ -35,8 +35,9 @@ class TaskQuota(Protocol):
     a save would start a task for, before storing it: every path that starts a task is
     limited, whatever calls it."""
 
-    def check(self, email: str) -> None:
-        """Raise TooManyTasks when ``email`` may start no more tasks now."""
+    def check(self, email: str, position: int) -> None:
+        """Raise TooManyTasks when ``email`` may start no more tasks, counting every task
+        started up to the log position ``position``."""
         ...
 
 

@@ -67,7 +67,6 @@ def create_app(
 
     verifier = TokenVerifier(lookup, settings.max_token_ttl)
     services = Services(runtime, settings, verifier)
-    app_service.quota = services.task_quota()
 
     def authenticate(request: Request) -> Actor:
         return web_session.authenticate(verifier, request)

@@ -16,7 +16,6 @@ from adapters.http.inputs import idempotent_id
 from adapters.http.problems import BadInput
 from adapters.runtime import Runtime
 from adapters.settings import Settings
-from adapters.task_quota import OpenTasksQuota
 from application.datasets import Datasets
 from domain.errors import NotFound
 
@@ -67,16 +66,6 @@ class Services:
         return Response(
             body.model_dump_json(), media_type="application/json", headers=self.settle(position)
         )
-
-    def task_quota(self) -> OpenTasksQuota:
-        """The application's task quota for this server (see ``OpenTasksQuota``)."""
-        view = self.view("task_log")
-
-        def caught_up() -> None:
-            positions = self.runtime.positions
-            positions.wait(self.app.position(), self.settings.read_wait_seconds, ("task_log",))
-
-        return OpenTasksQuota(view, self.settings.max_open_tasks, caught_up)
 
     def start_operation(
         self, call: Call, dataset_id: UUID, task_type: str, params: dict[str, Any], *, key: str

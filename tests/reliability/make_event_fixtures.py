@@ -1,12 +1,14 @@
 """Capture the golden event fixtures that ``test_event_fixtures.py`` loads. Run by hand:
 
-    .venv/bin/python tests/reliability/make_event_fixtures.py [--replace] [--out DIR]
+    .venv/bin/python -m tests.reliability.make_event_fixtures [--replace] [--out DIR]
 
 It runs ``realistic_workload`` (from ``test_rebuild_equivalence.py``) on a fresh SQLite data
 directory, and for every stored event type of the code (``stored_event_types``: each event
 class of each aggregate in ``domain/``, at its ``class_version``, and the library's aggregate
 snapshot of each aggregate we snapshot) writes ``fixtures/events/<topic>.v<N>.json``:
 
+- ``type``: the stored topic and class version, the aggregate's topic, and the aggregate's
+  ``class_version`` when it was captured (``aggregate_version``);
 - ``history``: the stored events of the aggregate with the earliest event of that type, from
   its first event up to that one (or, for a snapshot, the stored snapshot alone), each with
   its store, originator id and version, stored topic and state (the state bytes, decoded
@@ -18,12 +20,12 @@ By default it only adds fixtures that do not exist yet. It never touches fixture
 versions: those keep testing the upcasters. What to do when the golden test fails:
 
 - New event class, or an event's ``class_version`` bumped with its ``upcast_vN_vN+1``: run
-  this, read the new file, commit it. The old version's fixture stays; if the upcast
-  deliberately changes what the old event loads to, edit its ``expected_state`` by hand.
-- New attribute on an aggregate (stored aggregate snapshots lack it): bump the aggregate's
-  ``class_version`` with an ``upcast_vN_vN+1`` on the aggregate class, run this with
-  ``--replace`` (events load to the new state now; their stored format has not changed), then
-  edit the old snapshot fixture's ``expected_state`` by hand to what the upcaster must give.
+  this, read the new file, commit it. The old version's fixture stays, and still loads.
+- An aggregate's state changes shape (an attribute added, renamed or regrouped): bump the
+  aggregate's ``class_version`` with an ``upcast_vN_vN+1`` on the aggregate class (its stored
+  snapshots need it), and run this. Older fixtures keep their ``expected_state``: the test
+  brings it to today's shape with that same upcaster, so the state upcaster and the events'
+  upcasters are checked against each other.
 - A field renamed, dropped or added without an upcaster: that is the bug the test is for.
 
 ``--replace`` rewrites the fixtures of current versions. Never use it to make a failure of
@@ -35,23 +37,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from eventsourcing.persistence import StoredEvent
 
-from eventsourcing.persistence import StoredEvent  # noqa: E402
-
-from adapters.runtime import Runtime, build_runtime  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from tests.conftest import register  # noqa: E402
-from tests.integration.helpers import settle  # noqa: E402
-from tests.reliability.test_event_fixtures import (  # noqa: E402
+from adapters.runtime import Runtime, build_runtime
+from adapters.settings import Settings
+from tests.conftest import register
+from tests.integration.helpers import settle
+from tests.reliability.test_event_fixtures import (
     FIXTURES,
     SNAPSHOT_TOPIC,
     StoredType,
@@ -59,7 +56,9 @@ from tests.reliability.test_event_fixtures import (  # noqa: E402
     encode_state,
     stored_event_types,
 )
-from tests.reliability.test_rebuild_equivalence import realistic_workload  # noqa: E402
+from tests.reliability.test_rebuild_equivalence import realistic_workload
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def record(store: str, event: StoredEvent) -> dict[str, Any]:
@@ -101,8 +100,14 @@ def capture(runtime: Runtime, kind: StoredType) -> dict[str, Any]:
     last = history[-1]
     app = runtime.app
     loaded = app.repository.get(UUID(last["originator_id"]), version=last["originator_version"])
+    aggregate_version = getattr(type(loaded), "class_version", 1)
     return {
-        "type": {"topic": kind.topic, "class_version": kind.version, "aggregate": kind.aggregate},
+        "type": {
+            "topic": kind.topic,
+            "class_version": kind.version,
+            "aggregate": kind.aggregate,
+            "aggregate_version": aggregate_version,
+        },
         "captured_by": "tests/reliability/make_event_fixtures.py (realistic_workload, SQLite)",
         "history": history,
         "expected_state": encode_state(app.mapper.transcoder, aggregate_state(loaded)),

@@ -126,7 +126,7 @@ from adapters.settings import Settings
 
 port, data_dir, import_root = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 settings = Settings.from_env(data_dir=data_dir, import_root=import_root)
-runtime = build_runtime(settings)
+runtime = build_runtime(settings, limit_tasks=True)
 app = create_app(runtime, settings, run_projections=True, run_worker=False)
 print("snapset serving on", port, flush=True)
 try:

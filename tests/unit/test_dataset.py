@@ -16,6 +16,12 @@ from domain.access import Role
 from domain.checkpoints import default_name as default_checkpoint_name
 from domain.content_tree import EMPTY_ROOT
 from domain.dataset import Dataset
+from domain.dataset_events import (
+    ContentEdited,
+    OperationCompleted,
+    StatusChanged,
+    VersionPublished,
+)
 from domain.errors import (
     BadRequest,
     Conflict,
@@ -889,6 +895,42 @@ def test_replaying_the_collected_events_rebuilds_an_equal_dataset() -> None:
         "cp1",
         ROOT_A,
     )
+
+
+def test_each_event_says_what_it_does_to_the_status_and_the_version() -> None:
+    """Readers (projections) learn the dataset's status and current version from the events
+    alone: a StatusChanged event carries the status after it, a VersionPublished event the
+    version after it, a ContentEdited event the content after it; and no other event
+    changes either."""
+    dataset = new_dataset()
+    seen: list[str] = []
+    before = (dataset.status, dict(dataset.current))
+
+    def check() -> None:
+        nonlocal before
+        for event in dataset.collect_events():
+            seen.append(type(event).__name__)
+            status, version = before
+            if isinstance(event, StatusChanged):
+                status = event.status
+            if isinstance(event, VersionPublished):
+                version = dict(event.published())
+            if isinstance(event, ContentEdited):
+                version.update(root=event.root, n_images=event.n_images, n_videos=event.n_videos)
+            before = (status, version)
+        assert (dataset.status, dict(dataset.current)) == before, seen[-1:]
+
+    lifecycle(dataset, check)
+    assert {"OperationCompleted", "RestoreCompleted", "TaskAborted", "TaskRetried"} <= set(seen)
+
+
+def test_the_creation_checkpoint_is_named_in_its_event_as_the_dataset_names_it() -> None:
+    dataset = ready_dataset(name="birds")
+    [completed] = [e for e in dataset.collect_events() if isinstance(e, OperationCompleted)]
+    checkpoint_id = str(checkpoint_id_for_task(CREATION_TASK, "creation"))
+    assert completed.checkpoint_id == checkpoint_id
+    assert completed.checkpoint_name == default_checkpoint_name("birds", checkpoint_id)
+    assert dataset.checkpoints[checkpoint_id]["name"] == completed.checkpoint_name
 
 
 def test_saving_and_loading_through_the_library_gives_an_equal_dataset() -> None:
