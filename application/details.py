@@ -60,9 +60,11 @@ class DatasetDetails:
 
 @dataclass(frozen=True)
 class SnapshotDetails:
+    """A checkpoint as the API names it (``snapshot``)."""
+
     snapshot_id: UUID
-    name: str
-    dataset_name: str
+    snapshot_name: str
+    source_dataset_name: str
     created_at: datetime
     created_by: str
     n_images: int
@@ -130,8 +132,8 @@ def snapshot_details(dataset: Dataset, snapshot_id: str) -> SnapshotDetails:
     version = record["version"]
     return SnapshotDetails(
         snapshot_id=UUID(snapshot_id),
-        name=record["name"],
-        dataset_name=dataset.name,
+        snapshot_name=record["name"],
+        source_dataset_name=dataset.name,
         created_at=record["created_at"],
         created_by=record["created_by"],
         n_images=version["n_images"],

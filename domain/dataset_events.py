@@ -283,28 +283,25 @@ class CloneCompleted(TaskCompleted, VersionPublished, StatusChanged):
         state.update(checkpoint=record, status=status)
 
 
-class OperationFailed(TaskFailed, StatusChanged):
+class _TaskFailedInError(TaskFailed, StatusChanged):
+    """A task's failure that leaves its dataset in ERROR (v1 left the status implicit)."""
+
+    class_version = 2
+    by: str
+
+    upcast_v1_v2 = _fixed_status(Status.ERROR)
+
+
+class OperationFailed(_TaskFailedInError):
     TOPIC = _T + "OperationFailed"
-    class_version = 2
-    by: str
-
-    upcast_v1_v2 = _fixed_status(Status.ERROR)
 
 
-class RestoreFailed(TaskFailed, StatusChanged):
+class RestoreFailed(_TaskFailedInError):
     TOPIC = _T + "RestoreFailed"
-    class_version = 2
-    by: str
-
-    upcast_v1_v2 = _fixed_status(Status.ERROR)
 
 
-class CloneFailed(TaskFailed, StatusChanged):
+class CloneFailed(_TaskFailedInError):
     TOPIC = _T + "CloneFailed"
-    class_version = 2
-    by: str
-
-    upcast_v1_v2 = _fixed_status(Status.ERROR)
 
 
 class TaskAborted(StatusChanged):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -17,19 +18,7 @@ def _zulu(text: str | None) -> str | None:
 
 
 def snapshot_from_details(snapshot: SnapshotDetails) -> models.Snapshot:
-    return models.Snapshot(
-        snapshot_id=snapshot.snapshot_id,
-        snapshot_name=snapshot.name,
-        source_dataset_name=snapshot.dataset_name,
-        created_at=iso(snapshot.created_at),
-        created_by=snapshot.created_by,
-        n_images=snapshot.n_images,
-        n_videos=snapshot.n_videos,
-        description=snapshot.description,
-        reason=snapshot.reason,
-        is_current=snapshot.is_current,
-        is_restoring=snapshot.is_restoring,
-    )
+    return models.Snapshot(**{**asdict(snapshot), "created_at": iso(snapshot.created_at)})
 
 
 def snapshot_from_row(row: dict[str, Any]) -> models.Snapshot:

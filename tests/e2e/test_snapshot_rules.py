@@ -285,6 +285,36 @@ def test_clone_answers_202_with_a_new_dataset_owned_by_the_caller(
     assert sorted(names) == ["dogs", "dogs (cloned)", "dogs (cloned)"]
 
 
+def test_a_clone_dry_run_names_the_dataset_it_would_create_and_creates_nothing(
+    client: SnapsetClient, tmp_path: Path
+) -> None:
+    dataset_id = ready_dataset(client, tmp_path / "media", "owls", images=2, videos=1)
+    [creation] = client.snapshots(dataset_id)
+    clone = f"/dataset/{dataset_id}/snapshot/{creation['snapshot_id']}/clone"
+    tasks_before = client.tasks()["total"]
+
+    preview = client.ok("POST", clone, params={"dry_run": "true"})
+
+    assert preview == {
+        "dataset_name": "owls (cloned)",
+        "snapshot_id": creation["snapshot_id"],
+        "n_images": 2,
+        "n_videos": 1,
+    }
+    assert client.tasks()["total"] == tasks_before, "a dry run starts no task"
+    names = [d["display_name"] for d in client.ok("GET", "/datasets")["datasets"]]
+    assert names == ["owls"], "a dry run creates no dataset"
+    problem(
+        client.request(
+            "POST",
+            clone.replace(creation["snapshot_id"], str(uuid.uuid4())),
+            params={"dry_run": "true"},
+        ),
+        404,
+    )
+    problem(client.request("POST", clone, params={"dry_run": "maybe"}), 422)
+
+
 def test_a_failed_operation_leaves_error_from_which_restore_and_clone_still_work(
     server: ServerProcess, client: SnapsetClient, tmp_path: Path
 ) -> None:

@@ -28,7 +28,7 @@ class Refusing:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    def check(self, email: str) -> None:
+    def check(self, email: str, position: int) -> None:
         self.asked.append(email)
         raise TooManyTasks(f"{email} has too many unfinished tasks.")
 

@@ -18,6 +18,7 @@ from domain.errors import (
     DatasetNotFound,
     Forbidden,
     Invalid,
+    SnapshotNotFound,
     UserNotFound,
 )
 from domain.ids import dataset_id_for_clone
@@ -142,6 +143,30 @@ def test_restoring_twice_with_one_task_id_starts_one_task(app: Datasets, alice: 
     task = app.get_dataset(alice, dataset_id).active_task
     assert task is not None
     assert (task["task_id"], task["status"]) == (str(task_id), "INITIALIZING")
+
+
+def test_a_clone_preview_names_the_new_dataset_by_the_real_guard_and_saves_nothing(
+    app: Datasets, alice: Actor, bob: Actor
+) -> None:
+    dataset_id = ready_dataset(app, alice)
+    snapshot_id = UUID(str(app.get_dataset(alice, dataset_id).current_checkpoint))
+    position = app.position()
+
+    preview = app.preview_clone(alice, dataset_id, snapshot_id)
+
+    assert (preview.dataset_name, preview.snapshot_id, preview.n_images) == (
+        "cats (cloned)",
+        snapshot_id,
+        5,
+    )
+    assert app.position() == position, "a preview stores nothing"
+    with pytest.raises(DatasetNotFound):
+        app.preview_clone(bob, dataset_id, snapshot_id)
+    app.share_dataset(alice, dataset_id, bob.email, "viewer")
+    with pytest.raises(Forbidden):
+        app.preview_clone(bob, dataset_id, snapshot_id)
+    with pytest.raises(SnapshotNotFound):
+        app.preview_clone(alice, dataset_id, uuid4())
 
 
 def test_cloning_twice_with_one_task_id_starts_one_clone(

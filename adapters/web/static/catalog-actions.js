@@ -148,11 +148,19 @@ async function restore(view, snapshot, opener) {
 
 async function clone(view, snapshot, opener) {
   const name = view.dataset.display_name;
+  let preview;  // what the API says the clone would create (its name is the API's to give)
+  try {
+    preview = await api("POST",
+      endpoints.cloneSnapshot(view.datasetId, snapshot.snapshot_id, { dryRun: true }));
+  } catch (error) {
+    notifyError(error, `Could not clone ${quoted(snapshot.snapshot_name)}`);
+    return;
+  }
   const confirmed = await confirmDialog({
     title: `Clone ${quoted(snapshot.snapshot_name)}?`,
     paragraphs: [
-      `A new dataset ${quoted(`${name} (cloned)`)} will be created with this snapshot's `
-        + `${plural(snapshot.n_images + snapshot.n_videos, "item")}, owned by you and fully `
+      `A new dataset ${quoted(preview.dataset_name)} will be created with this snapshot's `
+        + `${plural(preview.n_images + preview.n_videos, "item")}, owned by you and fully `
         + "independent of this one.",
       `${quoted(name)} itself is not changed.`,
     ],
@@ -166,7 +174,7 @@ async function clone(view, snapshot, opener) {
     tracker.track({
       taskId: started.task_id, kind: "clone", datasetId: started.dataset_id,
       sourceDatasetId: view.datasetId, snapshotId: snapshot.snapshot_id,
-      title: `Cloning ${quoted(snapshot.snapshot_name)} into ${quoted(`${name} (cloned)`)}`,
+      title: `Cloning ${quoted(snapshot.snapshot_name)} into ${quoted(preview.dataset_name)}`,
     });
   } catch (error) {
     notifyError(error, `Could not clone ${quoted(snapshot.snapshot_name)}`);

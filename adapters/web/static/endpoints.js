@@ -33,8 +33,8 @@ export const snapshot = (datasetId, snapshotId) =>
 export const restoreSnapshot = (datasetId, snapshotId, { dryRun = false, page, pageSize } = {}) =>
   url(`/dataset/${datasetId}/snapshot/${snapshotId}/restore`,
     dryRun ? { dry_run: "true", page, page_size: pageSize } : {});
-export const cloneSnapshot = (datasetId, snapshotId) =>
-  url(`/dataset/${datasetId}/snapshot/${snapshotId}/clone`);
+export const cloneSnapshot = (datasetId, snapshotId, { dryRun = false } = {}) =>
+  url(`/dataset/${datasetId}/snapshot/${snapshotId}/clone`, dryRun ? { dry_run: "true" } : {});
 
 // Media and clusters; `filters` is the media grid's query (kind, q, tag, label, cluster_id).
 export const mediaList = (datasetId, filters, { page, pageSize }) =>
