@@ -157,7 +157,7 @@ class Datasets(UsersMixin, VersionDiffs, Application[UUID]):
         )
         if source is not None:
             task_id = str(creation_task_id(dataset.id))
-            dataset.start_ingest(task_id, CREATION, actor.email, source, now())
+            dataset.start_operation(task_id, CREATION, actor.email, source, now())
         try:
             return Written(dataset.id, self._save(dataset))
         except IntegrityError:

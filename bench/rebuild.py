@@ -84,7 +84,9 @@ def dataset_story(
         at=now(),
     )
     task = str(uuid4())
-    dataset.start_ingest(task, CREATION, owner.email, {"source": "path", "path": "/bench"}, now())
+    dataset.start_operation(
+        task, CREATION, owner.email, {"source": "path", "path": "/bench"}, now()
+    )
     lease = now() + timedelta(seconds=30)
     dataset.claim_task(task, WORKER, lease, now())
     dataset.report_progress(task, WORKER, 50, "half way", lease)

@@ -51,6 +51,16 @@ def new_checkpoint(
     }
 
 
+def edited(record: Checkpoint, name: str | None, description: str | None) -> Checkpoint:
+    """The record with the name and description given (None: unchanged)."""
+    changed = record.copy()
+    if name is not None:
+        changed["name"] = name
+    if description is not None:
+        changed["description"] = description
+    return changed
+
+
 def default_name(dataset_name: str, checkpoint_id: str) -> str:
     """API.md's default: ``{dataset_name}_snapshot_{first 8 hex chars of snapshot_id}``."""
     return f"{dataset_name}_snapshot_{checkpoint_id.replace('-', '')[:8]}"

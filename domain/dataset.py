@@ -24,7 +24,7 @@ from domain.dataset_upcasts import dataset_state_v2
 from domain.errors import Conflict, Invalid, TaskNotFound
 from domain.ids import checkpoint_id_for_task
 from domain.status import Operation, Status
-from domain.tasks import CLONE, CREATION, EXPORT, LABEL_PROPAGATION, RESTORE, TaskState
+from domain.tasks import CLONE, CREATION, EXPORT, RESTORE, TaskState
 from domain.version import Version, with_content, with_facets
 
 Params = dict[str, Any]
@@ -148,12 +148,9 @@ class Dataset(Aggregate, DatasetState):
     def _checkpoint_updated(
         self, checkpoint_id: str, name: str | None, description: str | None, by: str
     ) -> None:
-        record = self.checkpoints[checkpoint_id]
-        if name is not None:
-            record = {**record, "name": name}
-        if description is not None:
-            record = {**record, "description": description}
-        self.checkpoints[checkpoint_id] = record
+        self.checkpoints[checkpoint_id] = cp.edited(
+            self.checkpoints[checkpoint_id], name, description
+        )
 
     def delete_checkpoint(self, checkpoint_id: str, by: str) -> None:
         self.require_snapshots(Operation.DELETE_SNAPSHOT)
@@ -174,28 +171,16 @@ class Dataset(Aggregate, DatasetState):
 
     # Tasks: start. Each returns False when the task already started (an idempotent retry).
 
-    def start_ingest(
-        self, task_id: str, task_type: str, by: str, params: Params, at: datetime
-    ) -> bool:
-        """Start the creation task."""
-        if self._known_task(task_id):
-            return False
-        self._require(Operation.INGEST)
-        task = tasks.new_task(task_id, task_type, by, params, at, self.status)
-        self._operation_started(task=task, status=Status.INDEXING.value, by=by)
-        return True
-
     def start_operation(
         self, task_id: str, task_type: str, by: str, params: Params, at: datetime
     ) -> bool:
-        """Start a data-modifying task."""
+        """Start the creation task or a data-modifying task, gated as its type says."""
         if self._known_task(task_id):
             return False
-        needs_clusters = task_type == LABEL_PROPAGATION
-        self._require(Operation.PROPAGATE_LABELS if needs_clusters else Operation.MODIFY)
+        status = self._require(tasks.gate_of(task_type))
         self._auto_checkpoint(task_id, task_type.replace("_", " ").lower(), by, at)
         task = tasks.new_task(task_id, task_type, by, params, at, self.status)
-        self._operation_started(task=task, status=Status.READ_ONLY.value, by=by)
+        self._operation_started(task=task, status=status, by=by)
         return True
 
     @event(e.OperationStarted)
@@ -211,11 +196,11 @@ class Dataset(Aggregate, DatasetState):
             return False
         checkpoint_id = self._checkpoint_named(checkpoint_id)
         record = self.live_checkpoint(checkpoint_id)
-        self._require(Operation.RESTORE)
+        status = self._require(Operation.RESTORE)
         self._auto_checkpoint(task_id, f"restoring {record['name']!r}", by, at)
         params = {"snapshot_id": checkpoint_id}
         task = tasks.new_task(task_id, RESTORE, by, params, at, self.status)
-        self._restore_started(task=task, status=Status.READ_ONLY.value, by=by)
+        self._restore_started(task=task, status=status, by=by)
         return True
 
     @event(e.RestoreStarted)
@@ -427,8 +412,8 @@ class Dataset(Aggregate, DatasetState):
         if final is None and not self._known_task(task_id):
             raise TaskNotFound(task_id)
         tasks.check_retryable(task_id, final, self.failed_task)
-        self._require(Operation.RETRY)
-        self._task_retried(task_id=task_id, at=at, status=Status.INDEXING.value, by=by)
+        status = self._require(Operation.RETRY)
+        self._task_retried(task_id=task_id, at=at, status=status, by=by)
 
     @event(e.TaskRetried)
     def _task_retried(self, task_id: str, at: datetime, status: str, by: str) -> None:

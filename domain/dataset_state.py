@@ -173,8 +173,9 @@ class DatasetState:
         if GATES[operation].snapshots and not self.snapshot_support:
             raise SnapshotsDisabled(self.id)
 
-    def _require(self, operation: Operation) -> None:
-        """The operation's gate: snapshot support, status, and what else must not run."""
+    def _require(self, operation: Operation) -> str:
+        """The operation's gate: snapshot support, status, and what else must not run.
+        Returns the status the dataset takes when the operation starts."""
         self.require_snapshots(operation)
         gate = GATES[operation]
         if not may_start(operation, Status(self.status), busy=self.busy):
@@ -186,7 +187,7 @@ class DatasetState:
         elif gate.clustered and not self.clustered:
             why = "it has no clusters yet; re-index it first"
         else:
-            return
+            return (gate.enters or Status(self.status)).value
         raise StatusConflict(f"Cannot {operation.value} on dataset {self.id}: {why}.")
 
     # Record keeping, called only from @event bodies.

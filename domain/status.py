@@ -41,6 +41,7 @@ class Gate:
     not_while_cloned: bool = False  # refused while a clone from this dataset runs (409)
     most_at_once: int | None = None  # at most this many of it run on the dataset (409)
     clustered: bool = False  # refused until a re-index made clusters (409)
+    enters: Status | None = None  # the status the dataset takes when it starts (None: same)
 
 
 _ANY = frozenset(Status)
@@ -49,19 +50,27 @@ MAX_RUNNING_EXPORTS = 4
 
 GATES: dict[Operation, Gate] = {
     Operation.CREATE_SNAPSHOT: Gate(frozenset({Status.READY}), exclusive=True, snapshots=True),
-    Operation.RESTORE: Gate(_AFTER_INDEXING, exclusive=True, snapshots=True, not_while_cloned=True),
+    Operation.RESTORE: Gate(
+        _AFTER_INDEXING,
+        exclusive=True,
+        snapshots=True,
+        not_while_cloned=True,
+        enters=Status.READ_ONLY,
+    ),
     Operation.CLONE: Gate(_AFTER_INDEXING, snapshots=True),
     Operation.EDIT_SNAPSHOT: Gate(_ANY, snapshots=True),
     Operation.DELETE_SNAPSHOT: Gate(_ANY, snapshots=True),
     Operation.READ_SNAPSHOTS: Gate(_ANY, snapshots=True),
-    Operation.INGEST: Gate(frozenset({Status.DRAFT}), exclusive=True),
-    Operation.MODIFY: Gate(_AFTER_INDEXING, exclusive=True),
-    Operation.PROPAGATE_LABELS: Gate(_AFTER_INDEXING, exclusive=True, clustered=True),
+    Operation.INGEST: Gate(frozenset({Status.DRAFT}), exclusive=True, enters=Status.INDEXING),
+    Operation.MODIFY: Gate(_AFTER_INDEXING, exclusive=True, enters=Status.READ_ONLY),
+    Operation.PROPAGATE_LABELS: Gate(
+        _AFTER_INDEXING, exclusive=True, clustered=True, enters=Status.READ_ONLY
+    ),
     Operation.EDIT_ITEMS: Gate(_AFTER_INDEXING, exclusive=True),
     # Exports read a version and change nothing: any status, beside any other task.
     Operation.EXPORT: Gate(_ANY, most_at_once=MAX_RUNNING_EXPORTS),
     # Retrying replaces the active task: a running one would never finish.
-    Operation.RETRY: Gate(_ANY, exclusive=True),
+    Operation.RETRY: Gate(_ANY, exclusive=True, enters=Status.INDEXING),
 }
 
 

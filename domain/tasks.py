@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from domain.checkpoints import Checkpoint
 from domain.errors import BadRequest, Conflict
-from domain.status import Status
+from domain.status import Operation, Status
 
 CREATION = "DATASET_CREATION"
 MEDIA_ADDITION = "MEDIA_ADDITION"
@@ -51,6 +51,13 @@ class TaskState(TypedDict):
     claimed_by: str | None
     lease_until: datetime | None
     progress: int | None
+
+
+def gate_of(task_type: str) -> Operation:
+    """The gate a task of this type starts through: the creation task ingests into a new
+    dataset, label propagation needs clusters, every other task modifies the data."""
+    special = {CREATION: Operation.INGEST, LABEL_PROPAGATION: Operation.PROPAGATE_LABELS}
+    return special.get(task_type, Operation.MODIFY)
 
 
 def new_task(

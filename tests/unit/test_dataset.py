@@ -84,7 +84,7 @@ def finish_task(
 def ready_dataset(*, snapshots: bool = True, name: str = "cats") -> Dataset:
     """A dataset whose creation task published ROOT_A (3 images, 1 video)."""
     dataset = new_dataset(snapshots=snapshots, name=name)
-    dataset.start_ingest(CREATION_TASK, CREATION, OWNER_EMAIL, {"source": "path"}, T0)
+    dataset.start_operation(CREATION_TASK, CREATION, OWNER_EMAIL, {"source": "path"}, T0)
     finish_task(dataset, CREATION_TASK)
     return dataset
 
@@ -192,7 +192,7 @@ def _draft(dataset: Dataset) -> None:
 
 
 def _indexing(dataset: Dataset) -> None:
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {}, T0)
 
 
 def _error(dataset: Dataset) -> None:
@@ -579,7 +579,7 @@ def test_a_completed_clone_holds_the_source_content_and_a_first_checkpoint_of_re
 
 def test_a_second_worker_cannot_claim_a_task_before_the_lease_expires_but_can_after() -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {}, T0)
     dataset.claim_task("t", "w1", later(30), T0)
     with pytest.raises(Conflict):
         dataset.claim_task("t", "w2", later(60), later(29))
@@ -597,7 +597,7 @@ def test_a_second_worker_cannot_claim_a_task_before_the_lease_expires_but_can_af
 
 def test_a_worker_that_lost_its_task_cannot_finish_it_and_the_task_completes_once() -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {}, T0)
     dataset.claim_task("t", "w1", later(30), T0)
     dataset.claim_task("t", "w2", later(90), later(31))
     dataset.collect_events()
@@ -625,7 +625,7 @@ def test_a_worker_that_lost_its_task_cannot_finish_it_and_the_task_completes_onc
 
 def test_an_unclaimed_task_cannot_be_completed() -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {}, T0)
     with pytest.raises(Conflict):
         dataset.complete_operation(
             "t", "w1", version_of(ROOT_A, 1, 0, "READY", {}), OWNER_EMAIL, later(1)
@@ -634,7 +634,7 @@ def test_an_unclaimed_task_cannot_be_completed() -> None:
 
 def test_progress_is_clamped_to_0_100_and_renews_the_lease() -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {}, T0)
     dataset.claim_task("t", "w1", later(30), T0)
     dataset.report_progress("t", "w1", 140, "over", later(70))
     assert (dataset.task("t")["progress"], dataset.task("t")["lease_until"]) == (100, later(70))
@@ -710,7 +710,7 @@ def test_aborting_an_operation_returns_to_the_status_before_it() -> None:
 
 def test_aborting_a_creation_task_leaves_the_dataset_in_error() -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {}, T0)
     dataset.abort_task("t", OWNER_EMAIL)
     assert dataset.status == Status.ERROR
     assert dataset.fatal_error_msg == "The task was aborted."
@@ -720,7 +720,7 @@ def test_aborting_a_creation_task_leaves_the_dataset_in_error() -> None:
 @pytest.mark.parametrize("how", ["failed", "aborted"])
 def test_a_failed_or_aborted_creation_task_can_be_retried(how: str) -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {"source": "path"}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {"source": "path"}, T0)
     dataset.claim_task("t", "w1", later(60), T0)
     if how == "failed":
         dataset.fail_task("t", "w1", "broken")
@@ -765,7 +765,7 @@ def test_only_failed_or_aborted_creation_tasks_can_be_retried() -> None:
 
 def test_a_failed_creation_task_is_not_retried_while_another_task_runs() -> None:
     dataset = new_dataset()
-    dataset.start_ingest("t", CREATION, OWNER_EMAIL, {"source": "path"}, T0)
+    dataset.start_operation("t", CREATION, OWNER_EMAIL, {"source": "path"}, T0)
     dataset.abort_task("t", OWNER_EMAIL)
     start_media_addition(dataset)  # ERROR allows a media addition
     with pytest.raises(StatusConflict):
@@ -836,7 +836,7 @@ def lifecycle(dataset: Dataset, after_each: Callable[[], None]) -> None:
     """Drive a dataset through most commands, calling ``after_each`` after every one."""
     steps: list[Callable[[], object]] = [
         lambda: dataset.share("u-bob", "bob@example.com", "editor", OWNER_EMAIL),
-        lambda: dataset.start_ingest("t1", CREATION, OWNER_EMAIL, {"source": "path"}, T0),
+        lambda: dataset.start_operation("t1", CREATION, OWNER_EMAIL, {"source": "path"}, T0),
         lambda: dataset.claim_task("t1", "w1", later(30), T0),
         lambda: dataset.fail_task("t1", "w1", "disk full"),
         lambda: dataset.retry_task("t1", later(40), OWNER_EMAIL),

@@ -104,6 +104,23 @@ def test_each_gate_asks_exactly_the_other_conditions_api_md_names(operation: Ope
     assert gate.most_at_once in (None, MAX_RUNNING_EXPORTS)
 
 
+# The status a dataset takes when each starts (API.md's Dataset status; None: it keeps its own).
+ENTERS: dict[Operation, Status | None] = {
+    Operation.INGEST: Status.INDEXING,
+    Operation.MODIFY: Status.READ_ONLY,
+    Operation.PROPAGATE_LABELS: Status.READ_ONLY,
+    Operation.RESTORE: Status.READ_ONLY,
+    Operation.RETRY: Status.INDEXING,
+}
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_each_gate_names_the_status_its_operation_puts_the_dataset_in(
+    operation: Operation,
+) -> None:
+    assert GATES[operation].enters == ENTERS.get(operation)
+
+
 def test_status_values_are_spelled_as_the_api_spells_them() -> None:
     assert [s.value for s in COLUMNS] == [
         "DRAFT",
