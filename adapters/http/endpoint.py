@@ -1,17 +1,16 @@
-"""Endpoints declared once: routing, input validation, threadpool dispatch and OpenAPI.
+"""Endpoints served: routing, input validation and threadpool dispatch.
 
-A handler is a plain ``def`` taking a ``Call[Body, Query]`` (adapters/http/call.py). The
-async shell around it reads and validates the body (with a size limit) and the query,
-authenticates, then runs the handler in the threadpool. The same declarations generate
-``/openapi.json``.
+A handler is a plain ``def`` taking a ``Call[Body, Query]`` (adapters/http/call.py), declared
+in a ``Registry`` (adapters/http/registry.py). The async shell around it reads and validates
+the body (with a size limit) and the query, authenticates, builds the ``Call`` and runs the
+handler in the threadpool. The same declarations generate ``/openapi.json``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack, overload
+from typing import TypeVar
 
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -22,178 +21,12 @@ from starlette.routing import Route
 
 from adapters.http.call import Call
 from adapters.http.problems import BadInput, BodyTooLarge
+from adapters.http.registry import Endpoint, Registry
 from adapters.http.services import Services
 from application.actor import Actor
 from domain.errors import Invalid
 
-# The endpoint table holds handlers of every Call type; Registry.add checked each one
-# against its endpoint's models, and the dispatcher builds the Call those models make.
-Handler = Callable[[Call[Any, Any]], object]
 M = TypeVar("M", bound=BaseModel)
-B = TypeVar("B", bound=BaseModel)
-Q = TypeVar("Q", bound=BaseModel)
-BodyT = TypeVar("BodyT")
-QueryT = TypeVar("QueryT")
-R = TypeVar("R")
-
-
-class Extra(TypedDict, total=False):
-    """What only the OpenAPI document reads."""
-
-    description: str
-    form_fields: list[str]  # a multipart endpoint's text fields
-    file_field: str  # a multipart endpoint's one file, when not many named `files`
-    array: bool  # the response is a list of `response`
-    responses: dict[int, tuple[str, type[BaseModel]]]  # other successes: (text, model)
-
-
-class Options(TypedDict, total=False):
-    response: type[BaseModel] | None
-    status: int
-    errors: tuple[int, ...]
-    public: bool
-    tags: tuple[str, ...]
-    extra: Extra
-
-
-@dataclass
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = ()
-    multipart: bool = False
-    public: bool = False
-    tags: tuple[str, ...] = ()
-    extra: Extra = field(default_factory=Extra)
-
-
-class Register(Protocol[BodyT, QueryT]):
-    """Registers a handler that takes ``Call[BodyT, QueryT]`` and gives it back unchanged."""
-
-    def __call__(
-        self, handler: Callable[[Call[BodyT, QueryT]], R], /
-    ) -> Callable[[Call[BodyT, QueryT]], R]: ...
-
-
-class Registry:
-    """Endpoint declarations. ``add`` types its decorator from the ``body`` and ``query``
-    models, so mypy refuses a handler whose ``Call[Body, Query]`` does not match them; a
-    multipart endpoint's body is ``Body | None`` (None when a form was sent)."""
-
-    def __init__(self) -> None:
-        self.endpoints: list[Endpoint] = []
-
-    @overload
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: None = None,
-        query: None = None,
-        multipart: Literal[False] = False,
-        **options: Unpack[Options],
-    ) -> Register[None, None]: ...
-
-    @overload
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: type[B],
-        query: None = None,
-        multipart: Literal[False] = False,
-        **options: Unpack[Options],
-    ) -> Register[B, None]: ...
-
-    @overload
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: None = None,
-        query: type[Q],
-        multipart: Literal[False] = False,
-        **options: Unpack[Options],
-    ) -> Register[None, Q]: ...
-
-    @overload
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: type[B],
-        query: type[Q],
-        multipart: Literal[False] = False,
-        **options: Unpack[Options],
-    ) -> Register[B, Q]: ...
-
-    @overload
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: type[B],
-        query: None = None,
-        multipart: Literal[True],
-        **options: Unpack[Options],
-    ) -> Register[B | None, None]: ...
-
-    @overload
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: type[B],
-        query: type[Q],
-        multipart: Literal[True],
-        **options: Unpack[Options],
-    ) -> Register[B | None, Q]: ...
-
-    def add(
-        self,
-        method: str,
-        path: str,
-        summary: str,
-        *,
-        body: type[BaseModel] | None = None,
-        query: type[BaseModel] | None = None,
-        multipart: bool = False,
-        **options: Unpack[Options],
-    ) -> object:
-        def register(handler: Handler) -> Handler:
-            self.endpoints.append(
-                Endpoint(
-                    method,
-                    path,
-                    handler,
-                    summary,
-                    body=body,
-                    query=query,
-                    multipart=multipart,
-                    **options,
-                )
-            )
-            return handler
-
-        return register
 
 
 def routes(

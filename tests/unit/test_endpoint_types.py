@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
+from adapters.http.registry import Registry
 
 
 class Body(BaseModel):

@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.inputs import idempotent_id
 from adapters.http.metadata_upload import form_body, staged_rows
 from adapters.http.models_annotations import (
@@ -27,6 +26,7 @@ from adapters.http.models_annotations import (
     MetadataSchema,
     PropagateLabels,
 )
+from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
 from application.details import DatasetDetails
 from application.operations.label_propagation import label_identity

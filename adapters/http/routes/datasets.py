@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_time, staged
 from adapters.http.presenters import dataset_detail, dataset_summary, history_entry
+from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
 from application.datasets import creation_task_id
 from application.details import DatasetDetails

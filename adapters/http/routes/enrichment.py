@@ -14,13 +14,13 @@ from starlette.responses import Response
 from adapters.enrichment.registry import default_registry
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.models_enrichment import (
     EnrichDataset,
     EnrichmentModelInfo,
     ModelList,
     ReindexDataset,
 )
+from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
 from domain.access import Role
 from domain.tasks import ENRICHMENT, REINDEX

@@ -18,9 +18,9 @@ from starlette.responses import FileResponse, Response
 
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.models_explore import ClusterPage, ClusterQuery, MediaQuery, VersionQuery
 from adapters.http.problems import HttpProblem
+from adapters.http.registry import Registry
 from adapters.http.services import Services, uuid_param
 from adapters.thumbnails import SIZE as THUMBNAIL_SIZE
 from adapters.thumbnails import Thumbnails

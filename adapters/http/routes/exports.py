@@ -17,8 +17,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from adapters.export_folder import DOWNLOAD_PATH, ExportFolder
 from adapters.http import models_exports as m
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.inputs import idempotent_id
+from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
 from domain.dataset_state import CURRENT
 from domain.errors import Conflict, NotFound

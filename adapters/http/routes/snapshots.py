@@ -6,10 +6,10 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.inputs import idempotent_id
 from adapters.http.models_exports import Diff, RestoreQuery, diff_from
 from adapters.http.presenters import snapshot_from_details, snapshot_from_row
+from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
 from domain.dataset_state import CURRENT
 

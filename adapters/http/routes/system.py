@@ -6,7 +6,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
+from adapters.http.registry import Registry
 
 registry = Registry()
 

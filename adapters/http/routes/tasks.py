@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.inputs import iso_time
 from adapters.http.presenters import task_from_row
+from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
 from adapters.views.task_log import TaskFilter
 from domain.errors import TaskNotFound

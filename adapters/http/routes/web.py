@@ -20,8 +20,8 @@ from starlette.types import Scope
 from adapters.http import web_session
 from adapters.http.auth import Credentials
 from adapters.http.call import Call
-from adapters.http.endpoint import Registry
 from adapters.http.models_web import SignIn, WebSession
+from adapters.http.registry import Registry
 from adapters.http.services import Services
 
 registry = Registry()
