@@ -13,10 +13,11 @@ from starlette.routing import Route
 
 from adapters.http import web_session
 from adapters.http.auth import Credentials, TokenVerifier
-from adapters.http.endpoint import Registry, routes
+from adapters.http.endpoint import routes
 from adapters.http.limits import BodyLimit
 from adapters.http.openapi import openapi
 from adapters.http.problems import HANDLERS
+from adapters.http.registry import Registry
 from adapters.http.routes import annotations as annotation_routes
 from adapters.http.routes import (
     datasets,

@@ -1,16 +1,16 @@
-"""Endpoints declared once: routing, input validation, threadpool dispatch and OpenAPI.
+"""Endpoints served: routing, input validation and threadpool dispatch.
 
-A handler is a plain ``def`` taking a ``Call``. The async shell around it reads and validates
-the body (with a size limit) and the query, authenticates, then runs the handler in the
-threadpool. The same declarations generate ``/openapi.json``.
+A handler is a plain ``def`` taking a ``Call[Body, Query]`` (adapters/http/call.py), declared
+in a ``Registry`` (adapters/http/registry.py). The async shell around it reads and validates
+the body (with a size limit) and the query, authenticates, builds the ``Call`` and runs the
+handler in the threadpool. The same declarations generate ``/openapi.json``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -19,59 +19,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.http.call import Call
 from adapters.http.problems import BadInput, BodyTooLarge
+from adapters.http.registry import Endpoint, Registry
+from adapters.http.services import Services
 from application.actor import Actor
 from domain.errors import Invalid
 
-Handler = Callable[["Call"], Any]
-H = TypeVar("H", bound=Handler)
-
-
-@dataclass
-class Call:
-    request: Request
-    actor: Actor
-    path: dict[str, str]
-    body: Any = None
-    query: Any = None
-    form: FormData | None = None
-    services: Any = None
-
-    def header(self, name: str) -> str | None:
-        return self.request.headers.get(name)
-
-
-@dataclass
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = ()
-    multipart: bool = False
-    public: bool = False
-    tags: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Registry:
-    def __init__(self) -> None:
-        self.endpoints: list[Endpoint] = []
-
-    def add(self, method: str, path: str, summary: str, **options: Any) -> Callable[[H], H]:
-        def register(handler: H) -> H:
-            self.endpoints.append(Endpoint(method, path, handler, summary, **options))
-            return handler
-
-        return register
+M = TypeVar("M", bound=BaseModel)
 
 
 def routes(
-    registry: Registry, services: Any, authenticate: Callable[[Request], Actor]
+    registry: Registry, services: Services, authenticate: Callable[[Request], Actor]
 ) -> list[Route]:
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in registry.endpoints:
@@ -90,8 +49,8 @@ def _literal_first(path: str) -> list[tuple[bool, str]]:
 
 
 def _dispatcher(
-    methods: dict[str, Endpoint], services: Any, authenticate: Callable[[Request], Actor]
-) -> Callable[[Request], Any]:
+    methods: dict[str, Endpoint], services: Services, authenticate: Callable[[Request], Actor]
+) -> Callable[[Request], Awaitable[Response]]:
     async def dispatch(request: Request) -> Response:
         endpoint = methods[request.method if request.method != "HEAD" else "GET"]
         actor = (
@@ -99,22 +58,21 @@ def _dispatcher(
             if endpoint.public
             else await run_in_threadpool(authenticate, request)
         )
-        call = Call(request, actor, dict(request.path_params), services=services)
-        if endpoint.query is not None:
-            call.query = _validate(endpoint.query, _query_dict(request))
+        query = None if endpoint.query is None else _validate(endpoint.query, _query_dict(request))
+        form: FormData | None = None
+        body: BaseModel | None = None
         if endpoint.multipart and _is_multipart(request):
-            call.form = await request.form(
+            form = await request.form(
                 max_files=10_000, max_fields=100, max_part_size=services.settings.max_upload_bytes
             )
         elif endpoint.body is not None:
-            call.body = _validate(
-                endpoint.body, await _json(request, services.settings.max_body_bytes)
-            )
+            body = _validate(endpoint.body, await _json(request, services.settings.max_body_bytes))
+        call = Call(request, actor, dict(request.path_params), services, body, query, form)
         try:
             result = await run_in_threadpool(endpoint.handler, call)
         finally:
-            if call.form is not None:
-                await call.form.close()
+            if form is not None:
+                await form.close()
         return _respond(result, endpoint.status)
 
     return dispatch
@@ -124,8 +82,8 @@ def _is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith("multipart/form-data")
 
 
-def _query_dict(request: Request) -> dict[str, Any]:
-    query: dict[str, Any] = {}
+def _query_dict(request: Request) -> dict[str, str]:
+    query: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key in query:
             raise BadInput(f"The query parameter {key!r} is given more than once.")
@@ -133,7 +91,7 @@ def _query_dict(request: Request) -> dict[str, Any]:
     return query
 
 
-async def _json(request: Request, limit: int) -> Any:
+async def _json(request: Request, limit: int) -> object:
     content_type = request.headers.get("content-type", "application/json")
     raw = await _body(request, limit)
     if not raw.strip():
@@ -160,14 +118,14 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _validate(model: type[BaseModel], data: Any) -> Any:
+def _validate(model: type[M], data: object) -> M:
     if not isinstance(data, dict):
         raise BadInput("The request body must be a JSON object.")
     _refuse_nul(data, "")
     return model.model_validate(data)
 
 
-def _refuse_nul(data: Any, where: str) -> None:
+def _refuse_nul(data: object, where: str) -> None:
     """422 for a NUL character anywhere in the request's text (keys too): no store keeps it."""
     if isinstance(data, str):
         if "\x00" in data:
@@ -181,7 +139,7 @@ def _refuse_nul(data: Any, where: str) -> None:
             _refuse_nul(value, f"{where}.{number}".strip("."))
 
 
-def _respond(result: Any, status: int) -> Response:
+def _respond(result: object, status: int) -> Response:
     # Models serialise straight to JSON bytes (pydantic's Rust encoder): no dict in between.
     if isinstance(result, Response):
         return result

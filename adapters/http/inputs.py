@@ -12,7 +12,7 @@ from uuid import UUID
 
 from starlette.datastructures import FormData, UploadFile
 
-from adapters.http.endpoint import Call
+from adapters.http.call import Call
 from adapters.http.problems import BadInput
 from application.ports import Staging
 from domain.errors import Forbidden, Invalid
@@ -24,7 +24,7 @@ MAX_FILES = 10_000
 MAX_NAME_BYTES = 200
 
 
-def idempotent_id(call: Call, what: str) -> UUID | None:
+def idempotent_id(call: Call[object, object], what: str) -> UUID | None:
     """A deterministic id from the Idempotency-Key header, or None without one."""
     key = call.header("idempotency-key")
     if key is None:

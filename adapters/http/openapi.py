@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from adapters.http.endpoint import Endpoint, Registry
 from adapters.http.models import Error
+from adapters.http.registry import Endpoint, Registry
 
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {

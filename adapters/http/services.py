@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
 from adapters.http.auth import TokenVerifier
-from adapters.http.endpoint import Call
+from adapters.http.call import Call
 from adapters.http.inputs import idempotent_id
 from adapters.http.problems import BadInput
 from adapters.runtime import Runtime
@@ -68,7 +68,13 @@ class Services:
         )
 
     def start_operation(
-        self, call: Call, dataset_id: UUID, task_type: str, params: dict[str, Any], *, key: str
+        self,
+        call: Call[object, object],
+        dataset_id: UUID,
+        task_type: str,
+        params: dict[str, Any],
+        *,
+        key: str,
     ) -> Response:
         """Start a data-modifying task; a retry with the same Idempotency-Key starts none."""
         task_id = idempotent_id(call, f"{key}:{dataset_id}") or uuid4()
@@ -77,7 +83,7 @@ class Services:
         )
         return self.task_started(started, dataset_id, position)
 
-    def catch_up_for(self, call: Call, view: str) -> None:
+    def catch_up_for(self, call: Call[object, object], view: str) -> None:
         """Before reading ``view``: wait until it includes every write acknowledged so far.
 
         The target is X-Snapset-Min-Position when the client sends it (the position a
@@ -95,12 +101,7 @@ class Services:
         self.runtime.positions.wait(target, self.settings.read_wait_seconds, (view,))
 
 
-def services_of(call: Call) -> Services:
-    services: Services = call.services
-    return services
-
-
-def uuid_param(call: Call, name: str) -> UUID:
+def uuid_param(call: Call[object, object], name: str) -> UUID:
     """A path parameter that must be a UUID; anything else names nothing (404)."""
     try:
         return UUID(call.path[name])

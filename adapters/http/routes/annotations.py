@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.inputs import idempotent_id
 from adapters.http.metadata_upload import form_body, staged_rows
 from adapters.http.models_annotations import (
@@ -26,7 +26,8 @@ from adapters.http.models_annotations import (
     MetadataSchema,
     PropagateLabels,
 )
-from adapters.http.services import Services, services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import uuid_param
 from application.details import DatasetDetails
 from application.operations.label_propagation import label_identity
 from domain.access import Role
@@ -81,19 +82,19 @@ Datetimes are stored in UTC as `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
     tags=TAGS,
     extra={"form_fields": ["schema", "key"], "file_field": "file", "description": _IMPORT_TEXT},
 )
-def import_custom_metadata(call: Call) -> Response:
-    services = services_of(call)
+def import_custom_metadata(call: Call[ImportMetadata | None, None]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
-    dataset = _writable(services, call, dataset_id)
-    body: ImportMetadata = call.body if call.form is None else form_body(call.form)
+    dataset = _writable(call, dataset_id)
+    body = call.json_body() if call.form is None else form_body(call.form)
     applied = dataset.current["facets"].get("schema") or {}
     schema = merge_schemas(applied, parse_schema(body.field_schema))
     task_id = idempotent_id(call, f"custom_metadata:{dataset_id}") or uuid4()
-    with staged_rows(call.form, body, schema, services.runtime.staging, str(task_id)) as params:
-        started, position = services.app.start_operation(
+    staging = call.services.runtime.staging
+    with staged_rows(call.form, body, schema, staging, str(task_id)) as params:
+        started, position = call.services.app.start_operation(
             call.actor, dataset_id, CUSTOM_METADATA, params, task_id
         )
-    return services.task_started(started, dataset_id, position)
+    return call.services.task_started(started, dataset_id, position)
 
 
 @registry.add(
@@ -104,8 +105,8 @@ def import_custom_metadata(call: Call) -> Response:
     errors=(404,),
     tags=TAGS,
 )
-def get_custom_metadata_schema(call: Call) -> Response:
-    dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+def get_custom_metadata_schema(call: Call[None, None]) -> Response:
+    dataset = call.services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     schema = MetadataSchema.model_validate(
         {"dataset_id": str(dataset.id), "schema": dataset.current["facets"].get("schema") or {}}
     )
@@ -123,16 +124,16 @@ def get_custom_metadata_schema(call: Call) -> Response:
     tags=TAGS,
     extra={"description": _PROPAGATE_TEXT},
 )
-def propagate_labels(call: Call) -> Response:
-    services = services_of(call)
+def propagate_labels(call: Call[PropagateLabels, None]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
-    _writable(services, call, dataset_id)
-    body: PropagateLabels = call.body
+    _writable(call, dataset_id)
     params = {
-        "media_ids": list(dict.fromkeys(body.media_ids)),
-        "class_names": sorted(set(body.class_names)) if body.class_names else None,
+        "media_ids": list(dict.fromkeys(call.body.media_ids)),
+        "class_names": sorted(set(call.body.class_names)) if call.body.class_names else None,
     }
-    return services.start_operation(call, dataset_id, LABEL_PROPAGATION, params, key="propagation")
+    return call.services.start_operation(
+        call, dataset_id, LABEL_PROPAGATION, params, key="propagation"
+    )
 
 
 @registry.add(
@@ -144,9 +145,8 @@ def propagate_labels(call: Call) -> Response:
     errors=(403, 404, 409),
     tags=TAGS,
 )
-def edit_tags(call: Call) -> Response:
-    body: EditTags = call.body
-    add, remove = set(body.add), set(body.remove)
+def edit_tags(call: Call[EditTags, None]) -> Response:
+    add, remove = set(call.body.add), set(call.body.remove)
     if not add and not remove:
         raise Invalid("Give tags to add or to remove.")
     both = sorted(add & remove)
@@ -162,7 +162,7 @@ def edit_tags(call: Call) -> Response:
             )
         return {**record, "tags": tags}
 
-    return _edit_each(call, body.media_ids, change, "edited tags")
+    return _edit_each(call, call.body.media_ids, change, "edited tags")
 
 
 @registry.add(
@@ -174,21 +174,20 @@ def edit_tags(call: Call) -> Response:
     errors=(403, 404, 409),
     tags=TAGS,
 )
-def edit_labels(call: Call) -> Response:
-    body: EditLabels = call.body
-    if body.mode != "set" and not body.labels:
-        raise Invalid(f"Give at least one label to {body.mode}.")
-    given = list({label_identity(_stored(b)): _stored(b) for b in body.labels}.values())
+def edit_labels(call: Call[EditLabels, None]) -> Response:
+    if call.body.mode != "set" and not call.body.labels:
+        raise Invalid(f"Give at least one label to {call.body.mode}.")
+    given = list({label_identity(_stored(b)): _stored(b) for b in call.body.labels}.values())
 
     def change(media_id: str, record: Record) -> Record:
         current = list(record.get("labels", []))
-        if body.mode == "set":
+        if call.body.mode == "set":
             labels = given
-        elif body.mode == "add":
+        elif call.body.mode == "add":
             present = {label_identity(label) for label in current}
             labels = current + [g for g in given if label_identity(g) not in present]
         else:
-            labels = [c for c in current if not any(_matches(p, c) for p in body.labels)]
+            labels = [c for c in current if not any(_matches(p, c) for p in call.body.labels)]
         if len(labels) > MAX_LABELS_PER_ITEM:
             raise Invalid(
                 f"Media {media_id} would have {len(labels)} labels; at most "
@@ -196,20 +195,22 @@ def edit_labels(call: Call) -> Response:
             )
         return {**record, "labels": labels}
 
-    return _edit_each(call, body.media_ids, change, f"{body.mode} labels")
+    return _edit_each(call, call.body.media_ids, change, f"{call.body.mode} labels")
 
 
-def _writable(services: Services, call: Call, dataset_id: UUID) -> DatasetDetails:
+def _writable(call: Call[object, object], dataset_id: UUID) -> DatasetDetails:
     """The dataset, if the caller may change it: 404 for a stranger, 403 for a viewer."""
-    return services.app.get_dataset(call.actor, dataset_id, need=Role.EDITOR)
+    return call.services.app.get_dataset(call.actor, dataset_id, need=Role.EDITOR)
 
 
 def _edit_each(
-    call: Call, media_ids: list[str], change: Callable[[str, Record], Record], summary: str
+    call: Call[object, object],
+    media_ids: list[str],
+    change: Callable[[str, Record], Record],
+    summary: str,
 ) -> Response:
     """Apply ``change`` to each item in one content edit; 404 (nothing applied) if any item
     is not in the dataset."""
-    services = services_of(call)
     dataset_id = uuid_param(call, "dataset_id")
     wanted = list(dict.fromkeys(media_ids))
     changed: list[str] = []
@@ -218,7 +219,7 @@ def _edit_each(
         changed.clear()  # a conflicting save decides again on the reloaded dataset
         changes: dict[str, Any] = {}
         for media_id in wanted:
-            record = services.app.tree.get(dataset.current["root"], media_id)
+            record = call.services.app.tree.get(dataset.current["root"], media_id)
             if record is None:
                 raise NotFound(
                     f"Media {media_id!r} is not in dataset {dataset_id}; nothing was changed."
@@ -229,11 +230,11 @@ def _edit_each(
                 changed.append(media_id)
         return changes
 
-    position = services.app.edit_items(
+    position = call.services.app.edit_items(
         call.actor, dataset_id, edit, f"{summary} of {len(wanted)} media"
     )
     result = ItemsUpdated(updated=len(changed), media_ids=changed)
-    return JSONResponse(result.model_dump(mode="json"), headers=services.settle(position))
+    return JSONResponse(result.model_dump(mode="json"), headers=call.services.settle(position))
 
 
 def _stored(label: BoxLabel) -> Record:

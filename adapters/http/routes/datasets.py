@@ -9,10 +9,11 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.inputs import form_text, idempotent_id, import_folder, iso_time, staged
 from adapters.http.presenters import dataset_detail, dataset_summary, history_entry
-from adapters.http.services import services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import uuid_param
 from application.datasets import creation_task_id
 from application.details import DatasetDetails
 from domain.access import abilities
@@ -35,13 +36,12 @@ TAGS = ("datasets",)
     tags=TAGS,
     extra={"form_fields": ["dataset_name", "description", "source_path", "snapshot_support"]},
 )
-def create_dataset(call: Call) -> Response:
-    services = services_of(call)
+def create_dataset(call: Call[models.CreateDataset | None, None]) -> Response:
     body = _creation_body(call)
     dataset_id = idempotent_id(call, "dataset") or uuid4()
 
     def create(source: dict[str, Any] | None) -> tuple[UUID, int]:
-        return services.app.create_dataset(
+        return call.services.app.create_dataset(
             call.actor,
             body.dataset_name,
             body.description,
@@ -53,19 +53,19 @@ def create_dataset(call: Call) -> Response:
     form = call.form if call.form is not None and call.form.getlist("files") else None
     if form is not None:
         task_id = str(creation_task_id(dataset_id))
-        with staged(form, services.runtime.staging, task_id) as upload:
+        with staged(form, call.services.runtime.staging, task_id) as upload:
             created, position = create(upload)
     elif body.source_path is not None:
-        folder = import_folder(services.settings.import_root, body.source_path)
+        folder = import_folder(call.services.settings.import_root, body.source_path)
         created, position = create({"source": "path", "path": str(folder)})
     else:
         created, position = create(None)
-    return JSONResponse({"dataset_id": str(created)}, headers=services.settle(position))
+    return JSONResponse({"dataset_id": str(created)}, headers=call.services.settle(position))
 
 
-def _creation_body(call: Call) -> models.CreateDataset:
+def _creation_body(call: Call[models.CreateDataset | None, None]) -> models.CreateDataset:
     """The creation request, its name checked before anything is staged."""
-    body = call.body if call.form is None else _form_body(call.form)
+    body = call.json_body() if call.form is None else _form_body(call.form)
     Dataset.checked_name(body.dataset_name)
     return body
 
@@ -93,10 +93,9 @@ def _form_body(form: FormData) -> models.CreateDataset:
     errors=(404,),
     tags=TAGS,
 )
-def get_dataset(call: Call) -> models.Dataset:
-    services = services_of(call)
-    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    return dataset_detail(dataset, services.app.tree.counts(dataset.current["root"]).objects)
+def get_dataset(call: Call[None, None]) -> models.Dataset:
+    dataset = call.services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    return dataset_detail(dataset, call.services.app.tree.counts(dataset.current["root"]).objects)
 
 
 @registry.add(
@@ -107,8 +106,8 @@ def get_dataset(call: Call) -> models.Dataset:
     errors=(404,),
     tags=TAGS,
 )
-def get_access(call: Call) -> models.DatasetAccess:
-    dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+def get_access(call: Call[None, None]) -> models.DatasetAccess:
+    dataset = call.services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     return models.DatasetAccess.model_validate({"role": dataset.role, **abilities(dataset.role)})
 
 
@@ -120,18 +119,16 @@ def get_access(call: Call) -> models.DatasetAccess:
     response=models.DatasetPage,
     tags=TAGS,
 )
-def list_datasets(call: Call) -> models.DatasetPage:
-    services = services_of(call)
-    services.catch_up_for(call, "dataset_list")
-    query: models.PageQuery = call.query
-    rows, total = services.view("dataset_list").page(
-        None if call.actor.is_admin else call.actor.user_id, query.page, query.page_size
+def list_datasets(call: Call[None, models.PageQuery]) -> models.DatasetPage:
+    call.services.catch_up_for(call, "dataset_list")
+    rows, total = call.services.view("dataset_list").page(
+        None if call.actor.is_admin else call.actor.user_id, call.query.page, call.query.page_size
     )
     return models.DatasetPage(
         datasets=[dataset_summary(r) for r in rows],
         total=total,
-        page=query.page,
-        page_size=query.page_size,
+        page=call.query.page,
+        page_size=call.query.page_size,
     )
 
 
@@ -144,14 +141,13 @@ def list_datasets(call: Call) -> models.DatasetPage:
     tags=TAGS,
     extra={"description": "409 when it would take the owner role from the dataset's creator."},
 )
-def share_dataset(call: Call) -> Response:
-    services = services_of(call)
-    body: models.Share = call.body
-    position = services.app.share_dataset(
-        call.actor, uuid_param(call, "dataset_id"), body.user_email, body.role
+def share_dataset(call: Call[models.Share, None]) -> Response:
+    position = call.services.app.share_dataset(
+        call.actor, uuid_param(call, "dataset_id"), call.body.user_email, call.body.role
     )
     return JSONResponse(
-        {"user_email": body.user_email, "role": body.role}, headers=services.settle(position)
+        {"user_email": call.body.user_email, "role": call.body.role},
+        headers=call.services.settle(position),
     )
 
 
@@ -167,23 +163,23 @@ def share_dataset(call: Call) -> Response:
     tags=TAGS,
     extra={"form_fields": ["source_path"]},
 )
-def add_media(call: Call) -> Response:
-    services = services_of(call)
+def add_media(call: Call[models.AddMedia | None, None]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
-    services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
+    call.services.app.get_dataset(call.actor, dataset_id)  # 404 before staging anything
     task_id = idempotent_id(call, f"media:{dataset_id}") or uuid4()
 
     def start(params: dict[str, Any]) -> tuple[UUID, int]:
-        return services.app.start_operation(call.actor, dataset_id, MEDIA_ADDITION, params, task_id)
+        return call.services.app.start_operation(
+            call.actor, dataset_id, MEDIA_ADDITION, params, task_id
+        )
 
     if call.form is not None:
-        with staged(call.form, services.runtime.staging, str(task_id)) as upload:
+        with staged(call.form, call.services.runtime.staging, str(task_id)) as upload:
             started, position = start(upload)
     else:
-        body: models.AddMedia = call.body
-        folder = import_folder(services.settings.import_root, body.source_path)
+        folder = import_folder(call.services.settings.import_root, call.json_body().source_path)
         started, position = start({"source": "path", "path": str(folder)})
-    return services.task_started(started, dataset_id, position)
+    return call.services.task_started(started, dataset_id, position)
 
 
 @registry.add(
@@ -195,33 +191,33 @@ def add_media(call: Call) -> Response:
     errors=(403, 404, 409),
     tags=TAGS,
 )
-def edit_media(call: Call) -> Response:
-    services = services_of(call)
+def edit_media(call: Call[models.EditMedia, None]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
     media_id = call.path["media_id"]
-    body: models.EditMedia = call.body
-    if body.tags is None and body.labels is None and body.metadata is None:
+    if call.body.tags is None and call.body.labels is None and call.body.metadata is None:
         raise Invalid("Give at least one of tags, labels and metadata.")
     result: dict[str, Any] = {}
 
     def edit(dataset: DatasetDetails) -> dict[str, Any]:
-        record = services.app.tree.get(dataset.current["root"], media_id)
+        record = call.services.app.tree.get(dataset.current["root"], media_id)
         if record is None:
             raise NotFound(f"Media {media_id} is not in dataset {dataset_id}.")
         record = dict(record)
-        if body.tags is not None:
-            record["tags"] = sorted(set(body.tags))
-        if body.labels is not None:
-            record["labels"] = [label.model_dump() for label in body.labels]
-        if body.metadata is not None:
-            record["metadata"] = {**record.get("metadata", {}), **body.metadata}
+        if call.body.tags is not None:
+            record["tags"] = sorted(set(call.body.tags))
+        if call.body.labels is not None:
+            record["labels"] = [label.model_dump() for label in call.body.labels]
+        if call.body.metadata is not None:
+            record["metadata"] = {**record.get("metadata", {}), **call.body.metadata}
         result.update(record)
         return {media_id: record}
 
-    position = services.app.edit_items(call.actor, dataset_id, edit, f"edited media {media_id}")
+    position = call.services.app.edit_items(
+        call.actor, dataset_id, edit, f"edited media {media_id}"
+    )
     return JSONResponse(
         models.Media.model_validate(result).model_dump(mode="json"),
-        headers=services.settle(position),
+        headers=call.services.settle(position),
     )
 
 
@@ -234,23 +230,21 @@ def edit_media(call: Call) -> Response:
     errors=(404,),
     tags=TAGS,
 )
-def dataset_history(call: Call) -> models.HistoryPage:
-    services = services_of(call)
-    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
-    query: models.HistoryQuery = call.query
-    services.catch_up_for(call, "audit_history")
-    rows, total = services.view("audit_history").page(
+def dataset_history(call: Call[None, models.HistoryQuery]) -> models.HistoryPage:
+    dataset = call.services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+    call.services.catch_up_for(call, "audit_history")
+    rows, total = call.services.view("audit_history").page(
         str(dataset.id),
-        actor=query.actor,
-        event_type=query.event_type,
-        since=iso_time(query.since, "since"),
-        until=iso_time(query.until, "until"),
-        page=query.page,
-        page_size=query.page_size,
+        actor=call.query.actor,
+        event_type=call.query.event_type,
+        since=iso_time(call.query.since, "since"),
+        until=iso_time(call.query.until, "until"),
+        page=call.query.page,
+        page_size=call.query.page_size,
     )
     return models.HistoryPage(
         events=[history_entry(r) for r in rows],
         total=total,
-        page=query.page,
-        page_size=query.page_size,
+        page=call.query.page,
+        page_size=call.query.page_size,
     )

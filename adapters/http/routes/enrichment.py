@@ -13,14 +13,15 @@ from starlette.responses import Response
 
 from adapters.enrichment.registry import default_registry
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.models_enrichment import (
     EnrichDataset,
     EnrichmentModelInfo,
     ModelList,
     ReindexDataset,
 )
-from adapters.http.services import Services, services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import uuid_param
 from domain.access import Role
 from domain.tasks import ENRICHMENT, REINDEX
 
@@ -36,8 +37,8 @@ TAGS = ("enrichment",)
     errors=(404,),
     tags=TAGS,
 )
-def list_models(call: Call) -> ModelList:
-    dataset = services_of(call).app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
+def list_models(call: Call[None, None]) -> ModelList:
+    dataset = call.services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"))
     applied = dataset.current["facets"].get("models", {})
     return ModelList(
         models=[
@@ -64,13 +65,11 @@ def list_models(call: Call) -> ModelList:
     errors=(403, 404, 409, 422, 429),
     tags=TAGS,
 )
-def enrich_dataset(call: Call) -> Response:
-    services = services_of(call)
-    dataset_id = _writable(call, services)
-    body: EnrichDataset = call.body
-    chosen = default_registry().resolve(body.enrichment_models)
+def enrich_dataset(call: Call[EnrichDataset, None]) -> Response:
+    dataset_id = _writable(call)
+    chosen = default_registry().resolve(call.body.enrichment_models)
     params = {"models": {m.model_type: m.model_id for m in chosen}}
-    return services.start_operation(call, dataset_id, ENRICHMENT, params, key="enrich")
+    return call.services.start_operation(call, dataset_id, ENRICHMENT, params, key="enrich")
 
 
 @registry.add(
@@ -83,17 +82,15 @@ def enrich_dataset(call: Call) -> Response:
     errors=(403, 404, 409, 422, 429),
     tags=TAGS,
 )
-def reindex(call: Call) -> Response:
-    services = services_of(call)
-    dataset_id = _writable(call, services)
-    body: ReindexDataset = call.body
-    return services.start_operation(
-        call, dataset_id, REINDEX, {"threshold": body.threshold}, key="reindex"
+def reindex(call: Call[ReindexDataset, None]) -> Response:
+    dataset_id = _writable(call)
+    return call.services.start_operation(
+        call, dataset_id, REINDEX, {"threshold": call.body.threshold}, key="reindex"
     )
 
 
-def _writable(call: Call, services: Services) -> UUID:
+def _writable(call: Call[object, object]) -> UUID:
     """The dataset id, once the caller is known to see it (404) and edit it (403)."""
     dataset_id = uuid_param(call, "dataset_id")
-    services.app.get_dataset(call.actor, dataset_id, need=Role.EDITOR)
+    call.services.app.get_dataset(call.actor, dataset_id, need=Role.EDITOR)
     return dataset_id

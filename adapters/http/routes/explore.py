@@ -17,10 +17,11 @@ from uuid import UUID
 from starlette.responses import FileResponse, Response
 
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.models_explore import ClusterPage, ClusterQuery, MediaQuery, VersionQuery
 from adapters.http.problems import HttpProblem
-from adapters.http.services import Services, services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import Services, uuid_param
 from adapters.thumbnails import SIZE as THUMBNAIL_SIZE
 from adapters.thumbnails import Thumbnails
 from domain.content_tree import Record
@@ -86,22 +87,20 @@ class IndexBehind(HttpProblem):
     tags=TAGS,
     extra={"description": LIST_DESCRIPTION},
 )
-def list_media(call: Call) -> models.MediaPage:
-    services = services_of(call)
-    query: MediaQuery = call.query
-    root = _root(call, query.snapshot_id)
-    conditions = _metadata_conditions(query.model_extra or {})
-    services.catch_up_for(call, "media_index")
-    view = _indexed(services, root)
+def list_media(call: Call[None, MediaQuery]) -> models.MediaPage:
+    root = _root(call, call.query.snapshot_id)
+    conditions = _metadata_conditions(call.query.model_extra or {})
+    call.services.catch_up_for(call, "media_index")
+    view = _indexed(call.services, root)
     where = MediaFilter(
-        kind=query.kind,
-        tags=_tags(query.tag),
-        label=query.label or None,
-        cluster_id=query.cluster_id or None,
-        name_contains=query.q or None,
+        kind=call.query.kind,
+        tags=_tags(call.query.tag),
+        label=call.query.label or None,
+        cluster_id=call.query.cluster_id or None,
+        name_contains=call.query.q or None,
         fields=_typed(conditions, view.numeric_fields(root, _ranged(conditions))),
     )
-    counts = services.app.tree.counts(root)
+    counts = call.services.app.tree.counts(root)
     known = (
         {None: counts.items, "image": counts.images, "video": counts.videos}[where.kind]
         if where.by_kind_only
@@ -110,22 +109,22 @@ def list_media(call: Call) -> models.MediaPage:
     rows, total = view.search(
         root,
         where,
-        MediaOrder(query.sort_by, query.sort_order == "desc"),
-        query.page,
-        query.page_size,
+        MediaOrder(call.query.sort_by, call.query.sort_order == "desc"),
+        call.query.page,
+        call.query.page_size,
         total=known,
     )
-    if query.page > 1 and (query.page - 1) * query.page_size >= total:
-        last = max(1, math.ceil(total / query.page_size))
+    if call.query.page > 1 and (call.query.page - 1) * call.query.page_size >= total:
+        last = max(1, math.ceil(total / call.query.page_size))
         raise Invalid(
-            f"Page {query.page} is past the last page, {last}: {total} items match "
-            f"at page_size {query.page_size}."
+            f"Page {call.query.page} is past the last page, {last}: {total} items match "
+            f"at page_size {call.query.page_size}."
         )
     return models.MediaPage(
         media=[models.Media.model_validate(r) for r in rows],
         total=total,
-        page=query.page,
-        page_size=query.page_size,
+        page=call.query.page,
+        page_size=call.query.page_size,
     )
 
 
@@ -138,7 +137,7 @@ def list_media(call: Call) -> models.MediaPage:
     errors=(404,),
     tags=TAGS,
 )
-def get_media(call: Call) -> models.Media:
+def get_media(call: Call[None, VersionQuery]) -> models.Media:
     return models.Media.model_validate(_record(call))
 
 
@@ -151,7 +150,7 @@ def get_media(call: Call) -> models.Media:
     tags=TAGS,
     extra={"description": "Answers 304 to a matching If-None-Match. Byte ranges are supported."},
 )
-def media_file(call: Call) -> Response:
+def media_file(call: Call[None, VersionQuery]) -> Response:
     record = _record(call)
     source = _blob_path(call, record)
     etag = f'"{record["blob"]}"'
@@ -186,14 +185,13 @@ def media_file(call: Call) -> Response:
         "matching If-None-Match."
     },
 )
-def media_thumbnail(call: Call) -> Response:
-    services = services_of(call)
+def media_thumbnail(call: Call[None, VersionQuery]) -> Response:
     record = _record(call)
     source = _blob_path(call, record)
     etag = f'"{record["blob"]}-thumbnail-{THUMBNAIL_SIZE}"'
     if _matches(call.header("if-none-match"), etag):
         return _not_modified(etag)
-    thumbnail = Thumbnails(services.settings.data_dir / "thumbnails", THUMBNAIL_SIZE).get(
+    thumbnail = Thumbnails(call.services.settings.data_dir / "thumbnails", THUMBNAIL_SIZE).get(
         str(record["blob"]),
         source,
         str(record.get("kind")),
@@ -214,12 +212,12 @@ def media_thumbnail(call: Call) -> Response:
     errors=(404,),
     tags=TAGS,
 )
-def list_clusters(call: Call) -> ClusterPage:
-    services = services_of(call)
-    query: ClusterQuery = call.query
-    root = _root(call, query.snapshot_id)
-    services.catch_up_for(call, "media_index")
-    clusters, total = _indexed(services, root).clusters(root, query.page, query.page_size)
+def list_clusters(call: Call[None, ClusterQuery]) -> ClusterPage:
+    root = _root(call, call.query.snapshot_id)
+    call.services.catch_up_for(call, "media_index")
+    clusters, total = _indexed(call.services, root).clusters(
+        root, call.query.page, call.query.page_size
+    )
     return ClusterPage.model_validate(
         {
             "clusters": [
@@ -227,17 +225,16 @@ def list_clusters(call: Call) -> ClusterPage:
                 for cluster, size, samples in clusters
             ],
             "total": total,
-            "page": query.page,
-            "page_size": query.page_size,
+            "page": call.query.page,
+            "page_size": call.query.page_size,
         }
     )
 
 
-def _root(call: Call, snapshot_id: UUID | None) -> str:
+def _root(call: Call[object, object], snapshot_id: UUID | None) -> str:
     """The content root the caller asked for; 404 unless they have a role on the dataset."""
     name = CURRENT if snapshot_id is None else str(snapshot_id)
-    app = services_of(call).app
-    return app.get_version(call.actor, uuid_param(call, "dataset_id"), name)["root"]
+    return call.services.app.get_version(call.actor, uuid_param(call, "dataset_id"), name)["root"]
 
 
 def _indexed(services: Services, root: str) -> Any:
@@ -249,21 +246,20 @@ def _indexed(services: Services, root: str) -> Any:
     return view
 
 
-def _record(call: Call) -> Record:
-    query: VersionQuery = call.query
+def _record(call: Call[object, VersionQuery]) -> Record:
     media_id = call.path["media_id"]
-    record = services_of(call).app.tree.get(_root(call, query.snapshot_id), media_id)
+    record = call.services.app.tree.get(_root(call, call.query.snapshot_id), media_id)
     if record is None:
         raise NotFound(
             f"Media {media_id} is not in dataset {call.path['dataset_id']}"
-            f"{'' if query.snapshot_id is None else ' at that snapshot'}."
+            f"{'' if call.query.snapshot_id is None else ' at that snapshot'}."
         )
     return {**record, "media_id": media_id}
 
 
-def _blob_path(call: Call, record: Record) -> Path:
+def _blob_path(call: Call[object, object], record: Record) -> Path:
     blob = record.get("blob")
-    path: Path | None = services_of(call).runtime.backend.blobs.path(blob) if blob else None
+    path: Path | None = call.services.runtime.backend.blobs.path(blob) if blob else None
     if path is None or not path.is_file():
         raise NotFound(f"Media {record['media_id']} has no stored file.")
     return path

@@ -16,9 +16,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from adapters.export_folder import DOWNLOAD_PATH, ExportFolder
 from adapters.http import models_exports as m
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.inputs import idempotent_id
-from adapters.http.services import Services, services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import uuid_param
 from domain.dataset_state import CURRENT
 from domain.errors import Conflict, NotFound
 from domain.tasks import EXPORT
@@ -56,16 +57,14 @@ def _version_param(name: str, raw: str) -> str:
         "items under their kind; `counts` and `total` cover the whole diff."
     },
 )
-def diff_versions(call: Call) -> m.Diff:
-    services = services_of(call)
-    query: m.DiffQuery = call.query
-    diff = services.app.compare_versions(
+def diff_versions(call: Call[None, m.DiffQuery]) -> m.Diff:
+    diff = call.services.app.compare_versions(
         call.actor,
         uuid_param(call, "dataset_id"),
         _version_param("snapshot_id", call.path["snapshot_id"]),
-        _version_param("against", query.against),
-        query.page,
-        query.page_size,
+        _version_param("against", call.query.against),
+        call.query.page,
+        call.query.page_size,
     )
     return m.diff_from(diff)
 
@@ -79,19 +78,17 @@ def diff_versions(call: Call) -> m.Diff:
     errors=(404, 409, 429),
     tags=TAGS,
 )
-def start_export(call: Call) -> Response:
-    services = services_of(call)
+def start_export(call: Call[None, m.ExportQuery]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
-    query: m.ExportQuery = call.query
-    snapshot = None if query.snapshot_id is None else str(query.snapshot_id)
-    task_id, position = services.app.start_export(
+    snapshot = None if call.query.snapshot_id is None else str(call.query.snapshot_id)
+    task_id, position = call.services.app.start_export(
         call.actor,
         dataset_id,
         snapshot,
-        query.include_media,
+        call.query.include_media,
         idempotent_id(call, f"export:{dataset_id}"),
     )
-    return JSONResponse({"id": str(task_id)}, headers=services.settle(position))
+    return JSONResponse({"id": str(task_id)}, headers=call.services.settle(position))
 
 
 @registry.add(
@@ -103,11 +100,9 @@ def start_export(call: Call) -> Response:
     errors=(404,),
     tags=TAGS,
 )
-def export_status(call: Call) -> m.ExportStatus:
-    services = services_of(call)
-    query: m.ExportStatusQuery = call.query
+def export_status(call: Call[None, m.ExportStatusQuery]) -> m.ExportStatus:
     dataset_id = uuid_param(call, "dataset_id")
-    row = _export_row(call, services, dataset_id, str(query.export_task_id))
+    row = _export_row(call, dataset_id, str(call.query.export_task_id))
     done = row["status"] == "COMPLETED"
     return m.ExportStatus(
         status=row["status"],
@@ -126,14 +121,13 @@ def export_status(call: Call) -> m.ExportStatus:
     errors=(404, 409),
     tags=TAGS,
 )
-def download_export(call: Call) -> Response:
-    services = services_of(call)
+def download_export(call: Call[None, None]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
     task_id = str(uuid_param(call, "task_id"))
-    row = _export_row(call, services, dataset_id, task_id)
+    row = _export_row(call, dataset_id, task_id)
     if row["status"] != "COMPLETED":
         raise Conflict(f"Export {task_id} is {row['status']}, not COMPLETED; nothing to download.")
-    path = ExportFolder(services.settings.data_dir / "exports").path(task_id)
+    path = ExportFolder(call.services.settings.data_dir / "exports").path(task_id)
     if not path.is_file():
         raise NotFound(f"The archive of export {task_id} is no longer available.")
     name = _UNSAFE_NAME.sub("_", row["dataset_name"]).strip("._") or "dataset"
@@ -142,11 +136,11 @@ def download_export(call: Call) -> Response:
     )
 
 
-def _export_row(call: Call, services: Services, dataset_id: UUID, task_id: str) -> dict[str, Any]:
+def _export_row(call: Call[object, object], dataset_id: UUID, task_id: str) -> dict[str, Any]:
     """The export task ``task_id`` of this dataset, as the caller may see it; else 404."""
-    services.app.get_dataset(call.actor, dataset_id)
-    services.catch_up_for(call, "task_log")
-    row: dict[str, Any] | None = services.view("task_log").get(
+    call.services.app.get_dataset(call.actor, dataset_id)
+    call.services.catch_up_for(call, "task_log")
+    row: dict[str, Any] | None = call.services.view("task_log").get(
         None if call.actor.is_admin else call.actor.user_id, task_id
     )
     if row is None or row["dataset_id"] != str(dataset_id) or row["task_type"] != EXPORT:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.inputs import idempotent_id
 from adapters.http.models_exports import Diff, RestoreQuery, diff_from
 from adapters.http.presenters import snapshot_from_details, snapshot_from_row
-from adapters.http.services import services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import uuid_param
 from domain.dataset_state import CURRENT
 
 registry = Registry()
@@ -26,11 +27,13 @@ TAGS = ("snapshots",)
     tags=TAGS,
     extra={"array": True},
 )
-def list_snapshots(call: Call) -> list[models.Snapshot]:
-    services = services_of(call)
-    dataset = services.app.get_dataset(call.actor, uuid_param(call, "dataset_id"), snapshots=True)
-    services.catch_up_for(call, "snapshot_list")
-    return [snapshot_from_row(r) for r in services.view("snapshot_list").list(str(dataset.id))]
+def list_snapshots(call: Call[None, None]) -> list[models.Snapshot]:
+    dataset = call.services.app.get_dataset(
+        call.actor, uuid_param(call, "dataset_id"), snapshots=True
+    )
+    call.services.catch_up_for(call, "snapshot_list")
+    rows = call.services.view("snapshot_list").list(str(dataset.id))
+    return [snapshot_from_row(r) for r in rows]
 
 
 @registry.add(
@@ -42,18 +45,16 @@ def list_snapshots(call: Call) -> list[models.Snapshot]:
     errors=(403, 404, 409),
     tags=TAGS,
 )
-def create_snapshot(call: Call) -> Response:
-    services = services_of(call)
+def create_snapshot(call: Call[models.CreateSnapshot, None]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
-    body: models.CreateSnapshot = call.body
-    snapshot, position = services.app.create_snapshot(
+    snapshot, position = call.services.app.create_snapshot(
         call.actor,
         dataset_id,
-        body.name or "",
-        body.description or "",
+        call.body.name or "",
+        call.body.description or "",
         idempotent_id(call, f"snapshot:{dataset_id}"),
     )
-    return services.answer(snapshot_from_details(snapshot), position)
+    return call.services.answer(snapshot_from_details(snapshot), position)
 
 
 @registry.add(
@@ -65,14 +66,12 @@ def create_snapshot(call: Call) -> Response:
     errors=(403, 404),
     tags=TAGS,
 )
-def edit_snapshot(call: Call) -> Response:
-    services = services_of(call)
+def edit_snapshot(call: Call[models.EditSnapshot, None]) -> Response:
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
-    body: models.EditSnapshot = call.body
-    snapshot, position = services.app.update_snapshot(
-        call.actor, dataset_id, snapshot_id, body.name, body.description
+    snapshot, position = call.services.app.update_snapshot(
+        call.actor, dataset_id, snapshot_id, call.body.name, call.body.description
     )
-    return services.answer(snapshot_from_details(snapshot), position)
+    return call.services.answer(snapshot_from_details(snapshot), position)
 
 
 @registry.add(
@@ -92,21 +91,19 @@ def edit_snapshot(call: Call) -> Response:
         "the same rules apply (editor role, 404, 409 while busy).",
     },
 )
-def restore_snapshot(call: Call) -> Response:
-    services = services_of(call)
+def restore_snapshot(call: Call[None, RestoreQuery]) -> Response:
     dataset_id = uuid_param(call, "dataset_id")
     raw = call.path["snapshot_id"]
     snapshot = CURRENT if raw == CURRENT else str(uuid_param(call, "snapshot_id"))
-    query: RestoreQuery = call.query
-    if query.dry_run:
-        preview = services.app.preview_restore(
-            call.actor, dataset_id, snapshot, query.page, query.page_size
+    if call.query.dry_run:
+        preview = call.services.app.preview_restore(
+            call.actor, dataset_id, snapshot, call.query.page, call.query.page_size
         )
         return JSONResponse(diff_from(preview).model_dump(mode="json"))
-    task_id, position = services.app.restore_snapshot(
+    task_id, position = call.services.app.restore_snapshot(
         call.actor, dataset_id, snapshot, idempotent_id(call, f"restore:{dataset_id}")
     )
-    return services.task_started(task_id, dataset_id, position)
+    return call.services.task_started(task_id, dataset_id, position)
 
 
 @registry.add(
@@ -125,21 +122,19 @@ def restore_snapshot(call: Call) -> Response:
         "counts; the same rules apply (editor role, 404, 409).",
     },
 )
-def clone_snapshot(call: Call) -> Response:
-    services = services_of(call)
+def clone_snapshot(call: Call[None, models.CloneQuery]) -> Response:
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
-    query: models.CloneQuery = call.query
-    if query.dry_run:
-        preview = services.app.preview_clone(call.actor, dataset_id, snapshot_id)
+    if call.query.dry_run:
+        preview = call.services.app.preview_clone(call.actor, dataset_id, snapshot_id)
         return JSONResponse(
             models.ClonePreview.model_validate(preview, from_attributes=True).model_dump(
                 mode="json"
             )
         )
-    task_id, clone_id, position = services.app.clone_snapshot(
+    task_id, clone_id, position = call.services.app.clone_snapshot(
         call.actor, dataset_id, snapshot_id, idempotent_id(call, f"clone:{dataset_id}")
     )
-    return services.task_started(task_id, clone_id, position)
+    return call.services.task_started(task_id, clone_id, position)
 
 
 @registry.add(
@@ -149,8 +144,7 @@ def clone_snapshot(call: Call) -> Response:
     errors=(403, 404, 409),
     tags=TAGS,
 )
-def delete_snapshot(call: Call) -> Response:
-    services = services_of(call)
+def delete_snapshot(call: Call[None, None]) -> Response:
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
-    position = services.app.delete_snapshot(call.actor, dataset_id, snapshot_id)
-    return Response(status_code=200, headers=services.settle(position))
+    position = call.services.app.delete_snapshot(call.actor, dataset_id, snapshot_id)
+    return Response(status_code=200, headers=call.services.settle(position))

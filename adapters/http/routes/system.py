@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import HTMLResponse, JSONResponse
 
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
-from adapters.http.services import services_of
+from adapters.http.call import Call
+from adapters.http.registry import Registry
 
 registry = Registry()
 
@@ -19,9 +19,8 @@ registry = Registry()
     response=models.Health,
     tags=("system",),
 )
-def healthz(call: Call) -> models.Health:
-    services = services_of(call)
-    return models.Health(status="ok", position=services.app.position())
+def healthz(call: Call[None, None]) -> models.Health:
+    return models.Health(status="ok", position=call.services.app.position())
 
 
 @registry.add(
@@ -32,7 +31,7 @@ def healthz(call: Call) -> models.Health:
     response=models.Health,
     tags=("system",),
 )
-def api_healthz(call: Call) -> models.Health:
+def api_healthz(call: Call[None, None]) -> models.Health:
     return healthz(call)
 
 

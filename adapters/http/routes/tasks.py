@@ -9,10 +9,11 @@ from uuid import UUID
 from starlette.responses import JSONResponse, Response
 
 from adapters.http import models
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.inputs import iso_time
 from adapters.http.presenters import task_from_row
-from adapters.http.services import Services, services_of, uuid_param
+from adapters.http.registry import Registry
+from adapters.http.services import uuid_param
 from adapters.views.task_log import TaskFilter
 from domain.errors import TaskNotFound
 
@@ -20,7 +21,7 @@ registry = Registry()
 TAGS = ("tasks",)
 
 
-def _visible_to(call: Call) -> str | None:
+def _visible_to(call: Call[object, object]) -> str | None:
     return None if call.actor.is_admin else call.actor.user_id
 
 
@@ -32,24 +33,30 @@ def _visible_to(call: Call) -> str | None:
     response=models.TaskPage,
     tags=TAGS,
 )
-def list_tasks(call: Call) -> models.TaskPage:
-    services = services_of(call)
-    services.catch_up_for(call, "task_log")
-    q: models.TaskQuery = call.query
+def list_tasks(call: Call[None, models.TaskQuery]) -> models.TaskPage:
+    call.services.catch_up_for(call, "task_log")
     flt = TaskFilter(
-        dataset_id=None if q.dataset_id is None else str(q.dataset_id),
-        dataset_name=q.dataset_name,
-        task_type=q.task_type,
-        task_status=q.task_status,
-        created_by=q.created_by,
-        start_time_from=iso_time(q.start_time_from, "start_time_from"),
-        start_time_to=iso_time(q.start_time_to, "start_time_to"),
+        dataset_id=None if call.query.dataset_id is None else str(call.query.dataset_id),
+        dataset_name=call.query.dataset_name,
+        task_type=call.query.task_type,
+        task_status=call.query.task_status,
+        created_by=call.query.created_by,
+        start_time_from=iso_time(call.query.start_time_from, "start_time_from"),
+        start_time_to=iso_time(call.query.start_time_to, "start_time_to"),
     )
-    rows, total = services.view("task_log").search(
-        _visible_to(call), flt, q.sort_by, q.sort_order == "desc", q.page, q.page_size
+    rows, total = call.services.view("task_log").search(
+        _visible_to(call),
+        flt,
+        call.query.sort_by,
+        call.query.sort_order == "desc",
+        call.query.page,
+        call.query.page_size,
     )
     return models.TaskPage(
-        tasks=[task_from_row(r) for r in rows], total=total, page=q.page, page_size=q.page_size
+        tasks=[task_from_row(r) for r in rows],
+        total=total,
+        page=call.query.page,
+        page_size=call.query.page_size,
     )
 
 
@@ -60,10 +67,9 @@ def list_tasks(call: Call) -> models.TaskPage:
     response=models.TaskFilters,
     tags=TAGS,
 )
-def task_filters(call: Call) -> models.TaskFilters:
-    services = services_of(call)
-    services.catch_up_for(call, "task_log")
-    return models.TaskFilters(**services.view("task_log").filters(_visible_to(call)))
+def task_filters(call: Call[None, None]) -> models.TaskFilters:
+    call.services.catch_up_for(call, "task_log")
+    return models.TaskFilters(**call.services.view("task_log").filters(_visible_to(call)))
 
 
 @registry.add(
@@ -74,10 +80,9 @@ def task_filters(call: Call) -> models.TaskFilters:
     errors=(404,),
     tags=TAGS,
 )
-def get_task(call: Call) -> models.Task:
-    services = services_of(call)
-    services.catch_up_for(call, "task_log")
-    return task_from_row(_task_row(call, services))
+def get_task(call: Call[None, None]) -> models.Task:
+    call.services.catch_up_for(call, "task_log")
+    return task_from_row(_task_row(call))
 
 
 @registry.add(
@@ -88,10 +93,9 @@ def get_task(call: Call) -> models.Task:
     errors=(404,),
     tags=TAGS,
 )
-def task_report(call: Call) -> models.TaskReport:
-    services = services_of(call)
-    services.catch_up_for(call, "task_log")
-    row = _task_row(call, services)
+def task_report(call: Call[None, None]) -> models.TaskReport:
+    call.services.catch_up_for(call, "task_log")
+    row = _task_row(call)
     report = None if row.get("report") is None else json.loads(row["report"])
     return models.TaskReport(
         task_id=row["task_id"], task_type=row["task_type"], status=row["status"], report=report
@@ -106,11 +110,12 @@ def task_report(call: Call) -> models.TaskReport:
     errors=(403, 404, 409),
     tags=TAGS,
 )
-def abort_task(call: Call) -> Response:
-    services = services_of(call)
-    row = _task_row(call, services)
-    position = services.app.abort_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
-    return _task_now(call, services, position)
+def abort_task(call: Call[None, None]) -> Response:
+    row = _task_row(call)
+    position = call.services.app.abort_task(
+        call.actor, UUID(row["dataset_id"]), UUID(row["task_id"])
+    )
+    return _task_now(call, position)
 
 
 @registry.add(
@@ -121,23 +126,24 @@ def abort_task(call: Call) -> Response:
     errors=(400, 403, 404, 409, 429),
     tags=TAGS,
 )
-def retry_task(call: Call) -> Response:
-    services = services_of(call)
-    row = _task_row(call, services)
-    position = services.app.retry_task(call.actor, UUID(row["dataset_id"]), UUID(row["task_id"]))
-    return _task_now(call, services, position)
+def retry_task(call: Call[None, None]) -> Response:
+    row = _task_row(call)
+    position = call.services.app.retry_task(
+        call.actor, UUID(row["dataset_id"]), UUID(row["task_id"])
+    )
+    return _task_now(call, position)
 
 
-def _task_row(call: Call, services: Services) -> dict[str, Any]:
+def _task_row(call: Call[object, object]) -> dict[str, Any]:
     task_id = uuid_param(call, "task_id")
-    row = services.view("task_log").get(_visible_to(call), str(task_id))
+    row = call.services.view("task_log").get(_visible_to(call), str(task_id))
     if row is None:
         raise TaskNotFound(task_id)
     result: dict[str, Any] = row
     return result
 
 
-def _task_now(call: Call, services: Services, position: int) -> Response:
-    headers = services.settle(position)
-    row = services.view("task_log").get(_visible_to(call), call.path["task_id"])
+def _task_now(call: Call[object, object], position: int) -> Response:
+    headers = call.services.settle(position)
+    row = call.services.view("task_log").get(_visible_to(call), call.path["task_id"])
     return JSONResponse(task_from_row(row).model_dump(mode="json"), headers=headers)

@@ -19,9 +19,10 @@ from starlette.types import Scope
 
 from adapters.http import web_session
 from adapters.http.auth import Credentials
-from adapters.http.endpoint import Call, Registry
+from adapters.http.call import Call
 from adapters.http.models_web import SignIn, WebSession
-from adapters.http.services import Services, services_of
+from adapters.http.registry import Registry
+from adapters.http.services import Services
 
 registry = Registry()
 TAGS = ("web ui",)
@@ -58,12 +59,13 @@ COOKIE_NOTE = (
         "server's maximum token lifetime). " + COOKIE_NOTE
     },
 )
-def sign_in(call: Call) -> Response:
-    services = services_of(call)
-    body: SignIn = call.body
-    lifetime = min(web_session.SESSION_SECONDS, services.settings.max_token_ttl)
+def sign_in(call: Call[SignIn, None]) -> Response:
+    lifetime = min(web_session.SESSION_SECONDS, call.services.settings.max_token_ttl)
     session = web_session.sign_in(
-        lambda key: _credentials(services, key), body.api_key, body.api_secret, lifetime
+        lambda key: _credentials(call.services, key),
+        call.body.api_key,
+        call.body.api_secret,
+        lifetime,
     )
     return _session_response(call.request, session)
 
@@ -78,8 +80,8 @@ def sign_in(call: Call) -> Response:
     tags=TAGS,
     extra={"description": COOKIE_NOTE},
 )
-def get_session(call: Call) -> Response:
-    session = web_session.current(services_of(call).verifier, call.request)
+def get_session(call: Call[None, None]) -> Response:
+    session = web_session.current(call.services.verifier, call.request)
     return _session_response(call.request, session)
 
 
@@ -95,7 +97,7 @@ def get_session(call: Call) -> Response:
         "stays valid until it expires."
     },
 )
-def sign_out(call: Call) -> Response:
+def sign_out(call: Call[None, None]) -> Response:
     response = Response(status_code=204)
     web_session.clear_cookies(response, secure=call.request.url.scheme == "https")
     return response
