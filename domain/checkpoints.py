@@ -51,6 +51,12 @@ def new_checkpoint(
     }
 
 
+def check_edit(name: str | None, description: str | None) -> None:
+    """An edit must change something: a name, a description, or both."""
+    if name is None and description is None:
+        raise Invalid("Give at least one of name and description.")
+
+
 def edited(record: Checkpoint, name: str | None, description: str | None) -> Checkpoint:
     """The record with the name and description given (None: unchanged)."""
     changed = record.copy()

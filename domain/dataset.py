@@ -134,9 +134,8 @@ class Dataset(Aggregate, DatasetState):
         self, checkpoint_id: str, name: str | None, description: str | None, by: str
     ) -> None:
         self.require_snapshots(Operation.EDIT_SNAPSHOT)
+        cp.check_edit(name, description)
         self.live_checkpoint(checkpoint_id)
-        if name is None and description is None:
-            raise Invalid("Give at least one of name and description.")
         self._require(Operation.EDIT_SNAPSHOT)
         name = None if name is None else cp.checked_name(name, required=True)
         description = None if description is None else cp.checked_description(description)

@@ -106,7 +106,7 @@ class Restores:
     def check(self, run: int, dataset_id: UUID, task_id: str) -> None:
         app, target = self.runtime.app, self.snapshots[run % 2]
         dataset = app.get_dataset(self.admin, dataset_id)
-        snapshot = dataset.checkpoints[target]
+        snapshot = dataset.checkpoints[target]["version"]
         assert dataset.current_checkpoint == target
         assert dataset.current["root"] == snapshot["root"]
         assert (dataset.current["n_images"], dataset.current["n_videos"]) == (
@@ -141,7 +141,8 @@ class Clones:
     def check(self, run: int, dataset_id: UUID, task_id: str) -> None:
         app = self.runtime.app
         clone = app.get_dataset(self.admin, dataset_id)
-        snapshot = app.get_dataset(self.admin, self.source).checkpoints[self.snapshot]
+        source = app.get_dataset(self.admin, self.source)
+        snapshot = source.checkpoints[self.snapshot]["version"]
         assert clone.current["root"] == snapshot["root"]
         assert (clone.current["n_images"], clone.current["n_videos"]) == (
             snapshot["n_images"],

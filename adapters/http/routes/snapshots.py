@@ -11,6 +11,7 @@ from adapters.http.models_exports import Diff, RestoreQuery, diff_from
 from adapters.http.presenters import snapshot_from_details, snapshot_from_row
 from adapters.http.registry import Registry
 from adapters.http.services import uuid_param
+from domain.checkpoints import check_edit
 from domain.dataset_state import CURRENT
 
 registry = Registry()
@@ -68,6 +69,7 @@ def create_snapshot(call: Call[models.CreateSnapshot, None]) -> Response:
 )
 def edit_snapshot(call: Call[models.EditSnapshot, None]) -> Response:
     dataset_id, snapshot_id = uuid_param(call, "dataset_id"), uuid_param(call, "snapshot_id")
+    check_edit(call.body.name, call.body.description)  # the body's shape first, as API.md
     snapshot, position = call.services.app.update_snapshot(
         call.actor, dataset_id, snapshot_id, call.body.name, call.body.description
     )
