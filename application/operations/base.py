@@ -36,16 +36,18 @@ class TaskContext:
     def clustered(self) -> bool:
         return bool(self.facets.get("clustered"))
 
-    def tick(self, done: int, total: int, message: str, *, share: int = 100) -> None:
+    def tick(
+        self, done: int, total: int, message: str, *, share: int = 100, start: int = 0
+    ) -> None:
         """Count work done: tells an observer (a CLI's progress bar) every time, and reports
-        progress on the task (which renews its lease) at most once a second, as ``share``
-        percent of the whole task when done == total."""
+        progress on the task (which renews its lease) at most once a second: this stage runs
+        from ``start`` percent of the whole task to ``start + share`` when done == total."""
         if self.observe is not None:
             self.observe(done, total)
         moment = time.monotonic()
         if moment - self._last_report >= 1.0:
             self._last_report = moment
-            self.progress(share * done // max(total, 1), message)
+            self.progress(start + share * done // max(total, 1), message)
 
     @property
     def task_id(self) -> str:

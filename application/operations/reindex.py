@@ -25,16 +25,11 @@ from application.operations.enrichment import (
     ModelRegistry,
     blob_path,
 )
+from application.operations.hash_clusters import hash_groups
 from application.operations.ingest import UnsupportedMedia
 from application.operations.parallel import ordered_map
 from application.ports import BlobStore
-from domain.clustering import (
-    DEFAULT_THRESHOLD,
-    check_threshold,
-    cluster_ids,
-    exact_groups,
-    near_duplicate_groups,
-)
+from domain.clustering import DEFAULT_THRESHOLD, check_threshold, cluster_ids, exact_groups
 from domain.content_tree import Record
 from domain.errors import Invalid
 from domain.status import Status
@@ -83,7 +78,11 @@ class Reindex:
                 f"No image could be hashed ({errors.count} errors; "
                 f"{first['file_name']}: {first['detail']})."
             )
-        groups = near_duplicate_groups(hashes, threshold) + exact_groups(videos)
+        def clustering(done: int, total: int) -> None:
+            message = f"Clustering: {done} of {total} probes done."
+            context.tick(done, total, message, start=90, share=9)
+
+        groups = hash_groups(hashes, threshold, clustering) + exact_groups(videos)
         clusters = cluster_ids(groups)
         changes: dict[str, Record | None] = {}
         for media_id, record in records.items():
