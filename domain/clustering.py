@@ -78,12 +78,16 @@ def exact_groups(values: Mapping[str, str]) -> list[list[str]]:
 
 
 def cluster_ids(groups: list[list[str]]) -> dict[str, str]:
-    """Each grouped key's cluster id: uuid5 of the group's smallest key."""
+    """Each grouped key's cluster id (``cluster_id`` of the group's smallest key)."""
     ids: dict[str, str] = {}
     for group in groups:
-        cluster = str(uuid5(NAMESPACE, f"cluster:{min(group)}"))
-        ids.update(dict.fromkeys(group, cluster))
+        ids.update(dict.fromkeys(group, cluster_id(min(group))))
     return ids
+
+
+def cluster_id(smallest_key: str) -> str:
+    """A cluster's id: uuid5 of its smallest member key, so the same members keep it."""
+    return str(uuid5(NAMESPACE, f"cluster:{smallest_key}"))
 
 
 def check_threshold(threshold: int) -> None:

@@ -320,6 +320,20 @@ class ContentTree:
         """Write a tree holding ``items`` and return its root hash."""
         return self.update(EMPTY_ROOT, {key: record for key, record in items})
 
+    def update_stream(
+        self, root: str, changes: Iterable[tuple[str, Record | None]], chunk: int = 4096
+    ) -> str:
+        """Apply ``changes`` as they come, ``chunk`` at a time, and return the new root: memory
+        stays bounded however many there are. Changes made in the order of ``items`` (which
+        is the tree's) fall into few subtrees per chunk, so each node is rewritten about
+        once, as one large ``update`` would."""
+        batch: dict[str, Record | None] = {}
+        for key, record in changes:
+            batch[key] = record
+            if len(batch) >= chunk:
+                root, batch = self.update(root, batch), {}
+        return self.update(root, batch)
+
     def update(self, root: str, changes: Mapping[str, Record | None]) -> str:
         """Apply ``changes`` (``None`` removes a key) and return the new root hash.
 

@@ -16,7 +16,11 @@ same ids. Unreadable images are per-item errors in the report (their cluster_id 
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+import numpy as np
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
 from application.operations.enrichment import (
@@ -25,11 +29,11 @@ from application.operations.enrichment import (
     ModelRegistry,
     blob_path,
 )
-from application.operations.hash_clusters import hash_groups
+from application.operations.hash_clusters import hash_components
 from application.operations.ingest import UnsupportedMedia
 from application.operations.parallel import ordered_map
 from application.ports import BlobStore
-from domain.clustering import DEFAULT_THRESHOLD, check_threshold, cluster_ids, exact_groups
+from domain.clustering import DEFAULT_THRESHOLD, check_threshold, cluster_id
 from domain.content_tree import Record
 from domain.errors import Invalid
 from domain.status import Status
@@ -53,73 +57,68 @@ class Reindex:
         except Invalid as error:
             raise OperationFailed(error.detail) from None
         hasher = self._hasher(context.facets.get("models", {}))
-        records = dict(context.tree.items(context.content_root))
-        images = [r for r in records.values() if r.get("kind") == "image"]
-        hashes: dict[str, int] = {}
-        hashed: dict[str, Record] = {}  # records that gained a stored hash
-        errors = ItemErrors()
-        reused = 0
-        for done, (record, found) in enumerate(
-            ordered_map(lambda r: self._hash(r, hasher), images, self._threads), 1
-        ):
-            if isinstance(found, str):
-                errors.add(record, HASH_TYPE, found)
-            else:
-                media_id = str(record["media_id"])
-                hashes[media_id], stored = found
-                reused += stored is None
-                if stored is not None:
-                    hashed[media_id] = stored
-            context.tick(done, len(images), f"Hashed {done} of {len(images)} images.", share=90)
-        videos = {k: str(r.get("blob")) for k, r in records.items() if r.get("kind") == "video"}
-        if errors.count and not hashes and not videos:
-            first = errors.sample[0]
+        tree, found = context.tree, _Found()
+        hashed_root = tree.update_stream(
+            context.content_root, self._hashing(context, hasher, found)
+        )
+        if found.errors.count and not any(found.has_hash) and not found.video_ids:
+            first = found.errors.sample[0]
             raise OperationFailed(
-                f"No image could be hashed ({errors.count} errors; "
+                f"No image could be hashed ({found.errors.count} errors; "
                 f"{first['file_name']}: {first['detail']})."
             )
+
         def clustering(done: int, total: int) -> None:
             message = f"Clustering: {done} of {total} probes done."
             context.tick(done, total, message, start=90, share=9)
 
-        groups = hash_groups(hashes, threshold, clustering) + exact_groups(videos)
-        clusters = cluster_ids(groups)
-        changes: dict[str, Record | None] = {}
-        for media_id, record in records.items():
-            updated = hashed.get(media_id, record)
-            cluster = clusters.get(media_id)
-            if cluster != updated.get("cluster_id"):
-                updated = {**updated, "cluster_id": cluster}
-            if updated is not record:
-                changes[media_id] = updated
+        clusters = _Clusters(found, threshold, clustering)
+        root = tree.update_stream(hashed_root, clusters.changes(tree.items(hashed_root)))
         report = {
             "threshold": threshold,
             "model_id": hasher.model_id,
-            "images": len(images),
-            "videos": len(videos),
-            "hashed": len(hashed),
-            "reused": reused,
-            "clusters": len(groups),
-            "clustered_items": len(clusters),
-            "error_count": errors.count,
-            "errors": errors.sample,
+            "images": found.images,
+            "videos": len(found.video_ids),
+            "hashed": found.hashed,
+            "reused": found.reused,
+            "clusters": clusters.count,
+            "clustered_items": clusters.items,
+            "error_count": found.errors.count,
+            "errors": found.errors.sample,
         }
         facets: dict[str, Any] = {"clustered": True}
-        if hashed:
+        if found.hashed:
             facets["models"] = {**context.facets.get("models", {}), HASH_TYPE: hasher.model_id}
         message = (
-            f"Found {len(groups)} clusters of near-duplicates among {len(records)} "
+            f"Found {clusters.count} clusters of near-duplicates among {found.items} "
             f"items (threshold {threshold} bits)."
         )
-        if errors.count:
-            message += f" {errors.count} images could not be hashed; see the task's report."
+        if found.errors.count:
+            message += f" {found.errors.count} images could not be hashed; see the task's report."
         return Outcome(
-            root=context.tree.update(context.content_root, changes),
-            status=Status.READY.value,
-            message=message,
-            facets=facets,
-            report=report,
+            root=root, status=Status.READY.value, message=message, facets=facets, report=report
         )
+
+    def _hashing(
+        self, context: TaskContext, hasher: EnrichmentModel, found: _Found
+    ) -> Iterator[tuple[str, Record]]:
+        """Every item's hash (or blob, for a video) into ``found``, in tree order; yields
+        the images that had to be hashed, with their hash stored."""
+        total = context.tree.counts(context.content_root).images
+        images = (r for _, r in found.note_all(context.tree.items(context.content_root)))
+        hashing = ordered_map(lambda r: self._hash(r, hasher), images, self._threads)
+        for done, (record, outcome) in enumerate(hashing, 1):
+            media_id = str(record["media_id"])
+            if isinstance(outcome, str):
+                found.errors.add(record, HASH_TYPE, outcome)
+                found.add_image(media_id, None)
+            else:
+                value, stored = outcome
+                found.add_image(media_id, value)
+                if stored is not None:
+                    found.hashed += 1
+                    yield media_id, stored
+            context.tick(done, total, f"Hashed {done} of {total} images.", share=90)
 
     def _hasher(self, applied: dict[str, str]) -> EnrichmentModel:
         if HASH_TYPE in applied:
@@ -153,6 +152,86 @@ class Reindex:
             HASH_TYPE: {**outputs, "model_id": hasher.model_id},
         }
         return record, (value, {**record, "enrichment": enrichment})
+
+
+class _Found:
+    """What the first pass found, in tree order: each image's id and hash (or that it has
+    none), each video's id and blob. Compact arrays: a million items cost tens of MB."""
+
+    def __init__(self) -> None:
+        self.items = self.hashed = 0
+        self.errors = ItemErrors()
+        self.image_ids: list[bytes] = []
+        self.hashes = array("Q")
+        self.has_hash = bytearray()
+        self.video_ids: list[bytes] = []
+        self.video_blobs: list[str] = []
+
+    @property
+    def images(self) -> int:
+        return len(self.image_ids)
+
+    @property
+    def reused(self) -> int:
+        return sum(self.has_hash) - self.hashed
+
+    def note_all(self, items: Iterable[tuple[str, Record]]) -> Iterator[tuple[str, Record]]:
+        """Count every item and note the videos; pass the images on."""
+        for media_id, record in items:
+            self.items += 1
+            if record.get("kind") == "image":
+                yield media_id, record
+            elif record.get("kind") == "video":
+                self.video_ids.append(media_id.encode())
+                self.video_blobs.append(str(record.get("blob")))
+
+    def add_image(self, media_id: str, value: int | None) -> None:
+        self.image_ids.append(media_id.encode())
+        self.hashes.append(value or 0)
+        self.has_hash.append(value is not None)
+
+
+class _Clusters:
+    """Each item's cluster: images by hash distance, videos by identical blobs; an item in
+    no group of two or more has none. Items are labelled in the first pass's order, and
+    ``changes`` walks the tree in that same order."""
+
+    def __init__(self, found: _Found, threshold: int, progress: Callable[[int, int], None]) -> None:
+        hashed = np.frombuffer(found.has_hash, dtype=np.uint8).astype(bool)
+        values = np.frombuffer(found.hashes, dtype=np.uint64)[hashed]
+        images = np.arange(found.images, dtype=np.int64)  # unhashed images: alone
+        images[hashed] = hash_components(values, threshold, progress) + found.images
+        blobs = np.array(found.video_blobs, dtype=object)
+        videos = np.unique(blobs, return_inverse=True)[1].reshape(-1) + 2 * found.images + 1
+        self._labels = np.concatenate([images, videos]).astype(np.int64)
+        self._image_count = found.images
+        ids = np.array(found.image_ids + found.video_ids, dtype=bytes)
+        self._cluster: dict[int, str] = {}  # label -> cluster id, for groups of two or more
+        if len(ids):
+            order = np.lexsort((ids, self._labels))
+            labels = self._labels[order]
+            starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+            sizes = np.diff(np.r_[starts, len(labels)])
+            for start in starts[sizes > 1]:
+                self._cluster[int(labels[start])] = cluster_id(ids[order[start]].decode())
+            self.items = int(sizes[sizes > 1].sum())
+        else:
+            self.items = 0
+        self.count = len(self._cluster)
+
+    def changes(self, items: Iterable[tuple[str, Record]]) -> Iterator[tuple[str, Record]]:
+        """The items whose cluster id changes, with it changed."""
+        image, video = 0, self._image_count
+        for media_id, record in items:
+            if record.get("kind") == "image":
+                label, image = self._labels[image], image + 1
+            elif record.get("kind") == "video":
+                label, video = self._labels[video], video + 1
+            else:
+                label = -1
+            cluster = self._cluster.get(int(label))
+            if cluster != record.get("cluster_id"):
+                yield media_id, {**record, "cluster_id": cluster}
 
 
 def _as_hash(value: object) -> int | None:

@@ -251,6 +251,25 @@ def test_rebuilding_the_same_content_writes_no_new_node_bodies() -> None:
     assert store.nodes == stored
 
 
+def test_a_stream_of_changes_in_tree_order_gives_the_root_of_one_update_and_writes_alike() -> None:
+    items = content(5000)
+    base_store, stream_store = DictNodeStore(), DictNodeStore()
+    root = ContentTree(base_store).build(items.items())
+    stream_store.nodes.update(base_store.nodes)
+    tree = ContentTree(base_store)
+    changes = [(k, {**r, "v": 1}) for k, r in tree.items(root) if r["kind"] == "image"]
+    changes += [(key(7), None), (key(9000), record(9000))]
+    base_store.written.clear()
+
+    at_once = tree.update(root, dict(changes))
+    streamed = ContentTree(stream_store).update_stream(root, iter(changes), chunk=100)
+
+    assert streamed == at_once
+    # Chunks in tree order touch few subtrees each: nodes are rewritten about once, not
+    # once per chunk (which would be every leaf 25 times over).
+    assert len(stream_store.written) <= 1.5 * len(base_store.written)
+
+
 # Diff.
 
 

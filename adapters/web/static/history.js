@@ -87,6 +87,17 @@ const FIRST_SNAPSHOT = {
   clone: "took the clone's first snapshot,",
 };
 
+// A snapshot event's record: one `checkpoint` field since its events' version 2; rows the
+// history kept from before spell it out at the top level.
+function checkpointOf(details) {
+  const record = details.checkpoint || details;
+  return { ...record, version: record.version || details };
+}
+
+function items(version) {
+  return plural((version.n_images || 0) + (version.n_videos || 0), "item");
+}
+
 function describe(event, names) {
   const d = event.details || {};
   const task = d.task || {};
@@ -95,9 +106,11 @@ function describe(event, names) {
       return d.source_dataset_id ? `created the dataset ${quoted(d.name)} as a clone`
         : `created the dataset ${quoted(d.name)}`;
     case "Shared": return `gave ${d.email} the ${d.role} role`;
-    case "SnapshotCreated":
-      return `${FIRST_SNAPSHOT[d.reason] || "created snapshot"} ${quoted(d.name)} (${plural(
-        (d.n_images || 0) + (d.n_videos || 0), "item")})`;
+    case "SnapshotCreated": {
+      const snapshot = checkpointOf(d);
+      return `${FIRST_SNAPSHOT[snapshot.reason] || "created snapshot"} ${quoted(snapshot.name)} (${
+        items(snapshot.version)})`;
+    }
     case "SnapshotUpdated": {
       const changes = [];
       if (d.name !== null && d.name !== undefined) changes.push(`renamed a snapshot to ${quoted(d.name)}`);
@@ -117,8 +130,7 @@ function describe(event, names) {
     case "CloneFinished": return "finished a clone into a new dataset";
     case "CloneStarted":
       return `started cloning snapshot ${quoted((task.params || {}).snapshot_name || "?")} into this dataset`;
-    case "CloneCompleted": return `completed the clone (${plural(
-      (d.n_images || 0) + (d.n_videos || 0), "item")})`;
+    case "CloneCompleted": return `completed the clone (${items(checkpointOf(d).version)})`;
     case "ExportStarted": return "started an export";
     case "ExportCompleted": return "completed an export";
     case "TaskClaimed": return "— a worker picked up the task";
