@@ -16,9 +16,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ordered_map(work: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[R]:
+def ordered_map(
+    work: Callable[[T], R],
+    items: Iterable[T],
+    threads: int,
+    *,
+    inline: Callable[[T], bool] | None = None,
+) -> Iterator[R]:
     """``map(work, items)`` on ``threads`` threads (inline when 1), at most 4 per thread
-    queued, so a long input is never all submitted at once."""
+    queued, so a long input is never all submitted at once. Items ``inline`` says are quick
+    (say, a result the record already holds) run in the caller's thread: a thread's hand-off
+    costs more than they do."""
     if threads <= 1:
         yield from map(work, items)
         return
@@ -26,8 +34,13 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], threads: int) -> Ite
         pending: deque[Future[R]] = deque()
         try:
             for item in items:
-                pending.append(pool.submit(work, item))
-                if len(pending) >= 4 * threads:
+                if inline is not None and inline(item):
+                    done: Future[R] = Future()
+                    done.set_result(work(item))
+                    pending.append(done)
+                else:
+                    pending.append(pool.submit(work, item))
+                while pending and (pending[0].done() or len(pending) >= 4 * threads):
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

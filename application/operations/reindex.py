@@ -106,7 +106,12 @@ class Reindex:
         the images that had to be hashed, with their hash stored."""
         total = context.tree.counts(context.content_root).images
         images = (r for _, r in found.note_all(context.tree.items(context.content_root)))
-        hashing = ordered_map(lambda r: self._hash(r, hasher), images, self._threads)
+        hashing = ordered_map(
+            lambda r: self._hash(r, hasher),
+            images,
+            self._threads,
+            inline=lambda r: _stored_hash(r, hasher) is not None,
+        )
         for done, (record, outcome) in enumerate(hashing, 1):
             media_id = str(record["media_id"])
             if isinstance(outcome, str):
@@ -135,11 +140,9 @@ class Reindex:
         self, record: Record, hasher: EnrichmentModel
     ) -> tuple[Record, tuple[int, Record | None] | str]:
         """(record, (hash, the record with the hash stored or None if it had it) or why not)."""
-        output = (record.get("enrichment") or {}).get(HASH_TYPE)
-        if isinstance(output, dict) and output.get("model_id") == hasher.model_id:
-            value = _as_hash(output.get("phash"))
-            if value is not None:
-                return record, (value, None)
+        value = _stored_hash(record, hasher)
+        if value is not None:
+            return record, (value, None)
         try:
             outputs = hasher.run(blob_path(self._blobs, record), record)
         except UnsupportedMedia as error:
@@ -232,6 +235,14 @@ class _Clusters:
             cluster = self._cluster.get(int(label))
             if cluster != record.get("cluster_id"):
                 yield media_id, {**record, "cluster_id": cluster}
+
+
+def _stored_hash(record: Record, hasher: EnrichmentModel) -> int | None:
+    """The hash the record holds from ``hasher``, if it holds one."""
+    output = (record.get("enrichment") or {}).get(HASH_TYPE)
+    if isinstance(output, dict) and output.get("model_id") == hasher.model_id:
+        return _as_hash(output.get("phash"))
+    return None
 
 
 def _as_hash(value: object) -> int | None:
