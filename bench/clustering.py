@@ -62,7 +62,7 @@ def faiss_multihash(values: npt.NDArray[np.uint64], threshold: int) -> Labels:
     codes = np.ascontiguousarray(values).view(np.uint8).reshape(-1, 8)
     index.add(codes)
     lims, _, found = index.range_search(codes, threshold + 1)
-    first = np.repeat(np.arange(len(values)), np.diff(lims))
+    first = np.repeat(np.arange(len(values)), np.diff(lims).astype(np.int64))
     graph = coo_matrix((np.ones(len(found), dtype=np.int8), (first, found)), (len(values),) * 2)
     labels: Labels = connected_components(graph, directed=False)[1].astype(np.int64)
     return labels

@@ -34,6 +34,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 Labels = npt.NDArray[np.int64]
+Positions = npt.NDArray[np.int32]
 _MAX_PENDING_PAIRS = 2_000_000  # pairs kept before the components are recomputed
 _MAX_WIDTH = 24  # bits of a band, so its table of offsets stays small
 
@@ -60,54 +61,102 @@ def _value_components(
     widths, radius = _bands(n, threshold)
     masks = {width: _masks(width, radius) for width in set(widths)}
     total = sum(len(masks[width]) for width in widths)
-    done = 0
-    pending: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
-    pending_count = 0
-    shift = 0
+    found, done, shift = _Pairs(labels), 0, 0
+
+    def probed(order: Positions, pairs: tuple[Positions, Positions]) -> None:
+        nonlocal done
+        found.add(order, *pairs)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
     for width in widths:
-        band = ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int64)
+        band = ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int32)
         shift += width
-        order = np.argsort(band, kind="stable")
-        keys, sorted_values = band[order], values[order]
-        offsets = np.searchsorted(keys, np.arange((1 << width) + 1, dtype=np.int64))
-        for mask in masks[width]:
-            first, second = _near_pairs(keys, sorted_values, offsets, int(mask), threshold)
-            first, second = order[first], order[second]
-            apart = labels[first] != labels[second]
-            if apart.any():
-                pending.append((first[apart], second[apart]))
-                pending_count += int(apart.sum())
-            if pending_count > _MAX_PENDING_PAIRS:
-                labels = _merged(labels, pending)
-                pending, pending_count = [], 0
-            done += 1
-            if progress is not None:
-                progress(done, total)
-    return _merged(labels, pending) if pending else labels
+        order = np.argsort(band, kind="stable").astype(np.int32)
+        table = _BandTable(band[order], values[order], width)
+        probed(order, table.same_bucket(threshold))
+        for top, group in _by_top_bit(masks[width][1:]):
+            probing = table.probing(top)
+            for mask in group:
+                probed(order, table.pairs(probing, int(mask), threshold))
+    return found.components()
 
 
-def _near_pairs(
-    keys: npt.NDArray[np.int64],
-    values: npt.NDArray[np.uint64],
-    offsets: npt.NDArray[np.int64],
-    mask: int,
-    threshold: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Positions (i < j, in band order) of the pairs whose band values differ by ``mask``
-    and whose hashes are within ``threshold`` bits."""
-    probe = keys ^ mask
-    start = offsets[probe]
-    count = offsets[probe + 1] - start
-    probing = np.flatnonzero(count)
-    counts = count[probing]
-    first = np.repeat(probing, counts)
-    ends = np.cumsum(counts)
-    second = np.arange(len(first), dtype=np.int64) - np.repeat(ends - counts, counts)
-    second += np.repeat(start[probing], counts)
-    once = first < second  # a pair is probed from both ends (and an item meets itself)
-    first, second = first[once], second[once]
-    close = np.bitwise_count(values[first] ^ values[second]) <= threshold
-    return first[close], second[close]
+class _BandTable:
+    """One band's items sorted by band value, with each value's bucket (start, count)."""
+
+    def __init__(self, keys: Positions, values: npt.NDArray[np.uint64], width: int) -> None:
+        self.keys, self.values = keys, values
+        self.counts = np.bincount(keys, minlength=1 << width).astype(np.int32)
+        self.starts = (np.cumsum(self.counts) - self.counts).astype(np.int32)
+
+    def same_bucket(self, threshold: int) -> tuple[Positions, Positions]:
+        """Pairs (i < j) in one bucket within ``threshold`` bits."""
+        count = self.counts[self.keys]
+        shared = np.flatnonzero(count > 1).astype(np.int32)
+        later = self.starts[self.keys[shared]] + count[shared] - 1 - shared
+        return self._checked(shared, later, shared + 1, threshold)
+
+    def probing(self, top: int) -> tuple[Positions, Positions]:
+        """The items whose band value has bit ``top`` clear, and their values: probing only
+        from them finds each pair of values that differ in a mask with that top bit once."""
+        clear = np.flatnonzero((self.keys & (1 << top)) == 0).astype(np.int32)
+        return clear, self.keys[clear]
+
+    def pairs(
+        self, probing: tuple[Positions, Positions], mask: int, threshold: int
+    ) -> tuple[Positions, Positions]:
+        """Pairs whose band values differ by ``mask``, within ``threshold`` bits."""
+        positions, keys = probing
+        probe = keys ^ mask
+        count = self.counts[probe]
+        hit = np.flatnonzero(count)
+        first = positions[hit]
+        return self._checked(first, count[hit], self.starts[probe[hit]], threshold)
+
+    def _checked(
+        self, first: Positions, counts: Positions, starts: Positions, threshold: int
+    ) -> tuple[Positions, Positions]:
+        """Each ``first`` paired with the ``counts`` items from ``starts`` on, the pairs
+        within ``threshold`` bits kept."""
+        first = np.repeat(first, counts)
+        ends = np.cumsum(counts, dtype=np.int64)
+        second = np.arange(len(first), dtype=np.int64) - np.repeat(ends - counts, counts)
+        second = (second + np.repeat(starts, counts)).astype(np.int32)
+        close = np.bitwise_count(self.values[first] ^ self.values[second]) <= threshold
+        return first[close], second[close]
+
+
+class _Pairs:
+    """Pairs found so far, joined into components whenever there are many of them, and
+    only kept while they join items not yet in one component."""
+
+    def __init__(self, labels: Labels) -> None:
+        self.labels = labels
+        self._pending: list[tuple[Labels, Labels]] = []
+        self._count = 0
+
+    def add(self, order: Positions, first: Positions, second: Positions) -> None:
+        a, b = order[first].astype(np.int64), order[second].astype(np.int64)
+        apart = self.labels[a] != self.labels[b]
+        if apart.any():
+            self._pending.append((a[apart], b[apart]))
+            self._count += int(apart.sum())
+        if self._count > _MAX_PENDING_PAIRS:
+            self.labels = _merged(self.labels, self._pending)
+            self._pending, self._count = [], 0
+
+    def components(self) -> Labels:
+        return _merged(self.labels, self._pending) if self._pending else self.labels
+
+
+def _by_top_bit(
+    masks: npt.NDArray[np.int64],
+) -> list[tuple[int, npt.NDArray[np.int64]]]:
+    """Non-zero masks grouped by their highest set bit."""
+    tops = np.floor(np.log2(masks)).astype(np.int64) if len(masks) else masks
+    return [(int(top), masks[tops == top]) for top in np.unique(tops)]
 
 
 def _merged(
