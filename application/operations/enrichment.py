@@ -22,7 +22,7 @@ already there), ``error_count`` (failed item-model runs) and ``errors``: the fir
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -186,20 +186,32 @@ class Enrichment:
             for media_id, record in context.tree.items(context.content_root)
             if record.get("kind") in kinds
         )
-        changes: dict[str, Record | None] = {}
         errors = ItemErrors()
-        done = ran = reused = clean = 0
-        for result in ordered_map(lambda item: self._enrich(item, models), items, self._threads):
-            done += 1
-            ran += result.ran
-            reused += result.reused
-            clean += not result.failed
-            if result.record is not None:
-                changes[result.media_id] = result.record
-            for model_type, detail in result.failed:
-                errors.add(result.source, model_type, detail)
-            context.tick(done, total, f"Enriched {done} of {total} items.", share=95)
-        if errors.count and not ran and not reused:
+        tally = {"done": 0, "ran": 0, "reused": 0, "clean": 0}
+
+        def changes() -> Iterator[tuple[str, Record]]:
+            """The enriched items, in tree order, as they come: none is kept longer."""
+            results = ordered_map(
+                lambda item: self._enrich(item, models),
+                items,
+                self._threads,
+                inline=lambda item: not _to_run(item[1], models),
+            )
+            for result in results:
+                tally["done"] += 1
+                tally["ran"] += result.ran
+                tally["reused"] += result.reused
+                tally["clean"] += not result.failed
+                for model_type, detail in result.failed:
+                    errors.add(result.source, model_type, detail)
+                done = tally["done"]
+                context.tick(done, total, f"Enriched {done} of {total} items.", share=95)
+                if result.record is not None:
+                    yield result.media_id, result.record
+
+        root = context.tree.update_stream(context.content_root, changes())
+        done, clean = tally["done"], tally["clean"]
+        if errors.count and not tally["ran"] and not tally["reused"]:
             first = errors.sample[0]
             raise OperationFailed(
                 f"No item could be enriched ({errors.count} errors; "
@@ -210,12 +222,12 @@ class Enrichment:
             "models": applied,
             "items": done,
             "processed": clean,
-            "reused": reused,
+            "reused": tally["reused"],
             "error_count": errors.count,
             "errors": errors.sample,
         }
         return Outcome(
-            root=context.tree.update(context.content_root, changes),
+            root=root,
             status=status_after(context),
             message=_message(done, clean, applied, errors),
             facets={"models": {**context.facets.get("models", {}), **applied}},
@@ -225,18 +237,16 @@ class Enrichment:
     def _enrich(self, item: tuple[str, Record], models: list[EnrichmentModel]) -> _Result:
         media_id, record = item
         result = _Result(media_id, record)
-        enrichment: dict[str, Any] = dict(record.get("enrichment") or {})
-        todo = []
-        for model in models:
-            if record.get("kind") not in model.media_kinds:
-                continue
-            current = enrichment.get(model.model_type)
-            if isinstance(current, dict) and current.get("model_id") == model.model_id:
-                result.reused += 1
-            else:
-                todo.append(model)
+        todo = _to_run(record, models)
+        result.reused = sum(record.get("kind") in m.media_kinds for m in models) - len(todo)
+        return self._run_models(result, record, todo)
+
+    def _run_models(self, result: _Result, record: Record, todo: list[EnrichmentModel]) -> _Result:
+        """Run ``todo`` on the item's media, keeping each output (and dropping a failed
+        model's old one)."""
         if not todo:
             return result
+        enrichment: dict[str, Any] = dict(record.get("enrichment") or {})
         try:
             path = blob_path(self._blobs, record)
         except UnsupportedMedia as error:
@@ -256,6 +266,18 @@ class Enrichment:
         if enrichment != record.get("enrichment"):
             result.record = {**record, "enrichment": enrichment}
         return result
+
+
+def _to_run(record: Record, models: list[EnrichmentModel]) -> list[EnrichmentModel]:
+    """The models that apply to the item and have no output of theirs on it yet."""
+    enrichment = record.get("enrichment") or {}
+    todo = []
+    for model in models:
+        if record.get("kind") in model.media_kinds:
+            current = enrichment.get(model.model_type)
+            if not (isinstance(current, dict) and current.get("model_id") == model.model_id):
+                todo.append(model)
+    return todo
 
 
 def _message(items: int, clean: int, applied: dict[str, str], errors: ItemErrors) -> str:
