@@ -130,16 +130,24 @@ EMPTY_ROOT = hashlib.sha256(_encode(_Leaf(()))).hexdigest()
 
 
 class ContentTree:
-    """Reads and writes trees in a ``NodeStore``. Thread-safe; decoded nodes are cached."""
+    """Reads and writes trees in a ``NodeStore``. Thread-safe. Decoded nodes are cached, the
+    least recently used going first once their encoded bodies pass ``cache_bytes``: the
+    cache is bounded in bytes, whatever the size of a dataset or of its records."""
 
     def __init__(
-        self, store: NodeStore, *, leaf_capacity: int = LEAF_CAPACITY, cache_size: int = 20_000
+        self, store: NodeStore, *, leaf_capacity: int = LEAF_CAPACITY, cache_bytes: int = 16 << 20
     ) -> None:
         self._store = store
         self._capacity = leaf_capacity
-        self._cache: OrderedDict[str, _Node] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[_Node, int]] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._cached = 0  # bytes of the cached nodes' bodies
         self._lock = threading.Lock()
+
+    @property
+    def cached_bytes(self) -> int:
+        """The encoded size of the nodes the cache holds (at most ``cache_bytes``)."""
+        return self._cached
 
     # Reading.
 
@@ -153,12 +161,21 @@ class ContentTree:
         return dict(node.items).get(key)
 
     def items(self, root: str) -> Iterator[tuple[str, Record]]:
+        """Every item below ``root``, in the tree's order. Each interior node's children are
+        read in one store read and kept out of the cache: a walk of a whole large tree holds
+        a few nodes at a time and leaves the cache to the hot ones."""
         node = self._load(root)
         if isinstance(node, _Leaf):
             yield from node.items
-            return
-        for child in node.children:
-            yield from self.items(child.hash)
+        else:
+            yield from self._items_below(node)
+
+    def _items_below(self, node: _Interior) -> Iterator[tuple[str, Record]]:
+        for child in self._peek_many([c.hash for c in node.children]):
+            if isinstance(child, _Leaf):
+                yield from child.items
+            else:
+                yield from self._items_below(child)
 
     def counts(self, root: str) -> Counts:
         node = self._load(root)
@@ -214,7 +231,7 @@ class ContentTree:
     def _peek_many(self, hashes: list[str]) -> list[_Node]:
         """Decode nodes, from the cache when there, without adding them to it."""
         with self._lock:
-            cached = {h: self._cache[h] for h in hashes if h in self._cache}
+            cached = {h: self._cache[h][0] for h in hashes if h in self._cache}
         wanted = [h for h in hashes if h not in cached and h != EMPTY_ROOT]
         bodies = self._store.get_many(wanted) if wanted else {}
         nodes: list[_Node] = []
@@ -414,7 +431,7 @@ class ContentTree:
         node_hash = hashlib.sha256(body).hexdigest()
         if node_hash != EMPTY_ROOT:
             pending[node_hash] = body
-            self._remember(node_hash, node)
+            self._remember(node_hash, node, len(body))
         return node_hash
 
     # Node cache.
@@ -424,22 +441,25 @@ class ContentTree:
             cached = self._cache.get(node_hash)
             if cached is not None:
                 self._cache.move_to_end(node_hash)
-                return cached
+                return cached[0]
         if node_hash == EMPTY_ROOT:
             return _Leaf(())
         body = self._store.get_many([node_hash]).get(node_hash)
         if body is None:
             raise NodeMissing(node_hash)
         node = _decode(body)
-        self._remember(node_hash, node)
+        self._remember(node_hash, node, len(body))
         return node
 
-    def _remember(self, node_hash: str, node: _Node) -> None:
+    def _remember(self, node_hash: str, node: _Node, size: int) -> None:
         with self._lock:
-            self._cache[node_hash] = node
-            self._cache.move_to_end(node_hash)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            if node_hash in self._cache:
+                self._cache.move_to_end(node_hash)
+                return
+            self._cache[node_hash] = (node, size)
+            self._cached += size
+            while self._cached > self._cache_bytes and len(self._cache) > 1:
+                self._cached -= self._cache.popitem(last=False)[1][1]
 
 
 def _group(

@@ -88,8 +88,10 @@ class _BandTable:
 
     def __init__(self, keys: Positions, values: npt.NDArray[np.uint64], width: int) -> None:
         self.keys, self.values = keys, values
-        self.counts = np.bincount(keys, minlength=1 << width).astype(np.int32)
-        self.starts = (np.cumsum(self.counts) - self.counts).astype(np.int32)
+        self.counts = np.zeros(1 << width, dtype=np.int32)
+        present, counts = np.unique(keys, return_counts=True)  # keys are sorted: cheap
+        self.counts[present] = counts
+        self.starts = np.cumsum(self.counts, dtype=np.int32) - self.counts
 
     def same_bucket(self, threshold: int) -> tuple[Positions, Positions]:
         """Pairs (i < j) in one bucket within ``threshold`` bits."""

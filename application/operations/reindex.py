@@ -61,7 +61,7 @@ class Reindex:
         hashed_root = tree.update_stream(
             context.content_root, self._hashing(context, hasher, found)
         )
-        if found.errors.count and not any(found.has_hash) and not found.video_ids:
+        if found.errors.count and not any(found.has_hash) and not len(found.video_ids):
             first = found.errors.sample[0]
             raise OperationFailed(
                 f"No image could be hashed ({found.errors.count} errors; "
@@ -157,22 +157,43 @@ class Reindex:
         return record, (value, {**record, "enrichment": enrichment})
 
 
+class _Strings:
+    """Many strings in one buffer (offsets into UTF-8 bytes): no object per string."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._ends = array("Q")
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def append(self, text: str) -> None:
+        self._data += text.encode()
+        self._ends.append(len(self._data))
+
+    def __getitem__(self, index: int) -> str:
+        start = self._ends[index - 1] if index else 0
+        return self._data[start : self._ends[index]].decode()
+
+
 class _Found:
     """What the first pass found, in tree order: each image's id and hash (or that it has
-    none), each video's id and blob. Compact arrays: a million items cost tens of MB."""
+    none), each video's id and a label per distinct blob. A million items cost tens of MB,
+    and almost no Python objects, so the memory goes back when the task ends."""
 
     def __init__(self) -> None:
         self.items = self.hashed = 0
         self.errors = ItemErrors()
-        self.image_ids: list[bytes] = []
+        self.ids = _Strings()  # the images', then (``video_ids``) the videos'
         self.hashes = array("Q")
         self.has_hash = bytearray()
-        self.video_ids: list[bytes] = []
-        self.video_blobs: list[str] = []
+        self.video_ids = _Strings()
+        self.video_labels = array("q")
+        self._blobs: dict[str, int] = {}
 
     @property
     def images(self) -> int:
-        return len(self.image_ids)
+        return len(self.ids)
 
     @property
     def reused(self) -> int:
@@ -185,41 +206,44 @@ class _Found:
             if record.get("kind") == "image":
                 yield media_id, record
             elif record.get("kind") == "video":
-                self.video_ids.append(media_id.encode())
-                self.video_blobs.append(str(record.get("blob")))
+                self.video_ids.append(media_id)
+                blob = str(record.get("blob"))
+                self.video_labels.append(self._blobs.setdefault(blob, len(self._blobs)))
 
     def add_image(self, media_id: str, value: int | None) -> None:
-        self.image_ids.append(media_id.encode())
+        self.ids.append(media_id)
         self.hashes.append(value or 0)
         self.has_hash.append(value is not None)
+
+    def media_id(self, index: int) -> str:
+        """The id of item ``index``, images first, then videos."""
+        images = self.images
+        return self.ids[index] if index < images else self.video_ids[index - images]
 
 
 class _Clusters:
     """Each item's cluster: images by hash distance, videos by identical blobs; an item in
-    no group of two or more has none. Items are labelled in the first pass's order, and
-    ``changes`` walks the tree in that same order."""
+    no group of two or more has none. Items are labelled in the first pass's order (images,
+    then videos), and ``changes`` walks the tree in that same order."""
 
     def __init__(self, found: _Found, threshold: int, progress: Callable[[int, int], None]) -> None:
+        images = found.images
         hashed = np.frombuffer(found.has_hash, dtype=np.uint8).astype(bool)
         values = np.frombuffer(found.hashes, dtype=np.uint64)[hashed]
-        images = np.arange(found.images, dtype=np.int64)  # unhashed images: alone
-        images[hashed] = hash_components(values, threshold, progress) + found.images
-        blobs = np.array(found.video_blobs, dtype=object)
-        videos = np.unique(blobs, return_inverse=True)[1].reshape(-1) + 2 * found.images + 1
-        self._labels = np.concatenate([images, videos]).astype(np.int64)
-        self._image_count = found.images
-        ids = np.array(found.image_ids + found.video_ids, dtype=bytes)
+        image_labels = np.arange(images, dtype=np.int64)  # unhashed images: alone
+        image_labels[hashed] = hash_components(values, threshold, progress) + images
+        video_labels = np.frombuffer(found.video_labels, dtype=np.int64) + 2 * images + 1
+        self._labels = np.concatenate([image_labels, video_labels])
+        self._image_count = images
         self._cluster: dict[int, str] = {}  # label -> cluster id, for groups of two or more
-        if len(ids):
-            order = np.lexsort((ids, self._labels))
-            labels = self._labels[order]
-            starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-            sizes = np.diff(np.r_[starts, len(labels)])
-            for start in starts[sizes > 1]:
-                self._cluster[int(labels[start])] = cluster_id(ids[order[start]].decode())
-            self.items = int(sizes[sizes > 1].sum())
-        else:
-            self.items = 0
+        order = np.argsort(self._labels, kind="stable")
+        labels = self._labels[order]
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        sizes = np.diff(np.r_[starts, len(labels)])
+        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+            smallest = min(found.media_id(int(i)) for i in order[start : start + size])
+            self._cluster[int(labels[start])] = cluster_id(smallest)
+        self.items = int(sizes[sizes > 1].sum())
         self.count = len(self._cluster)
 
     def changes(self, items: Iterable[tuple[str, Record]]) -> Iterator[tuple[str, Record]]:

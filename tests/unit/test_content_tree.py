@@ -270,6 +270,27 @@ def test_a_stream_of_changes_in_tree_order_gives_the_root_of_one_update_and_writ
     assert len(stream_store.written) <= 1.5 * len(base_store.written)
 
 
+def test_the_node_cache_stays_within_its_bytes_whatever_is_read_or_written() -> None:
+    budget = 64 << 10
+    tree = ContentTree(DictNodeStore(), cache_bytes=budget)
+    root = tree.build(content(20_000).items())
+    assert tree.cached_bytes <= budget
+    assert sum(1 for _ in tree.items(root)) == 20_000
+    for i in range(0, 20_000, 97):
+        assert tree.get(root, key(i)) == record(i)
+    assert 0 < tree.cached_bytes <= budget
+
+
+def test_walking_every_item_keeps_no_leaf_in_the_cache() -> None:
+    tree = ContentTree(DictNodeStore())
+    root = tree.build(content(5000).items())
+    hot = tree.get(root, key(1))  # a hot path, cached
+    before = tree.cached_bytes
+    assert dict(tree.items(root)) == content(5000)
+    assert tree.cached_bytes == before
+    assert hot == record(1)
+
+
 # Diff.
 
 
