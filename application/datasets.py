@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4, uuid5
 
@@ -20,9 +19,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError
 
-from application.actor import SYSTEM_EMAIL, Actor
+from application.actor import Actor
+from application.decisions import Also, now
 from application.details import (
-    ClaimedTask,
     ClonePreview,
     DatasetDetails,
     SnapshotDetails,
@@ -31,6 +30,7 @@ from application.details import (
     snapshot_details,
 )
 from application.ports import TaskQuota
+from application.task_runs import TaskRuns
 from application.users import UsersMixin
 from application.version_diff import VersionDiffs
 from domain.access import Role
@@ -41,19 +41,11 @@ from domain.dataset_events import task_starters
 from domain.errors import Conflict, DatasetNotFound
 from domain.ids import NAMESPACE, dataset_id_for_clone
 from domain.status import Operation
-from domain.tasks import CLONE, CREATION, RESTORE
-from domain.version import Version, version_of
+from domain.tasks import CREATION
+from domain.version import Version
 
 T = TypeVar("T")
 _ATTEMPTS = 8
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Also(list[Aggregate]):
-    """What a decision returns when other aggregates must be saved with the dataset."""
 
 
 class _Locks:
@@ -68,7 +60,7 @@ class _Locks:
             return self._locks.setdefault(aggregate_id, threading.RLock())
 
 
-class Datasets(UsersMixin, VersionDiffs, Application[UUID]):
+class Datasets(UsersMixin, VersionDiffs, TaskRuns, Application[UUID]):
     name = "snapset"
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
         Dataset: 100
@@ -308,100 +300,6 @@ class Datasets(UsersMixin, VersionDiffs, Application[UUID]):
             dataset.start_export(str(task), actor.email, params, now())
 
         return Written(task, self._change(actor, dataset_id, decide, need=Role.VIEWER).position)
-
-    # The worker's side of a task. Each publishes its result with one event.
-
-    def claim_task(self, dataset_id: UUID, task_id: str, worker: str, lease: float) -> ClaimedTask:
-        """Lease a task to ``worker``; returns the task as claimed."""
-
-        def claim(dataset: Dataset) -> ClaimedTask:
-            dataset.claim_task(task_id, worker, now() + timedelta(seconds=lease), now())
-            task = dataset.task(task_id)
-            publishes: Version | None = None
-            if task["task_type"] == RESTORE:
-                publishes = dataset.checkpoints[task["params"]["snapshot_id"]]["version"]
-            elif task["task_type"] == CLONE:
-                publishes = task["params"]["version"]
-            return ClaimedTask(dataset.id, dataset.name, task, dataset.current, publishes)
-
-        return self._system(dataset_id, claim)
-
-    def report_progress(
-        self,
-        dataset_id: UUID,
-        task_id: str,
-        worker: str,
-        progress: int,
-        message: str,
-        lease: float,
-    ) -> None:
-        until = now() + timedelta(seconds=lease)
-        self._system(
-            dataset_id, lambda d: d.report_progress(task_id, worker, progress, message, until)
-        )
-
-    def complete_operation(
-        self,
-        dataset_id: UUID,
-        task_id: str,
-        worker: str,
-        root: str,
-        status: str,
-        *,
-        facets: dict[str, Any] | None = None,
-        report: dict[str, Any] | None = None,
-        message: str = "",
-    ) -> None:
-        counts = self.tree.counts(root)
-        result = version_of(root, counts.images, counts.videos, status, facets or {})
-
-        def decide(dataset: Dataset) -> None:
-            by = dataset.task(task_id)["created_by"]
-            dataset.complete_operation(
-                task_id, worker, result, by, now(), report=report, message=message
-            )
-
-        self._system(dataset_id, decide)
-
-    def complete_export(
-        self,
-        dataset_id: UUID,
-        task_id: str,
-        worker: str,
-        report: dict[str, Any],
-        message: str = "",
-    ) -> None:
-        self._system(dataset_id, lambda d: d.complete_export(task_id, worker, report, message))
-
-    def complete_restore(self, dataset_id: UUID, task_id: str, worker: str) -> None:
-        self._system(dataset_id, lambda d: d.complete_restore(task_id, worker))
-
-    def complete_clone(self, dataset_id: UUID, task_id: str, worker: str) -> None:
-        def decide(dataset: Dataset) -> Also:
-            by = dataset.task(task_id)["created_by"]
-            return self._end_task(
-                dataset, task_id, lambda: dataset.complete_clone(task_id, worker, by, now())
-            )
-
-        self._system(dataset_id, decide)
-
-    def fail_task(self, dataset_id: UUID, task_id: str, worker: str, error: str) -> None:
-        self._system(
-            dataset_id,
-            lambda d: self._end_task(d, task_id, lambda: d.fail_task(task_id, worker, error)),
-        )
-
-    def _end_task(self, dataset: Dataset, task_id: str, end: Callable[[], None]) -> Also:
-        """End a task however it ends; a clone's end also releases its source dataset (which
-        refuses restores while a clone from it runs), in the same save."""
-        task = dataset.active_task
-        is_clone = task is not None and task["task_id"] == task_id and task["task_type"] == CLONE
-        end()
-        if not is_clone or dataset.source_dataset_id is None:
-            return Also()
-        source = self._load(dataset.source_dataset_id)
-        source.finish_clone(task_id, SYSTEM_EMAIL)
-        return Also([source])
 
     # Plumbing.
 
