@@ -6,8 +6,9 @@ sorted by file name then media id) and, when asked, each item's file under
 characters only, so nothing escapes the archive. The version's root comes in the task's
 params, so any snapshot exports without being restored, and the export changes nothing.
 
-Items stream from the tree and media bytes stream from the blob store; only the records
-(their canonical JSON) are held, to sort them. The archive is written through
+Items stream from the tree and media bytes stream from the blob store; the records (their
+canonical JSON) are sorted in bounded memory, spilling sorted runs to a temporary folder
+(``SortedSpill``). The archive is written through
 ``ExportArchives``, which publishes it under its final name only once it is complete.
 """
 
@@ -22,8 +23,9 @@ from pathlib import PurePosixPath
 from typing import IO, Any, Protocol
 
 from application.operations.base import Outcome, TaskContext
+from application.operations.sorted_spill import Entry, SortedSpill
 from application.ports import BlobStore
-from domain.content_tree import Record, canonical_bytes
+from domain.content_tree import Counts, Record, canonical_bytes
 from domain.tasks import EXPORT
 
 METADATA = "metadata.json"
@@ -42,14 +44,6 @@ class ExportArchives(Protocol):
         ...
 
     def download_uri(self, dataset_id: str, task_id: str) -> str: ...
-
-
-@dataclass(frozen=True, order=True)
-class _Entry:
-    file_name: str
-    media_id: str
-    body: bytes = field(compare=False)  # the record's canonical JSON
-    blob: str | None = field(compare=False)
 
 
 def media_path(media_id: str, file_name: str) -> str:
@@ -84,8 +78,20 @@ class Export:
         include_media = bool(params.get("include_media"))
         counts = context.tree.counts(root)
         work = counts.items * (2 if include_media else 1)
-        entries = sorted(self._entries(context, root, work))
-        report = _Report(items=len(entries))
+        with SortedSpill() as entries:
+            self._read_entries(context, root, work, entries)
+            return self._archive(context, counts, include_media, work, entries)
+
+    def _archive(
+        self,
+        context: TaskContext,
+        counts: Counts,
+        include_media: bool,
+        work: int,
+        entries: SortedSpill,
+    ) -> Outcome:
+        params = context.params
+        report = _Report(items=entries.count)
         header = {
             "id": context.dataset_id,
             "name": context.dataset_name,
@@ -127,26 +133,27 @@ class Export:
             },
         )
 
-    def _entries(self, context: TaskContext, root: str, work: int) -> list[_Entry]:
-        entries: list[_Entry] = []
+    def _read_entries(
+        self, context: TaskContext, root: str, work: int, entries: SortedSpill
+    ) -> None:
         for batch in context.tree.leaf_batches(root):
             for _, items in batch:
-                entries.extend(_entry(media_id, record) for media_id, record in items)
-            context.tick(len(entries), work, f"Read {len(entries)} records.")
-        return entries
+                for media_id, record in items:
+                    entries.add(_entry(media_id, record))
+            context.tick(entries.count, work, f"Read {entries.count} records.")
 
     def _write_media(
         self,
         context: TaskContext,
         archive: zipfile.ZipFile,
-        entries: list[_Entry],
+        entries: SortedSpill,
         report: _Report,
         work: int,
     ) -> dict[str, str]:
         paths: dict[str, str] = {}
         used: set[str] = set()
         for number, entry in enumerate(entries, 1):
-            context.tick(len(entries) + number, work, f"Wrote {number} media files.")
+            context.tick(entries.count + number, work, f"Wrote {number} media files.")
             if entry.blob is None:
                 report.error(f"{entry.file_name} ({entry.media_id}): no media file")
                 continue
@@ -166,9 +173,9 @@ class Export:
         return paths
 
 
-def _entry(media_id: str, record: Record) -> _Entry:
+def _entry(media_id: str, record: Record) -> Entry:
     blob = record.get("blob")
-    return _Entry(
+    return Entry(
         str(record.get("file_name") or ""),
         media_id,
         canonical_bytes(record),
@@ -190,7 +197,7 @@ def _unique(path: str, used: set[str]) -> str:
 def _write_metadata(
     archive: zipfile.ZipFile,
     header: dict[str, Any],
-    entries: list[_Entry],
+    entries: SortedSpill,
     paths: dict[str, str] | None,
 ) -> None:
     """``{"dataset": header, "items": [records], "media": {media_id: path}}``, streamed."""
