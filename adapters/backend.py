@@ -10,6 +10,7 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from adapters.aggregate_cache import BytesBoundedCache
 from adapters.positions import Positions
 from adapters.read_models import READ_MODELS
 from adapters.settings import Settings
@@ -26,8 +27,9 @@ from adapters.views.view import View
 from application.datasets import Datasets
 
 _MIGRATION_LOCK = 0x5A4E5345  # the advisory lock that serialises table creation
-# Recently used aggregates stay in memory; each load still reads the events stored since
-# (fast-forward), so other processes' writes are seen, and callers get a deep copy.
+# Recently used aggregates stay in memory (``BytesBoundedCache`` replaces the library's
+# cache of so many entries); each load still reads the events stored since (fast-forward),
+# so other processes' writes are seen, and callers get a deep copy.
 _AGGREGATE_CACHE = {
     "AGGREGATE_CACHE_MAXSIZE": "2000",
     "AGGREGATE_CACHE_FASTFORWARD": "y",
@@ -106,6 +108,7 @@ def open_backend(settings: Settings, *, migrate: bool = True, limit_tasks: bool 
         limit, wait = settings.max_open_tasks, settings.read_wait_seconds
         quota = OpenTasksQuota(task_log, limit, positions, wait)
     app = Datasets(nodes=opened.nodes, env=opened.env, quota=quota)
+    app.repository.cache = BytesBoundedCache(settings.aggregate_cache_bytes)
     if not settings.uses_postgres:
         make_durable(app.factory.datastore)  # type: ignore[attr-defined]
     backend = Backend(

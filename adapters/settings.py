@@ -23,6 +23,7 @@ class Settings:
     write_wait_seconds: float = 5.0  # a write waits this long for the read models
     max_open_tasks: int = 8  # per user: starting one more task answers 429
     read_wait_seconds: float = 5.0  # a read waits this long for them to reach its position
+    aggregate_cache_bytes: int = 32 * MiB  # recently used datasets kept in memory
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -39,6 +40,7 @@ class Settings:
             lease_seconds=float(env.get("SNAPSET_LEASE_SECONDS", 30.0)),
             write_wait_seconds=float(env.get("SNAPSET_WRITE_WAIT_SECONDS", 5.0)),
             max_open_tasks=int(env.get("SNAPSET_MAX_OPEN_TASKS", 8)),
+            aggregate_cache_bytes=int(env.get("SNAPSET_AGGREGATE_CACHE_BYTES", 32 * MiB)),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
