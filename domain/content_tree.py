@@ -89,8 +89,14 @@ def canonical_bytes(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _route(key: str) -> str:
+def route_of(key: str) -> str:
+    """Where a key lives in the tree. ``items`` yields the leaves in the order of their
+    routes (keys within a leaf in their own order), so changes sorted by route fall into
+    each leaf once."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+_route = route_of
 
 
 def _count_record(record: Record) -> Counts:

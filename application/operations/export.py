@@ -17,13 +17,14 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Protocol
 
 from application.operations.base import Outcome, TaskContext
-from application.operations.sorted_spill import Entry, SortedSpill
+from application.operations.sorted_spill import SortedSpill
 from application.ports import BlobStore
 from domain.content_tree import Counts, Record, canonical_bytes
 from domain.tasks import EXPORT
@@ -139,7 +140,7 @@ class Export:
         for batch in context.tree.leaf_batches(root):
             for _, items in batch:
                 for media_id, record in items:
-                    entries.add(_entry(media_id, record))
+                    entries.add(*_entry(media_id, record))
             context.tick(entries.count, work, f"Read {entries.count} records.")
 
     def _write_media(
@@ -152,7 +153,7 @@ class Export:
     ) -> dict[str, str]:
         paths: dict[str, str] = {}
         used: set[str] = set()
-        for number, entry in enumerate(entries, 1):
+        for number, entry in enumerate(_entries(entries), 1):
             context.tick(entries.count + number, work, f"Wrote {number} media files.")
             if entry.blob is None:
                 report.error(f"{entry.file_name} ({entry.media_id}): no media file")
@@ -173,14 +174,28 @@ class Export:
         return paths
 
 
-def _entry(media_id: str, record: Record) -> Entry:
+@dataclass(frozen=True)
+class _Entry:
+    file_name: str
+    media_id: str
+    body: bytes  # the record's canonical JSON
+    blob: str | None
+
+
+def _entry(media_id: str, record: Record) -> tuple[bytes, bytes]:
+    """A record as a sort key (file name, then media id: NUL between, as neither holds one)
+    and a value (its blob, then its canonical JSON)."""
     blob = record.get("blob")
-    return Entry(
-        str(record.get("file_name") or ""),
-        media_id,
-        canonical_bytes(record),
-        blob if isinstance(blob, str) else None,
-    )
+    key = f"{record.get('file_name') or ''}\x00{media_id}".encode()
+    value = (blob if isinstance(blob, str) else "").encode() + b"\x00" + canonical_bytes(record)
+    return key, value
+
+
+def _entries(spill: SortedSpill) -> Iterator[_Entry]:
+    for key, value in spill:
+        file_name, _, media_id = key.decode().partition("\x00")
+        blob, _, body = value.partition(b"\x00")
+        yield _Entry(file_name, media_id, body, blob.decode() or None)
 
 
 def _unique(path: str, used: set[str]) -> str:
@@ -205,7 +220,7 @@ def _write_metadata(
     info.compress_type = zipfile.ZIP_DEFLATED
     with archive.open(info, "w", force_zip64=True) as out:
         out.write(b'{"dataset":' + canonical_bytes(header) + b',"items":[')
-        for number, entry in enumerate(entries):
+        for number, entry in enumerate(_entries(entries)):
             out.write(b"," + entry.body if number else entry.body)
         out.write(b"]")
         if paths is not None:

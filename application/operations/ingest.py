@@ -8,10 +8,12 @@ the task and its path), so a task re-run after a crash builds the very same tree
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -19,8 +21,9 @@ from uuid import uuid5
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
 from application.operations.parallel import ordered_map
+from application.operations.sorted_spill import SortedSpill
 from application.ports import BlobStore, BlobWriter, Staging, iter_files
-from domain.content_tree import Record
+from domain.content_tree import Record, canonical_bytes, route_of
 from domain.ids import NAMESPACE
 from domain.status import Status
 from domain.tasks import CREATION, MEDIA_ADDITION
@@ -93,27 +96,32 @@ class Ingest:
     def run(self, context: TaskContext) -> Outcome:
         source = self._source_folder(context.params)
         report = _Report()
-        records: dict[str, Record | None] = {}
-        files = list(iter_files(source))
-        with self._blobs.batch(context.task_id) as blobs:
+        total = sum(1 for _ in iter_files(source))
+        with SortedSpill() as records:
+            with self._blobs.batch(context.task_id) as blobs:
 
-            def read(path: Path) -> Record | str | None:
-                if path.suffix.lower() == ".zip":
-                    return None  # read member by member below, on this thread
-                return self._read_file(context, blobs, path, path.relative_to(source).as_posix())
+                def read(path: Path) -> tuple[Path, Record | str | None]:
+                    if path.suffix.lower() == ".zip":
+                        return path, None  # read member by member below, on this thread
+                    name = path.relative_to(source).as_posix()
+                    return path, self._read_file(context, blobs, path, name)
 
-            results = ordered_map(read, files, self._threads)
-            for number, (path, result) in enumerate(zip(files, results, strict=True), 1):
-                relative = path.relative_to(source).as_posix()
-                if result is None:
-                    self._ingest_zip(context, blobs, path, relative, records, report)
-                else:
-                    _add(result, relative, records, report)
-                context.tick(number, len(files), f"Read {number} of {len(files)} files.", share=90)
-        if not records:
-            detail = report.message() if report.error_count else "The source has no files."
-            raise OperationFailed(f"No supported images or videos were found. {detail}")
-        root = context.tree.update(context.content_root, records)
+                results = ordered_map(read, iter_files(source), self._threads)
+                for number, (path, result) in enumerate(results, 1):
+                    relative = path.relative_to(source).as_posix()
+                    if result is None:
+                        self._ingest_zip(context, blobs, path, relative, records, report)
+                    else:
+                        _add(result, relative, records, report)
+                    context.tick(number, total, f"Read {number} of {total} files.", share=90)
+            if not records.count:
+                detail = report.message() if report.error_count else "The source has no files."
+                raise OperationFailed(f"No supported images or videos were found. {detail}")
+            # In the tree's order, so each node is written about once, in bounded memory.
+            root = context.tree.update_stream(
+                context.content_root,
+                ((key.decode(), json.loads(value)) for key, value in _by_route(records)),
+            )
         task_id = context.task_id
         cleanup = (
             [lambda: self._staging.remove(task_id)]
@@ -147,7 +155,7 @@ class Ingest:
         blobs: BlobWriter,
         path: Path,
         name: str,
-        records: dict[str, Record | None],
+        records: SortedSpill,
         report: _Report,
     ) -> None:
         _add(self._read_file(context, blobs, path, name), name, records, report)
@@ -188,7 +196,7 @@ class Ingest:
         blobs: BlobWriter,
         path: Path,
         name: str,
-        records: dict[str, Record | None],
+        records: SortedSpill,
         report: _Report,
     ) -> None:
         try:
@@ -243,9 +251,8 @@ class MediaAddition(Ingest):
         return Status.PARTIAL_INDEX.value if context.clustered else Status.READY.value
 
 
-def _add(
-    result: Record | str, name: str, records: dict[str, Record | None], report: _Report
-) -> None:
+def _add(result: Record | str, name: str, records: SortedSpill, report: _Report) -> None:
+    """Note a file's record (sorted by its route in the tree, then its id) or why not."""
     if isinstance(result, str):
         report.error(name, result)
         return
@@ -253,4 +260,11 @@ def _add(
         report.images += 1
     else:
         report.videos += 1
-    records[result["media_id"]] = result
+    media_id = str(result["media_id"])
+    records.add(f"{route_of(media_id)}\x00{media_id}".encode(), canonical_bytes(result))
+
+
+def _by_route(records: SortedSpill) -> Iterator[tuple[bytes, bytes]]:
+    """(media id, record JSON) in the tree's order."""
+    for key, value in records:
+        yield key.partition(b"\x00")[2], value
