@@ -255,7 +255,6 @@ def measure_diffs(
 ) -> list[DiffResult]:
     results = []
     nodes = bench.rt.backend.nodes
-    compare = _compare_versions()
     for n in sizes:
         log(f"{backend} diff n={n:,}: building the tree")
         with no_gc():
@@ -276,16 +275,14 @@ def measure_diffs(
             found = list(ContentTree(nodes).diff(old, new))
             elapsed = time.perf_counter() - started
             result.changes = len(found)
-            if compare is not None:
-                bench.app.tree = ContentTree(nodes)  # a cold node cache for this read
-                started_compare = time.perf_counter()
-                diff = compare(bench.app, bench.actor, dataset_id, checkpoint, "current", 1, 50)
-                compare_elapsed = time.perf_counter() - started_compare
-                assert diff.page.total == CHANGES, diff.page.counts
+            bench.app.tree = ContentTree(nodes)  # a cold node cache for this read
+            started_compare = time.perf_counter()
+            diff = bench.app.compare_versions(bench.actor, dataset_id, checkpoint, "current", 1, 50)
+            compare_elapsed = time.perf_counter() - started_compare
+            assert diff.page.total == CHANGES, diff.page.counts
             if i:
                 result.tree_diff.append(elapsed)
-                if compare is not None:
-                    result.compare.append(compare_elapsed)
+                result.compare.append(compare_elapsed)
         assert result.changes == CHANGES, result.changes
         log(
             f"{backend} diff n={n:,}: tree.diff {median_ms(result.tree_diff):.2f} ms, "
@@ -293,16 +290,6 @@ def measure_diffs(
         )
         results.append(result)
     return results
-
-
-def _compare_versions() -> Callable[..., Any] | None:
-    """The HTTP-free version comparison, if this tree has it yet."""
-    try:
-        module = importlib.import_module("application.version_diff")
-    except ImportError:
-        return None
-    found: Callable[..., Any] | None = getattr(module, "compare_versions", None)
-    return found
 
 
 def measure_backend(
@@ -452,10 +439,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _constant(changes: dict[str, Any]) -> Callable[[DatasetDetails], dict[str, Any]]:
     """An item edit that changes the same items whatever the dataset holds."""
     return lambda _dataset: changes
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
