@@ -33,8 +33,8 @@ from adapters.enrichment.registry import default_registry
 from adapters.storage.blobs import BlobFolder
 from application.operations.base import Operation, TaskContext
 from application.operations.enrichment import Enrichment
+from application.operations.hash_clusters import hash_groups
 from application.operations.reindex import Reindex
-from domain.clustering import near_duplicate_groups
 from domain.content_tree import EMPTY_ROOT, ContentTree
 from domain.tasks import TaskState
 
@@ -177,7 +177,7 @@ def main() -> None:
     for n in (1_000, 10_000, 50_000):
         hashes = {f"k{i}": rng.getrandbits(64) for i in range(n)}
         started = time.perf_counter()
-        near_duplicate_groups(hashes, 8)
+        hash_groups(hashes, 8)
         print(f"{n:<34}{time.perf_counter() - started:>12.2f}")
 
 

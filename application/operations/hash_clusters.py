@@ -33,6 +33,8 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from domain.clustering import check_hash, check_threshold
+
 Labels = npt.NDArray[np.int64]
 Positions = npt.NDArray[np.int32]
 _MAX_PENDING_PAIRS = 2_000_000  # pairs kept before the components are recomputed
@@ -58,7 +60,7 @@ def _value_components(
     labels: Labels = np.arange(n, dtype=np.int64)
     if threshold == 0 or n < 2:
         return labels
-    widths, radius = _bands(n, threshold)
+    widths, radius = bands(n, threshold)
     masks = {width: _masks(width, radius) for width in set(widths)}
     total = sum(len(masks[width]) for width in widths)
     found, done, shift = _Pairs(labels), 0, 0
@@ -174,7 +176,7 @@ def _merged(
     return merged
 
 
-def _bands(n: int, threshold: int) -> tuple[list[int], int]:
+def bands(n: int, threshold: int) -> tuple[list[int], int]:
     """The band widths and the probe radius that minimise the expected work."""
 
     def cost(m: int) -> float:
@@ -201,8 +203,11 @@ def _masks(width: int, radius: int) -> npt.NDArray[np.int64]:
 def hash_groups(
     hashes: dict[str, int], threshold: int, progress: Callable[[int, int], None] | None = None
 ) -> list[list[str]]:
-    """The clusters of two or more keys, each sorted, ordered by their smallest key: the
-    same answer as ``domain.clustering.near_duplicate_groups``, at scale."""
+    """The clusters of two or more keys (``domain.clustering``), each sorted, ordered by
+    their smallest key. Invalid for a threshold outside 0..32 or a hash beyond 64 bits."""
+    check_threshold(threshold)
+    for key, value in hashes.items():
+        check_hash(key, value)
     keys = np.array(list(hashes), dtype=object)
     if len(keys) < 2:
         return []

@@ -1,5 +1,5 @@
-"""Near-duplicate clustering: the banded search finds exactly the components that comparing
-every pair would, in any input order, with stable ids."""
+"""Near-duplicate clustering: the multi-index search re-index runs finds exactly the
+components that comparing every pair would, in any input order, with stable ids."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from uuid import uuid5
 
 import pytest
 
-from domain.clustering import (
-    MAX_THRESHOLD,
-    bands,
-    cluster_ids,
-    exact_groups,
-    near_duplicate_groups,
-)
+from application.operations.hash_clusters import bands
+from application.operations.hash_clusters import hash_groups as near_duplicate_groups
+from domain.clustering import MAX_THRESHOLD, cluster_id
 from domain.errors import Invalid
 from domain.ids import NAMESPACE
 
@@ -59,18 +55,16 @@ def planted(seed: int, families: int = 12, max_flips: int = 14) -> dict[str, int
     return hashes
 
 
-@pytest.mark.parametrize("threshold", range(MAX_THRESHOLD + 1))
-def test_bands_are_threshold_plus_one_disjoint_masks_covering_all_64_bits(
-    threshold: int,
+@pytest.mark.parametrize("n", [2, 1000, 10**6, 10**7])
+@pytest.mark.parametrize("threshold", range(1, MAX_THRESHOLD + 1))
+def test_bands_cover_the_64_bits_and_their_radius_keeps_the_pigeonhole(
+    n: int, threshold: int
 ) -> None:
-    found = bands(threshold)
-    assert len(found) == threshold + 1
-    covered = 0
-    for shift, mask in found:
-        assert mask > 0
-        assert covered & (mask << shift) == 0
-        covered |= mask << shift
-    assert covered == (1 << 64) - 1
+    widths, radius = bands(n, threshold)
+    assert sum(widths) == 64
+    assert all(0 < width <= 24 for width in widths)  # a band's table stays small
+    # Two hashes within ``threshold`` bits differ in at most ``radius`` bits of some band.
+    assert radius == threshold // len(widths)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -123,22 +117,9 @@ def test_a_chain_of_close_hashes_is_one_cluster_single_linkage() -> None:
     assert near_duplicate_groups({"a": a, "b": b, "c": c}, 4) == [["a", "b", "c"]]
 
 
-def test_cluster_ids_are_uuid5_of_the_smallest_member_and_shared_by_the_group() -> None:
-    ids = cluster_ids([["m1", "m7"], ["m2", "m3", "m9"]])
-    assert ids == {
-        "m1": str(uuid5(NAMESPACE, "cluster:m1")),
-        "m7": str(uuid5(NAMESPACE, "cluster:m1")),
-        "m2": str(uuid5(NAMESPACE, "cluster:m2")),
-        "m3": str(uuid5(NAMESPACE, "cluster:m2")),
-        "m9": str(uuid5(NAMESPACE, "cluster:m2")),
-    }
-
-
-def test_exact_groups_gather_equal_values_only() -> None:
-    groups = exact_groups(
-        {"v1": "blob-a", "v2": "blob-b", "v3": "blob-a", "v4": "blob-c", "v0": "blob-c"}
-    )
-    assert groups == [["v0", "v4"], ["v1", "v3"]]
+def test_a_cluster_id_is_uuid5_of_the_smallest_member() -> None:
+    assert cluster_id("m1") == str(uuid5(NAMESPACE, "cluster:m1"))
+    assert cluster_id("m2") != cluster_id("m1")
 
 
 @pytest.mark.parametrize("threshold", [-1, 33, 8.0, True, "8"])

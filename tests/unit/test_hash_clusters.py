@@ -2,8 +2,7 @@
 
 The definition (``domain.clustering``): connected components of "differs in at most t
 bits", for every t from 0 to 32. Here random sets with planted chains of near-duplicates are
-clustered by ``hash_groups`` and by brute force over all pairs; they must agree, and so must
-the domain's own implementation.
+clustered by ``hash_groups`` and by brute force over all pairs; they must agree.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from application.operations.hash_clusters import hash_groups
-from domain.clustering import near_duplicate_groups
 
 
 def brute_force_groups(hashes: dict[str, int], threshold: int) -> list[list[str]]:
@@ -54,7 +52,6 @@ def test_clusters_at_scale_are_the_connected_components_of_the_definition(
     hashes, threshold = case
     expected = brute_force_groups(hashes, threshold)
     assert hash_groups(hashes, threshold) == expected
-    assert near_duplicate_groups(hashes, threshold) == expected
 
 
 def test_every_threshold_on_one_set_with_chains_and_exact_duplicates() -> None:
