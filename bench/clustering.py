@@ -12,7 +12,7 @@ given near-duplicates a few bits away. Each method finds the connected component
   ``nflip = t // nhash``) and scipy's connected components over the pairs it returns; only
   when faiss-cpu is installed (``pip install faiss-cpu``), which snapset does not need;
 
-(The pure-Python pigeonhole bands this replaced, compared here until this commit, took
+(The pure-Python pigeonhole bands this replaced, compared here until commit ce54c24, took
 0.18 s at 10k and 16.9 s at 100k items: quadratic within a band's buckets.)
 
 Every method's clusters are checked equal to the first one's. Printed: seconds, microseconds
