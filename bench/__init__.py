@@ -3,6 +3,9 @@
 assert on a time.
 
 What they share: ``backends`` (the stores they run on), ``seeding`` (users, synthetic
-records, published datasets), ``timing``, ``options``, ``reports`` (progress, table cells,
-figures for the scorecard) and ``deployment`` (snapset processes).
+records, published datasets), ``image_files`` (folders of many small distinct PNGs, for
+ingesting through the real task), ``timing``, ``options``, ``reports`` (progress, table
+cells, figures for the scorecard) and ``deployment`` (snapset processes). ``scale`` runs
+every operation at each size, its steps in ``scale_steps`` and its tables in
+``scale_report``.
 """
