@@ -21,6 +21,7 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 
 
 class PostgresViewStore(ViewStore):
+    dialect = "postgres"
     recorder: PostgresTrackingRecorder
 
     def __init__(self, datastore: PostgresDatastore, name: str, ddl: Sequence[str]) -> None:
@@ -40,7 +41,7 @@ class PostgresViewStore(ViewStore):
     def create_table(self) -> None:
         self.recorder.create_table()
         with self._open(commit=True) as cursor:
-            for statement in self.ddl:
+            for statement in self.statements(self.dialect):
                 text = (
                     statement.replace("{t}", self._prefix)
                     .replace("{i}", f"snapset_{self.name}_")
@@ -52,7 +53,7 @@ class PostgresViewStore(ViewStore):
         return self.datastore.transaction(commit=commit)
 
     def _sql(self, cursor: Any) -> Sql:
-        return Sql(cursor, self._prefix, "%s")
+        return Sql(cursor, self._prefix, "%s", self.dialect)
 
     def _track(self, cursor: Cursor[DictRow], tracking: Tracking) -> None:
         self.recorder._insert_tracking(cursor, tracking)

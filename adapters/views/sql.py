@@ -1,22 +1,25 @@
 """View SQL, written once for both backends and run on one cursor.
 
 View SQL is written with ``?`` placeholders and ``{t}`` before each table name; ``Sql`` turns
-those into its backend's placeholders and table names (see ``adapters/views/store.py``).
+those into its backend's placeholders and table names (see ``adapters/views/store.py``). The
+little that cannot be written once (full-text search) asks ``Sql.dialect``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 Row = dict[str, Any]
+Dialect = Literal["sqlite", "postgres"]
 
 
 class Sql:
     """Runs view SQL on one cursor, translated for its backend."""
 
-    def __init__(self, cursor: Any, prefix: str, placeholder: str) -> None:
+    def __init__(self, cursor: Any, prefix: str, placeholder: str, dialect: Dialect) -> None:
+        self.dialect: Dialect = dialect
         self._cursor = cursor
         self._prefix = prefix
         self._placeholder = placeholder

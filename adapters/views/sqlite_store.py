@@ -14,6 +14,7 @@ from adapters.views.store import ViewStore
 
 
 class SQLiteViewStore(ViewStore):
+    dialect = "sqlite"
     recorder: SQLiteTrackingRecorder
 
     def __init__(self, datastore: SQLiteDatastore, name: str, ddl: Sequence[str]) -> None:
@@ -27,14 +28,14 @@ class SQLiteViewStore(ViewStore):
     def create_table(self) -> None:
         self.recorder.create_table()
         with self._open(commit=True) as cursor:
-            for statement in self.ddl:
+            for statement in self.statements(self.dialect):
                 cursor.execute(statement.replace("{t}", "").replace("{i}", ""))
 
     def _open(self, *, commit: bool) -> AbstractContextManager[SQLiteCursor]:
         return self.datastore.transaction(commit=commit)
 
     def _sql(self, cursor: Any) -> Sql:
-        return Sql(cursor, "", "?")
+        return Sql(cursor, "", "?", self.dialect)
 
     def _track(self, cursor: SQLiteCursor, tracking: Tracking) -> None:
         self.recorder._insert_tracking(cursor, tracking)

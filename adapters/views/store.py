@@ -6,7 +6,8 @@ applies to it) and writes the view's rows and its tracking position in one trans
 exactly-once, resumable, rebuildable. The view's tables are made from its DDL, written with
 ``{t}`` before each table name and ``{i}`` before each index name; each backend fills those
 in (SQLite: one file per view; PostgreSQL: ``schema.snapset_<name>_`` tables and a tracking
-table per view) and runs the view's SQL through ``Sql``.
+table per view) and runs the view's SQL through ``Sql``. A DDL statement written
+``sqlite: ...`` or ``postgres: ...`` is run on that backend only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.views.sql import Row, Sql
+from adapters.views.sql import Dialect, Row, Sql
+
+DIALECTS = ("sqlite", "postgres")
 
 # Every view has one: the events its projection could not process (see Projector.park).
 # A rebuild clears it with the rest, so parked events are tried again.
@@ -36,6 +39,7 @@ class ViewStore(ABC):
 
     application_name = "snapset"
     recorder: TrackingRecorder
+    dialect: Dialect
 
     def __init__(self, name: str, ddl: Sequence[str]) -> None:
         self.name = name
@@ -44,6 +48,17 @@ class ViewStore(ABC):
     @property
     @abstractmethod
     def datastore(self) -> SQLiteDatastore | PostgresDatastore: ...
+
+    def statements(self, dialect: Dialect) -> list[str]:
+        """The view's DDL for one backend: every statement not marked for the other one."""
+        chosen = []
+        for statement in self.ddl:
+            marker, _, rest = statement.partition(": ")
+            if marker not in DIALECTS:
+                chosen.append(statement)
+            elif marker == dialect:
+                chosen.append(rest)
+        return chosen
 
     @abstractmethod
     def create_table(self) -> None:
@@ -143,4 +158,9 @@ class ViewStore(ABC):
             self._clear_tracking(sql)
 
     def tables(self) -> list[str]:
-        return [re.findall(r"\{t\}(\w+)", s)[0] for s in self.ddl if s.startswith("CREATE TABLE")]
+        """The view's tables on this backend (virtual ones included)."""
+        return [
+            re.findall(r"\{t\}(\w+)", s)[0]
+            for s in self.statements(self.dialect)
+            if re.match(r"CREATE (VIRTUAL )?TABLE", s)
+        ]
