@@ -58,6 +58,7 @@ from adapters.storage.blobs import BlobFolder
 from application.operations.ingest import Ingest, _Report
 from application.operations.metadata_import import check_columns
 from application.operations.metadata_rows import RowReader, RowsUnreadable, csv_header
+from application.operations.sorted_spill import SortedSpill
 from domain.errors import DomainError
 from domain.metadata_schema import (
     ENUM_TYPES,
@@ -814,14 +815,14 @@ def make_zip_check(workdir: Path) -> Callable[[Any], None]:
 
     def check(case: Any) -> None:
         path.write_bytes(_zip_bytes(case))
-        records: dict[str, Any] = {}
         report = _Report()
         context = SimpleNamespace(task_id=str(uuid4()))
-        with blobs.batch(context.task_id) as batch:
+        with SortedSpill() as spill, blobs.batch(context.task_id) as batch:
             guarded(
-                (), lambda: ingest._ingest_zip(context, batch, path, "upload.zip", records, report)
+                (), lambda: ingest._ingest_zip(context, batch, path, "upload.zip", spill, report)
             )
-        for record in records.values():
+            records = [json.loads(value) for _, value in spill]
+        for record in records:
             name = str(record["file_name"])
             expect(name.startswith("upload.zip/"), f"file name {name!r}")
             member = PurePosixPath(name.removeprefix("upload.zip/").replace("\\", "/"))
