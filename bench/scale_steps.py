@@ -363,10 +363,10 @@ def _run_query(ladder: Ladder, query: Query) -> int:
         if where.by_kind_only
         else None
     )
-    rows, total = view.search(root, where, query.order, query.page, PAGE_SIZE, total=known)
-    if total and not rows:
-        raise StepFailed(f"{query.name}: page {query.page} is empty of {total}")
-    return total
+    found = view.search(root, where, query.order, query.page, PAGE_SIZE, total=known)
+    if found.total and not found.rows:
+        raise StepFailed(f"{query.name}: page {query.page} is empty of {found.total}")
+    return found.total
 
 
 def create(ladder: Ladder) -> dict[str, Any]:
@@ -443,7 +443,9 @@ def clone(ladder: Ladder) -> dict[str, Any]:
         caught: dict[str, Any] = {}
         ladder.catch_up(caught)
         views.append(caught["views"])
-        rows, total = ladder.media.items(str(clone_id), "current", 1, PAGE_SIZE)
+        root = ladder.app.get_version(ladder.actor, clone_id, "current")["root"]
+        known = ladder.app.tree.counts(root).items  # as GET .../media does
+        rows, total = ladder.media.items(str(clone_id), "current", 1, PAGE_SIZE, total=known)
         if not rows or total != ladder.state.n:
             raise StepFailed(f"the clone lists {total} items, not {ladder.state.n}")
     return {**_median(samples), "views_ms": statistics.median(views) * 1000}

@@ -259,7 +259,9 @@ class Harness:
 
     def time_explore(self, clone_id: UUID, n: int) -> tuple[float, bool]:
         started = time.perf_counter()
-        rows, total = self.media.items(str(clone_id), "current", 1, 20)
+        root = self.app.get_version(self.actor, clone_id, "current")["root"]
+        known = self.app.tree.counts(root).items  # as GET .../media does
+        rows, total = self.media.items(str(clone_id), "current", 1, 20, total=known)
         elapsed = time.perf_counter() - started
         return elapsed, bool(rows) and total == n
 

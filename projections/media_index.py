@@ -158,6 +158,23 @@ class MediaOrder:
     descending: bool = False
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    """One page of a search.
+
+    ``total`` counts every match when ``total_is_lower_bound`` is false. Counting a large
+    result exactly would cost time in proportion to it, so past a fixed amount of counting
+    work ``total`` is the number of matches found so far, and a lower bound. A page with no
+    rows always comes with the exact total. ``next_cursor`` continues after this page's last
+    item (None after the last page).
+    """
+
+    rows: list[dict[str, Any]]
+    total: int
+    total_is_lower_bound: bool = False
+    next_cursor: str | None = None
+
+
 class MediaIndexWriter(Protocol):
     def version_root(self, dataset_id: str, version: str) -> str | None: ...
 

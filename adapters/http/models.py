@@ -258,9 +258,20 @@ class Media(BaseModel):
 
 class MediaPage(BaseModel):
     media: list[Media]
-    total: int
+    total: int = Field(
+        description="How many items match: exact, unless `total_is_lower_bound` is true."
+    )
     page: int
     page_size: int
+    total_is_lower_bound: bool = Field(
+        default=False,
+        description="Extension: true when counting every match would cost more than a page, "
+        "and `total` is how many were found within a bounded count (a lower bound).",
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="Extension: pass as `cursor` for the next page (none after the last).",
+    )
 
 
 class AddMedia(Strict):

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.http.models import Media, PageQuery, Strict
+from projections.media_cursor import MAX_CURSOR
 
 
 def _snapshot_id() -> Any:
@@ -49,6 +50,12 @@ class MediaQuery(PageQuery):
         )
     )
     sort_order: Literal["asc", "desc"] = "asc"
+    cursor: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR,
+        description="Extension: continue after the page that gave this `next_cursor`, "
+        "with the same sort; `page` then counts pages after it.",
+    )
 
 
 class ClusterQuery(PageQuery):

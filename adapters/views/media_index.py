@@ -2,12 +2,11 @@
 
 Each item of a leaf is one narrow ``items`` row (the columns filters and sorts use), one
 ``records`` row (the whole record, read only for the items of a page) and child rows for its
-tags, label class names and metadata values. A query names a root and joins the root's
-leaves to their items, so any version (current content or any snapshot) is searched the same
-way and nothing is ever indexed per version. Filters are correlated subqueries on the child
-tables' per-item keys, so a planner without statistics (SQLite) checks each of the version's
-items with an index probe, and one with statistics (PostgreSQL) may instead start from the
-rows a selective filter matches.
+tags, label class names and metadata values (and, on SQLite, its lower-cased file name in an
+FTS5 trigram table; PostgreSQL indexes ``items.name_key`` with pg_trgm). A query names a
+root; any version (current content or any snapshot) is searched the same way and nothing is
+ever indexed per version. How a page is found without reading the whole version is
+``media_search``'s business; the indexes it walks and seeks are declared here.
 """
 
 from __future__ import annotations
@@ -15,39 +14,22 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from adapters.views.media_search import MediaSearch, SearchLimits
 from adapters.views.sql import Row, Sql
 from adapters.views.store import ViewStore
 from domain.content_tree import Record
+from projections.media_cursor import SearchCursor
 from projections.media_index import (
     FIELD_LIMIT,
-    FieldFilter,
     MediaFilter,
     MediaOrder,
-    as_number,
+    SearchResult,
     index_text,
     searchable,
 )
 
 _CHUNK = 500
 _ITEMS = "FROM {t}root_leaves rl JOIN {t}items i ON i.leaf = rl.leaf WHERE rl.root = ?"
-# The same rows, written so that the database walks ``items_by_name`` in order and checks
-# each item's leaf against the root (both backends plan this shape the same way).
-_WALK = (
-    "FROM {t}items i WHERE EXISTS (SELECT 1 FROM {t}root_leaves rl "
-    "WHERE rl.root = ? AND rl.leaf = i.leaf)"
-)
-_WALK_COST = 4  # a walked row (index step plus leaf probe) against a sorted row
-_OF_ITEM = "{a}.leaf = i.leaf AND {a}.media_id = i.media_id"
-_NULLABLE = {"size", "width", "height", "cluster_id"}
-_THEN = {
-    "file_name": (),
-    "media_id": (),
-    "kind": ("file_name",),
-    "size": ("file_name",),
-    "width": ("file_name",),
-    "height": ("file_name",),
-    "cluster_id": ("file_name",),
-}
 
 
 class MediaIndexWriterSql:
@@ -149,6 +131,10 @@ class MediaIndexWriterSql:
         self._insert("item_tags (leaf, media_id, tag)", tags)
         self._insert("item_labels (leaf, media_id, class_name)", labels)
         self._insert("item_metadata (leaf, media_id, field, n, text_value, num_value)", values)
+        if self.sql.dialect == "sqlite":
+            self._insert(
+                "item_names (name_key, leaf, media_id)", [(i[4], i[0], i[1]) for i in items]
+            )
 
     def _insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -178,26 +164,39 @@ class MediaIndexView:
         "PRIMARY KEY (leaf, media_id, class_name))",
         "CREATE TABLE IF NOT EXISTS {t}item_metadata (leaf TEXT, media_id TEXT, field TEXT, "
         "n INTEGER, text_value TEXT, num_value DOUBLE PRECISION)",
-        # Sorting by name can walk this index and stop after a page (see ``search``).
-        "CREATE INDEX IF NOT EXISTS {i}items_by_name ON {t}items (file_name, media_id)",
-        "CREATE INDEX IF NOT EXISTS {i}items_by_cluster ON {t}items (cluster_id, leaf)",
+        # One index per sort key, in the sort order (key, file name, id) and ending with the
+        # leaf, so a page walks it from the start or a cursor without touching the table.
+        "CREATE INDEX IF NOT EXISTS {i}items_by_name ON {t}items (file_name, media_id, leaf)",
+        "CREATE INDEX IF NOT EXISTS {i}items_by_id ON {t}items (media_id, leaf)",
+        *(
+            f"CREATE INDEX IF NOT EXISTS {{i}}items_by_{key} ON {{t}}items "
+            f"({key}, file_name, media_id, leaf)"
+            for key in ("size", "width", "height", "kind")
+        ),
+        "CREATE INDEX IF NOT EXISTS {i}items_by_cluster_name ON {t}items "
+        "(cluster_id, file_name, media_id, leaf)",
         "CREATE INDEX IF NOT EXISTS {i}tags_by_tag ON {t}item_tags (tag, leaf, media_id)",
         "CREATE INDEX IF NOT EXISTS {i}labels_by_class ON {t}item_labels "
         "(class_name, leaf, media_id)",
-        # A metadata condition is either checked from each item (``metadata_of_item``) or
-        # drives the search from the values that meet it (``metadata_by_*``, which
-        # PostgreSQL picks for a selective condition). The value leads in the latter, so a
-        # planner without statistics (SQLite) never scans a range of them for every item.
+        # A metadata condition is checked from each item (``metadata_of_item``) or lists the
+        # items whose values meet it (``metadata_by_*``, field then value).
         "CREATE INDEX IF NOT EXISTS {i}metadata_of_item ON {t}item_metadata "
         "(field, leaf, media_id, num_value, text_value)",
         "CREATE INDEX IF NOT EXISTS {i}metadata_by_text ON {t}item_metadata "
-        "(text_value, field, leaf, media_id)",
+        "(field, text_value, leaf, media_id)",
         "CREATE INDEX IF NOT EXISTS {i}metadata_by_number ON {t}item_metadata "
-        "(num_value, field, leaf, media_id)",
+        "(field, num_value, leaf, media_id)",
+        # File-name substrings: an FTS5 trigram table (SQLite), a pg_trgm GIN index (PostgreSQL).
+        "sqlite: CREATE VIRTUAL TABLE IF NOT EXISTS {t}item_names USING fts5(name_key, "
+        "leaf UNINDEXED, media_id UNINDEXED, tokenize = 'trigram')",
+        "postgres: CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public",
+        "postgres: CREATE INDEX IF NOT EXISTS {i}items_by_name_trigram ON {t}items "
+        "USING gin (name_key public.gin_trgm_ops)",
     ]
 
-    def __init__(self, store: ViewStore) -> None:
+    def __init__(self, store: ViewStore, limits: SearchLimits | None = None) -> None:
         self.store = store
+        self.limits = limits or SearchLimits()
 
     def writer(self, sql: Sql) -> MediaIndexWriterSql:
         return MediaIndexWriterSql(sql)
@@ -211,13 +210,27 @@ class MediaIndexView:
             return MediaIndexWriterSql(sql).has_root(root)
 
     def items(
-        self, dataset_id: str, version: str, page: int, page_size: int, kind: str | None = None
+        self,
+        dataset_id: str,
+        version: str,
+        page: int,
+        page_size: int,
+        kind: str | None = None,
+        *,
+        total: int | None = None,
     ) -> tuple[list[Row], int]:
-        """One page of a version's media, by file name then id."""
+        """One page of a version's media, by file name then id, and how many there are
+        (``total`` when the caller knows it, as the HTTP API does from the tree's counts;
+        else counted, which costs as many rows as the version has)."""
         root = self.version_root(dataset_id, version)
         if root is None:
             return [], 0
-        return self.search(root, MediaFilter(kind=kind), MediaOrder(), page, page_size)
+        where = MediaFilter(kind=kind)
+        found = self.search(root, where, MediaOrder(), page, page_size, total=total)
+        if found.total_is_lower_bound:
+            with self.store.reading() as sql:
+                return found.rows, MediaSearch(sql, self.limits).count(root, where)
+        return found.rows, found.total
 
     def search(
         self,
@@ -228,44 +241,27 @@ class MediaIndexView:
         page_size: int,
         *,
         total: int | None = None,
-    ) -> tuple[list[Row], int]:
-        """One page of the root's items that meet ``where``, and how many do.
+        cursor: SearchCursor | None = None,
+    ) -> SearchResult:
+        """One page of the root's items that meet ``where`` (after ``cursor``, if given),
+        and how many match (see ``SearchResult``; ``media_search`` says how).
 
-        Pass ``total`` when it is known (the tree's counts) to skip counting. A page by file
-        name of a version filtered by kind at most is read by walking ``items_by_name`` and
-        keeping the root's items, when that reads fewer rows than sorting the version would:
-        walking reads about (offset + page size) x indexed items / matching items rows, so
-        the first pages of a large version cost the same at any size, and a small version
-        next to large ones is sorted instead. Every other search sorts its matches.
+        Pass ``total`` when it is known (the tree's counts) to skip counting.
         """
-        conditions, params = _conditions(where)
         offset = (page - 1) * page_size
+        if total is not None and cursor is None and offset >= total:
+            return SearchResult([], total)
         with self.store.reading() as sql:
-            if total is None:  # counted in the same pass that sorts the matches
-                keys = sql.all(
-                    f"SELECT i.leaf, i.media_id, COUNT(*) OVER () AS matching "
-                    f"{_ITEMS}{conditions} ORDER BY {_sorting(order, False)} "
-                    "LIMIT ? OFFSET ?",
-                    [root, *params, page_size, offset],
-                )
-                if keys:
-                    return _records(sql, keys), int(keys[0]["matching"])
-                return [], 0 if offset == 0 else int(
-                    sql.value(f"SELECT COUNT(*) {_ITEMS}{conditions}", [root, *params])
-                )
-            if offset >= total:
-                return [], total
-            walk = (
-                order.key == "file_name"
-                and where.by_kind_only
-                and total * total >= _WALK_COST * (offset + page_size) * _indexed_items(sql)
+            found = MediaSearch(sql, self.limits).page(
+                root, where, order, offset, page_size, total, cursor
             )
-            keys = sql.all(
-                f"SELECT i.leaf, i.media_id {_WALK if walk else _ITEMS}{conditions} "
-                f"ORDER BY {_sorting(order, walk)} LIMIT ? OFFSET ?",
-                [root, *params, page_size, offset],
-            )
-            return _records(sql, keys), total
+            rows = _records(sql, found.keys)
+        following = (
+            SearchCursor.of_row(order.key, order.descending, found.keys[-1]).encode()
+            if found.more and found.keys
+            else None
+        )
+        return SearchResult(rows, found.total, found.total_is_lower_bound, following)
 
     def numeric_fields(self, root: str, fields: set[str]) -> set[str]:
         """Those of ``fields`` that hold a number in some item of the root."""
@@ -274,9 +270,10 @@ class MediaIndexView:
                 field
                 for field in sorted(fields)
                 if sql.value(
-                    "SELECT 1 FROM {t}root_leaves rl JOIN {t}item_metadata m ON m.leaf = rl.leaf "
-                    "WHERE rl.root = ? AND m.field = ? AND m.num_value IS NOT NULL LIMIT 1",
-                    (root, index_text(field, FIELD_LIMIT)),
+                    "SELECT 1 FROM {t}item_metadata m WHERE m.field = ? "
+                    "AND m.num_value IS NOT NULL AND EXISTS (SELECT 1 FROM {t}root_leaves rl "
+                    "WHERE rl.root = ? AND rl.leaf = m.leaf) LIMIT 1",
+                    (index_text(field, FIELD_LIMIT), root),
                 )
                 is not None
             }
@@ -334,74 +331,3 @@ def _records(sql: Sql, keys: list[Row]) -> list[Row]:
     return [
         {"media_id": k["media_id"], **json.loads(found[(k["leaf"], k["media_id"])])} for k in keys
     ]
-
-
-def _conditions(where: MediaFilter) -> tuple[str, list[Any]]:
-    """SQL after ``WHERE rl.root = ?`` for the filter, and its parameters."""
-    sql, params = "", list[Any]()
-    for column, value in (("kind", where.kind), ("cluster_id", where.cluster_id)):
-        if value is not None:
-            sql += f" AND i.{column} = ?"
-            params.append(index_text(value) if column == "cluster_id" else value)
-    if where.name_contains:
-        sql += " AND i.name_key LIKE ? ESCAPE '\\'"
-        params.append(f"%{_like_escaped(where.name_contains.lower())}%")
-    for tag in where.tags:
-        sql += (
-            f" AND EXISTS (SELECT 1 FROM {{t}}item_tags g WHERE {_OF_ITEM.format(a='g')}"
-            " AND g.tag = ?)"
-        )
-        params.append(index_text(tag))
-    if where.label is not None:
-        sql += (
-            " AND EXISTS (SELECT 1 FROM {t}item_labels c WHERE "
-            f"{_OF_ITEM.format(a='c')} AND c.class_name = ?)"
-        )
-        params.append(index_text(where.label))
-    for field in where.fields:
-        field_sql, field_params = _field_conditions(field)
-        sql += (
-            " AND EXISTS (SELECT 1 FROM {t}item_metadata m WHERE "
-            f"{_OF_ITEM.format(a='m')} AND m.field = ?{field_sql})"
-        )
-        params += [index_text(field.field, FIELD_LIMIT), *field_params]
-    return sql, params
-
-
-def _field_conditions(field: FieldFilter) -> tuple[str, list[Any]]:
-    sql, params = "", list[Any]()
-    if field.equals is not None:
-        text, number = index_text(field.equals), as_number(field.equals)
-        if number is None:
-            sql += " AND m.text_value = ?"
-            params.append(text)
-        else:
-            sql += " AND (m.text_value = ? OR m.num_value = ?)"
-            params += [text, number]
-    for bound, operator in ((field.gte, ">="), (field.lte, "<=")):
-        if isinstance(bound, float):
-            sql += f" AND m.num_value {operator} ?"
-            params.append(bound)
-        elif isinstance(bound, str):
-            sql += f" AND m.text_value {operator} ?"
-            params.append(index_text(bound))
-    return sql, params
-
-
-def _like_escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _indexed_items(sql: Sql) -> int:
-    return int(sql.value("SELECT value FROM {t}counters WHERE name = 'items'") or 0)
-
-
-def _sorting(order: MediaOrder, walk: bool) -> str:
-    """ORDER BY terms. Unless walking, file names sort as an expression (``|| ''``), which
-    keeps either database from walking ``items_by_name`` where sorting reads fewer rows."""
-    direction = "DESC" if order.descending else "ASC"
-    terms = []
-    for key in (order.key, *_THEN[order.key], "media_id"):
-        term = "i.file_name || ''" if key == "file_name" and not walk else f"i.{key}"
-        terms.append(f"{term} {direction}{' NULLS LAST' if key in _NULLABLE else ''}")
-    return ", ".join(terms)

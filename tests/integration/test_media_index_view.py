@@ -7,12 +7,16 @@ import random
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from adapters.projector import Projector
 from adapters.runtime import Runtime
 from adapters.views.media_index import MediaIndexView
+from adapters.views.media_search import SearchLimits
 from application.actor import Actor
 from application.garbage import collect_garbage
 from domain.content_tree import LEAF_CAPACITY, ContentTree
+from projections.media_cursor import SearchCursor
 from projections.media_index import (
     SORT_KEYS,
     FieldFilter,
@@ -32,6 +36,7 @@ from tests.integration.helpers import (
 
 CONTENT_TABLES = (
     "roots",
+    "item_names",  # SQLite only
     "root_leaves",
     "leaves",
     "items",
@@ -71,7 +76,7 @@ def counts(runtime: Runtime) -> dict[str, int]:
 
 def content_rows(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """How many rows each content table gained."""
-    return {table: after[table] - before[table] for table in CONTENT_TABLES}
+    return {table: after.get(table, 0) - before.get(table, 0) for table in CONTENT_TABLES}
 
 
 NO_CONTENT_ROWS = dict.fromkeys(CONTENT_TABLES, 0)
@@ -364,9 +369,30 @@ EVERYTHING, BY_NAME = MediaFilter(), MediaOrder()
 def searched(
     runtime: Runtime, root: str, where: MediaFilter = EVERYTHING, order: MediaOrder = BY_NAME
 ) -> list[str]:
-    rows, total = view_of(runtime).search(root, where, order, 1, 10_000)
-    assert total == len(rows)
-    return [r["media_id"] for r in rows]
+    found = view_of(runtime).search(root, where, order, 1, 10_000)
+    assert (found.total, found.total_is_lower_bound, found.next_cursor) == (
+        len(found.rows),
+        False,
+        None,
+    )
+    return [r["media_id"] for r in found.rows]
+
+
+# The planner's limits, set so that 150 items take each path (see media_search): the sort
+# plan (the defaults, at this size), the walk with exact and lower-bound totals, and walks
+# that run out of budget and fall back to sorting.
+PLANS = {
+    "sort": SearchLimits(),
+    "walk": SearchLimits(sort_at_most=0, walk_at_most=10_000, count_at_most=10),
+    "walk, tiny budget": SearchLimits(sort_at_most=0, walk_at_most=4, count_at_most=3),
+}
+
+
+@pytest.fixture(params=list(PLANS))
+def plan(request: pytest.FixtureRequest, runtime: Runtime) -> SearchLimits:
+    limits = PLANS[request.param]
+    view_of(runtime).limits = limits
+    return limits
 
 
 FILTERS = [
@@ -399,7 +425,9 @@ FILTERS = [
 ]
 
 
-def test_each_filter_selects_exactly_the_items_that_meet_it(runtime: Runtime, alice: Actor) -> None:
+def test_each_filter_selects_exactly_the_items_that_meet_it(
+    runtime: Runtime, alice: Actor, plan: SearchLimits
+) -> None:
     _, root = rich_dataset(runtime, alice)
     records = dict(runtime.app.tree.items(root))
     by_name = expected_order(records, BY_NAME)
@@ -417,7 +445,9 @@ def test_the_filters_split_the_data_into_non_trivial_parts() -> None:
     assert [i for i, size in enumerate(sizes) if size in (0, len(records))] == [3, 7, 8, 18], sizes
 
 
-def test_items_sort_by_any_key_in_either_direction(runtime: Runtime, alice: Actor) -> None:
+def test_items_sort_by_any_key_in_either_direction(
+    runtime: Runtime, alice: Actor, plan: SearchLimits
+) -> None:
     _, root = rich_dataset(runtime, alice)
     records = dict(runtime.app.tree.items(root))
 
@@ -429,7 +459,7 @@ def test_items_sort_by_any_key_in_either_direction(runtime: Runtime, alice: Acto
 
 
 def test_pages_of_a_filtered_sorted_search_partition_its_items(
-    runtime: Runtime, alice: Actor
+    runtime: Runtime, alice: Actor, plan: SearchLimits
 ) -> None:
     _, root = rich_dataset(runtime, alice)
     where, order = MediaFilter(kind="image"), MediaOrder("size", descending=True)
@@ -438,16 +468,19 @@ def test_pages_of_a_filtered_sorted_search_partition_its_items(
 
     pages = [view.search(root, where, order, page, 7) for page in range(1, 30)]
 
-    assert all(total == len(everything) for _, total in pages)
-    assert [r["media_id"] for rows, _ in pages for r in rows] == everything
-    assert pages[-1] == ([], len(everything))
+    assert all(p.total <= len(everything) for p in pages)
+    assert all(p.total == len(everything) for p in pages if not p.total_is_lower_bound)
+    assert [r["media_id"] for p in pages for r in p.rows] == everything
+    assert (pages[-1].rows, pages[-1].total, pages[-1].total_is_lower_bound) == (
+        [],
+        len(everything),
+        False,
+    )
 
 
-def test_pages_by_name_are_the_same_whether_the_name_index_is_walked_or_not(
-    runtime: Runtime, alice: Actor
+def test_pages_by_name_with_a_known_total_partition_the_items(
+    runtime: Runtime, alice: Actor, plan: SearchLimits
 ) -> None:
-    # Pages of 5 from 150 items: the first pages walk items_by_name, the later ones sort
-    # (see MediaIndexView.search), and all of them must agree with one sorted list.
     _, root = rich_dataset(runtime, alice)
     records = dict(runtime.app.tree.items(root))
     view = view_of(runtime)
@@ -456,10 +489,74 @@ def test_pages_by_name_are_the_same_whether_the_name_index_is_walked_or_not(
         for order in (BY_NAME, MediaOrder("file_name", descending=True)):
             expected = [k for k in expected_order(records, order) if matches(records[k], where)]
             pages = [
-                view.search(root, where, order, page, 5, total=len(expected))[0]
+                view.search(root, where, order, page, 5, total=len(expected)).rows
                 for page in range(1, 32)
             ]
             assert [r["media_id"] for rows in pages for r in rows] == expected, (where, order)
+
+
+CURSOR_CASES = [
+    (EVERYTHING, MediaOrder("size", descending=True)),
+    (EVERYTHING, MediaOrder("width")),
+    (MediaFilter(tags=("cat",)), MediaOrder("height", descending=True)),
+    (MediaFilter(kind="image", name_contains="item0"), MediaOrder("file_name")),
+    (MediaFilter(fields=(FieldFilter("score", gte=1.0),)), MediaOrder("media_id", True)),
+    (MediaFilter(label="person"), MediaOrder("cluster_id")),
+    (MediaFilter(kind="video"), MediaOrder("kind", descending=True)),
+]
+
+
+def test_following_next_cursor_lists_the_same_items_as_pages(
+    runtime: Runtime, alice: Actor, plan: SearchLimits
+) -> None:
+    _, root = rich_dataset(runtime, alice)
+    records = dict(runtime.app.tree.items(root))
+    view = view_of(runtime)
+
+    for where, order in CURSOR_CASES:
+        expected = [k for k in expected_order(records, order) if matches(records[k], where)]
+        listed: list[str] = []
+        found = view.search(root, where, order, 1, 6)
+        while True:
+            listed += [r["media_id"] for r in found.rows]
+            if found.next_cursor is None:
+                break
+            cursor = SearchCursor.decode(found.next_cursor, order.key, order.descending)
+            found = view.search(root, where, order, 1, 6, cursor=cursor)
+        assert listed == expected, (where, order)
+
+
+def test_a_page_number_after_a_cursor_counts_pages_after_it(
+    runtime: Runtime, alice: Actor, plan: SearchLimits
+) -> None:
+    _, root = rich_dataset(runtime, alice)
+    order = MediaOrder("size")
+    view = view_of(runtime)
+    everything = searched(runtime, root, EVERYTHING, order)
+    first = view.search(root, EVERYTHING, order, 1, 10)
+    assert first.next_cursor is not None
+    cursor = SearchCursor.decode(first.next_cursor, "size", False)
+
+    third = view.search(root, EVERYTHING, order, 3, 10, cursor=cursor)
+
+    assert [r["media_id"] for r in third.rows] == everything[30:40]
+
+
+def test_a_total_too_costly_to_count_is_a_lower_bound_until_the_last_page(
+    runtime: Runtime, alice: Actor
+) -> None:
+    _, root = rich_dataset(runtime, alice)
+    view = view_of(runtime)
+    view.limits = SearchLimits(sort_at_most=0, walk_at_most=10_000, count_at_most=10)
+    where = MediaFilter(kind="image", tags=("cat",))
+    matching = len(searched(runtime, root, where))
+
+    first = view.search(root, where, BY_NAME, 1, 5)
+    past = view.search(root, where, BY_NAME, 100, 5)
+
+    assert first.total_is_lower_bound
+    assert 5 < first.total < matching
+    assert (past.rows, past.total, past.total_is_lower_bound) == ([], matching, False)
 
 
 def test_a_known_total_is_trusted_instead_of_counted(runtime: Runtime, alice: Actor) -> None:
@@ -467,11 +564,11 @@ def test_a_known_total_is_trusted_instead_of_counted(runtime: Runtime, alice: Ac
     counts = runtime.app.tree.counts(root)
     view = view_of(runtime)
 
-    rows, total = view.search(root, MediaFilter(), MediaOrder(), 1, 20, total=counts.items)
-    videos, video_total = view.search(root, MediaFilter(kind="video"), MediaOrder(), 1, 100)
+    everything = view.search(root, MediaFilter(), MediaOrder(), 1, 20, total=counts.items)
+    videos = view.search(root, MediaFilter(kind="video"), MediaOrder(), 1, 100)
 
-    assert (len(rows), total) == (20, 150)
-    assert video_total == counts.videos == len(videos) == 30
+    assert (len(everything.rows), everything.total) == (20, 150)
+    assert videos.total == counts.videos == len(videos.rows) == 30
 
 
 def test_a_snapshot_is_searched_as_it_was_after_the_data_changed(
@@ -568,7 +665,7 @@ def test_long_tags_and_values_are_indexed_and_found(runtime: Runtime, alice: Act
         tags=(long_text,), label=long_text, fields=(FieldFilter(long_text, equals=long_text),)
     )
 
-    [found] = view_of(runtime).search(root, where, MediaOrder(), 1, 10)[0]
+    [found] = view_of(runtime).search(root, where, MediaOrder(), 1, 10).rows
 
     assert found["tags"] == [long_text]
     assert found["media_id"] == min(dict(runtime.app.tree.items(root)))

@@ -27,6 +27,7 @@ from adapters.thumbnails import Thumbnails
 from domain.content_tree import Record
 from domain.dataset_state import CURRENT
 from domain.errors import Invalid, NotFound
+from projections.media_cursor import SearchCursor
 from projections.media_index import FieldFilter, MediaFilter, MediaOrder, as_number
 
 registry = Registry()
@@ -66,8 +67,16 @@ holds numbers in this version (then the bound must be a number, else 422), and t
 otherwise (ISO 8601 datetimes order correctly as text). All conditions on one field must hold
 for one of its values. Any other unknown key is a 422 naming it.
 
-`total` counts every matching item. A `page` past the last page (page > 1 and
-(page - 1) * page_size >= total) is a 422 whose detail names the last page.
+`total` counts every matching item when that costs no more than a page: always when only
+`kind` filters, and when the smallest index a filter can use lists at most a few thousand
+candidates. Otherwise `total` is the number found by a bounded count, a lower bound, and
+`total_is_lower_bound` (an extension) is true. A `page` past the last page (page > 1 and no
+item on it) is a 422 whose detail names the last page, from an exact count.
+
+Deep pages: each response has `next_cursor` (an extension) while more items follow; pass it
+back as `cursor` with the same sort to get the next page at the cost of a first one (`page`
+then counts pages after the cursor). A cursor this service did not give out, or one from
+another sort, is a 422.
 """
 
 
@@ -106,25 +115,28 @@ def list_media(call: Call[None, MediaQuery]) -> models.MediaPage:
         if where.by_kind_only
         else None
     )
-    rows, total = view.search(
-        root,
-        where,
-        MediaOrder(call.query.sort_by, call.query.sort_order == "desc"),
-        call.query.page,
-        call.query.page_size,
-        total=known,
+    order = MediaOrder(call.query.sort_by, call.query.sort_order == "desc")
+    cursor = (
+        None
+        if call.query.cursor is None
+        else SearchCursor.decode(call.query.cursor, order.key, order.descending)
     )
-    if call.query.page > 1 and (call.query.page - 1) * call.query.page_size >= total:
-        last = max(1, math.ceil(total / call.query.page_size))
+    found = view.search(
+        root, where, order, call.query.page, call.query.page_size, total=known, cursor=cursor
+    )
+    if cursor is None and call.query.page > 1 and not found.rows:
+        last = max(1, math.ceil(found.total / call.query.page_size))
         raise Invalid(
-            f"Page {call.query.page} is past the last page, {last}: {total} items match "
+            f"Page {call.query.page} is past the last page, {last}: {found.total} items match "
             f"at page_size {call.query.page_size}."
         )
     return models.MediaPage(
-        media=[models.Media.model_validate(r) for r in rows],
-        total=total,
+        media=[models.Media.model_validate(r) for r in found.rows],
+        total=found.total,
         page=call.query.page,
         page_size=call.query.page_size,
+        total_is_lower_bound=found.total_is_lower_bound,
+        next_cursor=found.next_cursor,
     )
 
 

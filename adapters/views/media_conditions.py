@@ -1,0 +1,178 @@
+"""A media filter as SQL: what an item must meet, and the indexes that can list candidates.
+
+``hit`` is the filter checked on one item row (alias ``x``, carrying the columns ``columns``
+names), each condition an index probe: its leaf in the root, its tags, labels and metadata
+by the item's key. ``drivers`` are the filter's conditions that an index can list on its own
+(a kind, a tag, a label, a cluster, a metadata value or range, a file-name substring of
+three or more characters), each a query of (leaf, media_id) rows that holds every matching item of
+any version, and maybe items of other versions or that fail other conditions. The planner
+(``media_search``) counts a few of each and picks how to search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.views.sql import Dialect
+from projections.media_index import FIELD_LIMIT, FieldFilter, MediaFilter, as_number, index_text
+
+TRIGRAM = 3  # the shortest substring a trigram index can look up
+
+
+@dataclass(frozen=True)
+class Driver:
+    """Candidate items for a search, as (leaf, media_id) rows from one index."""
+
+    name: str
+    rows: str
+    params: tuple[Any, ...]
+
+
+def columns(where: MediaFilter) -> list[str]:
+    """The item columns ``hit`` reads besides leaf and media id."""
+    wanted = [
+        ("kind", where.kind),
+        ("cluster_id", where.cluster_id),
+        ("name_key", where.name_contains),
+    ]
+    return [column for column, value in wanted if value]
+
+
+def hit(where: MediaFilter, root: str) -> tuple[str, list[Any]]:
+    """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters."""
+    sql = ["EXISTS (SELECT 1 FROM {t}root_leaves rl WHERE rl.root = ? AND rl.leaf = x.leaf)"]
+    params: list[Any] = [root]
+    if where.kind is not None:
+        sql.append("x.kind = ?")
+        params.append(where.kind)
+    if where.cluster_id:
+        sql.append("x.cluster_id = ?")
+        params.append(index_text(where.cluster_id))
+    if where.name_contains:
+        sql.append("x.name_key LIKE ? ESCAPE '\\'")
+        params.append(f"%{_like_escaped(where.name_contains.lower())}%")
+    for tag in where.tags:
+        sql.append(
+            "EXISTS (SELECT 1 FROM {t}item_tags g WHERE g.leaf = x.leaf "
+            "AND g.media_id = x.media_id AND g.tag = ?)"
+        )
+        params.append(index_text(tag))
+    if where.label is not None:
+        sql.append(
+            "EXISTS (SELECT 1 FROM {t}item_labels c WHERE c.leaf = x.leaf "
+            "AND c.media_id = x.media_id AND c.class_name = ?)"
+        )
+        params.append(index_text(where.label))
+    for field in where.fields:
+        value_sql, value_params = field_values(field, "m")
+        sql.append(
+            "EXISTS (SELECT 1 FROM {t}item_metadata m WHERE m.field = ? AND m.leaf = x.leaf "
+            f"AND m.media_id = x.media_id AND {value_sql})"
+        )
+        params += [index_text(field.field, FIELD_LIMIT), *value_params]
+    return " AND ".join(sql), params
+
+
+def drivers(where: MediaFilter, dialect: Dialect) -> list[Driver]:
+    found = [
+        Driver(
+            f"tag {tag}",
+            "SELECT leaf, media_id FROM {t}item_tags WHERE tag = ?",
+            (index_text(tag),),
+        )
+        for tag in where.tags
+    ]
+    if where.kind is not None:
+        found.append(
+            Driver("kind", "SELECT leaf, media_id FROM {t}items WHERE kind = ?", (where.kind,))
+        )
+    if where.label is not None:
+        found.append(
+            Driver(
+                "label",
+                "SELECT leaf, media_id FROM {t}item_labels WHERE class_name = ?",
+                (index_text(where.label),),
+            )
+        )
+    if where.cluster_id:
+        found.append(
+            Driver(
+                "cluster",
+                "SELECT leaf, media_id FROM {t}items WHERE cluster_id = ?",
+                (index_text(where.cluster_id),),
+            )
+        )
+    found += [_field_driver(field) for field in where.fields]
+    if where.name_contains and len(where.name_contains) >= TRIGRAM:
+        found.append(_name_driver(where.name_contains.lower(), dialect))
+    return found
+
+
+def field_values(field: FieldFilter, alias: str) -> tuple[str, list[Any]]:
+    """SQL on one metadata value row ``alias`` that meets every condition of ``field``."""
+    sql, params = ["TRUE"], list[Any]()
+    if field.equals is not None:
+        text, number = index_text(field.equals), as_number(field.equals)
+        if number is None:
+            sql.append(f"{alias}.text_value = ?")
+            params.append(text)
+        else:
+            sql.append(f"({alias}.text_value = ? OR {alias}.num_value = ?)")
+            params += [text, number]
+    for bound, operator in ((field.gte, ">="), (field.lte, "<=")):
+        if isinstance(bound, float):
+            sql.append(f"{alias}.num_value {operator} ?")
+            params.append(bound)
+        elif isinstance(bound, str):
+            sql.append(f"{alias}.text_value {operator} ?")
+            params.append(index_text(bound))
+    return " AND ".join(sql), params
+
+
+def _field_driver(field: FieldFilter) -> Driver:
+    """The items with a value of the field that meets its conditions, each item once (its
+    first such value), read from the (field, value) indexes."""
+    name = index_text(field.field, FIELD_LIMIT)
+    values, params = field_values(field, "m")
+    again, again_params = field_values(field, "m2")
+    rows = (
+        "SELECT m.leaf, m.media_id FROM {t}item_metadata m WHERE "
+        f"{_indexed(field, 'm')} AND {values} AND NOT EXISTS (SELECT 1 FROM {{t}}item_metadata m2 "
+        "WHERE m2.field = m.field AND m2.leaf = m.leaf AND m2.media_id = m.media_id "
+        f"AND m2.n < m.n AND {again})"
+    )
+    return Driver(f"metadata {name}", rows, (*_indexed_params(field, name), *params, *again_params))
+
+
+def _indexed(field: FieldFilter, alias: str) -> str:
+    """The part of a field condition an index on (field, value) can seek to."""
+    if field.equals is not None and as_number(field.equals) is not None:
+        return (
+            f"(({alias}.field = ? AND {alias}.text_value = ?) "
+            f"OR ({alias}.field = ? AND {alias}.num_value = ?))"
+        )
+    return f"{alias}.field = ?"
+
+
+def _indexed_params(field: FieldFilter, name: str) -> tuple[Any, ...]:
+    if field.equals is not None and (number := as_number(field.equals)) is not None:
+        return (name, index_text(field.equals), name, number)
+    return (name,)
+
+
+def _name_driver(text: str, dialect: Dialect) -> Driver:
+    if dialect == "sqlite":  # the FTS5 trigram table beside the items
+        phrase = '"' + text.replace('"', '""') + '"'
+        return Driver(
+            "name", "SELECT leaf, media_id FROM {t}item_names WHERE item_names MATCH ?", (phrase,)
+        )
+    return Driver(  # PostgreSQL: the pg_trgm GIN index on items.name_key
+        "name",
+        "SELECT leaf, media_id FROM {t}items WHERE name_key LIKE ? ESCAPE '\\'",
+        (f"%{_like_escaped(text)}%",),
+    )
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
