@@ -1,5 +1,9 @@
 """A view's store on PostgreSQL: ``schema.snapset_<name>_`` tables and a tracking table of
-its own, on the database (and connection pool) every view shares."""
+its own, on the database (and connection pool) every view shares.
+
+Every table of the schema whose name starts with the view's prefix, but its tracking table,
+is the view's: no view's name may be another's followed by ``_`` (``read_models``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from adapters.views.sql import Sql
 from adapters.views.store import ViewStore
@@ -38,16 +42,31 @@ class PostgresViewStore(ViewStore):
     def datastore(self) -> PostgresDatastore:
         return self.recorder.datastore
 
-    def create_table(self) -> None:
-        self.recorder.create_table()
-        with self._open(commit=True) as cursor:
-            for statement in self.statements(self.dialect):
-                text = (
-                    statement.replace("{t}", self._prefix)
-                    .replace("{i}", f"snapset_{self.name}_")
-                    .replace("BLOB", "BYTEA")
-                )
-                cursor.execute(SQL(text), prepare=False)
+    def _translate(self, statement: str) -> str:
+        return statement.replace("BLOB", "BYTEA")
+
+    def _run_ddl(self, cursor: Cursor[DictRow], statement: str) -> None:
+        text = statement.replace("{t}", self._prefix).replace("{i}", self._names)
+        cursor.execute(SQL(text), prepare=False)
+
+    @property
+    def _names(self) -> str:
+        """What the name of each table and index of this view starts with."""
+        return f"snapset_{self.name}_"
+
+    def _catalogue(self, cursor: Cursor[DictRow]) -> list[str]:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+            "AND starts_with(c.relname, %s) AND c.relname <> %s ORDER BY c.relname",
+            (self.datastore.schema, self._names, self.recorder.tracking_table_name),
+        )
+        return [row["relname"][len(self._names) :] for row in cursor.fetchall()]
+
+    def _drop(self, cursor: Cursor[DictRow], tables: Sequence[str]) -> None:
+        # One statement, so tables that refer to each other go together.
+        names = [Identifier(self.datastore.schema, self._names + t) for t in tables]
+        cursor.execute(SQL("DROP TABLE IF EXISTS {}").format(SQL(", ").join(names)))
 
     def _open(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
         return self.datastore.transaction(commit=commit)

@@ -1,4 +1,7 @@
-"""A view's store on SQLite: one database file per view, its tables named as written."""
+"""A view's store on SQLite: one database file per view, its tables named as written.
+
+Everything in the file but the library's ``tracking`` table is the view's.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +28,23 @@ class SQLiteViewStore(ViewStore):
     def datastore(self) -> SQLiteDatastore:
         return self.recorder.datastore
 
-    def create_table(self) -> None:
-        self.recorder.create_table()
-        with self._open(commit=True) as cursor:
-            for statement in self.statements(self.dialect):
-                cursor.execute(statement.replace("{t}", "").replace("{i}", ""))
+    def _run_ddl(self, cursor: SQLiteCursor, statement: str) -> None:
+        cursor.execute(statement.replace("{t}", "").replace("{i}", ""))
+
+    def _catalogue(self, cursor: SQLiteCursor) -> list[str]:
+        # Virtual tables first: dropping one drops its shadow tables (an FTS5 table's
+        # _data, _idx, ...), which ``_drop`` then finds gone.
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'tracking' "
+            "AND name NOT LIKE 'sqlite^_%' ESCAPE '^' "
+            "ORDER BY sql NOT LIKE 'CREATE VIRTUAL TABLE%', name"
+        )
+        return [row["name"] for row in cursor.fetchall()]
+
+    def _drop(self, cursor: SQLiteCursor, tables: Sequence[str]) -> None:
+        for table in tables:
+            quoted = table.replace('"', '""')
+            cursor.execute(f'DROP TABLE IF EXISTS "{quoted}"')
 
     def _open(self, *, commit: bool) -> AbstractContextManager[SQLiteCursor]:
         return self.datastore.transaction(commit=commit)

@@ -8,23 +8,37 @@ exactly-once, resumable, rebuildable. The view's tables are made from its DDL, w
 in (SQLite: one file per view; PostgreSQL: ``schema.snapset_<name>_`` tables and a tracking
 table per view) and runs the view's SQL through ``Sql``. A DDL statement written
 ``sqlite: ...`` or ``postgres: ...`` is run on that backend only.
+
+A store records the fingerprint of the DDL its tables were made from (``fingerprint``, in
+its ``{t}schema_fingerprint`` table). When a release changes a view's DDL, ``create_table``
+finds a different fingerprint (or, for tables from before fingerprints, none), drops every
+table of the view and resets its position: the projector then replays the view from event 0
+into the new tables. A changed view rebuilds itself; an unchanged one is left alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from adapters.views.sql import Dialect, Row, Sql
 
+log = logging.getLogger(__name__)
 DIALECTS = ("sqlite", "postgres")
+# The store's own table (not the view's DDL): one row, the fingerprint of the DDL the
+# view's tables were made from.
+_FINGERPRINT = "schema_fingerprint"
+_FINGERPRINT_DDL = f"CREATE TABLE IF NOT EXISTS {{t}}{_FINGERPRINT} (fingerprint TEXT NOT NULL)"
 
 # Every view has one: the events its projection could not process (see Projector.park).
 # A rebuild clears it with the rest, so parked events are tried again.
@@ -38,7 +52,7 @@ class ViewStore(ABC):
     """What every view's store does, whatever the backend: tables, transactions, reads."""
 
     application_name = "snapset"
-    recorder: TrackingRecorder
+    recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder
     dialect: Dialect
 
     def __init__(self, name: str, ddl: Sequence[str]) -> None:
@@ -60,9 +74,67 @@ class ViewStore(ABC):
                 chosen.append(rest)
         return chosen
 
-    @abstractmethod
+    def fingerprint(self) -> str:
+        """The sha256 of the view's DDL as this backend runs it, with ``{t}`` and ``{i}``
+        left unfilled: the prefixes say where the tables are (PostgreSQL's schema and the
+        view's name), not what they are, so a database restored into another schema does
+        not rebuild. A changed statement, a statement marked for this backend, or a change
+        of the store's own translation (``_translate``) gives another fingerprint."""
+        text = json.dumps([self._translate(s) for s in self.statements(self.dialect)])
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def create_table(self) -> None:
-        """Create the tracking table and the view's tables, where they do not exist yet."""
+        """Create the tracking table and the view's tables, where they do not exist yet.
+
+        If the view has tables made from other DDL (another fingerprint recorded, or none),
+        drop all of them, whatever their names (``_catalogue``), and reset the view's
+        position, in one transaction with creating the new tables and recording their
+        fingerprint: the projector then replays the view from event 0. Callers at once
+        (processes starting together) are serialised by the view's lock (``_serialise``),
+        so the second one finds the first one's fingerprint and does nothing.
+        """
+        self.recorder.create_table()
+        wanted = self.fingerprint()
+        with self._open(commit=True) as cursor:
+            self._serialise(cursor)
+            sql = self._sql(cursor)
+            existing = self._catalogue(cursor)
+            recorded = None
+            if _FINGERPRINT in existing:
+                recorded = sql.value(f"SELECT fingerprint FROM {{t}}{_FINGERPRINT}")
+            if recorded == wanted:
+                return
+            if existing:
+                log.warning(
+                    "view %s will rebuild from event 0: %s; dropping its tables (%s)",
+                    self.name,
+                    f"its DDL changed (fingerprint {recorded[:12]} recorded, {wanted[:12]} now)"
+                    if recorded
+                    else "no DDL fingerprint recorded for its tables",
+                    ", ".join(existing),
+                )
+                self._drop(cursor, existing)
+                self._clear_tracking(sql)
+            for statement in [*self.statements(self.dialect), _FINGERPRINT_DDL]:
+                self._run_ddl(cursor, self._translate(statement))
+            sql.run(f"INSERT INTO {{t}}{_FINGERPRINT} (fingerprint) VALUES (?)", (wanted,))
+
+    def _translate(self, statement: str) -> str:
+        """A DDL statement in this backend's words (placeholders still unfilled)."""
+        return statement
+
+    @abstractmethod
+    def _run_ddl(self, cursor: Any, statement: str) -> None:
+        """Fill in ``{t}`` and ``{i}`` and run the statement."""
+
+    @abstractmethod
+    def _catalogue(self, cursor: Any) -> list[str]:
+        """The view's tables as the database has them, not as the DDL names them (the
+        tracking table aside), each without the view's prefix: what ``_drop`` drops."""
+
+    @abstractmethod
+    def _drop(self, cursor: Any, tables: Sequence[str]) -> None:
+        """Drop these tables of the view (``_catalogue``'s names), their indexes with them."""
 
     def position(self) -> int:
         """The last event this view has processed (0 for none)."""
@@ -150,7 +222,14 @@ class ViewStore(ABC):
             yield self._sql(cursor)
 
     def clear(self) -> None:
-        """Drop every row and the tracking position: the view starts again from event 0."""
+        """Drop every row and the tracking position: the view starts again from event 0.
+
+        Rows go by DELETE, which every table of the views takes today. A table that cannot
+        (an FTS5 table with ``content=''`` on SQLite before 3.43, which has no
+        ``contentless_delete``) would make this fail, in one transaction that changes
+        nothing; such a view should instead clear by dropping and re-creating its tables,
+        as ``create_table`` does for a changed DDL.
+        """
         with self._open(commit=True) as cursor:
             sql = self._sql(cursor)
             for table in self.tables():
