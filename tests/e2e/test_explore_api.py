@@ -194,6 +194,58 @@ def test_a_page_past_the_last_is_422_naming_the_last_page(
     assert (empty["media"], empty["total"], empty["page"]) == ([], 0, 1)
 
 
+def test_next_cursor_pages_through_the_same_items_as_page_numbers(
+    client: SnapsetClient, explored: Explored
+) -> None:
+    sizes = {name: path.stat().st_size for name, path in explored.files.items()}
+    by_size = sorted(sizes, key=lambda name: (-sizes[name], name))
+    query = {"sort_by": "size", "sort_order": "desc", "page_size": 2}
+
+    listed, pages = [], []
+    body = client.ok("GET", f"{explored.base}/media", params=query)
+    while True:
+        pages.append(body)
+        listed += [m["file_name"] for m in body["media"]]
+        if body["next_cursor"] is None:
+            break
+        body = client.ok(
+            "GET", f"{explored.base}/media", params={**query, "cursor": body["next_cursor"]}
+        )
+    skipped = client.ok(
+        "GET",
+        f"{explored.base}/media",
+        params={**query, "cursor": pages[0]["next_cursor"], "page": 2},
+    )
+
+    assert listed == by_size
+    assert [len(p["media"]) for p in pages] == [2, 2, 2]
+    assert {(p["total"], p["total_is_lower_bound"]) for p in pages} == {(6, False)}
+    assert [m["file_name"] for m in skipped["media"]] == by_size[4:]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "sort", "wanted"),
+    [
+        ("garbage!", {}, "not one this service gave out"),
+        ("e30", {}, "not one this service gave out"),  # "{}"
+        ("x" * 2001, {}, "at most 2000"),
+        (None, {"sort_by": "size"}, "sorted by file_name asc"),
+    ],
+)
+def test_a_cursor_not_given_out_or_from_another_sort_is_422(
+    client: SnapsetClient, explored: Explored, cursor: str | None, sort: dict[str, str], wanted: str
+) -> None:
+    if cursor is None:  # a real cursor of the default sort, sent with another sort
+        first = client.ok("GET", f"{explored.base}/media", params={"page_size": 2})
+        cursor = first["next_cursor"]
+
+    detail = problem(
+        client.request("GET", f"{explored.base}/media", params={**sort, "cursor": cursor}), 422
+    )
+
+    assert wanted in detail
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -73,16 +73,20 @@ export function statusBadge(status, extra = {}) {
   return h("span", { class: `badge tone-${STATUS_TONES[status] || "idle"}`, ...extra }, label);
 }
 
+// With `atLeast`, `total` is a lower bound: the status says "at least", and `more` (whether
+// another page follows) decides Next instead of the page count.
 export function pager({ page, pageSize, total, onPage, label, status,
-  previous = "Previous", next = "Next" }) {
+  previous = "Previous", next = "Next", atLeast = false, more }) {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const first = total === 0 ? 0 : (page - 1) * pageSize + 1;
-  const last = Math.min(total, page * pageSize);
+  const last = atLeast ? page * pageSize : Math.min(total, page * pageSize);
+  const counted = atLeast ? `Page ${page} · ${first}–${last} of at least ${total.toLocaleString()}`
+    : `Page ${page} of ${pages} · ${first}–${last} of ${total.toLocaleString()}`;
+  const lastPage = more === undefined ? page >= pages : !more;
   return h("nav", { class: "pager", "aria-label": label },
     h("button", { type: "button", class: "quiet", disabled: page <= 1,
       onclick: () => onPage(page - 1) }, h("span", { "aria-hidden": "true" }, "‹ "), previous),
-    h("span", { class: "pager-status", "aria-live": "polite" },
-      status || `Page ${page} of ${pages} · ${first}–${last} of ${total.toLocaleString()}`),
-    h("button", { type: "button", class: "quiet", disabled: page >= pages,
+    h("span", { class: "pager-status", "aria-live": "polite" }, status || counted),
+    h("button", { type: "button", class: "quiet", disabled: lastPage,
       onclick: () => onPage(page + 1) }, next, h("span", { "aria-hidden": "true" }, " ›")));
 }

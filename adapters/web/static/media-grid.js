@@ -38,11 +38,16 @@ export function mediaGrid(datasetId, signal, { onFilters = () => {} } = {}) {
         grid.append(h("li", { class: "empty" }, filtered ? "No media matches the filters."
           : "No media yet."));
       }
-      count.textContent = filtered ? `${plural(body.total, "item")} ${body.total === 1
-        ? "matches" : "match"} the filters.` : plural(body.total, "item");
-      pagerHolder.replaceChildren(body.total > MEDIA_PAGE_SIZE ? pager({
+      // A lower-bound total (counting every match would cost more than the page) reads
+      // "2,000+ items", and the pager offers Next while the server says more follow.
+      const atLeast = body.total_is_lower_bound;
+      const amount = atLeast ? `${body.total.toLocaleString()}+ items` : plural(body.total, "item");
+      count.textContent = filtered ? `${amount} ${body.total === 1 && !atLeast
+        ? "matches" : "match"} the filters.` : amount;
+      const more = body.next_cursor != null;
+      pagerHolder.replaceChildren(body.total > MEDIA_PAGE_SIZE || (atLeast && more) ? pager({
         page, pageSize: MEDIA_PAGE_SIZE, total: body.total, label: "Media pages",
-        onPage: (next) => { page = next; load(); },
+        atLeast, more: atLeast ? more : undefined, onPage: (next) => { page = next; load(); },
       }) : "");
     } catch (error) {
       if (isAbort(error) || serial !== loads) return;
