@@ -76,10 +76,7 @@ class MediaIndexWriterSql:
 
     def add_root(self, root: str, leaves: set[str]) -> None:
         self.sql.run("INSERT INTO {t}roots (root) VALUES (?)", (root,))
-        self.sql.many(
-            "INSERT INTO {t}root_leaves (root, leaf) VALUES (?, ?)",
-            [(root, leaf) for leaf in leaves],
-        )
+        self.sql.insert("root_leaves", ["root", "leaf"], [(root, leaf) for leaf in leaves])
 
     def missing_leaves(self, leaves: list[str]) -> set[str]:
         present: set[str] = set()
@@ -117,7 +114,7 @@ class MediaIndexWriterSql:
                 tags.extend((leaf, key, tag) for tag in s.tags)
                 labels.extend((leaf, key, name) for name in s.classes)
                 values.extend((leaf, key, *value) for value in s.values)
-        self.sql.many("INSERT INTO {t}leaves (leaf) VALUES (?)", [(leaf,) for leaf in leaves])
+        self.sql.insert("leaves", ["leaf"], [(leaf,) for leaf in leaves])
         self.sql.run(
             "INSERT INTO {t}counters AS c (name, value) VALUES ('items', ?) "
             "ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value",
@@ -137,10 +134,8 @@ class MediaIndexWriterSql:
             )
 
     def _insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            self.sql.many(
-                f"INSERT INTO {{t}}{table} VALUES ({', '.join('?' * len(rows[0]))})", rows
-            )
+        name, _, columns = table.partition(" ")
+        self.sql.insert(name, [c.strip() for c in columns.strip("()").split(",")], rows)
 
 
 class MediaIndexView:
@@ -314,20 +309,17 @@ class MediaIndexView:
 
 
 def _records(sql: Sql, keys: list[Row]) -> list[Row]:
-    """The records of (leaf, media_id) rows, in their order, with one indexed read."""
-    if not keys:
-        return []
-    leaves = sorted({str(k["leaf"]) for k in keys})
-    ids = sorted({str(k["media_id"]) for k in keys})
-    # Every (leaf, media id) pair this can return belongs to the same version as the keys:
-    # a version has one leaf per key prefix, so a media id in one of its leaves is in it.
-    rows = sql.all(
-        f"SELECT leaf, media_id, record FROM {{t}}records WHERE leaf IN "
-        f"({', '.join('?' * len(leaves))}) AND media_id IN "
-        f"({', '.join('?' * len(ids))})",
-        [*leaves, *ids],
-    )
-    found = {(r["leaf"], r["media_id"]): r["record"] for r in rows}
+    """The records of (leaf, media_id) rows, in their order: one primary-key probe each."""
+    found: dict[tuple[str, str], str] = {}
+    pairs = [(str(k["leaf"]), str(k["media_id"])) for k in keys]
+    for start in range(0, len(pairs), _CHUNK):
+        chunk = pairs[start : start + _CHUNK]
+        rows = sql.all(
+            "SELECT leaf, media_id, record FROM {t}records WHERE (leaf, media_id) IN "
+            f"(VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+            [value for pair in chunk for value in pair],
+        )
+        found.update({(r["leaf"], r["media_id"]): r["record"] for r in rows})
     return [
-        {"media_id": k["media_id"], **json.loads(found[(k["leaf"], k["media_id"])])} for k in keys
+        {"media_id": media_id, **json.loads(found[(leaf, media_id)])} for leaf, media_id in pairs
     ]

@@ -35,6 +35,23 @@ class Sql:
         if rows:
             self._cursor.executemany(self.text(statement), [_plain(r) for r in rows])
 
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Add rows to ``table`` in bulk: COPY on PostgreSQL (several times faster than one
+        INSERT per row, which is what ``many`` sends), INSERTs on SQLite."""
+        if not rows:
+            return
+        if self.dialect == "postgres":
+            statement = f"COPY {self._prefix}{table} ({', '.join(columns)}) FROM STDIN"
+            with self._cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(_plain(row))
+            return
+        self.many(
+            f"INSERT INTO {{t}}{table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
+
     def all(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         self._cursor.execute(self.text(statement), _plain(params))
         return [dict(row) for row in self._cursor.fetchall()]
