@@ -314,9 +314,11 @@ def _records(sql: Sql, keys: list[Row]) -> list[Row]:
     pairs = [(str(k["leaf"]), str(k["media_id"])) for k in keys]
     for start in range(0, len(pairs), _CHUNK):
         chunk = pairs[start : start + _CHUNK]
+        join = "CROSS JOIN" if sql.dialect == "sqlite" else "JOIN"  # SQLite: pairs first
         rows = sql.all(
-            "SELECT leaf, media_id, record FROM {t}records WHERE (leaf, media_id) IN "
-            f"(VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+            f"SELECT r.leaf, r.media_id, r.record FROM (VALUES "
+            f"{', '.join(['(?, ?)'] * len(chunk))}) v {join} {{t}}records r "
+            "ON r.leaf = v.column1 AND r.media_id = v.column2",
             [value for pair in chunk for value in pair],
         )
         found.update({(r["leaf"], r["media_id"]): r["record"] for r in rows})
