@@ -27,6 +27,13 @@ class Driver:
     name: str
     rows: str
     params: tuple[Any, ...]
+    # Rows as many as ``rows`` or more (duplicates allowed), cheaper to count: the plan
+    # only needs to know whether a driver is small.
+    estimate: tuple[str, tuple[Any, ...]] | None = None
+
+    @property
+    def counted(self) -> tuple[str, tuple[Any, ...]]:
+        return self.estimate or (self.rows, self.params)
 
 
 def columns(where: MediaFilter) -> list[str]:
@@ -39,7 +46,7 @@ def columns(where: MediaFilter) -> list[str]:
     return [column for column, value in wanted if value]
 
 
-def hit(where: MediaFilter, root: str) -> tuple[str, list[Any]]:
+def hit(where: MediaFilter, root: str, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters."""
     sql = ["EXISTS (SELECT 1 FROM {t}root_leaves rl WHERE rl.root = ? AND rl.leaf = x.leaf)"]
     params: list[Any] = [root]
@@ -65,7 +72,7 @@ def hit(where: MediaFilter, root: str) -> tuple[str, list[Any]]:
         )
         params.append(index_text(where.label))
     for field in where.fields:
-        value_sql, value_params = field_values(field, "m")
+        value_sql, value_params = field_values(field, "m", probe=dialect == "sqlite")
         sql.append(
             "EXISTS (SELECT 1 FROM {t}item_metadata m WHERE m.field = ? AND m.leaf = x.leaf "
             f"AND m.media_id = x.media_id AND {value_sql})"
@@ -103,15 +110,21 @@ def drivers(where: MediaFilter, dialect: Dialect) -> list[Driver]:
                 (index_text(where.cluster_id),),
             )
         )
-    found += [_field_driver(field) for field in where.fields]
+    found += [_field_driver(field, dialect) for field in where.fields]
     if where.name_contains and len(where.name_contains) >= TRIGRAM:
         found.append(_name_driver(where.name_contains.lower(), dialect))
     return found
 
 
-def field_values(field: FieldFilter, alias: str) -> tuple[str, list[Any]]:
-    """SQL on one metadata value row ``alias`` that meets every condition of ``field``."""
+def field_values(field: FieldFilter, alias: str, *, probe: bool = False) -> tuple[str, list[Any]]:
+    """SQL on one metadata value row ``alias`` that meets every condition of ``field``.
+
+    ``probe`` (SQLite) writes the value columns as ``+column``, which no index can seek:
+    the row is then found by its item (``metadata_of_item``), not by scanning a range of
+    values for every item checked.
+    """
     sql, params = ["TRUE"], list[Any]()
+    alias = f"+{alias}" if probe else alias
     if field.equals is not None:
         text, number = index_text(field.equals), as_number(field.equals)
         if number is None:
@@ -130,19 +143,28 @@ def field_values(field: FieldFilter, alias: str) -> tuple[str, list[Any]]:
     return " AND ".join(sql), params
 
 
-def _field_driver(field: FieldFilter) -> Driver:
+def _field_driver(field: FieldFilter, dialect: Dialect) -> Driver:
     """The items with a value of the field that meets its conditions, each item once (its
     first such value), read from the (field, value) indexes."""
     name = index_text(field.field, FIELD_LIMIT)
     values, params = field_values(field, "m")
-    again, again_params = field_values(field, "m2")
+    again, again_params = field_values(field, "m2", probe=dialect == "sqlite")
     rows = (
         "SELECT m.leaf, m.media_id FROM {t}item_metadata m WHERE "
         f"{_indexed(field, 'm')} AND {values} AND NOT EXISTS (SELECT 1 FROM {{t}}item_metadata m2 "
         "WHERE m2.field = m.field AND m2.leaf = m.leaf AND m2.media_id = m.media_id "
         f"AND m2.n < m.n AND {again})"
     )
-    return Driver(f"metadata {name}", rows, (*_indexed_params(field, name), *params, *again_params))
+    seek = (
+        "SELECT m.leaf, m.media_id FROM {t}item_metadata m WHERE "
+        f"{_indexed(field, 'm')} AND {values}"
+    )
+    return Driver(
+        f"metadata {name}",
+        rows,
+        (*_indexed_params(field, name), *params, *again_params),
+        estimate=(seek, (*_indexed_params(field, name), *params)),
+    )
 
 
 def _indexed(field: FieldFilter, alias: str) -> str:

@@ -146,9 +146,14 @@ class MediaIndexView:
         "CREATE TABLE IF NOT EXISTS {t}root_leaves (root TEXT, leaf TEXT, "
         "PRIMARY KEY (root, leaf))",
         "CREATE TABLE IF NOT EXISTS {t}leaves (leaf TEXT PRIMARY KEY)",
-        "CREATE TABLE IF NOT EXISTS {t}items (leaf TEXT, media_id TEXT, kind TEXT, "
-        "file_name TEXT, name_key TEXT, size BIGINT, width INTEGER, height INTEGER, "
-        "cluster_id TEXT, PRIMARY KEY (leaf, media_id))",
+        # On SQLite without a rowid: the primary key is the table, so finding an item by its
+        # key is one B-tree search, not two.
+        *(
+            f"{dialect}: CREATE TABLE IF NOT EXISTS {{t}}items (leaf TEXT, media_id TEXT, "
+            "kind TEXT, file_name TEXT, name_key TEXT, size BIGINT, width INTEGER, "
+            f"height INTEGER, cluster_id TEXT, PRIMARY KEY (leaf, media_id)){tail}"
+            for dialect, tail in (("sqlite", " WITHOUT ROWID"), ("postgres", ""))
+        ),
         # Whole records apart from the narrow rows searches scan; read for a page's items only.
         "CREATE TABLE IF NOT EXISTS {t}records (leaf TEXT, media_id TEXT, record TEXT, "
         "PRIMARY KEY (leaf, media_id))",
@@ -176,7 +181,7 @@ class MediaIndexView:
         # A metadata condition is checked from each item (``metadata_of_item``) or lists the
         # items whose values meet it (``metadata_by_*``, field then value).
         "CREATE INDEX IF NOT EXISTS {i}metadata_of_item ON {t}item_metadata "
-        "(field, leaf, media_id, num_value, text_value)",
+        "(field, leaf, media_id, n, num_value, text_value)",
         "CREATE INDEX IF NOT EXISTS {i}metadata_by_text ON {t}item_metadata "
         "(field, text_value, leaf, media_id)",
         "CREATE INDEX IF NOT EXISTS {i}metadata_by_number ON {t}item_metadata "

@@ -39,7 +39,7 @@ class SearchLimits:
     sort_at_most: int = 4000
     sort_at_least: int = 256
     walk_at_most: int = 20_000
-    count_at_most: int = 2000
+    count_at_most: int = 1000
 
 
 @dataclass(frozen=True)
@@ -136,20 +136,20 @@ class MediaSearch:
         )
 
     def _count(self, driver: Driver, cap: int) -> int:
-        return int(
-            self.sql.value(f"SELECT COUNT(*) FROM ({driver.rows} LIMIT ?) c", [*driver.params, cap])
-        )
+        rows, params = driver.counted
+        return int(self.sql.value(f"SELECT COUNT(*) FROM ({rows} LIMIT ?) c", [*params, cap]))
 
     def _hits(
         self, driver: Driver, root: str, where: MediaFilter, limit: int | None
     ) -> tuple[int, int]:
         """How many of the driver's first ``limit`` candidates (all: None) are hits, of how
         many read."""
-        condition, params = hit(where, root)
+        condition, params = hit(where, root, self.sql.dialect)
+        # The driver's own rows suffice unless the filter reads the item's columns.
+        rows = f"SELECT x.* FROM {self._joined(driver)}" if columns(where) else driver.rows
         row = self.sql.one(
             f"SELECT COUNT(*) AS seen, COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) "
-            f"AS hits FROM (SELECT x.* FROM {self._joined(driver)}"
-            f"{'' if limit is None else ' LIMIT ?'}) x",
+            f"AS hits FROM ({rows}{'' if limit is None else ' LIMIT ?'}) x",
             [*params, *driver.params, *([] if limit is None else [limit])],
         )
         assert row is not None
@@ -173,7 +173,7 @@ class MediaSearch:
         total: int | None,
         cursor: SearchCursor | None,
     ) -> Page:
-        condition, params = hit(where, root)
+        condition, params = hit(where, root, self.sql.dialect)
         after, after_params = _after_sorted(order, cursor)
         keys = self.sql.all(
             f"SELECT x.leaf, x.media_id, x.file_name, {_sort_value(order)} AS sort_value, "
@@ -200,7 +200,7 @@ class MediaSearch:
         need: int,
     ) -> list[Row] | None:
         """The first ``need`` hits in order (fewer at the end), or None past the budget."""
-        condition, params = hit(where, root)
+        condition, params = hit(where, root, self.sql.dialect)
         extra = "".join(f", i.{column}" for column in columns(where))
         direction = "DESC" if order.descending else "ASC"
         budget = self.limits.walk_at_most
