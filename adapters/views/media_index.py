@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from adapters.views.media_clusters import DDL as CLUSTER_DDL
+from adapters.views.media_clusters import MediaClusters
 from adapters.views.media_search import MediaSearch, SearchLimits
 from adapters.views.sql import Row, Sql
 from adapters.views.store import ViewStore
@@ -73,10 +75,12 @@ class MediaIndexWriterSql:
             "INSERT INTO {t}root_leaves (root, leaf) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(root, leaf) for leaf in added],
         )
+        MediaClusters(self.sql).derive(root, base, removed, added)
 
     def add_root(self, root: str, leaves: set[str]) -> None:
         self.sql.run("INSERT INTO {t}roots (root) VALUES (?)", (root,))
         self.sql.insert("root_leaves", ["root", "leaf"], [(root, leaf) for leaf in leaves])
+        MediaClusters(self.sql).summarise(root)
 
     def missing_leaves(self, leaves: list[str]) -> set[str]:
         present: set[str] = set()
@@ -192,6 +196,7 @@ class MediaIndexView:
         "postgres: CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public",
         "postgres: CREATE INDEX IF NOT EXISTS {i}items_by_name_trigram ON {t}items "
         "USING gin (name_key public.gin_trgm_ops)",
+        *CLUSTER_DDL,
     ]
 
     def __init__(self, store: ViewStore, limits: SearchLimits | None = None) -> None:
