@@ -10,21 +10,34 @@ multiset of cluster ids alone (tags, labels, metadata, media added before a re-i
 grouping only the items of the leaves it changed tells; otherwise it gets the base's sizes
 plus the edit's difference or, when the difference has more clusters than the base's
 summary (a re-clustering), a fresh GROUP BY.
+
+So a page of clusters reads one page of ``summary_sizes`` in the order of its index and,
+for each cluster on it, the root's first items by file name: the cluster's first entries in
+``items_by_cluster_name`` are walked and each entry's leaf probed against the root. The
+index holds every indexed version's items, so a walk also passes entries the root does not
+hold (earlier versions of its items, other datasets' copies). It is cut off after a few
+entries per sample, then after more; clusters still short of samples (a small version
+beside a large one that shares its cluster ids) are read from the root's own items in one
+pass, which costs what every page did before summaries. A page costs the same however many
+items or clusters the root has, unless the root holds few of a cluster's index entries.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
-from adapters.views.sql import Sql
+from adapters.views.sql import Row, Sql
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS {t}root_summaries (root TEXT PRIMARY KEY, summary TEXT)",
     "CREATE TABLE IF NOT EXISTS {t}summaries (summary TEXT PRIMARY KEY, clusters BIGINT)",
     "CREATE TABLE IF NOT EXISTS {t}summary_sizes (summary TEXT, cluster_id TEXT, "
     "members BIGINT, PRIMARY KEY (summary, cluster_id))",
-    # A page of clusters, largest first, then by id.
+    # A page of clusters, largest first, then by id. (Samples walk ``items_by_cluster_name``,
+    # declared with the media index's other indexes.)
     "CREATE INDEX IF NOT EXISTS {i}summary_sizes_by_members ON {t}summary_sizes "
     "(summary, members DESC, cluster_id)",
 ]
@@ -33,6 +46,11 @@ _CHUNK = 500
 # A difference of up to this many clusters is applied to a copy of the base's sizes even
 # when the base has fewer clusters: a few upserts cost less than grouping a large root.
 _FEW_CLUSTERS = 1000
+# A cluster's samples are walked from ``items_by_cluster_name`` for at most this many
+# entries per sample, then this many, before the root's own items are read instead
+# (see ``_samples``). The first walk serves a root holding most of its clusters' entries.
+_WALK_SPANS = (2, 32)
+_PARTS = 100  # clusters walked by one statement (SQLite allows 500 SELECTs in a UNION)
 
 
 class MediaClusters:
@@ -125,3 +143,102 @@ class MediaClusters:
         return int(
             self.sql.value("SELECT clusters FROM {t}summaries WHERE summary = ?", (summary,))
         )
+
+    # Reading.
+
+    def page(
+        self, root: str, page: int, page_size: int, samples: int
+    ) -> tuple[list[tuple[str, int, list[Row]]], int]:
+        """A page of the root's clusters, largest first, as (cluster id, size, up to
+        ``samples`` of its items by file name then id), and how many clusters it has (none
+        for a root not indexed)."""
+        summary = self.sql.one(
+            "SELECT s.summary, s.clusters FROM {t}root_summaries r "
+            "JOIN {t}summaries s ON s.summary = r.summary WHERE r.root = ?",
+            (root,),
+        )
+        if summary is None:
+            return [], 0
+        sizes = [
+            (str(row["cluster_id"]), int(row["members"]))
+            for row in self.sql.all(
+                "SELECT cluster_id, members FROM {t}summary_sizes WHERE summary = ? "
+                "ORDER BY members DESC, cluster_id LIMIT ? OFFSET ?",
+                (summary["summary"], page_size, (page - 1) * page_size),
+            )
+        ]
+        found = self._samples(root, sizes, samples)
+        return [(cluster, size, found[cluster]) for cluster, size in sizes], int(
+            summary["clusters"]
+        )
+
+    def _samples(
+        self, root: str, sizes: list[tuple[str, int]], samples: int
+    ) -> dict[str, list[Row]]:
+        """Each cluster's first items in the root, walked from ``items_by_cluster_name``
+        for at most ``samples`` times each of ``_WALK_SPANS`` entries in turn, or, for the
+        clusters whose walks all came back short (the root holds few of their entries: a
+        small version beside a large one that shares its cluster ids), read from the root's
+        own items in one pass."""
+        found: dict[str, list[Row]] = {cluster: [] for cluster, _ in sizes}
+        if samples <= 0:
+            return found
+        wanted = dict(sizes)
+        short = list(wanted)
+        for span in _WALK_SPANS:
+            for start in range(0, len(short), _PARTS):
+                found |= self._walk(root, short[start : start + _PARTS], samples, samples * span)
+            short = [c for c in short if len(found[c]) < min(samples, wanted[c])]
+        for start in range(0, len(short), _CHUNK):
+            found |= self._read(root, short[start : start + _CHUNK], samples)
+        return found
+
+    def _walk(
+        self, root: str, clusters: list[str], samples: int, entries: int
+    ) -> dict[str, list[Row]]:
+        """The first ``samples`` items of the root among each cluster's first ``entries``
+        in ``items_by_cluster_name``."""
+        parts, params = [], list[Any]()
+        for n in range(len(clusters)):
+            parts.append(
+                "SELECT * FROM (SELECT w.cluster_id, w.file_name, w.media_id, w.leaf FROM ("
+                "SELECT i.cluster_id, i.file_name, i.media_id, i.leaf FROM {t}items i "
+                "WHERE i.cluster_id = ? ORDER BY i.file_name, i.media_id LIMIT ?) w "
+                "WHERE EXISTS (SELECT 1 FROM {t}root_leaves rl WHERE rl.root = ? "
+                f"AND rl.leaf = w.leaf) ORDER BY w.file_name, w.media_id LIMIT ?) s{n}"
+            )
+        for cluster in clusters:
+            params += [cluster, entries, root, samples]
+        return self._with_records(clusters, " UNION ALL ".join(parts), params)
+
+    def _read(self, root: str, clusters: list[str], samples: int) -> dict[str, list[Row]]:
+        """The first ``samples`` items of each cluster among all the root's items. SQLite,
+        without statistics, would rather scan each cluster's entries for every leaf of the
+        root, so it is made to reach the items by leaf (``+``, which PostgreSQL lacks)."""
+        cluster = "+i.cluster_id" if self.sql.dialect == "sqlite" else "i.cluster_id"
+        return self._with_records(
+            clusters,
+            "SELECT s.cluster_id, s.file_name, s.media_id, s.leaf FROM ("
+            "SELECT i.cluster_id, i.file_name, i.media_id, i.leaf, ROW_NUMBER() OVER "
+            "(PARTITION BY i.cluster_id ORDER BY i.file_name, i.media_id) AS n "
+            "FROM {t}root_leaves rl CROSS JOIN {t}items i WHERE rl.root = ? "
+            f"AND i.leaf = rl.leaf AND {cluster} IN ({', '.join('?' * len(clusters))})) s "
+            "WHERE s.n <= ?",
+            [root, *clusters, samples],
+        )
+
+    def _with_records(
+        self, clusters: list[str], keys: str, params: list[Any]
+    ) -> dict[str, list[Row]]:
+        """The records of ``keys``'s rows (cluster_id, file_name, media_id, leaf) by
+        cluster, each cluster's by file name then id."""
+        found: dict[str, list[Row]] = {cluster: [] for cluster in clusters}
+        for row in self.sql.all(
+            f"SELECT k.cluster_id, k.media_id, r.record FROM ({keys}) k JOIN {{t}}records r "
+            "ON r.leaf = k.leaf AND r.media_id = k.media_id "
+            "ORDER BY k.cluster_id, k.file_name, k.media_id",
+            params,
+        ):
+            record: Row = json.loads(row["record"])
+            found[str(row["cluster_id"])].append({"media_id": row["media_id"], **record})
+        return found

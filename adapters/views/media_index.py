@@ -31,7 +31,6 @@ from projections.media_index import (
 )
 
 _CHUNK = 500
-_ITEMS = "FROM {t}root_leaves rl JOIN {t}items i ON i.leaf = rl.leaf WHERE rl.root = ?"
 
 
 class MediaIndexWriterSql:
@@ -286,36 +285,13 @@ class MediaIndexView:
     def clusters(
         self, root: str, page: int, page_size: int, samples: int = 4
     ) -> tuple[list[tuple[str, int, list[Row]]], int]:
-        """A page of the root's clusters, largest first: (cluster id, size, sample items)."""
-        clustered = f"{_ITEMS} AND i.cluster_id IS NOT NULL"
+        """A page of the root's clusters, largest first: (cluster id, size, sample items).
+
+        Read from the root's cluster summary (see ``adapters/views/media_clusters.py``), so
+        it costs the same for a root of any size.
+        """
         with self.store.reading() as sql:
-            total = int(sql.value(f"SELECT COUNT(DISTINCT i.cluster_id) {clustered}", [root]))
-            sizes = sql.all(
-                f"SELECT i.cluster_id, COUNT(*) AS members {clustered} "
-                "GROUP BY i.cluster_id ORDER BY COUNT(*) DESC, i.cluster_id "
-                "LIMIT ? OFFSET ?",
-                [root, page_size, (page - 1) * page_size],
-            )
-            ids = [str(r["cluster_id"]) for r in sizes]
-            picked = (
-                sql.all(
-                    "SELECT s.cluster_id, s.leaf, s.media_id FROM (SELECT i.cluster_id, i.leaf, "
-                    "i.media_id, ROW_NUMBER() OVER (PARTITION BY i.cluster_id "
-                    f"ORDER BY i.file_name, i.media_id) AS n {clustered} AND i.cluster_id IN "
-                    f"({', '.join('?' * len(ids))})) s WHERE s.n <= ? ORDER BY s.n",
-                    [root, *ids, samples],
-                )
-                if ids
-                else []
-            )
-            records = _records(sql, picked)
-        by_cluster: dict[str, list[Row]] = {cluster: [] for cluster in ids}
-        for row, record in zip(picked, records, strict=True):
-            by_cluster[str(row["cluster_id"])].append(record)
-        return [
-            (str(r["cluster_id"]), int(r["members"]), by_cluster[str(r["cluster_id"])])
-            for r in sizes
-        ], total
+            return MediaClusters(sql).page(root, page, page_size, samples)
 
 
 def _records(sql: Sql, keys: list[Row]) -> list[Row]:
