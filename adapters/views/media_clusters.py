@@ -16,7 +16,7 @@ for each cluster on it, the root's first items by file name: the cluster's first
 ``items_by_cluster_name`` are walked and each entry's leaf probed against the root. The
 index holds every indexed version's items, so a walk also passes entries the root does not
 hold (earlier versions of its items, other datasets' copies). It is cut off after a few
-entries per sample, then after more; clusters still short of samples (a small version
+entries per sample, then after more, twice; clusters still short of samples (a small version
 beside a large one that shares its cluster ids) are read from the root's own items in one
 pass, which costs what every page did before summaries. A page costs the same however many
 items or clusters the root has, unless the root holds few of a cluster's index entries.
@@ -47,9 +47,12 @@ _CHUNK = 500
 # when the base has fewer clusters: a few upserts cost less than grouping a large root.
 _FEW_CLUSTERS = 1000
 # A cluster's samples are walked from ``items_by_cluster_name`` for at most this many
-# entries per sample, then this many, before the root's own items are read instead
-# (see ``_samples``). The first walk serves a root holding most of its clusters' entries.
-_WALK_SPANS = (2, 32)
+# entries per sample, then (if short) this many, and so on, before the root's own items are
+# read instead (see ``_samples``). SQLite probes every entry of a walk (it sorts the hits
+# before keeping the first ones), so walks start short: the first serves a root holding
+# most of its clusters' entries, the second one holding a half or a quarter of them (a
+# version before or after a rewrite of every item).
+_WALK_SPANS = (2, 8, 32)
 _PARTS = 100  # clusters walked by one statement (SQLite allows 500 SELECTs in a UNION)
 
 
