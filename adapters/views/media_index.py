@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from adapters.views.media_clusters import DDL as CLUSTER_DDL
 from adapters.views.media_clusters import MediaClusters
-from adapters.views.media_search import MediaSearch, SearchLimits
+from adapters.views.media_search import MediaSearch, Request, SearchLimits
 from adapters.views.sql import Row, Sql
 from adapters.views.store import ViewStore
 from domain.content_tree import Record
@@ -257,7 +257,7 @@ class MediaIndexView:
             return SearchResult([], total)
         with self.store.reading() as sql:
             found = MediaSearch(sql, self.limits).page(
-                root, where, order, offset, page_size, total, cursor
+                Request(root, where, order, offset, page_size, total, cursor)
             )
             rows = _records(sql, found.keys)
         following = (

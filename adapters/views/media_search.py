@@ -43,6 +43,20 @@ class SearchLimits:
 
 
 @dataclass(frozen=True)
+class Request:
+    """A page asked for: ``size`` items of the root meeting ``where`` in ``order``, after
+    ``cursor`` (if any) and ``offset`` more; ``total`` when the caller knows it."""
+
+    root: str
+    where: MediaFilter
+    order: MediaOrder
+    offset: int
+    size: int
+    total: int | None
+    cursor: SearchCursor | None
+
+
+@dataclass(frozen=True)
 class Page:
     keys: list[Row]  # leaf, media_id, file_name, sort_value
     total: int
@@ -70,21 +84,14 @@ class MediaSearch:
         self.sql = sql
         self.limits = limits
 
-    def page(
-        self,
-        root: str,
-        where: MediaFilter,
-        order: MediaOrder,
-        offset: int,
-        size: int,
-        total: int | None,
-        cursor: SearchCursor | None,
-    ) -> Page:
+    def page(self, asked: Request) -> Page:
+        root, where, order, cursor = asked.root, asked.where, asked.order, asked.cursor
+        offset, size, total = asked.offset, asked.size, asked.total
         limits = self.limits
         best, small = self._best(root, where, self._cap(offset + size + 1), total)
         walked = None if small else self._walk(root, where, order, cursor, offset + size + 1)
         if walked is None:
-            return self._sorted(best, root, where, order, offset, size, total, cursor)
+            return self._sorted(best, asked)
         keys, more = walked[offset : offset + size], len(walked) > offset + size
         if total is not None:
             return Page(keys, total, False, more)
@@ -162,17 +169,9 @@ class MediaSearch:
             f"({driver.rows}) d {join} {{t}}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
         )
 
-    def _sorted(
-        self,
-        driver: Driver,
-        root: str,
-        where: MediaFilter,
-        order: MediaOrder,
-        offset: int,
-        size: int,
-        total: int | None,
-        cursor: SearchCursor | None,
-    ) -> Page:
+    def _sorted(self, driver: Driver, asked: Request) -> Page:
+        root, where, order, cursor = asked.root, asked.where, asked.order, asked.cursor
+        offset, size, total = asked.offset, asked.size, asked.total
         condition, params = hit(where, root, self.sql.dialect)
         after, after_params = _after_sorted(order, cursor)
         keys = self.sql.all(
