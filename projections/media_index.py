@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import singledispatchmethod
 from typing import Any, Protocol
@@ -79,10 +81,13 @@ def searchable(record: Record) -> Searchable:
     file_name = str(record.get("file_name") or "")
     cluster = record.get("cluster_id")
     values: list[tuple[str, int, str | None, float | None]] = []
+    numbered: Counter[str] = Counter()  # values per indexed name (long names may share one)
     for field, value in sorted((record.get("metadata") or {}).items()):
         scalars = value if isinstance(value, list) else [value]
-        for n, (text, number) in enumerate(v for item in scalars for v in _scalar(item)):
-            values.append((index_text(str(field), FIELD_LIMIT), n, text, number))
+        name = index_text(str(field), FIELD_LIMIT)
+        for text, number in (v for item in scalars for v in _scalar(item)):
+            values.append((name, numbered[name], text, number))
+            numbered[name] += 1
     return Searchable(
         kind=record.get("kind"),
         file_name=index_text(file_name),
@@ -196,6 +201,10 @@ class MediaIndexWriter(Protocol):
 
     def add_leaves(self, leaves: dict[str, tuple[tuple[str, Record], ...]]) -> None: ...
 
+    def bulk(self) -> AbstractContextManager[None]:
+        """A block that may add many leaves: the writer may index them in bulk at its end."""
+        ...
+
 
 class MediaIndexProjection:
     name = "media_index"
@@ -257,15 +266,17 @@ class MediaIndexProjection:
             except NodeMissing:
                 pass  # garbage collection removed the base: index the new root in full
             else:
-                self._index_leaves(writer, added)
+                with writer.bulk():
+                    self._index_leaves(writer, added)
                 writer.derive_root(root, base, removed, added)
                 return
         leaves: set[str] = set()
         try:
-            for batch in self._tree.leaf_batches(root):
-                leaves.update(leaf for leaf, _ in batch)
-                missing = writer.missing_leaves([leaf for leaf, _ in batch])
-                writer.add_leaves({leaf: items for leaf, items in batch if leaf in missing})
+            with writer.bulk():
+                for batch in self._tree.leaf_batches(root):
+                    leaves.update(leaf for leaf, _ in batch)
+                    missing = writer.missing_leaves([leaf for leaf, _ in batch])
+                    writer.add_leaves({leaf: items for leaf, items in batch if leaf in missing})
         except NodeMissing:
             # Garbage collection removed this root (a rebuild after ``gc``): no live version
             # names it any more, and a later event replaces or drops each version that did.

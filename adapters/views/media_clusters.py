@@ -86,9 +86,10 @@ class MediaClusters:
         self._seal(root)
         self._name(root, root)
 
-    def derive(self, root: str, base: str, removed: set[str], added: set[str]) -> None:
+    def derive(self, root: str, base: str, removed: set[int], added: set[int]) -> None:
         """Summarise ``root``, which is ``base``'s leaves less ``removed`` plus ``added``
-        (``removed`` within ``base``, ``added`` outside it, as a diff of the two gives)."""
+        (leaf numbers: ``removed`` within ``base``, ``added`` outside it, as a diff of the
+        two gives)."""
         summary = self.summary_of(base)
         if summary is None:  # not expected: every indexed root is given one (see module doc)
             self.summarise(root)
@@ -123,7 +124,7 @@ class MediaClusters:
         self._seal(root)
         self._name(root, root)
 
-    def _clustered(self, leaves: Iterable[str]) -> Counter[str]:
+    def _clustered(self, leaves: Iterable[int]) -> Counter[str]:
         """How many items of ``leaves`` each cluster id holds."""
         found: Counter[str] = Counter()
         ordered = sorted(leaves)

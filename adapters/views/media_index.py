@@ -12,6 +12,10 @@ ever indexed per version. How a page is found without reading the whole version 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from adapters.views.media_clusters import DDL as CLUSTER_DDL
@@ -31,11 +35,55 @@ from projections.media_index import (
 )
 
 _CHUNK = 500
+# A bulk block (``MediaIndexWriterSql.bulk``) that adds at least this many items, and at least
+# as many as the index held before, puts off the item tables' secondary indexes to its end.
+_BULK_ITEMS = 20_000
+_SECONDARY = re.compile(
+    r"^(?:sqlite: )?CREATE INDEX IF NOT EXISTS \{i\}(\w+) ON \{t\}(items|item_tags|"
+    r"item_labels|item_metadata) "
+)
 
 
 class MediaIndexWriterSql:
     def __init__(self, sql: Sql) -> None:
         self.sql = sql
+        self._bulk: _Bulk | None = None
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A block that may add many items. On SQLite, once it has added as many as the
+        index held before it (and ``_BULK_ITEMS``), the item tables' secondary indexes are
+        dropped and made again at its end, in the same transaction: sorting every entry
+        once costs far less than placing each at random in a B-tree larger than the page
+        cache, and readers see the old index until the transaction commits. (PostgreSQL
+        keeps its indexes: dropping one would hold back every reader of the table.)"""
+        if self._bulk is not None or self.sql.dialect != "sqlite":
+            yield
+            return
+        held = self.sql.value("SELECT value FROM {t}counters WHERE name = 'items'") or 0
+        self._bulk = _Bulk(threshold=max(_BULK_ITEMS, int(held)))
+        try:
+            yield
+        finally:
+            # Also when the block fails: a caller that goes on (a root garbage-collected
+            # under it) must not commit the index without them.
+            deferred, self._bulk = self._bulk.deferred, None
+            for statement in deferred:
+                self.sql.run(statement)
+
+    def _added(self, items: int) -> None:
+        bulk = self._bulk
+        if bulk is None or bulk.deferred:
+            return
+        bulk.added += items
+        if bulk.added < bulk.threshold:
+            return
+        for statement in MediaIndexView.ddl:
+            match = _SECONDARY.match(statement)
+            if match:
+                self.sql.run(f"DROP INDEX IF EXISTS {match[1]}")
+                text = statement.removeprefix("sqlite: ").replace("{i}", "")
+                bulk.deferred.append(text)
 
     def version_root(self, dataset_id: str, version: str) -> str | None:
         root = self.sql.value(
@@ -60,6 +108,8 @@ class MediaIndexWriterSql:
         return self.sql.value("SELECT 1 FROM {t}roots WHERE root = ?", (root,)) is not None
 
     def derive_root(self, root: str, base: str, removed: set[str], added: set[str]) -> None:
+        ids = self._leaf_ids(removed | added)
+        gone, new = {ids[leaf] for leaf in removed}, {ids[leaf] for leaf in added}
         self.sql.run("INSERT INTO {t}roots (root) VALUES (?)", (root,))
         self.sql.run(
             "INSERT INTO {t}root_leaves (root, leaf) SELECT ?, leaf "
@@ -68,41 +118,63 @@ class MediaIndexWriterSql:
         )
         self.sql.many(
             "DELETE FROM {t}root_leaves WHERE root = ? AND leaf = ?",
-            [(root, leaf) for leaf in removed],
+            [(root, leaf) for leaf in sorted(gone)],
         )
         self.sql.many(
             "INSERT INTO {t}root_leaves (root, leaf) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [(root, leaf) for leaf in added],
+            [(root, leaf) for leaf in sorted(new)],
         )
-        MediaClusters(self.sql).derive(root, base, removed, added)
+        MediaClusters(self.sql).derive(root, base, gone, new)
 
     def add_root(self, root: str, leaves: set[str]) -> None:
         self.sql.run("INSERT INTO {t}roots (root) VALUES (?)", (root,))
-        self.sql.insert("root_leaves", ["root", "leaf"], [(root, leaf) for leaf in leaves])
+        ids = sorted(self._leaf_ids(leaves).values())
+        self.sql.insert("root_leaves", ["root", "leaf"], [(root, leaf) for leaf in ids])
         MediaClusters(self.sql).summarise(root)
 
     def missing_leaves(self, leaves: list[str]) -> set[str]:
-        present: set[str] = set()
-        for start in range(0, len(leaves), _CHUNK):
-            chunk = leaves[start : start + _CHUNK]
+        return set(leaves) - set(self._leaf_ids(leaves))
+
+    def _leaf_ids(self, leaves: Iterable[str]) -> dict[str, int]:
+        """The index's number for each of ``leaves`` it holds, by leaf hash."""
+        found: dict[str, int] = {}
+        ordered = sorted(leaves)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
             rows = self.sql.all(
-                f"SELECT leaf FROM {{t}}leaves WHERE leaf IN ({', '.join('?' * len(chunk))})", chunk
+                f"SELECT leaf, id FROM {{t}}leaves WHERE leaf IN ({', '.join('?' * len(chunk))})",
+                chunk,
             )
-            present.update(str(row["leaf"]) for row in rows)
-        return set(leaves) - present
+            found.update((str(row["leaf"]), int(row["id"])) for row in rows)
+        return found
+
+    def _number(self, counter: str, n: int) -> int:
+        """Add ``n`` to ``counter`` and return its value before."""
+        self.sql.run(
+            "INSERT INTO {t}counters AS c (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value",
+            (counter, n),
+        )
+        return int(self.sql.value("SELECT value FROM {t}counters WHERE name = ?", (counter,))) - n
 
     def add_leaves(self, leaves: dict[str, tuple[tuple[str, Record], ...]]) -> None:
+        """Index ``leaves`` (none of them indexed yet). Each is given the next number, so
+        their rows go in at the end of every table keyed by leaf."""
+        if not leaves:
+            return
+        first = self._number("leaves", len(leaves))
+        ids = {leaf: first + 1 + n for n, leaf in enumerate(sorted(leaves))}
         items: list[tuple[Any, ...]] = []
         records: list[tuple[Any, ...]] = []
         tags: list[tuple[Any, ...]] = []
         labels: list[tuple[Any, ...]] = []
         values: list[tuple[Any, ...]] = []
-        for leaf, entries in leaves.items():
-            for key, record in entries:
+        for leaf, number in ids.items():
+            for key, record in leaves[leaf]:
                 s = searchable(record)
                 items.append(
                     (
-                        leaf,
+                        number,
                         key,
                         s.kind,
                         s.file_name,
@@ -113,16 +185,12 @@ class MediaIndexWriterSql:
                         s.cluster_id,
                     )
                 )
-                records.append((leaf, key, json.dumps(record, sort_keys=True)))
-                tags.extend((leaf, key, tag) for tag in s.tags)
-                labels.extend((leaf, key, name) for name in s.classes)
-                values.extend((leaf, key, *value) for value in s.values)
-        self.sql.insert("leaves", ["leaf"], [(leaf,) for leaf in leaves])
-        self.sql.run(
-            "INSERT INTO {t}counters AS c (name, value) VALUES ('items', ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value",
-            (len(items),),
-        )
+                records.append((number, key, json.dumps(record, sort_keys=True)))
+                tags.extend((number, key, tag) for tag in s.tags)
+                labels.extend((number, key, name) for name in s.classes)
+                values.extend((number, key, *value) for value in s.values)
+        self.sql.insert("leaves", ["leaf", "id"], sorted(ids.items()))
+        self._number("items", len(items))
         self._insert(
             "items (leaf, media_id, kind, file_name, name_key, size, width, height, cluster_id)",
             items,
@@ -135,10 +203,26 @@ class MediaIndexWriterSql:
             self._insert(
                 "item_names (name_key, leaf, media_id)", [(i[4], i[0], i[1]) for i in items]
             )
+        self._added(len(items))
 
     def _insert(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         name, _, columns = table.partition(" ")
         self.sql.insert(name, [c.strip() for c in columns.strip("()").split(",")], rows)
+
+
+@dataclass
+class _Bulk:
+    threshold: int  # items added before the secondary indexes are put off
+    added: int = 0
+    deferred: list[str] = field(default_factory=list)  # the indexes to make at the end
+
+
+def _keyed(table: str) -> list[str]:
+    """``CREATE TABLE`` for ``table`` (its name and columns), WITHOUT ROWID on SQLite."""
+    return [
+        f"sqlite: CREATE TABLE IF NOT EXISTS {{t}}{table} WITHOUT ROWID",
+        f"postgres: CREATE TABLE IF NOT EXISTS {{t}}{table}",
+    ]
 
 
 class MediaIndexView:
@@ -146,27 +230,37 @@ class MediaIndexView:
         "CREATE TABLE IF NOT EXISTS {t}versions (dataset_id TEXT, version TEXT, root TEXT, "
         "PRIMARY KEY (dataset_id, version))",
         "CREATE TABLE IF NOT EXISTS {t}roots (root TEXT PRIMARY KEY)",
-        "CREATE TABLE IF NOT EXISTS {t}root_leaves (root TEXT, leaf TEXT, "
-        "PRIMARY KEY (root, leaf))",
-        "CREATE TABLE IF NOT EXISTS {t}leaves (leaf TEXT PRIMARY KEY)",
-        # On SQLite without a rowid: the primary key is the table, so finding an item by its
-        # key is one B-tree search, not two.
-        *(
-            f"{dialect}: CREATE TABLE IF NOT EXISTS {{t}}items (leaf TEXT, media_id TEXT, "
-            "kind TEXT, file_name TEXT, name_key TEXT, size BIGINT, width INTEGER, "
-            f"height INTEGER, cluster_id TEXT, PRIMARY KEY (leaf, media_id)){tail}"
-            for dialect, tail in (("sqlite", " WITHOUT ROWID"), ("postgres", ""))
+        # A leaf is known by its hash here and by a number everywhere else: the number is the
+        # one column every index entry of an item repeats, 8 bytes instead of 64.
+        *_keyed("leaves (leaf TEXT, id BIGINT NOT NULL, PRIMARY KEY (leaf))"),
+        *_keyed("root_leaves (root TEXT, leaf BIGINT, PRIMARY KEY (root, leaf))"),
+        # On SQLite tables keyed by their primary key (WITHOUT ROWID): finding an item by its
+        # key is one B-tree search, not two, and the key is not stored twice.
+        *_keyed(
+            "items (leaf BIGINT, media_id TEXT, kind TEXT, file_name TEXT, name_key TEXT, "
+            "size BIGINT, width INTEGER, height INTEGER, cluster_id TEXT, "
+            "PRIMARY KEY (leaf, media_id))"
         ),
         # Whole records apart from the narrow rows searches scan; read for a page's items only.
-        "CREATE TABLE IF NOT EXISTS {t}records (leaf TEXT, media_id TEXT, record TEXT, "
-        "PRIMARY KEY (leaf, media_id))",
+        *_keyed("records (leaf BIGINT, media_id TEXT, record TEXT, PRIMARY KEY (leaf, media_id))"),
         "CREATE TABLE IF NOT EXISTS {t}counters (name TEXT PRIMARY KEY, value BIGINT)",
-        "CREATE TABLE IF NOT EXISTS {t}item_tags (leaf TEXT, media_id TEXT, tag TEXT, "
-        "PRIMARY KEY (leaf, media_id, tag))",
-        "CREATE TABLE IF NOT EXISTS {t}item_labels (leaf TEXT, media_id TEXT, class_name TEXT, "
-        "PRIMARY KEY (leaf, media_id, class_name))",
-        "CREATE TABLE IF NOT EXISTS {t}item_metadata (leaf TEXT, media_id TEXT, field TEXT, "
-        "n INTEGER, text_value TEXT, num_value DOUBLE PRECISION)",
+        *_keyed(
+            "item_tags (leaf BIGINT, media_id TEXT, tag TEXT, PRIMARY KEY (leaf, media_id, tag))"
+        ),
+        *_keyed(
+            "item_labels (leaf BIGINT, media_id TEXT, class_name TEXT, "
+            "PRIMARY KEY (leaf, media_id, class_name))"
+        ),
+        # A metadata condition is checked from each item (on SQLite the table's own key, on
+        # PostgreSQL ``metadata_of_item``) or lists the items whose values meet it
+        # (``metadata_by_*``, field then value).
+        "sqlite: CREATE TABLE IF NOT EXISTS {t}item_metadata (field TEXT, leaf BIGINT, "
+        "media_id TEXT, n INTEGER, num_value DOUBLE PRECISION, text_value TEXT, "
+        "PRIMARY KEY (field, leaf, media_id, n)) WITHOUT ROWID",
+        "postgres: CREATE TABLE IF NOT EXISTS {t}item_metadata (leaf BIGINT, media_id TEXT, "
+        "field TEXT, n INTEGER, text_value TEXT, num_value DOUBLE PRECISION)",
+        "postgres: CREATE INDEX IF NOT EXISTS {i}metadata_of_item ON {t}item_metadata "
+        "(field, leaf, media_id, n, num_value, text_value)",
         # One index per sort key, in the sort order (key, file name, id) and ending with the
         # leaf, so a page walks it from the start or a cursor without touching the table.
         "CREATE INDEX IF NOT EXISTS {i}items_by_name ON {t}items (file_name, media_id, leaf)",
@@ -181,10 +275,6 @@ class MediaIndexView:
         "CREATE INDEX IF NOT EXISTS {i}tags_by_tag ON {t}item_tags (tag, leaf, media_id)",
         "CREATE INDEX IF NOT EXISTS {i}labels_by_class ON {t}item_labels "
         "(class_name, leaf, media_id)",
-        # A metadata condition is checked from each item (``metadata_of_item``) or lists the
-        # items whose values meet it (``metadata_by_*``, field then value).
-        "CREATE INDEX IF NOT EXISTS {i}metadata_of_item ON {t}item_metadata "
-        "(field, leaf, media_id, n, num_value, text_value)",
         "CREATE INDEX IF NOT EXISTS {i}metadata_by_text ON {t}item_metadata "
         "(field, text_value, leaf, media_id)",
         "CREATE INDEX IF NOT EXISTS {i}metadata_by_number ON {t}item_metadata "
@@ -296,8 +386,8 @@ class MediaIndexView:
 
 def _records(sql: Sql, keys: list[Row]) -> list[Row]:
     """The records of (leaf, media_id) rows, in their order: one primary-key probe each."""
-    found: dict[tuple[str, str], str] = {}
-    pairs = [(str(k["leaf"]), str(k["media_id"])) for k in keys]
+    found: dict[tuple[int, str], str] = {}
+    pairs = [(int(k["leaf"]), str(k["media_id"])) for k in keys]
     for start in range(0, len(pairs), _CHUNK):
         chunk = pairs[start : start + _CHUNK]
         join = "CROSS JOIN" if sql.dialect == "sqlite" else "JOIN"  # SQLite: pairs first

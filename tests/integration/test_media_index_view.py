@@ -11,6 +11,7 @@ import pytest
 
 from adapters.projector import Projector
 from adapters.runtime import Runtime
+from adapters.views import media_index
 from adapters.views.media_index import MediaIndexView
 from adapters.views.media_search import SearchLimits
 from application.actor import Actor
@@ -696,3 +697,69 @@ def test_a_rebuild_gives_the_same_search_rows_as_the_live_index(
     ).catch_up()
 
     assert dump(view) == live
+
+
+def test_indexing_in_bulk_gives_the_same_rows_and_indexes(
+    runtime: Runtime, alice: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset_id, _ = rich_dataset(runtime, alice)
+    edit(runtime, alice, dataset_id, replace_all(rich_records(seed=8)))  # every leaf new
+    runtime.catch_up()
+    view = view_of(runtime)
+    live, live_indexes = dump(view), index_names(view)
+
+    # A threshold of one item: every root indexed in full, and every edit's new leaves, go
+    # in with the secondary indexes put off to the end of the block (on SQLite).
+    monkeypatch.setattr(media_index, "_BULK_ITEMS", 1)
+    view.store.clear()
+    Projector(
+        runtime.app, MediaIndexProjection(ContentTree(runtime.backend.nodes)), view, batch_size=3
+    ).catch_up()
+
+    assert dump(view) == live
+    assert index_names(view) == live_indexes
+    assert {"items_by_name", "tags_by_tag", "metadata_by_number"} <= live_indexes
+    root = runtime.app.get_dataset(alice, dataset_id).current["root"]
+    where = MediaFilter(tags=("cat",), fields=(FieldFilter("score", gte=1.0),))
+    expected = rich_records(seed=8)
+    order = MediaOrder("size", descending=True)
+    found = searched(runtime, root, where, order)
+    assert found == expected_order({k: r for k, r in expected.items() if matches(r, where)}, order)
+    assert found
+
+
+def index_names(view: MediaIndexView) -> set[str]:
+    """The names of the media index's indexes, as its backend's catalogue lists them."""
+    with view.store.reading() as sql:
+        if sql.dialect == "sqlite":
+            return {
+                row["name"]
+                for row in sql.all("SELECT name FROM sqlite_master WHERE type = 'index'")
+            }
+        rows = sql.all(
+            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = ?",
+            (view.store.datastore.schema,),
+        )
+    prefix = "snapset_media_index_"
+    return {row["name"].removeprefix(prefix) for row in rows if row["name"].startswith(prefix)}
+
+
+def test_metadata_names_cut_to_the_same_text_are_both_indexed(
+    runtime: Runtime, alice: Actor
+) -> None:
+    dataset_id = ingested(runtime, alice, "names", images=1, videos=0)
+    stem = "f" * 200
+    edit(
+        runtime,
+        alice,
+        dataset_id,
+        lambda items: {
+            min(items): {**items[min(items)], "metadata": {stem + "a": [1, 2], stem + "b": 3}}
+        },
+    )
+    runtime.catch_up()
+    root = runtime.app.get_dataset(alice, dataset_id).current["root"]
+
+    for value in (1, 2, 3):
+        where = MediaFilter(fields=(FieldFilter(stem + "a", equals=str(value)),))
+        assert len(view_of(runtime).search(root, where, MediaOrder(), 1, 10).rows) == 1
