@@ -20,8 +20,8 @@ from application.operations.metadata_import import check_columns
 from application.operations.metadata_rows import (
     MAX_FILE_BYTES,
     RowsUnreadable,
+    count_json_rows,
     csv_header,
-    json_rows,
 )
 from application.ports import Staging
 from domain.errors import Invalid
@@ -106,7 +106,7 @@ def _check_staged(path: Path, fmt: str, key: str, schema: Schema) -> None:
     try:
         if fmt == "csv":
             check_columns(csv_header(path), key, schema)
-        elif not json_rows(path):
+        elif not count_json_rows(path):
             raise Invalid("The JSON file holds no rows.")
     except RowsUnreadable as error:
         raise Invalid(str(error)) from None

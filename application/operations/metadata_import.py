@@ -13,13 +13,19 @@ versa) is ignored.
 
 from __future__ import annotations
 
+import heapq
+import json
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
-from application.operations.item_edits import ErrorSample, status_kept
+from application.operations.item_edits import SAMPLE_ERRORS, status_kept
 from application.operations.metadata_rows import Row, RowReader, RowsUnreadable
+from application.operations.sorted_spill import SortedSpill
 from application.ports import Staging
-from domain.content_tree import Record
+from domain.content_tree import Record, route_of
 from domain.errors import Invalid
 from domain.metadata_schema import (
     RESERVED_NAMES,
@@ -67,24 +73,28 @@ class MetadataImport:
                 "The uploaded metadata file is no longer staged; upload it again."
             )
         reader = RowReader(path, str(params["format"]))
-        importing = _Import(context, key, schema)
-        try:
-            columns = reader.columns()
-            if columns is not None:
-                check_columns(columns, key, schema)
-            for row in reader.rows():
-                importing.apply(row)
-                context.tick(
-                    int(1000 * reader.fraction),
-                    1000,
-                    f"Read {row.number} rows of custom metadata.",
-                    share=90,
-                )
-        except RowsUnreadable as error:
-            raise OperationFailed(str(error)) from None
-        except Invalid as error:
-            raise OperationFailed(error.detail) from None
-        root = context.tree.update(context.content_root, importing.changes)
+        with SortedSpill() as rows, SortedSpill() as resolved:
+            importing = _Import(context, key, schema)
+            try:
+                columns = reader.columns()
+                if columns is not None:
+                    check_columns(columns, key, schema)
+                for row in reader.rows():
+                    importing.read(row, rows)
+                    context.tick(
+                        int(1000 * reader.fraction),
+                        1000,
+                        f"Read {row.number} rows of custom metadata.",
+                        share=_READING,
+                    )
+            except RowsUnreadable as error:
+                raise OperationFailed(str(error)) from None
+            except Invalid as error:
+                raise OperationFailed(error.detail) from None
+            if key == "file_name":
+                importing.resolve_file_names(rows, resolved)
+            changes = importing.changes(resolved if key == "file_name" else rows)
+            root = context.tree.update_stream(context.content_root, changes)
         task_id = context.task_id
         return Outcome(
             root=root,
@@ -97,55 +107,55 @@ class MetadataImport:
 
 
 class _Import:
-    """Applies rows one by one to pending records; a row is applied whole or not at all."""
+    """Reads rows, then applies them item by item in the tree's order.
+
+    Reading checks each row's values against the schema and notes it in a sorted spill by
+    the item it names (its media id's route in the tree, or its file name), so that memory
+    stays bounded whatever the file's size. Applying reads each named item once, in the
+    order of the tree (so its leaves are read once each), merges its rows' values in row
+    order and hands the new records on as they come. A row is applied whole or rejected
+    whole, with every problem found in it, whenever that is found.
+    """
 
     def __init__(self, context: TaskContext, key: str, schema: Schema) -> None:
         self._context = context
         self._key = key
         self._schema = schema
-        self._by_file_name: dict[str, list[str]] | None = None
-        self.changes: dict[str, Record | None] = {}
         self.inserted = 0
         self.rejected = 0
-        self.errors = ErrorSample()
+        self.errors = _FirstErrors()
 
-    def apply(self, row: Row) -> None:
+    def read(self, row: Row, rows: SortedSpill) -> None:
         if row.problem is not None:
-            self._reject(row, [(None, row.problem)])
+            self._reject(row.number, [(None, row.problem)])
             return
         problems: list[tuple[str | None, str]] = []
-        media_id = self._item(row.values.get(self._key), problems)
+        name = self._name(row.values.get(self._key), problems)
         updates: dict[str, Any] = {}
-        for name, value in row.values.items():
-            if name in RESERVED_NAMES:
+        for field, value in row.values.items():
+            if field in RESERVED_NAMES:
                 continue
-            spec = self._schema.get(name)
+            spec = self._schema.get(field)
             if spec is None:
-                problems.append((name, "the field is not in the schema"))
+                problems.append((field, "the field is not in the schema"))
             elif value is None and not row.text:
-                updates[name] = None
+                updates[field] = None
             elif not (row.text and value == ""):
                 try:
-                    updates[name] = check_value(spec, value, text=row.text)
+                    updates[field] = check_value(spec, value, text=row.text)
                 except ValueRejected as error:
-                    problems.append((name, str(error)))
-        if problems or media_id is None:
-            self._reject(row, problems)
+                    problems.append((field, str(error)))
+        if name is None:
+            self._reject(row.number, problems)
             return
-        record = (
-            self.changes.get(media_id)
-            or self._context.tree.get(self._context.content_root, media_id)
-            or {}
-        )
-        metadata = {**record.get("metadata", {}), **updates}
-        self.changes[media_id] = {
-            **record,
-            "metadata": {k: v for k, v in metadata.items() if v is not None},
-        }
-        self.inserted += 1
+        # Rows that fail here wait for the check of the item they name: its problem, if it
+        # has one, comes first in their errors.
+        entry = _Entry(row.number, name, updates, problems)
+        sort_key = _route_key(name) if self._key == "media_id" else _sized(name)
+        rows.add(sort_key + _ROW.pack(row.number), entry.encode())
 
-    def _item(self, value: object, problems: list[tuple[str | None, str]]) -> str | None:
-        """The media id the row's key names, or None with the reason in ``problems``."""
+    def _name(self, value: object, problems: list[tuple[str | None, str]]) -> str | None:
+        """The media id or file name the row names, or None with the reason in ``problems``."""
         key = self._key
         if value is None or value == "":
             problems.append((key, f"the row has no {key}"))
@@ -153,42 +163,91 @@ class _Import:
         if not isinstance(value, str):
             problems.append((key, f"the {key} must be text"))
             return None
-        if key == "media_id":
-            if self._context.tree.get(self._context.content_root, value) is None:
-                problems.append((key, f"no item of the dataset has media_id {value!r}"))
-                return None
-            return value
-        found = self._file_names().get(value, [])
-        if len(found) != 1:
-            problems.append(
-                (
-                    key,
-                    f"no item of the dataset has file_name {value!r}"
-                    if not found
-                    else f"{len(found)} items have file_name {value!r}; use media_id",
-                )
-            )
-            return None
-        return found[0]
+        return value
 
-    def _file_names(self) -> dict[str, list[str]]:
-        if self._by_file_name is None:
-            self._by_file_name = {}
+    def resolve_file_names(self, rows: SortedSpill, resolved: SortedSpill) -> None:
+        """Re-note the rows of ``rows`` (by file name) by the media id of the one item each
+        names, in ``resolved`` (by route); reject the others."""
+        with SortedSpill() as names:
             for media_id, record in self._context.tree.items(self._context.content_root):
-                self._by_file_name.setdefault(str(record.get("file_name")), []).append(media_id)
-        return self._by_file_name
+                names.add(_sized(str(record.get("file_name"))), media_id.encode())
+            items = _groups(iter(names))
+            current: tuple[bytes, list[bytes]] | None = next(items, None)
+            for sort_key, value in rows:
+                entry = _Entry.decode(value)
+                file_name = sort_key[: -_ROW.size]
+                while current is not None and current[0] < file_name:
+                    current = next(items, None)
+                found = current[1] if current is not None and current[0] == file_name else []
+                if len(found) != 1:
+                    self._reject(
+                        entry.row,
+                        [
+                            (
+                                "file_name",
+                                f"no item of the dataset has file_name {entry.name!r}"
+                                if not found
+                                else f"{len(found)} items have file_name {entry.name!r}; "
+                                "use media_id",
+                            ),
+                            *entry.problems,
+                        ],
+                    )
+                    continue
+                media_id = found[0].decode()
+                resolved.add(
+                    _route_key(media_id) + _ROW.pack(entry.row),
+                    _Entry(entry.row, media_id, entry.updates, entry.problems).encode(),
+                )
 
-    def _reject(self, row: Row, problems: list[tuple[str | None, str]]) -> None:
+    def changes(self, rows: SortedSpill) -> Iterator[tuple[str, Record]]:
+        """Each item's new record, in the tree's order, from ``rows`` (by route, then row)."""
+        tree, root = self._context.tree, self._context.content_root
+        total, done = max(rows.count, 1), 0
+        media_id: str | None = None
+        record: Record | None = None
+        changed = False
+        for _, value in rows:
+            entry = _Entry.decode(value)
+            done += 1
+            if entry.name != media_id:
+                if media_id is not None and record is not None and changed:
+                    yield media_id, record
+                media_id, changed = entry.name, False
+                record = tree.get(root, media_id)
+                self._context.tick(
+                    done,
+                    total,
+                    f"Applied {done} of {rows.count} rows of custom metadata.",
+                    share=100 - _READING,
+                    start=_READING,
+                )
+            problems = entry.problems
+            if record is None:
+                problems = [("media_id", f"no item of the dataset has media_id {entry.name!r}")]
+                problems += entry.problems
+            if problems:
+                self._reject(entry.row, problems)
+                continue
+            assert record is not None
+            metadata = {**record.get("metadata", {}), **entry.updates}
+            record = {**record, "metadata": {k: v for k, v in metadata.items() if v is not None}}
+            changed = True
+            self.inserted += 1
+        if media_id is not None and record is not None and changed:
+            yield media_id, record
+
+    def _reject(self, row: int, problems: list[tuple[str | None, str]]) -> None:
         self.rejected += 1
         for field, detail in problems:
-            self.errors.add(row=row.number, field=field, detail=detail)
+            self.errors.add(row, field, detail)
 
     def report(self) -> dict[str, Any]:
         return {
             "inserted_rows": self.inserted,
             "rejected_rows": self.rejected,
             "error_count": self.errors.count,
-            "errors": self.errors.sample,
+            "errors": self.errors.sample(),
         }
 
     def message(self) -> str:
@@ -199,3 +258,76 @@ class _Import:
                 "task's report."
             )
         return text
+
+
+_READING = 60  # percent of the task's progress: reading the rows, then applying them
+_ROW = struct.Struct(">Q")  # a row number in a sort key: rows of one item in file order
+
+
+def _route_key(media_id: str) -> bytes:
+    """A sort key that puts items in the tree's order, each item's rows together."""
+    return route_of(media_id).encode() + _sized(media_id)
+
+
+def _sized(text: str) -> bytes:
+    """``text`` as a sort key that no row number after it can reorder: its length first."""
+    data = text.encode()
+    return _ROW.pack(len(data)) + data
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A row as noted for applying: its number, what it names, its values and problems."""
+
+    row: int
+    name: str
+    updates: dict[str, Any]
+    problems: list[tuple[str | None, str]]
+
+    def encode(self) -> bytes:
+        return json.dumps([self.row, self.name, self.updates, self.problems]).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> _Entry:
+        row, name, updates, problems = json.loads(data)
+        return cls(row, name, updates, [(field, detail) for field, detail in problems])
+
+
+def _groups(entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """Sorted (key, value) entries as (key, its values), the values of one key together.
+    Only the first two of a key's values are kept: more say no more than two do."""
+    key: bytes | None = None
+    values: list[bytes] = []
+    for entry_key, value in entries:
+        if entry_key != key:
+            if key is not None:
+                yield key, values
+            key, values = entry_key, []
+        if len(values) < 2:
+            values.append(value)
+    if key is not None:
+        yield key, values
+
+
+class _FirstErrors:
+    """Counts every error and keeps the first ``SAMPLE_ERRORS`` by row (and order within a
+    row), whatever order they are found in."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        # The kept errors as (-row, -count, field, detail): the heap's first is the last kept.
+        self._kept: list[tuple[int, int, str | None, str]] = []
+
+    def add(self, row: int, field: str | None, detail: str) -> None:
+        self.count += 1
+        entry = (-row, -self.count, field, detail)
+        if len(self._kept) < SAMPLE_ERRORS:
+            heapq.heappush(self._kept, entry)
+        elif entry > self._kept[0]:
+            heapq.heapreplace(self._kept, entry)
+
+    def sample(self) -> list[dict[str, Any]]:
+        return [
+            {"row": -row, "field": field, "detail": detail}
+            for row, _, field, detail in sorted(self._kept, reverse=True)
+        ]

@@ -17,10 +17,10 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from domain.metadata_schema import MAX_FIELDS
 
@@ -72,22 +72,116 @@ def csv_header(path: Path) -> list[str]:
     return columns
 
 
-def json_rows(path: Path) -> list[Any]:
-    """The elements of a JSON file that must hold an array (of objects, checked per row)."""
+def json_elements(path: Path, progress: Callable[[float], None] | None = None) -> Iterator[Any]:
+    """The elements of a JSON file that must hold an array (of objects, checked per row),
+    read as they come: memory holds one element and a block of the file, whatever its size.
+    A file that is not such an array raises ``RowsUnreadable`` where the reading finds it.
+    ``progress`` is told the fraction of the file read before each element."""
     check_file(path)
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise RowsUnreadable("The JSON file is not UTF-8 text.") from None
-    except RecursionError:
-        raise RowsUnreadable("The JSON file nests too deeply.") from None
-    except ValueError as error:
-        raise RowsUnreadable(f"The file is not valid JSON: {error}.") from None
-    if not isinstance(data, list):
-        raise RowsUnreadable("The JSON file must hold an array of row objects.")
-    if len(data) > MAX_ROWS:
-        raise RowsUnreadable(f"The file has {len(data)} rows; at most {MAX_ROWS} are allowed.")
-    return data
+    size = max(path.stat().st_size, 1)
+    with path.open("r", encoding="utf-8-sig", newline="") as source:
+        array = _JsonArray(source)
+        try:
+            for element in array.elements():
+                if progress is not None:
+                    progress(min(array.consumed / size, 1.0))
+                yield element
+        except UnicodeDecodeError:
+            raise RowsUnreadable("The JSON file is not UTF-8 text.") from None
+        except RecursionError:
+            raise RowsUnreadable("The JSON file nests too deeply.") from None
+
+
+def count_json_rows(path: Path) -> int:
+    """How many rows a JSON file holds, reading all of it (``json_elements``'s checks)."""
+    return sum(1 for _ in json_elements(path))
+
+
+class _JsonArray:
+    """A JSON array read element by element from text, a block at a time."""
+
+    _BLOCK = 1 << 20  # characters
+
+    def __init__(self, source: TextIO) -> None:
+        self._source = source
+        self._decoder = json.JSONDecoder()
+        self._buffer = ""
+        self._at = 0  # the next character to read in the buffer
+        self._dropped = 0  # characters of the file before the buffer
+        self._ended = False
+        self.consumed = 0  # characters of the file read so far (for progress)
+
+    def elements(self) -> Iterator[Any]:
+        if self._next_char() != "[":
+            if self._ended:
+                self._invalid("the file holds no JSON value")
+            raise RowsUnreadable("The JSON file must hold an array of row objects.")
+        self._at += 1
+        count = 0
+        if self._next_char() == "]":
+            self._at += 1
+        else:
+            while True:
+                count += 1
+                if count > MAX_ROWS:
+                    raise RowsUnreadable(
+                        f"The file has more than {MAX_ROWS} rows; at most {MAX_ROWS} are allowed."
+                    )
+                yield self._element()
+                char = self._next_char()
+                self._at += 1
+                if char == "]":
+                    break
+                if char != ",":
+                    self._invalid("expecting ',' or ']' after a row", -1)
+        if self._next_char() is not None:
+            self._invalid("extra data after the array")
+
+    def _element(self) -> Any:
+        self._next_char()
+        while True:
+            try:
+                value, end = self._decoder.raw_decode(self._buffer, self._at)
+            except json.JSONDecodeError as error:
+                if not self._read():
+                    self._invalid(error.msg, error.pos - self._at)
+                continue
+            if end == len(self._buffer) and self._read():
+                continue  # a number may go on in the next block
+            self._at = end
+            return value
+
+    def _next_char(self) -> str | None:
+        """The next character that is not white space (not consumed), or None at the end."""
+        while True:
+            buffer, at = self._buffer, self._at
+            while at < len(buffer) and buffer[at] in " \t\n\r":
+                at += 1
+            self._at = at
+            if at < len(buffer):
+                return buffer[at]
+            if not self._read():
+                return None
+
+    def _read(self) -> bool:
+        """Append the next block (at least as long as what is pending, so that one large
+        element is parsed a bounded number of times); False at the end of the file."""
+        if self._ended:
+            return False
+        pending = len(self._buffer) - self._at
+        block = self._source.read(max(self._BLOCK, pending))
+        if not block:
+            self._ended = True
+            return False
+        self._dropped += self._at
+        self._buffer = self._buffer[self._at :] + block
+        self._at = 0
+        self.consumed = self._dropped + len(self._buffer)
+        return True
+
+    def _invalid(self, why: str, offset: int = 0) -> None:
+        where = self._dropped + self._at + max(offset, 0)
+        raise RowsUnreadable(f"The file is not valid JSON: {why} at character {where}.")
 
 
 class RowReader:
@@ -108,13 +202,15 @@ class RowReader:
         return self._csv_rows() if self.fmt == "csv" else self._json_rows()
 
     def _json_rows(self) -> Iterator[Row]:
-        data = json_rows(self.path)
-        for number, item in enumerate(data, 1):
-            self.fraction = number / len(data)
+        for number, item in enumerate(json_elements(self.path, self._advance), 1):
             if isinstance(item, dict):
                 yield Row(number, item, text=False)
             else:
                 yield Row(number, {}, text=False, problem="the row is not a JSON object")
+        self.fraction = 1.0
+
+    def _advance(self, fraction: float) -> None:
+        self.fraction = fraction
 
     def _csv_rows(self) -> Iterator[Row]:
         columns = csv_header(self.path)

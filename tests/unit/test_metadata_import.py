@@ -7,14 +7,17 @@ import csv
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from application.operations import metadata_import
 from application.operations.base import OperationFailed, Outcome, TaskContext
 from application.operations.item_edits import SAMPLE_ERRORS
 from application.operations.metadata_import import MetadataImport
+from application.operations.sorted_spill import SortedSpill
 from domain.content_tree import EMPTY_ROOT, ContentTree, Record
 from domain.status import Status
 from domain.tasks import CUSTOM_METADATA, TaskState
@@ -406,7 +409,48 @@ def test_a_large_generated_csv_applies_every_row_and_reports_progress(setup: Set
     assert outcome.report["inserted_rows"] == count
     last_for = {f"m{1 + i % 5}": float(i) for i in range(count)}  # later rows win
     assert {k: v["score"] for k, v in setup.metadata(outcome).items()} == last_for
-    assert len(setup.ticks) == count, "every row counts towards progress"
-    assert setup.ticks == sorted(setup.ticks)
-    assert setup.ticks[-1] == (1000, 1000)
+    reading, applying = setup.ticks[:count], setup.ticks[count:]
+    assert reading == sorted(reading), "every row read counts towards progress"
+    assert reading[-1] == (1000, 1000)
+    assert [done for done, _ in applying] == [1, *range(4001, count, 4000)], "each item applied"
+    assert {total for _, total in applying} == {count}
     assert setup.tree.updates == 1
+
+
+def test_errors_are_sampled_by_row_whatever_order_they_are_found_in(setup: Setup) -> None:
+    # Unknown media ids are found when the rows are applied, in the tree's order; bad values
+    # as they are read. The sample is still the first errors by row.
+    rows: list[Any] = []
+    for i in range(SAMPLE_ERRORS):
+        rows.append({"media_id": f"ghost-{i}", "score": 1})
+        rows.append({"media_id": "m1", "score": "bad"})
+    rows.insert(0, {"media_id": "ghost-x", "score": "bad"})
+    outcome = setup.run_json(rows, SCORE)
+
+    assert outcome.report is not None
+    assert outcome.report["error_count"] == 2 * SAMPLE_ERRORS + 2
+    assert outcome.report["rejected_rows"] == 2 * SAMPLE_ERRORS + 1
+    found = errors(outcome)
+    assert [row for row, _, _ in found] == [1, 1, *range(2, SAMPLE_ERRORS)]
+    assert found[:3] == [
+        (1, "media_id", "no item of the dataset has media_id 'ghost-x'"),
+        (1, "score", "expected a number, got text"),
+        (2, "media_id", "no item of the dataset has media_id 'ghost-0'"),
+    ]
+
+
+def test_rows_spilled_to_disk_apply_as_rows_held_in_memory(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [["file_name", "score"]] + [
+        [name, str(i)] for i, name in enumerate(["cats/a.png", "dogs/c.png", "dup.png"] * 300)
+    ]
+    in_memory = setup.metadata(setup.run_csv(lines, SCORE, key="file_name"))
+    # Runs of a few hundred bytes: the rows, and the items by file name, spill to many files.
+    monkeypatch.setattr(metadata_import, "SortedSpill", partial(SortedSpill, run_bytes=512))
+    spilled = setup.run_csv(lines, SCORE, key="file_name")
+
+    assert setup.metadata(spilled) == in_memory
+    assert in_memory["m1"] == {"score": 897.0}
+    assert in_memory["m3"] == {"score": 898.0}
+    assert errors(spilled)[0] == (3, "file_name", "2 items have file_name 'dup.png'; use media_id")

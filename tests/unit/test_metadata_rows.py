@@ -16,8 +16,9 @@ from application.operations.metadata_rows import (
     Row,
     RowReader,
     RowsUnreadable,
+    count_json_rows,
     csv_header,
-    json_rows,
+    json_elements,
 )
 
 
@@ -167,7 +168,7 @@ def test_a_file_over_the_byte_bound_is_refused(
     with pytest.raises(RowsUnreadable, match="at most 10"):
         csv_header(path)
     with pytest.raises(RowsUnreadable, match="at most 10"):
-        json_rows(write(tmp_path / "a.json", "[{}, {}, {}, {}]"))
+        count_json_rows(write(tmp_path / "a.json", "[{}, {}, {}, {}]"))
 
 
 # JSON.
@@ -191,7 +192,7 @@ def test_a_json_element_that_is_not_an_object_is_a_row_problem(tmp_path: Path) -
 
 def test_a_json_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     path = write(tmp_path / "bom.json", b'\xef\xbb\xbf[{"media_id": "m1"}]')
-    assert json_rows(path) == [{"media_id": "m1"}]
+    assert list(json_elements(path)) == [{"media_id": "m1"}]
 
 
 @pytest.mark.parametrize(
@@ -227,3 +228,44 @@ def test_only_csv_reports_columns(tmp_path: Path) -> None:
         "x",
     ]
     assert RowReader(write(tmp_path / "a.json", "[]"), "json").columns() is None
+
+
+def test_json_rows_are_read_across_blocks_as_they_come(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Blocks of 7 characters: elements, numbers, strings and white space all span blocks.
+    monkeypatch.setattr(metadata_rows._JsonArray, "_BLOCK", 7)
+    data: list[Any] = [
+        {"media_id": "m1", "score": 12345.678e-3, "note": 'a "quoted" ünïcode text'},
+        {"media_id": "m2", "nested": {"deep": [1, [2, [3]]]}},
+        123456789,
+        {},
+    ]
+    path = write(tmp_path / "a.json", " \n[ " + ",\n  ".join(json.dumps(d) for d in data) + " ]\n")
+    fractions: list[float] = []
+    assert list(json_elements(path, fractions.append)) == data
+    assert fractions == sorted(fractions)
+    assert 0 < fractions[0] <= fractions[-1] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"[]", None),
+        (b"  [ ]  ", None),
+        (b"[1 2]", "expecting ',' or ']'"),
+        (b"[1,]", "not valid JSON"),
+        (b"[1] 2", "extra data"),
+        (b"[{}", "not valid JSON"),
+        (b"   ", "not valid JSON"),
+    ],
+)
+def test_a_json_array_is_checked_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, words: str | None
+) -> None:
+    monkeypatch.setattr(metadata_rows._JsonArray, "_BLOCK", 2)
+    path = write(tmp_path / "a.json", data)
+    if words is None:
+        assert count_json_rows(path) == 0
+    else:
+        assert words in unreadable(path, "json")
