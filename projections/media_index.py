@@ -201,8 +201,9 @@ class MediaIndexWriter(Protocol):
 
     def add_leaves(self, leaves: dict[str, tuple[tuple[str, Record], ...]]) -> None: ...
 
-    def bulk(self) -> AbstractContextManager[None]:
-        """A block that may add many leaves: the writer may index them in bulk at its end."""
+    def bulk(self, *, items: int = 0, leaves: int = 0) -> AbstractContextManager[None]:
+        """A block that may add about ``items`` items or ``leaves`` leaves: the writer may
+        index them in bulk at its end."""
         ...
 
 
@@ -266,13 +267,13 @@ class MediaIndexProjection:
             except NodeMissing:
                 pass  # garbage collection removed the base: index the new root in full
             else:
-                with writer.bulk():
+                with writer.bulk(leaves=len(added)):
                     self._index_leaves(writer, added)
                 writer.derive_root(root, base, removed, added)
                 return
         leaves: set[str] = set()
         try:
-            with writer.bulk():
+            with writer.bulk(items=self._tree.counts(root).items):
                 for batch in self._tree.leaf_batches(root):
                     leaves.update(leaf for leaf, _ in batch)
                     missing = writer.missing_leaves([leaf for leaf, _ in batch])

@@ -36,8 +36,11 @@ from projections.media_index import (
 
 _CHUNK = 500
 # A bulk block (``MediaIndexWriterSql.bulk``) that adds at least this many items, and at least
-# as many as the index held before, puts off the item tables' secondary indexes to its end.
+# a quarter of what the index held before, puts off the item tables' secondary indexes to its
+# end: making an index again sorts all its entries, placing an entry in a B-tree larger
+# than the page cache costs several times more per entry.
 _BULK_ITEMS = 20_000
+_BULK_SHARE = 4
 _SECONDARY = re.compile(
     r"^(?:sqlite: )?CREATE INDEX IF NOT EXISTS \{i\}(\w+) ON \{t\}(items|item_tags|"
     r"item_labels|item_metadata) "
@@ -50,19 +53,22 @@ class MediaIndexWriterSql:
         self._bulk: _Bulk | None = None
 
     @contextmanager
-    def bulk(self) -> Iterator[None]:
-        """A block that may add many items. On SQLite, once it has added as many as the
-        index held before it (and ``_BULK_ITEMS``), the item tables' secondary indexes are
-        dropped and made again at its end, in the same transaction: sorting every entry
-        once costs far less than placing each at random in a B-tree larger than the page
-        cache, and readers see the old index until the transaction commits. (PostgreSQL
-        keeps its indexes: dropping one would hold back every reader of the table.)"""
+    def bulk(self, *, items: int = 0, leaves: int = 0) -> Iterator[None]:
+        """A block that may add many items: about ``items``, or ``leaves`` leaves' worth.
+
+        On SQLite, when it is expected to add (or has added) as many as ``_BULK_ITEMS`` and
+        a quarter of what the index held, the item tables' secondary indexes are dropped
+        and made again at its end, in the same transaction: readers see the old index until
+        the transaction commits. (PostgreSQL keeps its indexes: dropping one would hold
+        back every reader of the table until the end.)"""
         if self._bulk is not None or self.sql.dialect != "sqlite":
             yield
             return
-        held = self.sql.value("SELECT value FROM {t}counters WHERE name = 'items'") or 0
-        self._bulk = _Bulk(threshold=max(_BULK_ITEMS, int(held)))
+        held = self._counter("items")
+        expected = items or leaves * held // max(self._counter("leaves"), 1)
+        self._bulk = _Bulk(threshold=max(_BULK_ITEMS, held // _BULK_SHARE))
         try:
+            self._added(expected, counted=False)
             yield
         finally:
             # Also when the block fails: a caller that goes on (a root garbage-collected
@@ -71,12 +77,16 @@ class MediaIndexWriterSql:
             for statement in deferred:
                 self.sql.run(statement)
 
-    def _added(self, items: int) -> None:
+    def _counter(self, name: str) -> int:
+        return int(self.sql.value("SELECT value FROM {t}counters WHERE name = ?", (name,)) or 0)
+
+    def _added(self, items: int, *, counted: bool = True) -> None:
+        """Note ``items`` added (or, not ``counted``, expected) in the bulk block, if any."""
         bulk = self._bulk
         if bulk is None or bulk.deferred:
             return
-        bulk.added += items
-        if bulk.added < bulk.threshold:
+        bulk.added += items if counted else 0
+        if max(bulk.added, items) < bulk.threshold:
             return
         for statement in MediaIndexView.ddl:
             match = _SECONDARY.match(statement)
@@ -212,7 +222,7 @@ class MediaIndexWriterSql:
 
 @dataclass
 class _Bulk:
-    threshold: int  # items added before the secondary indexes are put off
+    threshold: int  # items added (or expected) before the secondary indexes are put off
     added: int = 0
     deferred: list[str] = field(default_factory=list)  # the indexes to make at the end
 
