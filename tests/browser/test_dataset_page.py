@@ -6,14 +6,17 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from adapters.views.media_search import SearchLimits
 from tests.browser import screens
 from tests.browser.screens import expect_images_loaded, ready_dataset, shot
 from tests.e2e.helpers import ADMIN_EMAIL
 from tests.support.client import SnapsetClient
+from tests.support.media import image
 
 client = screens.client
 MEDIA_PAGE = 24
 HISTORY_PAGE = 15
+COUNTED_AT_MOST = SearchLimits().count_at_most
 
 
 def test_the_media_grid_pages_through_loaded_thumbnails(
@@ -88,3 +91,38 @@ def test_the_history_timeline_says_who_did_what_and_when_newest_first(
     shown = [int(p) for p in items.evaluate_all("els => els.map(e => e.dataset.position)")]
     assert shown == [e["position"] for e in newest_first[HISTORY_PAGE:]]
     expect(items.last).to_contain_text(f"{ADMIN_EMAIL} created the dataset “Logged”")
+
+
+def test_a_filter_matching_more_than_is_counted_shows_a_lower_bound_and_pages_on(
+    signed_in_page: Page,
+    client: SnapsetClient,
+    tmp_path: Path,
+    artifacts: Path,
+) -> None:
+    # More matches than the server counts for a page (media_search: SearchLimits), so the
+    # total it answers is a lower bound, flagged; the UI must say so and still page on.
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(COUNTED_AT_MOST + 100):
+        image(folder / f"shot{i:04d}.png", 4, 4, (i * 37 % 256, 120 + i % 100, 200))
+    dataset_id = client.create_dataset("Many", files=sorted(folder.iterdir()))
+    client.wait_status(dataset_id, "READY", timeout=120)
+    body = client.ok("GET", f"/dataset/{dataset_id}/media", params={"q": "shot", "page_size": 24})
+    assert body["total_is_lower_bound"], body["total"]
+    total = f"{body['total']:,}"
+    page = signed_in_page
+    page.goto(f"/#/datasets/{dataset_id}")
+    tiles = page.locator("#media-grid .media-tile")
+    expect(page.locator("#media-count")).to_have_text(f"{COUNTED_AT_MOST + 100:,} items")
+
+    page.get_by_label("File name contains").fill("shot")
+
+    expect(page.locator("#media-count")).to_have_text(f"{total}+ items match the filters.")
+    media_pager = page.get_by_role("navigation", name="Media pages")
+    expect(media_pager).to_contain_text(f"Page 1 · 1\N{EN DASH}24 of at least {total}")
+    expect(tiles).to_have_count(MEDIA_PAGE)
+    shot(page, artifacts, "dataset-lower-bound")
+    media_pager.get_by_role("button", name="Next").click()
+    expect(media_pager).to_contain_text(f"Page 2 · 25\N{EN DASH}48 of at least {total}")
+    expect(tiles.first.locator(".file-name")).to_have_text("shot0024.png")
+    expect(media_pager.get_by_role("button", name="Previous")).to_be_enabled()
