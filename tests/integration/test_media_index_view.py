@@ -11,7 +11,7 @@ import pytest
 
 from adapters.projector import Projector
 from adapters.runtime import Runtime
-from adapters.views import media_index
+from adapters.views import media_index_writer
 from adapters.views.media_index import MediaIndexView
 from adapters.views.media_search import SearchLimits
 from application.actor import Actor
@@ -710,7 +710,7 @@ def test_indexing_in_bulk_gives_the_same_rows_and_indexes(
 
     # A threshold of one item: every root indexed in full, and every edit's new leaves, go
     # in with the secondary indexes put off to the end of the block (on SQLite).
-    monkeypatch.setattr(media_index, "_BULK_ITEMS", 1)
+    monkeypatch.setattr(media_index_writer, "_BULK_ITEMS", 1)
     view.store.clear()
     Projector(
         runtime.app, MediaIndexProjection(ContentTree(runtime.backend.nodes)), view, batch_size=3
