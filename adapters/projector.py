@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from adapters.views.sql import Sql
 from adapters.views.store import ViewStore
-from adapters.views.view import View
+from adapters.views.view import FinishingWriter, View
 from application.datasets import Datasets
 from domain.dataset_events import DatasetEvent
 
@@ -84,6 +84,8 @@ class Projector:
         for notification, event in batch:
             if event is not None:
                 self.projection.process(event, notification.id, writer)
+        if isinstance(writer, FinishingWriter):
+            writer.finish()
 
     def step(self, batch: Sequence[tuple[Notification, Any]] | None = None) -> int:
         """Process the next batch (read now, or the part of ``batch`` after this view's

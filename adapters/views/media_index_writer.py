@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.views.media_clusters import MediaClusters
@@ -44,23 +44,25 @@ def secondary_indexes(ddl: list[str]) -> list[tuple[str, str]]:
 
 class MediaIndexWriterSql:
     """The media index's writes, on one transaction's ``Sql``; ``secondary`` lists the
-    indexes a bulk block may put off (``secondary_indexes``)."""
+    indexes a bulk block may put off (``secondary_indexes``). Call ``finish`` before the
+    transaction commits (``Projector.apply`` does)."""
 
     def __init__(self, sql: Sql, secondary: list[tuple[str, str]]) -> None:
         self.sql = sql
         self._secondary = secondary
         self._bulk: _Bulk | None = None
+        self._deferred: list[str] = []  # indexes dropped, to make again in ``finish``
 
     @contextmanager
     def bulk(self, *, items: int = 0, leaves: int = 0) -> Iterator[None]:
         """A block that may add many items: about ``items``, or ``leaves`` leaves' worth.
 
         On SQLite, when it is expected to add (or has added) as many as ``_BULK_ITEMS`` and
-        a quarter of what the index held, the item tables' secondary indexes are dropped
-        and made again at its end, in the same transaction: readers see the old index until
-        the transaction commits. (PostgreSQL keeps its indexes: dropping one would hold
-        back every reader of the table until the end.)"""
-        if self._bulk is not None or self.sql.dialect != "sqlite":
+        a quarter of what the index held, the item tables' secondary indexes are dropped,
+        to be made again once in ``finish``, whatever else the transaction adds: readers
+        see the old index until it commits. (PostgreSQL keeps its indexes: dropping one
+        would hold back every reader of the table until the end.)"""
+        if self._bulk is not None or self._deferred or self.sql.dialect != "sqlite":
             yield
             return
         held = self._counter("items")
@@ -70,11 +72,13 @@ class MediaIndexWriterSql:
             self._added(expected, counted=False)
             yield
         finally:
-            # Also when the block fails: a caller that goes on (a root garbage-collected
-            # under it) must not commit the index without them.
-            deferred, self._bulk = self._bulk.deferred, None
-            for statement in deferred:
-                self.sql.run(statement)
+            self._bulk = None
+
+    def finish(self) -> None:
+        """Make again the indexes bulk blocks put off: the transaction may commit then."""
+        deferred, self._deferred = self._deferred, []
+        for statement in deferred:
+            self.sql.run(statement)
 
     def _counter(self, name: str) -> int:
         return int(self.sql.value("SELECT value FROM {t}counters WHERE name = ?", (name,)) or 0)
@@ -82,14 +86,14 @@ class MediaIndexWriterSql:
     def _added(self, items: int, *, counted: bool = True) -> None:
         """Note ``items`` added (or, not ``counted``, expected) in the bulk block, if any."""
         bulk = self._bulk
-        if bulk is None or bulk.deferred:
+        if bulk is None or self._deferred:
             return
         bulk.added += items if counted else 0
         if max(bulk.added, items) < bulk.threshold:
             return
         for name, statement in self._secondary:
             self.sql.run(f"DROP INDEX IF EXISTS {name}")
-            bulk.deferred.append(statement)
+            self._deferred.append(statement)
 
     def version_root(self, dataset_id: str, version: str) -> str | None:
         root = self.sql.value(
@@ -220,4 +224,3 @@ class MediaIndexWriterSql:
 class _Bulk:
     threshold: int  # items added (or expected) before the secondary indexes are put off
     added: int = 0
-    deferred: list[str] = field(default_factory=list)  # the indexes to make at the end

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from adapters.views.sql import Sql
 from adapters.views.store import ViewStore
@@ -19,3 +19,11 @@ class View(Protocol):
     def __init__(self, store: ViewStore) -> None: ...
 
     def writer(self, sql: Sql) -> Any: ...
+
+
+@runtime_checkable
+class FinishingWriter(Protocol):
+    """A writer with work left for the end of its transaction (``finish``), after every
+    event of the batch and before the commit."""
+
+    def finish(self) -> None: ...
