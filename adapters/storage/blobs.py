@@ -25,6 +25,7 @@ from uuid import uuid4
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 _SYNC_THREADS = 4
+_BLOCK = 1000  # waiting files synced, then moved, at a time
 
 
 class BlobFolder:
@@ -51,7 +52,9 @@ class BlobFolder:
         """Store many files; they are durable and visible when the block ends without error.
         Until then they wait in a folder named for ``owner`` (a task id), which ``sweep``
         removes once its task is over, if a killed process left it behind."""
-        batch = BlobBatch(self, self._incoming / _safe_name(owner))
+        # A folder per batch inside the owner's: a retry of a task never trusts, nor races
+        # over, what an earlier attempt left waiting (``sweep`` removes that).
+        batch = BlobBatch(self, self._incoming / _safe_name(owner) / uuid4().hex)
         try:
             yield batch
         except BaseException:
@@ -75,7 +78,7 @@ class BlobFolder:
 
     def _copy_hashing(self, source: Path, waiting: Path) -> tuple[Path, str, int]:
         digest = hashlib.sha256()
-        waiting.mkdir(exist_ok=True)
+        waiting.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=waiting, prefix="blob-")
         size = 0
         try:
@@ -91,19 +94,23 @@ class BlobFolder:
 
 
 class BlobBatch:
+    """Files waiting in a folder of their own, each named for its sha256 once hashed: the
+    folder is the batch's whole state, so a batch of any size holds nothing per file in
+    memory, and commit syncs and moves them a block at a time."""
+
     def __init__(self, folder: BlobFolder, waiting: Path) -> None:
         self._folder = folder
         self._waiting = waiting
-        self._pending: dict[str, Path] = {}  # sha256 -> temporary file
         self._lock = threading.Lock()
 
     def put_file(self, path: Path) -> tuple[str, int]:
         """Safe to call from several threads."""
         temporary, sha256, size = self._folder._copy_hashing(path, self._waiting)
+        named = self._waiting / sha256
         with self._lock:
-            duplicate = sha256 in self._pending or self._folder.exists(sha256)
+            duplicate = named.exists() or self._folder.exists(sha256)
             if not duplicate:
-                self._pending[sha256] = temporary
+                temporary.rename(named)
         if duplicate:
             temporary.unlink()
         return sha256, size
@@ -112,30 +119,42 @@ class BlobBatch:
         try:
             self._publish()
         finally:
-            with contextlib.suppress(OSError):  # gone already, or a retry of the task uses it
-                self._waiting.rmdir()
+            for folder in (self._waiting, self._waiting.parent):
+                with contextlib.suppress(OSError):  # gone already, or another batch uses it
+                    folder.rmdir()
 
     def _publish(self) -> None:
-        if not self._pending:
+        if not self._waiting.is_dir():
             return
+        folders: set[Path] = set()  # at most 256: the blob folder's fan-out
         with ThreadPoolExecutor(_SYNC_THREADS) as pool:
-            list(pool.map(_fsync_file, self._pending.values()))
-        folders: set[Path] = set()
-        for sha256, temporary in self._pending.items():
-            target = self._folder.path(sha256)
-            target.parent.mkdir(exist_ok=True)
-            os.replace(temporary, target)
-            folders.add(target.parent)
-        self._pending.clear()
-        with ThreadPoolExecutor(_SYNC_THREADS) as pool:
+            for block in self._blocks():
+                list(pool.map(_fsync_file, block))
+            for block in self._blocks():
+                for waiting in block:
+                    target = self._folder.path(waiting.name)
+                    target.parent.mkdir(exist_ok=True)
+                    os.replace(waiting, target)
+                    folders.add(target.parent)
             list(pool.map(_fsync_folder, sorted(folders)))
 
+    def _blocks(self) -> Iterator[list[Path]]:
+        """The waiting files (named for their sha256), ``_BLOCK`` at a time."""
+        block: list[Path] = []
+        with os.scandir(self._waiting) as listing:
+            for entry in listing:
+                if _SHA256.fullmatch(entry.name):
+                    block.append(Path(entry.path))
+                    if len(block) >= _BLOCK:
+                        yield block
+                        block = []
+        if block:
+            yield block
+
     def discard(self) -> None:
-        for temporary in self._pending.values():
-            temporary.unlink(missing_ok=True)
-        self._pending.clear()
+        shutil.rmtree(self._waiting, ignore_errors=True)
         with contextlib.suppress(OSError):
-            self._waiting.rmdir()
+            self._waiting.parent.rmdir()
 
 
 def _safe_name(owner: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.runtime import Runtime
+from adapters.storage import blobs as blobs_module
 from adapters.storage.blobs import BlobFolder
 from application.actor import Actor
 from tests.integration.helpers import ingested
@@ -65,6 +66,41 @@ def test_a_batch_makes_its_blobs_visible_only_when_it_ends(tmp_path: Path) -> No
     assert list((tmp_path / "blobs" / ".incoming").iterdir()) == []
 
 
+def test_a_batch_larger_than_a_block_commits_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs_module, "_BLOCK", 2)
+    blobs = BlobFolder(tmp_path / "blobs")
+    sources = []
+    for number in range(7):
+        sources.append(tmp_path / f"{number}.bin")
+        sources[-1].write_bytes(b"file %d" % (number % 5))  # two repeat earlier ones
+
+    with blobs.batch("task-1") as batch:
+        stored = {batch.put_file(source)[0] for source in sources}
+
+    assert len(stored) == 5
+    assert stored_files(tmp_path / "blobs") == sorted(blobs.path(sha256) for sha256 in stored)
+    assert list((tmp_path / "blobs" / ".incoming").iterdir()) == []
+
+
+def test_a_retried_task_publishes_only_what_it_wrote_itself(tmp_path: Path) -> None:
+    blobs = BlobFolder(tmp_path / "blobs")
+    first, second = tmp_path / "first.bin", tmp_path / "second.bin"
+    first.write_bytes(b"written by the killed attempt")
+    second.write_bytes(b"written by the retry")
+    killed = blobs.batch("task-1")
+    left_behind = killed.__enter__().put_file(first)[0]  # the process died here
+
+    with blobs.batch("task-1") as retry:
+        written = retry.put_file(second)[0]
+
+    assert blobs.exists(written)
+    assert not blobs.exists(left_behind)
+    assert blobs.sweep(set(), written_before=time.time() + 1) == 1
+    assert stored_files(tmp_path / "blobs") == [blobs.path(written)]
+
+
 def test_a_batch_that_fails_leaves_no_blob_and_no_temporary_file(tmp_path: Path) -> None:
     blobs = BlobFolder(tmp_path / "blobs")
     source = tmp_path / "a.bin"
@@ -95,8 +131,8 @@ def test_blobs_a_killed_task_left_waiting_are_swept_once_the_task_is_over(tmp_pa
     assert blobs.sweep({"running-task"}, written_before=time.time() - 3600) == 0
     assert blobs.sweep({"running-task"}, written_before=time.time() + 1) == 1
 
-    waiting = [p.parent.name for p in stored_files(tmp_path / "blobs")]
-    assert waiting == ["running-task"]
+    waiting = [p.parent.parent.name for p in stored_files(tmp_path / "blobs")]
+    assert waiting == ["running-task"]  # in a folder of its batch, inside its task's
 
 
 def test_an_unknown_blob_does_not_exist(tmp_path: Path) -> None:
