@@ -20,9 +20,9 @@ from projections.media_index import searchable
 
 _CHUNK = 500
 # A bulk block (``MediaIndexWriterSql.bulk``) that adds at least this many items, and at least
-# a quarter of what the index held before, puts off the item tables' secondary indexes to its
-# end: making an index again sorts all its entries, placing an entry in a B-tree larger
-# than the page cache costs several times more per entry.
+# a quarter of what the index held before, puts off the item tables' secondary indexes to the
+# end of the batch: making an index again sorts all its entries once, where placing each
+# entry in a B-tree larger than the page cache costs several times more per entry.
 _BULK_ITEMS = 20_000
 _BULK_SHARE = 4
 _SECONDARY = re.compile(
