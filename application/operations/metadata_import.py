@@ -18,6 +18,8 @@ import json
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
@@ -171,15 +173,15 @@ class _Import:
         with SortedSpill() as names:
             for media_id, record in self._context.tree.items(self._context.content_root):
                 names.add(_sized(str(record.get("file_name"))), media_id.encode())
-            items = _groups(iter(names))
-            current: tuple[bytes, list[bytes]] | None = next(items, None)
+            items = _by_name(iter(names))
+            current: tuple[bytes, int, bytes] | None = next(items, None)
             for sort_key, value in rows:
                 entry = _Entry.decode(value)
                 file_name = sort_key[: -_ROW.size]
                 while current is not None and current[0] < file_name:
                     current = next(items, None)
-                found = current[1] if current is not None and current[0] == file_name else []
-                if len(found) != 1:
+                found = current[1] if current is not None and current[0] == file_name else 0
+                if found != 1:
                     self._reject(
                         entry.row,
                         [
@@ -187,14 +189,14 @@ class _Import:
                                 "file_name",
                                 f"no item of the dataset has file_name {entry.name!r}"
                                 if not found
-                                else f"{len(found)} items have file_name {entry.name!r}; "
-                                "use media_id",
+                                else f"{found} items have file_name {entry.name!r}; use media_id",
                             ),
                             *entry.problems,
                         ],
                     )
                     continue
-                media_id = found[0].decode()
+                assert current is not None
+                media_id = current[2].decode()
                 resolved.add(
                     _route_key(media_id) + _ROW.pack(entry.row),
                     _Entry(entry.row, media_id, entry.updates, entry.problems).encode(),
@@ -293,20 +295,13 @@ class _Entry:
         return cls(row, name, updates, [(field, detail) for field, detail in problems])
 
 
-def _groups(entries: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
-    """Sorted (key, value) entries as (key, its values), the values of one key together.
-    Only the first two of a key's values are kept: more say no more than two do."""
-    key: bytes | None = None
-    values: list[bytes] = []
-    for entry_key, value in entries:
-        if entry_key != key:
-            if key is not None:
-                yield key, values
-            key, values = entry_key, []
-        if len(values) < 2:
-            values.append(value)
-    if key is not None:
-        yield key, values
+def _by_name(names: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, int, bytes]]:
+    """Each file name once, from (name, media id) entries sorted by name: the name, how many
+    items have it and the first one's media id."""
+    for name, group in groupby(names, key=itemgetter(0)):
+        ids = (media_id for _, media_id in group)
+        first = next(ids)
+        yield name, 1 + sum(1 for _ in ids), first
 
 
 class _FirstErrors:

@@ -454,3 +454,9 @@ def test_rows_spilled_to_disk_apply_as_rows_held_in_memory(
     assert in_memory["m1"] == {"score": 897.0}
     assert in_memory["m3"] == {"score": 898.0}
     assert errors(spilled)[0] == (3, "file_name", "2 items have file_name 'dup.png'; use media_id")
+
+
+def test_a_file_name_of_three_items_says_three(setup: Setup) -> None:
+    setup.root = setup.tree.update(setup.root, {"m6": item("m6", "dup.png")})
+    outcome = setup.run_json([{"file_name": "dup.png", "score": 1}], SCORE, key="file_name")
+    assert errors(outcome) == [(1, "file_name", "3 items have file_name 'dup.png'; use media_id")]
