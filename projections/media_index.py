@@ -203,7 +203,7 @@ class MediaIndexWriter(Protocol):
 
     def bulk(self, *, items: int = 0, leaves: int = 0) -> AbstractContextManager[None]:
         """A block that may add about ``items`` items or ``leaves`` leaves: the writer may
-        index them in bulk at its end."""
+        index them in bulk, at the end of the batch."""
         ...
 
 

@@ -107,9 +107,10 @@ class MediaIndexView:
     def __init__(self, store: ViewStore, limits: SearchLimits | None = None) -> None:
         self.store = store
         self.limits = limits or SearchLimits()
+        self._secondary = secondary_indexes(self.ddl)
 
     def writer(self, sql: Sql) -> MediaIndexWriterSql:
-        return MediaIndexWriterSql(sql, secondary_indexes(self.ddl))
+        return MediaIndexWriterSql(sql, self._secondary)
 
     def version_root(self, dataset_id: str, version: str) -> str | None:
         with self.store.reading() as sql:

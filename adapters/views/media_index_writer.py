@@ -69,7 +69,8 @@ class MediaIndexWriterSql:
         expected = items or leaves * held // max(self._counter("leaves"), 1)
         self._bulk = _Bulk(threshold=max(_BULK_ITEMS, held // _BULK_SHARE))
         try:
-            self._added(expected, counted=False)
+            if expected >= self._bulk.threshold:
+                self._defer_indexes()
             yield
         finally:
             self._bulk = None
@@ -83,14 +84,16 @@ class MediaIndexWriterSql:
     def _counter(self, name: str) -> int:
         return int(self.sql.value("SELECT value FROM {t}counters WHERE name = ?", (name,)) or 0)
 
-    def _added(self, items: int, *, counted: bool = True) -> None:
-        """Note ``items`` added (or, not ``counted``, expected) in the bulk block, if any."""
+    def _added(self, items: int) -> None:
+        """Note ``items`` added: a bulk block that reaches its threshold puts off the indexes."""
         bulk = self._bulk
         if bulk is None or self._deferred:
             return
-        bulk.added += items if counted else 0
-        if max(bulk.added, items) < bulk.threshold:
-            return
+        bulk.added += items
+        if bulk.added >= bulk.threshold:
+            self._defer_indexes()
+
+    def _defer_indexes(self) -> None:
         for name, statement in self._secondary:
             self.sql.run(f"DROP INDEX IF EXISTS {name}")
             self._deferred.append(statement)
@@ -165,7 +168,7 @@ class MediaIndexWriterSql:
             "ON CONFLICT (name) DO UPDATE SET value = c.value + excluded.value",
             (counter, n),
         )
-        return int(self.sql.value("SELECT value FROM {t}counters WHERE name = ?", (counter,))) - n
+        return self._counter(counter) - n
 
     def add_leaves(self, leaves: dict[str, tuple[tuple[str, Record], ...]]) -> None:
         """Index ``leaves`` (none of them indexed yet). Each is given the next number, so
@@ -199,7 +202,7 @@ class MediaIndexWriterSql:
                 tags.extend((number, key, tag) for tag in s.tags)
                 labels.extend((number, key, name) for name in s.classes)
                 values.extend((number, key, *value) for value in s.values)
-        self.sql.insert("leaves", ["leaf", "id"], sorted(ids.items()))
+        self.sql.insert("leaves", ["leaf", "id"], list(ids.items()))
         self._number("items", len(items))
         self._insert(
             "items (leaf, media_id, kind, file_name, name_key, size, width, height, cluster_id)",
