@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from adapters.enrichment.registry import default_registry
+from adapters.http.models_annotations import MAX_BATCH_ITEMS
 from adapters.runtime import Runtime, build_runtime
 from adapters.settings import Settings
 from adapters.views.media_index import MediaIndexView
@@ -307,12 +308,17 @@ def metadata(ladder: Ladder) -> dict[str, Any]:
 
 def tag(ladder: Ladder) -> dict[str, Any]:
     """Tag one item in 32 and label the first of ``SOURCES`` near-duplicate pairs, with
-    ``edit_items`` (one command each)."""
+    ``edit_items``: the tags in commands of at most ``MAX_BATCH_ITEMS``, as a client of
+    ``POST .../media/tags`` must send them, the labels in one."""
     n = ladder.state.n
     tagged = [ladder.media_id(i) for i in range(5, n, TAG_EVERY)]
-    seconds = ladder.edit(
-        lambda root: ladder.changed(root, tagged, lambda r: {**r, "tags": ["bench-a"]}),
-        "bench: tag",
+
+    def tagging(batch: list[str]) -> Callable[[str], dict[str, Record | None]]:
+        return lambda root: ladder.changed(root, batch, lambda r: {**r, "tags": ["bench-a"]})
+
+    seconds = sum(
+        ladder.edit(tagging(tagged[start : start + MAX_BATCH_ITEMS]), "bench: tag")
+        for start in range(0, len(tagged), MAX_BATCH_ITEMS)
     )
     label = {"class_name": "bench", "bbox": None, "source": "bench", "source_media_id": None}
     sources = [ladder.media_id(10 * k) for k in range(SOURCES)]

@@ -27,6 +27,7 @@ Record = dict[str, Any]
 LEAF_CAPACITY = 64
 _DIFF_KEEP = 2048  # decoded nodes a diff keeps from its walk for yielding
 _DIFF_BATCH = 256
+_PENDING_BYTES = 8 << 20  # new nodes an update holds before it writes them out
 _DIGITS = "0123456789abcdef"
 
 
@@ -36,6 +37,32 @@ class NodeStore(Protocol):
     def get_many(self, hashes: Iterable[str]) -> dict[str, bytes]: ...
 
     def put_many(self, nodes: Mapping[str, bytes]) -> None: ...
+
+
+class _Pending:
+    """The nodes an update has made and not yet stored, by hash. They are written out each
+    time their bodies pass ``_PENDING_BYTES`` (nodes are content-addressed, so a node
+    stored before its root is published is harmless, and a later read finds it in the
+    store), so an update of any size holds a bounded number of bytes."""
+
+    def __init__(self, store: NodeStore) -> None:
+        self._store = store
+        self._nodes: dict[str, bytes] = {}
+        self._bytes = 0
+
+    def get(self, node_hash: str) -> bytes | None:
+        return self._nodes.get(node_hash)
+
+    def add(self, node_hash: str, body: bytes) -> None:
+        self._nodes[node_hash] = body
+        self._bytes += len(body)
+        if self._bytes >= _PENDING_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._nodes:
+            self._store.put_many(self._nodes)
+        self._nodes, self._bytes = {}, 0
 
 
 class NodeMissing(LookupError):
@@ -365,10 +392,9 @@ class ContentTree:
         if not changes:
             return root
         routed = {key: (_route(key), record) for key, record in changes.items()}
-        pending: dict[str, bytes] = {}
+        pending = _Pending(self._store)
         new_root, _ = self._update(root, 0, routed, pending)
-        if pending:
-            self._store.put_many(pending)
+        pending.flush()
         return new_root
 
     def _update(
@@ -376,7 +402,7 @@ class ContentTree:
         node_hash: str,
         depth: int,
         changes: dict[str, tuple[str, Record | None]],
-        pending: dict[str, bytes],
+        pending: _Pending,
     ) -> tuple[str, Counts]:
         node = self._load(node_hash)
         if isinstance(node, _Leaf):
@@ -409,7 +435,7 @@ class ContentTree:
         self,
         items: dict[str, tuple[str, Record]],
         depth: int,
-        pending: dict[str, bytes],
+        pending: _Pending,
     ) -> tuple[str, Counts]:
         if len(items) <= self._capacity:
             leaf = _Leaf(tuple((k, items[k][1]) for k in sorted(items)))
@@ -423,20 +449,21 @@ class ContentTree:
         return self._write(_Interior(tuple(children)), pending), total
 
     def _items_with_pending(
-        self, node_hash: str, pending: dict[str, bytes]
+        self, node_hash: str, pending: _Pending
     ) -> Iterator[tuple[str, Record]]:
-        node = _decode(pending[node_hash]) if node_hash in pending else self._load(node_hash)
+        body = pending.get(node_hash)
+        node = self._load(node_hash) if body is None else _decode(body)
         if isinstance(node, _Leaf):
             yield from node.items
             return
         for child in node.children:
             yield from self._items_with_pending(child.hash, pending)
 
-    def _write(self, node: _Node, pending: dict[str, bytes]) -> str:
+    def _write(self, node: _Node, pending: _Pending) -> str:
         body = _encode(node)
         node_hash = hashlib.sha256(body).hexdigest()
         if node_hash != EMPTY_ROOT:
-            pending[node_hash] = body
+            pending.add(node_hash, body)
             self._remember(node_hash, node, len(body))
         return node_hash
 

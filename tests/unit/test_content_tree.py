@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from domain import content_tree
 from domain.content_tree import (
     EMPTY_ROOT,
     Change,
@@ -268,6 +270,41 @@ def test_a_stream_of_changes_in_tree_order_gives_the_root_of_one_update_and_writ
     # Chunks in tree order touch few subtrees each: nodes are rewritten about once, not
     # once per chunk (which would be every leaf 25 times over).
     assert len(stream_store.written) <= 1.5 * len(base_store.written)
+
+
+class BatchSizes(DictNodeStore):
+    """Notes the bytes of each put_many call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def put_many(self, nodes: Mapping[str, bytes]) -> None:
+        self.batches.append(sum(len(body) for body in nodes.values()))
+        super().put_many(nodes)
+
+
+def test_an_update_writes_its_new_nodes_in_bounded_batches_and_gives_the_same_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(content_tree, "_PENDING_BYTES", 4096)
+    store = BatchSizes()
+    # A cache too small to hold what was written: reads of written nodes go to the store.
+    tree = ContentTree(store, leaf_capacity=4, cache_bytes=1024)
+    items = content(3000)
+    root = tree.build(items.items())
+    largest_node = max(len(body) for body in store.nodes.values())
+    assert len(store.batches) > 10
+    assert max(store.batches) < 4096 + largest_node
+    assert root == fresh_root(items, 4)
+
+    # Removing most items collapses interior nodes, reading children written batches ago.
+    kept = {k: r for k, r in items.items() if int(k[-5:]) % 500 == 0}
+    store.batches.clear()
+    smaller = tree.update(root, {k: None for k in items if k not in kept})
+    assert smaller == fresh_root(kept, 4)
+    assert dict(tree.items(smaller)) == kept
+    assert max(store.batches) < 4096 + largest_node
 
 
 def test_the_node_cache_stays_within_its_bytes_whatever_is_read_or_written() -> None:
