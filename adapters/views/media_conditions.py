@@ -47,9 +47,12 @@ def columns(where: MediaFilter) -> list[str]:
 
 
 def hit(where: MediaFilter, root: str, dialect: Dialect) -> tuple[str, list[Any]]:
-    """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters."""
-    sql = ["EXISTS (SELECT 1 FROM {t}root_leaves rl WHERE rl.root = ? AND rl.leaf = x.leaf)"]
-    params: list[Any] = [root]
+    """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters.
+
+    The item's own columns are tested first: SQLite stops at the first false term, and a
+    column costs nothing next to the probes of other tables that follow."""
+    sql: list[str] = []
+    params: list[Any] = []
     if where.kind is not None:
         sql.append("x.kind = ?")
         params.append(where.kind)
@@ -59,6 +62,8 @@ def hit(where: MediaFilter, root: str, dialect: Dialect) -> tuple[str, list[Any]
     if where.name_contains:
         sql.append("x.name_key LIKE ? ESCAPE '\\'")
         params.append(f"%{_like_escaped(where.name_contains.lower())}%")
+    sql.append("EXISTS (SELECT 1 FROM {t}root_leaves rl WHERE rl.root = ? AND rl.leaf = x.leaf)")
+    params.append(root)
     for tag in where.tags:
         sql.append(
             "EXISTS (SELECT 1 FROM {t}item_tags g WHERE g.leaf = x.leaf "

@@ -206,11 +206,14 @@ class MediaSearch:
         found: list[Row] = []
         for part, values in _parts(order, cursor):
             terms = [t for t in (part.condition("i"), _keyset(part, values, order.descending)) if t]
-            inner = (
-                f"SELECT i.leaf, i.media_id, i.file_name, {_sort_value(order, 'i')} AS sort_value"
-                f"{extra} FROM {{t}}items i{' WHERE ' + ' AND '.join(terms) if terms else ''} "
+            walked = (
+                f"FROM {{t}}items i{' WHERE ' + ' AND '.join(terms) if terms else ''} "
                 f"ORDER BY {', '.join(f'i.{k} {direction}' for k in (*part.keys, 'leaf'))} "
                 "LIMIT ?"
+            )
+            inner = (
+                f"SELECT i.leaf, i.media_id, i.file_name, {_sort_value(order, 'i')} AS sort_value"
+                f"{extra} {walked}"
             )
             wanted = need - len(found)
             # In CASE, the probes stay per-row checks in walk order: PostgreSQL would
@@ -230,7 +233,10 @@ class MediaSearch:
             found += rows
             if len(found) >= need:
                 break
-            read = self.sql.value(f"SELECT COUNT(*) FROM ({inner}) x", [*(values or ()), budget])
+            # Counted on the sort key's index alone: the rows' other columns are not read.
+            read = self.sql.value(
+                f"SELECT COUNT(*) FROM (SELECT 1 {walked}) x", [*(values or ()), budget]
+            )
             if int(read) >= budget:
                 return None
         return found
