@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import singledispatchmethod
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain.content_tree import ContentTree, NodeMissing, Record
 from domain.dataset_events import (
@@ -56,13 +55,14 @@ def index_text(text: str, limit: int = TEXT_LIMIT) -> str:
     return text[:limit]
 
 
-@dataclass(frozen=True)
-class Searchable:
+class Searchable(NamedTuple):
     """What the index keeps of one media record for filtering and sorting.
 
     ``values`` holds one ``(field, n, text, number)`` row per metadata value (a list value
     gives one row per element): numbers in ``number``, everything else as text in ``text``
     (booleans as ``true``/``false``; datetimes are ISO strings, so text ranges order them).
+    A named tuple: it is made once per item indexed, and a frozen dataclass costs several
+    times as much to make.
     """
 
     kind: str | None
@@ -81,32 +81,39 @@ def searchable(record: Record) -> Searchable:
     file_name = str(record.get("file_name") or "")
     cluster = record.get("cluster_id")
     values: list[tuple[str, int, str | None, float | None]] = []
-    numbered: Counter[str] = Counter()  # values per indexed name (long names may share one)
-    for field, value in sorted((record.get("metadata") or {}).items()):
-        scalars = value if isinstance(value, list) else [value]
-        name = index_text(str(field), FIELD_LIMIT)
-        for text, number in (v for item in scalars for v in _scalar(item)):
-            values.append((name, numbered[name], text, number))
-            numbered[name] += 1
+    metadata = record.get("metadata")
+    if metadata:
+        numbered: dict[str, int] = {}  # values per indexed name (long names may share one)
+        for field, value in sorted(metadata.items()):
+            name = index_text(str(field), FIELD_LIMIT)
+            n = numbered.get(name, 0)
+            for item in value if isinstance(value, list) else (value,):
+                for text, number in _scalar(item):
+                    values.append((name, n, text, number))
+                    n += 1
+            numbered[name] = n
+    labels = record.get("labels")
     return Searchable(
-        kind=record.get("kind"),
-        file_name=index_text(file_name),
-        name_key=file_name.lower(),
-        size=_integer(record.get("size")),
-        width=_integer(record.get("width")),
-        height=_integer(record.get("height")),
-        cluster_id=None if cluster is None else index_text(str(cluster)),
-        tags=tuple(sorted({index_text(str(t)) for t in record.get("tags") or ()})),
-        classes=tuple(
+        record.get("kind"),
+        index_text(file_name),
+        file_name.lower(),
+        _integer(record.get("size")),
+        _integer(record.get("width")),
+        _integer(record.get("height")),
+        None if cluster is None else index_text(str(cluster)),
+        tuple(sorted({index_text(str(t)) for t in record.get("tags") or ()})),
+        tuple(
             sorted(
                 {
                     index_text(str(label.get("class_name")))
-                    for label in record.get("labels") or ()
+                    for label in labels
                     if isinstance(label, dict) and label.get("class_name")
                 }
             )
-        ),
-        values=tuple(values),
+        )
+        if labels
+        else (),
+        tuple(values),
     )
 
 
