@@ -30,6 +30,8 @@ class Driver:
     # Rows as many as ``rows`` or more (duplicates allowed), cheaper to count: the plan
     # only needs to know whether a driver is small.
     estimate: tuple[str, tuple[Any, ...]] | None = None
+    # ``rows`` are whole item rows (``SELECT *`` of items): no join needed to read them.
+    whole: bool = False
 
     @property
     def counted(self) -> tuple[str, tuple[Any, ...]]:
@@ -96,9 +98,7 @@ def drivers(where: MediaFilter, dialect: Dialect) -> list[Driver]:
         for tag in where.tags
     ]
     if where.kind is not None:
-        found.append(
-            Driver("kind", "SELECT leaf, media_id FROM {t}items WHERE kind = ?", (where.kind,))
-        )
+        found.append(_items_driver("kind", "kind = ?", (where.kind,)))
     if where.label is not None:
         found.append(
             Driver(
@@ -108,13 +108,7 @@ def drivers(where: MediaFilter, dialect: Dialect) -> list[Driver]:
             )
         )
     if where.cluster_id:
-        found.append(
-            Driver(
-                "cluster",
-                "SELECT leaf, media_id FROM {t}items WHERE cluster_id = ?",
-                (index_text(where.cluster_id),),
-            )
-        )
+        found.append(_items_driver("cluster", "cluster_id = ?", (index_text(where.cluster_id),)))
     found += [_field_driver(field, dialect) for field in where.fields]
     if where.name_contains and len(where.name_contains) >= TRIGRAM:
         found.append(_name_driver(where.name_contains.lower(), dialect))
@@ -194,10 +188,20 @@ def _name_driver(text: str, dialect: Dialect) -> Driver:
         return Driver(
             "name", "SELECT leaf, media_id FROM {t}item_names WHERE item_names MATCH ?", (phrase,)
         )
-    return Driver(  # PostgreSQL: the pg_trgm GIN index on items.name_key
-        "name",
-        "SELECT leaf, media_id FROM {t}items WHERE name_key LIKE ? ESCAPE '\\'",
-        (f"%{_like_escaped(text)}%",),
+    return _items_driver(  # PostgreSQL: the pg_trgm GIN index on items.name_key
+        "name", "name_key LIKE ? ESCAPE '\\'", (f"%{_like_escaped(text)}%",)
+    )
+
+
+def _items_driver(name: str, condition: str, params: tuple[Any, ...]) -> Driver:
+    """A driver over the items table itself: its rows are whole item rows, counted on the
+    condition's index alone (leaf and media id are in every index of the table)."""
+    return Driver(
+        name,
+        f"SELECT * FROM {{t}}items WHERE {condition}",
+        params,
+        estimate=(f"SELECT leaf, media_id FROM {{t}}items WHERE {condition}", params),
+        whole=True,
     )
 
 

@@ -152,21 +152,31 @@ class MediaSearch:
         """How many of the driver's first ``limit`` candidates (all: None) are hits, of how
         many read."""
         condition, params = hit(where, root, self.sql.dialect)
+        limited = driver.rows if limit is None else f"{driver.rows} LIMIT ?"
         # The driver's own rows suffice unless the filter reads the item's columns.
-        rows = f"SELECT x.* FROM {self._joined(driver)}" if columns(where) else driver.rows
+        rows = f"SELECT x.* FROM {self._joined(limited, driver)}" if columns(where) else limited
         row = self.sql.one(
             f"SELECT COUNT(*) AS seen, COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) "
-            f"AS hits FROM ({rows}{'' if limit is None else ' LIMIT ?'}) x",
+            f"AS hits FROM ({rows}) x",
             [*params, *driver.params, *([] if limit is None else [limit])],
         )
         assert row is not None
         return int(row["hits"]), int(row["seen"])
 
-    def _joined(self, driver: Driver) -> str:
-        """FROM clause: the driver's rows, then their item rows as ``x`` (in that order)."""
-        join = "CROSS JOIN" if self.sql.dialect == "sqlite" else "JOIN"
+    def _joined(self, rows: str, driver: Driver) -> str:
+        """FROM clause: a driver's ``rows``, then each one's item row as ``x``, found by its
+        key. PostgreSQL is made to: it misjudges how many rows the join gives (the pair of
+        keys is one item) and would hash the whole items table instead, in time linear in
+        the index (a LATERAL subquery with a LIMIT is run once per row, never flattened)."""
+        if driver.whole:  # the rows are item rows already
+            return f"({rows}) x"
+        if self.sql.dialect == "sqlite":  # CROSS JOIN: the left side drives
+            return (
+                f"({rows}) d CROSS JOIN {{t}}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
+            )
         return (
-            f"({driver.rows}) d {join} {{t}}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
+            f"({rows}) d CROSS JOIN LATERAL (SELECT * FROM {{t}}items x WHERE x.leaf = d.leaf "
+            "AND x.media_id = d.media_id LIMIT 1) x"
         )
 
     def _sorted(self, driver: Driver, asked: Request) -> Page:
@@ -174,9 +184,12 @@ class MediaSearch:
         offset, size, total = asked.offset, asked.size, asked.total
         condition, params = hit(where, root, self.sql.dialect)
         after, after_params = _after_sorted(order, cursor)
+        # In CASE, the probes stay per-row checks of the candidates: PostgreSQL would
+        # otherwise turn them into joins, misjudge their sizes and scan a table per row.
         keys = self.sql.all(
             f"SELECT x.leaf, x.media_id, x.file_name, {_sort_value(order)} AS sort_value, "
-            f"COUNT(*) OVER () AS matching FROM {self._joined(driver)} WHERE {condition}{after} "
+            f"COUNT(*) OVER () AS matching FROM {self._joined(driver.rows, driver)} "
+            f"WHERE CASE WHEN {condition} THEN 1 ELSE 0 END = 1{after} "
             f"ORDER BY {_full_order(order)} LIMIT ? OFFSET ?",
             [*driver.params, *params, *after_params, size, offset],
         )
