@@ -48,8 +48,11 @@ def columns(where: MediaFilter) -> list[str]:
     return [column for column, value in wanted if value]
 
 
-def hit(where: MediaFilter, root: str, dialect: Dialect) -> tuple[str, list[Any]]:
-    """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters.
+def hit(
+    where: MediaFilter, root: str, dialect: Dialect, *, in_root: bool = False
+) -> tuple[str, list[Any]]:
+    """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters;
+    ``in_root`` when the rows are known to be the root's already (``in_root_only``).
 
     The item's own columns are tested first: SQLite stops at the first false term, and a
     column costs nothing next to the probes of other tables that follow."""
@@ -64,8 +67,9 @@ def hit(where: MediaFilter, root: str, dialect: Dialect) -> tuple[str, list[Any]
     if where.name_contains:
         sql.append("x.name_key LIKE ? ESCAPE '\\'")
         params.append(f"%{_like_escaped(where.name_contains.lower())}%")
-    sql.append("EXISTS (SELECT 1 FROM {t}root_leaves rl WHERE rl.root = ? AND rl.leaf = x.leaf)")
-    params.append(root)
+    if not in_root:
+        sql.append(_IN_ROOT.format(alias="x"))
+        params.append(root)
     for tag in where.tags:
         sql.append(
             "EXISTS (SELECT 1 FROM {t}item_tags g WHERE g.leaf = x.leaf "
@@ -85,7 +89,20 @@ def hit(where: MediaFilter, root: str, dialect: Dialect) -> tuple[str, list[Any]
             f"AND m.media_id = x.media_id AND {value_sql})"
         )
         params += [index_text(field.field, FIELD_LIMIT), *value_params]
-    return " AND ".join(sql), params
+    return " AND ".join(sql) or "1 = 1", params
+
+
+_IN_ROOT = "EXISTS (SELECT 1 FROM {{t}}root_leaves rl WHERE rl.root = ? AND rl.leaf = {alias}.leaf)"
+
+
+def in_root_only(rows: str) -> str:
+    """``rows`` (leaf, media_id) kept to those of the root (one parameter, after the rows'
+    own): checked on the leaf before anything else reads the item. In CASE, so that
+    PostgreSQL keeps it a per-row probe rather than a join it misjudges."""
+    return (
+        f"SELECT d0.leaf, d0.media_id FROM ({rows}) d0 "
+        f"WHERE CASE WHEN {_IN_ROOT.format(alias='d0')} THEN 1 ELSE 0 END = 1"
+    )
 
 
 def drivers(where: MediaFilter, dialect: Dialect) -> list[Driver]:

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.views.media_conditions import Driver, columns, drivers, hit
+from adapters.views.media_conditions import Driver, columns, drivers, hit, in_root_only
 from adapters.views.sql import Row, Sql
 from projections.media_cursor import NULLABLE_KEYS, SearchCursor
 from projections.media_index import MediaFilter, MediaOrder
@@ -151,47 +151,59 @@ class MediaSearch:
     ) -> tuple[int, int]:
         """How many of the driver's first ``limit`` candidates (all: None) are hits, of how
         many read."""
-        condition, params = hit(where, root, self.sql.dialect)
         limited = driver.rows if limit is None else f"{driver.rows} LIMIT ?"
-        # The driver's own rows suffice unless the filter reads the item's columns.
-        rows = f"SELECT x.* FROM {self._joined(limited, driver)}" if columns(where) else limited
+        rows, joined = limited, False
+        if columns(where):  # the driver's own rows suffice unless the filter reads the item's
+            source, joined = self._joined(limited, driver)
+            rows = f"SELECT x.* FROM {source}"
+        condition, params = hit(where, root, self.sql.dialect, in_root=joined)
         row = self.sql.one(
             f"SELECT COUNT(*) AS seen, COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) "
             f"AS hits FROM ({rows}) x",
-            [*params, *driver.params, *([] if limit is None else [limit])],
+            [
+                *params,
+                *driver.params,
+                *([] if limit is None else [limit]),
+                *([root] if joined else []),
+            ],
         )
         assert row is not None
         return int(row["hits"]), int(row["seen"])
 
-    def _joined(self, rows: str, driver: Driver) -> str:
-        """FROM clause: a driver's ``rows``, then each one's item row as ``x``, found by its
-        key. PostgreSQL is made to: it misjudges how many rows the join gives (the pair of
-        keys is one item) and would hash the whole items table instead, in time linear in
-        the index (a LATERAL subquery with a LIMIT is run once per row, never flattened)."""
+    def _joined(self, rows: str, driver: Driver) -> tuple[str, bool]:
+        """FROM clause: a driver's ``rows`` as item rows ``x``, and whether they are kept to
+        the root already (then the root is a parameter after the rows'). A driver of other
+        tables' rows is kept to the root's leaves first (the index holds many versions),
+        then each row's item is found by its key. PostgreSQL is made to: it misjudges how
+        many rows the join gives (the pair of keys is one item) and would hash the whole
+        items table instead, in time linear in the index (a LATERAL subquery with a LIMIT
+        is run once per row, never flattened)."""
         if driver.whole:  # the rows are item rows already
-            return f"({rows}) x"
+            return f"({rows}) x", False
+        kept = f"({in_root_only(rows)}) d"
         if self.sql.dialect == "sqlite":  # CROSS JOIN: the left side drives
-            return (
-                f"({rows}) d CROSS JOIN {{t}}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
+            item = "CROSS JOIN {t}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
+        else:
+            item = (
+                "CROSS JOIN LATERAL (SELECT * FROM {t}items x WHERE x.leaf = d.leaf "
+                "AND x.media_id = d.media_id LIMIT 1) x"
             )
-        return (
-            f"({rows}) d CROSS JOIN LATERAL (SELECT * FROM {{t}}items x WHERE x.leaf = d.leaf "
-            "AND x.media_id = d.media_id LIMIT 1) x"
-        )
+        return f"{kept} {item}", True
 
     def _sorted(self, driver: Driver, asked: Request) -> Page:
         root, where, order, cursor = asked.root, asked.where, asked.order, asked.cursor
         offset, size, total = asked.offset, asked.size, asked.total
-        condition, params = hit(where, root, self.sql.dialect)
+        source, joined = self._joined(driver.rows, driver)
+        condition, params = hit(where, root, self.sql.dialect, in_root=joined)
         after, after_params = _after_sorted(order, cursor)
         # In CASE, the probes stay per-row checks of the candidates: PostgreSQL would
         # otherwise turn them into joins, misjudge their sizes and scan a table per row.
         keys = self.sql.all(
             f"SELECT x.leaf, x.media_id, x.file_name, {_sort_value(order)} AS sort_value, "
-            f"COUNT(*) OVER () AS matching FROM {self._joined(driver.rows, driver)} "
+            f"COUNT(*) OVER () AS matching FROM {source} "
             f"WHERE CASE WHEN {condition} THEN 1 ELSE 0 END = 1{after} "
             f"ORDER BY {_full_order(order)} LIMIT ? OFFSET ?",
-            [*driver.params, *params, *after_params, size, offset],
+            [*driver.params, *([root] if joined else []), *params, *after_params, size, offset],
         )
         matching = int(keys[0]["matching"]) if keys else None
         more = matching is not None and offset + len(keys) < matching
