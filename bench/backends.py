@@ -75,7 +75,7 @@ def analyze(settings: Settings) -> None:
 
 def postgres_settings() -> str:
     """The PostgreSQL server's version and the settings that move the figures most."""
-    names = ("server_version", "autovacuum", "fsync", "synchronous_commit")
+    names = ("server_version", "shared_buffers", "autovacuum", "fsync", "synchronous_commit")
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         values = [
             conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone() for n in names
