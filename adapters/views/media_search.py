@@ -151,36 +151,39 @@ class MediaSearch:
     ) -> tuple[int, int]:
         """How many of the driver's first ``limit`` candidates (all: None) are hits, of how
         many read."""
-        limited = driver.rows if limit is None else f"{driver.rows} LIMIT ?"
-        rows, joined = limited, False
         if columns(where):  # the driver's own rows suffice unless the filter reads the item's
-            source, joined = self._joined(limited, driver)
+            source, kept = self._joined(driver, limited=limit is not None)
             rows = f"SELECT x.* FROM {source}"
-        condition, params = hit(where, root, self.sql.dialect, in_root=joined)
+        else:
+            rows, kept = driver.rows + ("" if limit is None else " LIMIT ?"), False
+        condition, params = hit(where, root, self.sql.dialect, in_root=kept)
         row = self.sql.one(
             f"SELECT COUNT(*) AS seen, COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) "
             f"AS hits FROM ({rows}) x",
             [
                 *params,
                 *driver.params,
+                *([root] if kept else []),
                 *([] if limit is None else [limit]),
-                *([root] if joined else []),
             ],
         )
         assert row is not None
         return int(row["hits"]), int(row["seen"])
 
-    def _joined(self, rows: str, driver: Driver) -> tuple[str, bool]:
-        """FROM clause: a driver's ``rows`` as item rows ``x``, and whether they are kept to
-        the root already (then the root is a parameter after the rows'). A driver of other
-        tables' rows is kept to the root's leaves first (the index holds many versions),
-        then each row's item is found by its key. PostgreSQL is made to: it misjudges how
-        many rows the join gives (the pair of keys is one item) and would hash the whole
-        items table instead, in time linear in the index (a LATERAL subquery with a LIMIT
-        is run once per row, never flattened)."""
+    def _joined(self, driver: Driver, *, limited: bool) -> tuple[str, bool]:
+        """FROM clause: the driver's rows (the first ``?`` of them if ``limited``) as item
+        rows ``x``, and whether they are kept to the root already. Parameters: the driver's,
+        then the root if kept, then the limit.
+
+        A driver of other tables' rows is kept to the root's leaves first (the index holds
+        many versions), then each row's item is found by its key. PostgreSQL is made to: it
+        misjudges how many rows the join gives (the pair of keys is one item) and would hash
+        the whole items table instead, in time linear in the index (a LATERAL subquery with
+        a LIMIT is run once per row, never flattened)."""
+        limit = " LIMIT ?" if limited else ""
         if driver.whole:  # the rows are item rows already
-            return f"({rows}) x", False
-        kept = f"({in_root_only(rows)}) d"
+            return f"({driver.rows}{limit}) x", False
+        kept = f"({in_root_only(driver.rows)}{limit}) d"
         if self.sql.dialect == "sqlite":  # CROSS JOIN: the left side drives
             item = "CROSS JOIN {t}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
         else:
@@ -193,8 +196,8 @@ class MediaSearch:
     def _sorted(self, driver: Driver, asked: Request) -> Page:
         root, where, order, cursor = asked.root, asked.where, asked.order, asked.cursor
         offset, size, total = asked.offset, asked.size, asked.total
-        source, joined = self._joined(driver.rows, driver)
-        condition, params = hit(where, root, self.sql.dialect, in_root=joined)
+        source, kept = self._joined(driver, limited=False)
+        condition, params = hit(where, root, self.sql.dialect, in_root=kept)
         after, after_params = _after_sorted(order, cursor)
         # In CASE, the probes stay per-row checks of the candidates: PostgreSQL would
         # otherwise turn them into joins, misjudge their sizes and scan a table per row.
@@ -203,7 +206,7 @@ class MediaSearch:
             f"COUNT(*) OVER () AS matching FROM {source} "
             f"WHERE CASE WHEN {condition} THEN 1 ELSE 0 END = 1{after} "
             f"ORDER BY {_full_order(order)} LIMIT ? OFFSET ?",
-            [*driver.params, *([root] if joined else []), *params, *after_params, size, offset],
+            [*driver.params, *([root] if kept else []), *params, *after_params, size, offset],
         )
         matching = int(keys[0]["matching"]) if keys else None
         more = matching is not None and offset + len(keys) < matching

@@ -562,6 +562,34 @@ def test_a_total_too_costly_to_count_is_a_lower_bound_until_the_last_page(
     assert (past.rows, past.total, past.total_is_lower_bound) == ([], matching, False)
 
 
+def test_a_total_counted_over_the_roots_candidates_is_exact_whatever_other_versions_hold(
+    runtime: Runtime, alice: Actor
+) -> None:
+    dataset_id, before = rich_dataset(runtime, alice)
+    runtime.app.create_snapshot(alice, dataset_id, "before")
+    # Every item rewritten: the index now holds each tag's candidates twice over.
+    edit(
+        runtime,
+        alice,
+        dataset_id,
+        lambda items: {key: {**item, "size": 7} for key, item in items.items()},
+    )
+    runtime.catch_up()
+    current = runtime.app.get_dataset(alice, dataset_id).current["root"]
+    where = MediaFilter(kind="image", tags=("cat",))
+    matching = len(searched(runtime, current, where))
+    cats = len(searched(runtime, current, MediaFilter(tags=("cat",))))
+    assert len(searched(runtime, before, where)) == matching > 5
+    view = view_of(runtime)
+    # Counting stops after one candidate more than the root has: exact, though the index
+    # has twice as many.
+    view.limits = SearchLimits(sort_at_most=0, walk_at_most=10_000, count_at_most=cats + 1)
+
+    first = view.search(current, where, BY_NAME, 1, 5)
+
+    assert (first.total, first.total_is_lower_bound) == (matching, False)
+
+
 def test_a_known_total_is_trusted_instead_of_counted(runtime: Runtime, alice: Actor) -> None:
     _, root = rich_dataset(runtime, alice)
     counts = runtime.app.tree.counts(root)
