@@ -55,7 +55,8 @@ def hit(
     ``in_root`` when the rows are known to be the root's already (``in_root_only``).
 
     The item's own columns are tested first: SQLite stops at the first false term, and a
-    column costs nothing next to the probes of other tables that follow."""
+    column costs nothing next to the probes of other tables that follow. Each probe is an
+    index lookup per row checked (see ``_probe``)."""
     sql: list[str] = []
     params: list[Any] = []
     if where.kind is not None:
@@ -68,40 +69,61 @@ def hit(
         sql.append("x.name_key LIKE ? ESCAPE '\\'")
         params.append(f"%{_like_escaped(where.name_contains.lower())}%")
     if not in_root:
-        sql.append(_IN_ROOT.format(alias="x"))
+        sql.append(root_probe("x", dialect))
         params.append(root)
     for tag in where.tags:
         sql.append(
-            "EXISTS (SELECT 1 FROM {t}item_tags g WHERE g.leaf = x.leaf "
-            "AND g.media_id = x.media_id AND g.tag = ?)"
+            _probe(
+                "SELECT 1 FROM {t}item_tags g WHERE g.leaf = x.leaf "
+                "AND g.media_id = x.media_id AND g.tag = ?",
+                dialect,
+            )
         )
         params.append(index_text(tag))
     if where.label is not None:
         sql.append(
-            "EXISTS (SELECT 1 FROM {t}item_labels c WHERE c.leaf = x.leaf "
-            "AND c.media_id = x.media_id AND c.class_name = ?)"
+            _probe(
+                "SELECT 1 FROM {t}item_labels c WHERE c.leaf = x.leaf "
+                "AND c.media_id = x.media_id AND c.class_name = ?",
+                dialect,
+            )
         )
         params.append(index_text(where.label))
     for field in where.fields:
         value_sql, value_params = field_values(field, "m", probe=dialect == "sqlite")
         sql.append(
-            "EXISTS (SELECT 1 FROM {t}item_metadata m WHERE m.field = ? AND m.leaf = x.leaf "
-            f"AND m.media_id = x.media_id AND {value_sql})"
+            _probe(
+                "SELECT 1 FROM {t}item_metadata m WHERE m.field = ? AND m.leaf = x.leaf "
+                f"AND m.media_id = x.media_id AND {value_sql}",
+                dialect,
+            )
         )
         params += [index_text(field.field, FIELD_LIMIT), *value_params]
     return " AND ".join(sql) or "1 = 1", params
 
 
-_IN_ROOT = "EXISTS (SELECT 1 FROM {{t}}root_leaves rl WHERE rl.root = ? AND rl.leaf = {alias}.leaf)"
+def _probe(rows: str, dialect: Dialect) -> str:
+    """EXISTS over ``rows``, run as one index lookup per row checked. PostgreSQL would
+    rather hash the whole subquery once (every item with the tag, every leaf of the root)
+    when it expects many rows to be checked, which costs time linear in the index; an
+    EXISTS with an OFFSET is never hashed."""
+    return f"EXISTS ({rows}{' OFFSET 0' if dialect == 'postgres' else ''})"
 
 
-def in_root_only(rows: str) -> str:
+def root_probe(alias: str, dialect: Dialect) -> str:
+    """SQL true for a row ``alias`` whose leaf is in the root (one parameter)."""
+    return _probe(
+        f"SELECT 1 FROM {{t}}root_leaves rl WHERE rl.root = ? AND rl.leaf = {alias}.leaf", dialect
+    )
+
+
+def in_root_only(rows: str, dialect: Dialect) -> str:
     """``rows`` (leaf, media_id) kept to those of the root (one parameter, after the rows'
     own): checked on the leaf before anything else reads the item. In CASE, so that
     PostgreSQL keeps it a per-row probe rather than a join it misjudges."""
     return (
         f"SELECT d0.leaf, d0.media_id FROM ({rows}) d0 "
-        f"WHERE CASE WHEN {_IN_ROOT.format(alias='d0')} THEN 1 ELSE 0 END = 1"
+        f"WHERE CASE WHEN {root_probe('d0', dialect)} THEN 1 ELSE 0 END = 1"
     )
 
 

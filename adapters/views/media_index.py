@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from adapters.views.media_clusters import DDL as CLUSTER_DDL
 from adapters.views.media_clusters import MediaClusters
+from adapters.views.media_conditions import root_probe
 from adapters.views.media_index_writer import MediaIndexWriterSql, secondary_indexes
 from adapters.views.media_search import MediaSearch, Request, SearchLimits
 from adapters.views.sql import Row, Sql
@@ -181,9 +182,10 @@ class MediaIndexView:
                 field
                 for field in sorted(fields)
                 if sql.value(
+                    # From the field's numbers (none: at once), each probed for the root.
                     "SELECT 1 FROM {t}item_metadata m WHERE m.field = ? "
-                    "AND m.num_value IS NOT NULL AND EXISTS (SELECT 1 FROM {t}root_leaves rl "
-                    "WHERE rl.root = ? AND rl.leaf = m.leaf) LIMIT 1",
+                    f"AND m.num_value IS NOT NULL AND CASE WHEN {root_probe('m', sql.dialect)} "
+                    "THEN 1 ELSE 0 END = 1 LIMIT 1",
                     (index_text(field, FIELD_LIMIT), root),
                 )
                 is not None

@@ -183,7 +183,7 @@ class MediaSearch:
         limit = " LIMIT ?" if limited else ""
         if driver.whole:  # the rows are item rows already
             return f"({driver.rows}{limit}) x", False
-        kept = f"({in_root_only(driver.rows)}{limit}) d"
+        kept = f"({in_root_only(driver.rows, self.sql.dialect)}{limit}) d"
         if self.sql.dialect == "sqlite":  # CROSS JOIN: the left side drives
             item = "CROSS JOIN {t}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
         else:
