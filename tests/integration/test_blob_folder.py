@@ -131,8 +131,8 @@ def test_blobs_a_killed_task_left_waiting_are_swept_once_the_task_is_over(tmp_pa
     assert blobs.sweep({"running-task"}, written_before=time.time() - 3600) == 0
     assert blobs.sweep({"running-task"}, written_before=time.time() + 1) == 1
 
-    waiting = [p.parent.parent.name for p in stored_files(tmp_path / "blobs")]
-    assert waiting == ["running-task"]  # in a folder of its batch, inside its task's
+    waiting = [p.parents[2].name for p in stored_files(tmp_path / "blobs")]
+    assert waiting == ["running-task"]  # in a fan-out folder of its batch, inside its task's
 
 
 def test_an_unknown_blob_does_not_exist(tmp_path: Path) -> None:
