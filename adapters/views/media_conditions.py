@@ -49,14 +49,14 @@ def columns(where: MediaFilter) -> list[str]:
 
 
 def hit(
-    where: MediaFilter, root: str, dialect: Dialect, *, in_root: bool = False
+    where: MediaFilter, root: str, dialect: Dialect, *, in_root: bool = False, per_row: bool = True
 ) -> tuple[str, list[Any]]:
     """SQL true for an item row ``x`` of the root that meets ``where``, and its parameters;
     ``in_root`` when the rows are known to be the root's already (``in_root_only``).
 
     The item's own columns are tested first: SQLite stops at the first false term, and a
     column costs nothing next to the probes of other tables that follow. Each probe is an
-    index lookup per row checked (see ``_probe``)."""
+    index lookup per row checked, ``per_row`` (see ``_probe``)."""
     sql: list[str] = []
     params: list[Any] = []
     if where.kind is not None:
@@ -69,7 +69,7 @@ def hit(
         sql.append("x.name_key LIKE ? ESCAPE '\\'")
         params.append(f"%{_like_escaped(where.name_contains.lower())}%")
     if not in_root:
-        sql.append(root_probe("x", dialect))
+        sql.append(root_probe("x", dialect, per_row=per_row))
         params.append(root)
     for tag in where.tags:
         sql.append(
@@ -77,6 +77,7 @@ def hit(
                 "SELECT 1 FROM {t}item_tags g WHERE g.leaf = x.leaf "
                 "AND g.media_id = x.media_id AND g.tag = ?",
                 dialect,
+                per_row=per_row,
             )
         )
         params.append(index_text(tag))
@@ -86,6 +87,7 @@ def hit(
                 "SELECT 1 FROM {t}item_labels c WHERE c.leaf = x.leaf "
                 "AND c.media_id = x.media_id AND c.class_name = ?",
                 dialect,
+                per_row=per_row,
             )
         )
         params.append(index_text(where.label))
@@ -96,34 +98,39 @@ def hit(
                 "SELECT 1 FROM {t}item_metadata m WHERE m.field = ? AND m.leaf = x.leaf "
                 f"AND m.media_id = x.media_id AND {value_sql}",
                 dialect,
+                per_row=per_row,
             )
         )
         params += [index_text(field.field, FIELD_LIMIT), *value_params]
     return " AND ".join(sql) or "1 = 1", params
 
 
-def _probe(rows: str, dialect: Dialect) -> str:
-    """EXISTS over ``rows``, run as one index lookup per row checked. PostgreSQL would
-    rather hash the whole subquery once (every item with the tag, every leaf of the root)
-    when it expects many rows to be checked, which costs time linear in the index; an
-    EXISTS with an OFFSET is never hashed."""
-    return f"EXISTS ({rows}{' OFFSET 0' if dialect == 'postgres' else ''})"
+def _probe(rows: str, dialect: Dialect, *, per_row: bool = True) -> str:
+    """EXISTS over ``rows``; ``per_row``: run as one index lookup per row checked.
+    PostgreSQL would rather hash the whole subquery once (every item with the tag, every
+    leaf of the root) when it expects many rows to be checked, which costs time linear in
+    the index: right when the rows checked are a whole driver's candidates (the sort plan),
+    wrong when they are a bounded walk or count. An EXISTS with an OFFSET is never hashed."""
+    return f"EXISTS ({rows}{' OFFSET 0' if per_row and dialect == 'postgres' else ''})"
 
 
-def root_probe(alias: str, dialect: Dialect) -> str:
+def root_probe(alias: str, dialect: Dialect, *, per_row: bool = True) -> str:
     """SQL true for a row ``alias`` whose leaf is in the root (one parameter)."""
     return _probe(
-        f"SELECT 1 FROM {{t}}root_leaves rl WHERE rl.root = ? AND rl.leaf = {alias}.leaf", dialect
+        f"SELECT 1 FROM {{t}}root_leaves rl WHERE rl.root = ? AND rl.leaf = {alias}.leaf",
+        dialect,
+        per_row=per_row,
     )
 
 
-def in_root_only(rows: str, dialect: Dialect) -> str:
+def in_root_only(rows: str, dialect: Dialect, *, per_row: bool = True) -> str:
     """``rows`` (leaf, media_id) kept to those of the root (one parameter, after the rows'
     own): checked on the leaf before anything else reads the item. In CASE, so that
-    PostgreSQL keeps it a per-row probe rather than a join it misjudges."""
+    PostgreSQL keeps it a probe rather than a join it misjudges."""
+    probe = root_probe("d0", dialect, per_row=per_row)
     return (
         f"SELECT d0.leaf, d0.media_id FROM ({rows}) d0 "
-        f"WHERE CASE WHEN {root_probe('d0', dialect)} THEN 1 ELSE 0 END = 1"
+        f"WHERE CASE WHEN {probe} THEN 1 ELSE 0 END = 1"
     )
 
 

@@ -135,12 +135,19 @@ class MediaSearch:
         return best, fewest <= cap
 
     def _root_driver(self, root: str) -> Driver:
-        return Driver(
-            "root",
-            "SELECT i.leaf, i.media_id FROM {t}root_leaves rl JOIN {t}items i "
-            "ON i.leaf = rl.leaf WHERE rl.root = ?",
-            (root,),
-        )
+        if self.sql.dialect == "sqlite":  # a nested loop from the root's leaves
+            rows = (
+                "SELECT i.leaf, i.media_id FROM {t}root_leaves rl JOIN {t}items i "
+                "ON i.leaf = rl.leaf WHERE rl.root = ?"
+            )
+        else:  # the same, made to: PostgreSQL would hash-join the items table in its order,
+            # so that counting the first rows of the root last indexed read the whole index
+            rows = (
+                "SELECT i.leaf, i.media_id FROM {t}root_leaves rl CROSS JOIN LATERAL "
+                "(SELECT i.leaf, i.media_id FROM {t}items i WHERE i.leaf = rl.leaf OFFSET 0) i "
+                "WHERE rl.root = ?"
+            )
+        return Driver("root", rows, (root,))
 
     def _count(self, driver: Driver, cap: int) -> int:
         rows, params = driver.counted
@@ -151,12 +158,13 @@ class MediaSearch:
     ) -> tuple[int, int]:
         """How many of the driver's first ``limit`` candidates (all: None) are hits, of how
         many read."""
+        bounded = limit is not None
         if columns(where):  # the driver's own rows suffice unless the filter reads the item's
-            source, kept = self._joined(driver, limited=limit is not None)
+            source, kept = self._joined(driver, limited=bounded)
             rows = f"SELECT x.* FROM {source}"
         else:
-            rows, kept = driver.rows + ("" if limit is None else " LIMIT ?"), False
-        condition, params = hit(where, root, self.sql.dialect, in_root=kept)
+            rows, kept = driver.rows + (" LIMIT ?" if bounded else ""), False
+        condition, params = hit(where, root, self.sql.dialect, in_root=kept, per_row=bounded)
         row = self.sql.one(
             f"SELECT COUNT(*) AS seen, COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) "
             f"AS hits FROM ({rows}) x",
@@ -183,7 +191,7 @@ class MediaSearch:
         limit = " LIMIT ?" if limited else ""
         if driver.whole:  # the rows are item rows already
             return f"({driver.rows}{limit}) x", False
-        kept = f"({in_root_only(driver.rows, self.sql.dialect)}{limit}) d"
+        kept = f"({in_root_only(driver.rows, self.sql.dialect, per_row=limited)}{limit}) d"
         if self.sql.dialect == "sqlite":  # CROSS JOIN: the left side drives
             item = "CROSS JOIN {t}items x ON x.leaf = d.leaf AND x.media_id = d.media_id"
         else:
@@ -197,7 +205,8 @@ class MediaSearch:
         root, where, order, cursor = asked.root, asked.where, asked.order, asked.cursor
         offset, size, total = asked.offset, asked.size, asked.total
         source, kept = self._joined(driver, limited=False)
-        condition, params = hit(where, root, self.sql.dialect, in_root=kept)
+        # Every candidate is checked: PostgreSQL may hash a probe's rows (see ``_probe``).
+        condition, params = hit(where, root, self.sql.dialect, in_root=kept, per_row=False)
         after, after_params = _after_sorted(order, cursor)
         # In CASE, the probes stay per-row checks of the candidates: PostgreSQL would
         # otherwise turn them into joins, misjudge their sizes and scan a table per row.
