@@ -228,6 +228,25 @@ def _indexed_params(field: FieldFilter, name: str) -> tuple[Any, ...]:
     return (name,)
 
 
+def root_driver(root: str, dialect: Dialect) -> Driver:
+    """Every item of the root, from its leaves. On PostgreSQL each leaf finds its items
+    by itself (a LATERAL lookup with an OFFSET): it would otherwise merge-join the items
+    index from its start, so counting the first items of the root indexed last read every
+    item of the versions indexed before it."""
+    if dialect == "sqlite":  # a nested loop from the root's leaves
+        rows = (
+            "SELECT i.leaf, i.media_id FROM {t}root_leaves rl JOIN {t}items i "
+            "ON i.leaf = rl.leaf WHERE rl.root = ?"
+        )
+    else:
+        rows = (
+            "SELECT i.leaf, i.media_id FROM {t}root_leaves rl CROSS JOIN LATERAL "
+            "(SELECT i.leaf, i.media_id FROM {t}items i WHERE i.leaf = rl.leaf OFFSET 0) i "
+            "WHERE rl.root = ?"
+        )
+    return Driver("root", rows, (root,))
+
+
 def _name_driver(text: str, dialect: Dialect) -> Driver:
     if dialect == "sqlite":  # the FTS5 trigram table beside the items
         phrase = '"' + text.replace('"', '""') + '"'

@@ -28,7 +28,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.views.media_conditions import Driver, columns, drivers, hit, in_root_only
+from adapters.views.media_conditions import (
+    Driver,
+    columns,
+    drivers,
+    hit,
+    in_root_only,
+    root_driver,
+)
 from adapters.views.sql import Row, Sql
 from projections.media_cursor import NULLABLE_KEYS, SearchCursor
 from projections.media_index import MediaFilter, MediaOrder
@@ -127,27 +134,12 @@ class MediaSearch:
         small and the known total (if any) does not already say the root is large."""
         sized = [(self._count(d, cap + 1), d) for d in drivers(where, self.sql.dialect)]
         if not any(n <= cap for n, _ in sized) and not (known is not None and known > cap):
-            root_driver = self._root_driver(root)
-            sized.append((self._count(root_driver, cap + 1), root_driver))
+            everything = root_driver(root, self.sql.dialect)
+            sized.append((self._count(everything, cap + 1), everything))
         if not sized:  # the root is large and no filter has an index: walk
-            return self._root_driver(root), False
+            return root_driver(root, self.sql.dialect), False
         fewest, best = min(sized, key=lambda pair: pair[0])
         return best, fewest <= cap
-
-    def _root_driver(self, root: str) -> Driver:
-        if self.sql.dialect == "sqlite":  # a nested loop from the root's leaves
-            rows = (
-                "SELECT i.leaf, i.media_id FROM {t}root_leaves rl JOIN {t}items i "
-                "ON i.leaf = rl.leaf WHERE rl.root = ?"
-            )
-        else:  # the same, made to: PostgreSQL would hash-join the items table in its order,
-            # so that counting the first rows of the root last indexed read the whole index
-            rows = (
-                "SELECT i.leaf, i.media_id FROM {t}root_leaves rl CROSS JOIN LATERAL "
-                "(SELECT i.leaf, i.media_id FROM {t}items i WHERE i.leaf = rl.leaf OFFSET 0) i "
-                "WHERE rl.root = ?"
-            )
-        return Driver("root", rows, (root,))
 
     def _count(self, driver: Driver, cap: int) -> int:
         rows, params = driver.counted
