@@ -84,6 +84,52 @@ def test_a_batch_larger_than_a_block_commits_every_file(
     assert list((tmp_path / "blobs" / ".incoming").iterdir()) == []
 
 
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each"])
+def test_small_and_large_files_are_stored_whole_and_synced_before_they_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs: bool
+) -> None:
+    monkeypatch.setattr(blobs_module, "_SMALL", 16)  # larger files are copied in a stream
+    synced: list[str] = []
+    if syncfs:
+        assert blobs_module._SYNCFS is not None, "this Linux has syncfs(2)"
+        real = blobs_module._SYNCFS
+
+        def recording_syncfs(fd: int) -> int:
+            synced.append("filesystem")
+            return real(fd)
+
+        monkeypatch.setattr(blobs_module, "_SYNCFS", recording_syncfs)
+    else:
+        monkeypatch.setattr(blobs_module, "_SYNCFS", None)
+        real_fsync = blobs_module._fsync_file
+
+        def recording_fsync(path: Path) -> None:
+            synced.append(path.name)
+            real_fsync(path)
+
+        monkeypatch.setattr(blobs_module, "_fsync_file", recording_fsync)
+    blobs = BlobFolder(tmp_path / "blobs")
+    contents = [b"tiny", b"exactly 16 bytes", b"seventeen bytes!!", b"x" * 100_000, b"tiny"]
+    sources = []
+    for number, data in enumerate(contents):
+        sources.append(tmp_path / f"{number}.bin")
+        sources[-1].write_bytes(data)
+
+    with blobs.batch("task-1") as batch:
+        stored = [batch.put_file(source) for source in sources]
+        assert synced == []
+
+    assert stored == [(hashlib.sha256(data).hexdigest(), len(data)) for data in contents]
+    for (sha256, _), data in zip(stored, contents, strict=True):
+        assert blobs.path(sha256).read_bytes() == data
+    assert len(stored_files(tmp_path / "blobs")) == 4
+    assert list((tmp_path / "blobs" / ".incoming").iterdir()) == []
+    if syncfs:
+        assert synced == ["filesystem", "filesystem"]  # the files, then their new names
+    else:
+        assert sorted(synced) == sorted({sha256 for sha256, _ in stored})
+
+
 def test_a_retried_task_publishes_only_what_it_wrote_itself(tmp_path: Path) -> None:
     blobs = BlobFolder(tmp_path / "blobs")
     first, second = tmp_path / "first.bin", tmp_path / "second.bin"
