@@ -115,11 +115,10 @@ class BlobBatch:
             head = source.read(_SMALL + 1)
         if len(head) <= _SMALL:  # most images: read, hashed and written in one call each
             sha256 = hashlib.sha256(head).hexdigest()
-            if not self._holds(sha256):
-                fd, name = tempfile.mkstemp(dir=self._fan(sha256), prefix="blob-")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(head)
-                self._keep(Path(name), sha256)
+            fd, name = tempfile.mkstemp(dir=self._fan(sha256), prefix="blob-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(head)
+            self._keep(Path(name), sha256)
             return sha256, len(head)
         temporary, sha256, size = self._folder._copy_hashing(path, self._waiting)
         self._keep(temporary, sha256)
