@@ -34,7 +34,6 @@ MAX_ZIP_MEMBERS = 100_000
 MAX_ZIP_BYTES = 8 << 30
 MAX_ZIP_RATIO = 200
 _SAMPLE_ERRORS = 10
-_INLINE_BYTES = 256 << 10
 
 
 class UnsupportedMedia(Exception):
@@ -89,8 +88,7 @@ class Ingest:
         threads: int = 2,
     ) -> None:
         # Large files are read and stored on a few threads (hashing and copying release the
-        # GIL); small ones on the task's own thread: for 20 kB JPEGs, four threads made the
-        # per-file work twice as slow as one (they queue for the GIL between short calls).
+        # GIL), small ones on the task's own (``ordered_map`` times them).
         self._threads = threads
         self._blobs = blobs
         self._probe = probe
@@ -110,7 +108,7 @@ class Ingest:
                     name = path.relative_to(source).as_posix()
                     return path, self._read_file(context, blobs, path, name)
 
-                results = ordered_map(read, iter_files(source), self._threads, inline=_small)
+                results = ordered_map(read, iter_files(source), self._threads)
                 for number, (path, result) in enumerate(results, 1):
                     relative = path.relative_to(source).as_posix()
                     if result is None:
@@ -266,14 +264,6 @@ def _add(result: Record | str, name: str, records: SortedSpill, report: _Report)
         report.videos += 1
     media_id = str(result["media_id"])
     records.add(f"{route_of(media_id)}\x00{media_id}".encode(), canonical_bytes(result))
-
-
-def _small(path: Path) -> bool:
-    """Whether ``path`` is quicker read on the caller's thread than handed to another."""
-    try:
-        return path.stat().st_size <= _INLINE_BYTES
-    except OSError:
-        return False  # the worker thread reports why
 
 
 def _by_route(records: SortedSpill) -> Iterator[tuple[bytes, bytes]]:
