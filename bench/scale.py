@@ -56,6 +56,7 @@ from bench.scale_steps import (
     STEPS,
     State,
     explore_queries,
+    model_rate,
     percentile_ms,
     process_mb,
     run_step,
@@ -120,7 +121,11 @@ def measure_size(backend: str, n: int, timeout: float, http: bool) -> SizeRun:
         log(f"{backend} {fmt_size(n)}: writing {n:,} PNGs")
         sample = write_pngs(folder, n)
         run.raw_rate, _ = raw_rate(sample)
-        log(f"{backend} {fmt_size(n)}: raw decode+hash {run.raw_rate:,.0f} items/s")
+        run.model_rate = model_rate(sample)
+        log(
+            f"{backend} {fmt_size(n)}: raw decode+hash {run.raw_rate:,.0f} items/s, "
+            f"the enrichment model alone {run.model_rate:,.0f} items/s"
+        )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         state = State(n, str(settings.data_dir), settings.database_url, str(work), str(folder))
         state_path = work / "state.json"
