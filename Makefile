@@ -18,7 +18,7 @@ serve: $(STAMP)
 	$(BIN)/snapset serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest --junitxml=test-artifacts/reliability/junit.xml
+	$(BIN)/python -m pytest --durations=30 --junitxml=test-artifacts/reliability/junit.xml
 
 # The tiers, each alone: unit needs neither PostgreSQL nor Chromium; integration and e2e
 # run on SQLite and PostgreSQL; browser drives Chromium. `make test` runs them all.
