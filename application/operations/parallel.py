@@ -32,6 +32,7 @@ R = TypeVar("R")
 QUICK_SECONDS = 0.001
 SAMPLE_EVERY = 16
 _WEIGHT = 0.2  # of the newest timing in the running estimate
+WARM_BYTES = 4 << 20
 
 
 def ordered_map(
@@ -134,14 +135,15 @@ def read_ahead(items: Iterable[T], hint: Callable[[T], None], depth: int = 64) -
 
 
 def warm_file(path: Path) -> None:
-    """Ask the OS to start reading ``path`` into its page cache; returns at once. A file
-    that cannot be opened is left for its reader to report."""
+    """Ask the OS to start reading ``path`` (its first ``WARM_BYTES``) into its page cache;
+    returns at once. A file that cannot be opened is left for its reader to report. A large
+    file is read in order later, and the OS reads ahead of that by itself."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
         if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            os.posix_fadvise(fd, 0, WARM_BYTES, os.POSIX_FADV_WILLNEED)
     finally:
         os.close(fd)
