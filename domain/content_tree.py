@@ -160,12 +160,17 @@ def _decode(body: bytes) -> _Node:
 
 
 EMPTY_ROOT = hashlib.sha256(_encode(_Leaf(()))).hexdigest()
+# A decoded node's memory per byte of its encoded body: the records' dicts, strings and
+# numbers as Python objects. tracemalloc measured 5.1 for leaves of ingested, enriched
+# media records; counting encoded bytes alone let a 16 MB cache hold about 80 MB.
+DECODED_PER_ENCODED = 5
 
 
 class ContentTree:
     """Reads and writes trees in a ``NodeStore``. Thread-safe. Decoded nodes are cached, the
-    least recently used going first once their encoded bodies pass ``cache_bytes``: the
-    cache is bounded in bytes, whatever the size of a dataset or of its records."""
+    least recently used going first once their estimated memory (``DECODED_PER_ENCODED``
+    times their encoded bodies) passes ``cache_bytes``: the cache is bounded in bytes,
+    whatever the size of a dataset or of its records."""
 
     def __init__(
         self, store: NodeStore, *, leaf_capacity: int = LEAF_CAPACITY, cache_bytes: int = 16 << 20
@@ -179,7 +184,7 @@ class ContentTree:
 
     @property
     def cached_bytes(self) -> int:
-        """The encoded size of the nodes the cache holds (at most ``cache_bytes``)."""
+        """The estimated memory of the nodes the cache holds (at most ``cache_bytes``)."""
         return self._cached
 
     # Reading.
@@ -489,6 +494,7 @@ class ContentTree:
             if node_hash in self._cache:
                 self._cache.move_to_end(node_hash)
                 return
+            size *= DECODED_PER_ENCODED
             self._cache[node_hash] = (node, size)
             self._cached += size
             while self._cached > self._cache_bytes and len(self._cache) > 1:

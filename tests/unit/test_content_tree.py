@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+
 import math
 import random
 from collections.abc import Mapping
@@ -316,6 +319,23 @@ def test_the_node_cache_stays_within_its_bytes_whatever_is_read_or_written() -> 
     for i in range(0, 20_000, 97):
         assert tree.get(root, key(i)) == record(i)
     assert 0 < tree.cached_bytes <= budget
+
+
+def test_the_node_cache_counts_about_the_memory_its_decoded_nodes_take() -> None:
+    store = DictNodeStore()
+    root = ContentTree(store).build(content(20_000).items())
+    tree = ContentTree(store, cache_bytes=1 << 40)  # nothing evicted
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(0, 20_000, 50):
+            tree.get(root, key(i))
+        gc.collect()
+        taken = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0.7 * taken <= tree.cached_bytes <= 1.5 * taken
 
 
 def test_walking_every_item_keeps_no_leaf_in_the_cache() -> None:
