@@ -82,7 +82,7 @@ def test_read_ahead_hints_items_before_the_caller_gets_them_and_changes_nothing(
     assert next(items) == 0
     assert eight_hinted.wait(5)  # while the caller holds the first item
     assert [0, *items] == list(range(100))
-    assert hinted == sorted(set(hinted))
+    assert hinted == sorted(set(hinted))  # each at most once, in order
     assert set(hinted) <= set(range(100))
     assert set(range(8)) <= set(hinted)
 
