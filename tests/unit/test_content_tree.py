@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import gc
-import tracemalloc
-
 import math
 import random
+import tracemalloc
 from collections.abc import Mapping
 from typing import Any
 
