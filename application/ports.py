@@ -30,11 +30,6 @@ class BlobStore(BlobWriter, Protocol):
 
     def exists(self, sha256: str) -> bool: ...
 
-    def warm(self, sha256: str) -> None:
-        """A hint that the blob is read soon: the store may start fetching it. Never
-        raises, whatever the name."""
-        ...
-
 
 class TaskQuota(Protocol):
     """How many unfinished tasks one user may have. The application asks it about whoever

@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import IO
 from uuid import uuid4
 
-from application.operations.parallel import warm_file
-
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FAN = re.compile(r"^[0-9a-f]{2}$")
 _CHUNK = 1 << 20
@@ -48,10 +46,6 @@ class BlobFolder:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
-
-    def warm(self, sha256: str) -> None:
-        if _SHA256.fullmatch(sha256):
-            warm_file(self.path(sha256))
 
     def put_file(self, path: Path) -> tuple[str, int]:
         """Store one file durably; returns (sha256 hex, size in bytes)."""

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
 from application.operations.ingest import UnsupportedMedia
-from application.operations.parallel import ordered_map, read_ahead
+from application.operations.parallel import ordered_map
 from application.ports import BlobStore
 from domain.content_tree import Record
 from domain.errors import Invalid
@@ -193,7 +193,7 @@ class Enrichment:
             """The enriched items, in tree order, as they come: none is kept longer."""
             results = ordered_map(
                 lambda item: self._enrich(item, models),
-                read_ahead(items, lambda item: self._warm(item[1], models)),
+                items,
                 self._threads,
                 inline=lambda item: not _to_run(item[1], models),
             )
@@ -233,13 +233,6 @@ class Enrichment:
             facets={"models": {**context.facets.get("models", {}), **applied}},
             report=report,
         )
-
-    def _warm(self, record: Record, models: list[EnrichmentModel]) -> None:
-        """Have the item's media file read ahead if a model is to run on it: a million
-        small files are not all in the page cache, and reading each as its turn came made
-        enrichment wait on the disk for every item."""
-        if _to_run(record, models):
-            self._blobs.warm(str(record.get("blob") or ""))
 
     def _enrich(self, item: tuple[str, Record], models: list[EnrichmentModel]) -> _Result:
         media_id, record = item

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from uuid import uuid5
 
 from application.operations.base import OperationFailed, Outcome, TaskContext
-from application.operations.parallel import ordered_map, read_ahead, warm_file
+from application.operations.parallel import ordered_map
 from application.operations.sorted_spill import SortedSpill
 from application.ports import BlobStore, BlobWriter, Staging, iter_files
 from domain.content_tree import Record, canonical_bytes, route_of
@@ -108,8 +108,7 @@ class Ingest:
                     name = path.relative_to(source).as_posix()
                     return path, self._read_file(context, blobs, path, name)
 
-                files = read_ahead(iter_files(source), warm_file)  # cold files wait less
-                results = ordered_map(read, files, self._threads)
+                results = ordered_map(read, iter_files(source), self._threads)
                 for number, (path, result) in enumerate(results, 1):
                     relative = path.relative_to(source).as_posix()
                     if result is None:

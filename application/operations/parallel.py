@@ -15,15 +15,10 @@ caller's thread again to notice when items get quick.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from queue import Queue
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -32,7 +27,6 @@ R = TypeVar("R")
 QUICK_SECONDS = 0.001
 SAMPLE_EVERY = 16
 _WEIGHT = 0.2  # of the newest timing in the running estimate
-WARM_BYTES = 4 << 20
 
 
 def ordered_map(
@@ -101,49 +95,3 @@ class _Done(Generic[R]):
 
     def cancel(self) -> bool:
         return False
-
-
-def read_ahead(items: Iterable[T], hint: Callable[[T], None], depth: int = 64) -> Iterator[T]:
-    """``items`` unchanged, while a thread calls ``hint`` on each of them ``depth`` items
-    before the caller gets it: say, to have the item's file read into the OS's page cache
-    (``warm_file``) while the items before it are worked on. Items read one at a time
-    from a cold disk otherwise wait for each read in turn."""
-    ahead: Queue[T | None] = Queue(maxsize=depth)
-    stopped = threading.Event()
-
-    def hinting() -> None:
-        while (item := ahead.get()) is not None:
-            if not stopped.is_set():
-                with contextlib.suppress(Exception):  # a hint, never an error
-                    hint(item)
-
-    thread = threading.Thread(target=hinting, name="snapset-read-ahead", daemon=True)
-    thread.start()
-    waiting: deque[T] = deque()
-    try:
-        for item in items:
-            ahead.put(item)
-            waiting.append(item)
-            if len(waiting) > depth:
-                yield waiting.popleft()
-        while waiting:
-            yield waiting.popleft()
-    finally:
-        stopped.set()
-        ahead.put(None)  # the thread drains what is left without hinting, then ends
-        thread.join()
-
-
-def warm_file(path: Path) -> None:
-    """Ask the OS to start reading ``path`` (its first ``WARM_BYTES``) into its page cache;
-    returns at once. A file that cannot be opened is left for its reader to report. A large
-    file is read in order later, and the OS reads ahead of that by itself."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(fd, 0, WARM_BYTES, os.POSIX_FADV_WILLNEED)
-    finally:
-        os.close(fd)

@@ -31,7 +31,7 @@ from application.operations.enrichment import (
 )
 from application.operations.hash_clusters import hash_components
 from application.operations.ingest import UnsupportedMedia
-from application.operations.parallel import ordered_map, read_ahead
+from application.operations.parallel import ordered_map
 from application.ports import BlobStore
 from domain.clustering import DEFAULT_THRESHOLD, check_threshold, cluster_id
 from domain.content_tree import Record
@@ -108,7 +108,7 @@ class Reindex:
         images = (r for _, r in found.note_all(context.tree.items(context.content_root)))
         hashing = ordered_map(
             lambda r: self._hash(r, hasher),
-            read_ahead(images, lambda r: self._warm(r, hasher)),
+            images,
             self._threads,
             inline=lambda r: _stored_hash(r, hasher) is not None,
         )
@@ -135,11 +135,6 @@ class Reindex:
             return self._registry.default(HASH_TYPE)
         except Invalid as error:
             raise OperationFailed(f"Re-index needs a {HASH_TYPE} model. {error.detail}") from None
-
-    def _warm(self, record: Record, hasher: EnrichmentModel) -> None:
-        """Have the image read ahead if it has no hash yet (see ``Enrichment._warm``)."""
-        if _stored_hash(record, hasher) is None:
-            self._blobs.warm(str(record.get("blob") or ""))
 
     def _hash(
         self, record: Record, hasher: EnrichmentModel

@@ -223,16 +223,3 @@ def test_ingesting_the_same_media_twice_stores_each_blob_once(
     }
     assert len(hashes) == 4
     assert stored_files(blob_root) == sorted(runtime.backend.blobs.path(h) for h in hashes)
-
-
-def test_warming_a_blob_is_a_hint_that_never_raises(tmp_path: Path) -> None:
-    blobs = BlobFolder(tmp_path / "blobs")
-    source = tmp_path / "a.bin"
-    source.write_bytes(b"bytes to read soon")
-    sha256, _ = blobs.put_file(source)
-
-    for name in (sha256, "0" * 64, "../../etc/passwd", ""):
-        blobs.warm(name)
-
-    with blobs.open(sha256) as f:
-        assert f.read() == b"bytes to read soon"

@@ -81,9 +81,6 @@ class FakeBlobStore:
     def exists(self, sha256: str) -> bool:
         return sha256 in self.blobs
 
-    def warm(self, sha256: str) -> None:
-        pass
-
 
 class FakeStaging:
     """Staging folders under one directory; remembers which tasks were removed."""

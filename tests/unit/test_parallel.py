@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from application.operations.parallel import SAMPLE_EVERY, ordered_map, read_ahead
+from application.operations.parallel import SAMPLE_EVERY, ordered_map
 
 
 def test_results_come_back_in_input_order_whatever_finishes_first() -> None:
@@ -65,30 +65,3 @@ def test_quick_work_stays_in_the_callers_thread_and_slow_work_goes_to_the_pool()
     # SAMPLE_EVERY: the rest ran on the pool.
     assert len(slow_in_caller) <= 4 + 30 // SAMPLE_EVERY + 1
     assert set(range(50 + SAMPLE_EVERY, 100)) <= in_caller  # quick again, noticed
-
-
-def test_read_ahead_hints_items_before_the_caller_gets_them_and_changes_nothing() -> None:
-    hinted: list[int] = []
-    eight_hinted = threading.Event()
-
-    def hint(n: int) -> None:
-        hinted.append(n)
-        if len(hinted) == 8:
-            eight_hinted.set()
-        if n == 13:
-            raise OSError("a hint that fails is only a hint")
-
-    items = read_ahead(range(100), hint, depth=8)
-    assert next(items) == 0
-    assert eight_hinted.wait(5)  # while the caller holds the first item
-    assert [0, *items] == list(range(100))
-    assert hinted == sorted(set(hinted))  # each at most once, in order
-    assert set(hinted) <= set(range(100))
-    assert set(range(8)) <= set(hinted)
-
-
-def test_read_ahead_stops_its_thread_when_the_caller_stops_early() -> None:
-    items = read_ahead(range(1_000), lambda n: None, depth=4)
-    assert [next(items) for _ in range(3)] == [0, 1, 2]
-    items.close()
-    assert not any(t.name == "snapset-read-ahead" for t in threading.enumerate())
